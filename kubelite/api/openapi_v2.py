@@ -1,0 +1,125 @@
+"""`/openapi/v2`: the swagger 2.0 document of every served resource.
+
+One document holds every path and every definition reachable from them, as
+kube-apiserver's does. It is large (megabytes), so it is built once per resource set
+and kept: `openapi_v2` returns the cached dict, `openapi_v2_json` its cached bytes.
+Callers must not mutate what they get.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from kubelite.api.catalogue import RESOURCES, ResourceSpec
+from kubelite.api.openapi import (
+    QUERY_PARAMS,
+    KUBERNETES_VERSION,
+    Operation,
+    Schema,
+    crd_definitions,
+    definitions_closure,
+    fingerprint,
+    operations,
+    path_params,
+    render_definitions,
+)
+
+_CACHE_SIZE = 4
+_cache: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
+
+
+def _parameter(name: str, where: str = "query", description: str | None = None,
+               required: bool = False) -> dict[str, Any]:
+    type_, desc = QUERY_PARAMS.get(name, ("string", ""))
+    p: dict[str, Any] = {"uniqueItems": True, "type": type_, "description": description or desc,
+                         "name": name, "in": where}
+    if required:
+        p["required"] = True
+    return p
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    params = [_parameter(n) for n in op.params]
+    if op.body:
+        params.insert(0, {"name": "body", "in": "body", "required": True,
+                          "schema": {"$ref": "#/definitions/" + op.body}})
+    out: dict[str, Any] = {
+        "description": op.description,
+        "consumes": list(op.consumes) or ["*/*"],
+        "produces": list(op.produces),
+        "schemes": ["https"],
+        "tags": [op.tag],
+        "operationId": op.operation_id,
+    }
+    if params:
+        out["parameters"] = params
+    responses: dict[str, Any] = {}
+    for code, definition in op.responses:
+        text = {"200": "OK", "201": "Created", "202": "Accepted"}[code]
+        responses[code] = {"description": text, "schema": {"$ref": "#/definitions/" + definition}} \
+            if definition else {"description": text}
+    responses["401"] = {"description": "Unauthorized"}
+    out["responses"] = responses
+    out["x-kubernetes-action"] = op.action
+    out["x-kubernetes-group-version-kind"] = {"group": op.gvk.group, "kind": op.gvk.kind,
+                                              "version": op.gvk.version}
+    return out
+
+
+def build(resources: Sequence[ResourceSpec]) -> dict[str, Any]:
+    """Build the document (uncached; `openapi_v2` caches)."""
+    paths: dict[str, dict[str, Any]] = {}
+    extra: dict[str, Schema] = {}
+    roots: set[str] = set()
+    for resource in resources:
+        for version in resource.versions:
+            if resource.crd_schemas is not None:
+                extra.update(crd_definitions(resource, version))
+            for op in operations(resource, version):
+                item = paths.setdefault(op.path, {})
+                if "parameters" not in item:
+                    item["parameters"] = [_parameter(n, w, d, r)
+                                          for n, w, d, r in path_params(op.path, resource.kind)]
+                item[op.method] = _operation(op)
+                roots.update(d for _, d in op.responses if d)
+                if op.body:
+                    roots.add(op.body)
+    names = definitions_closure(roots, extra)
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},
+        "paths": dict(sorted(paths.items())),
+        "definitions": render_definitions(names, extra, v3=False),
+        "securityDefinitions": {"BearerToken": {
+            "description": "Bearer Token authentication", "type": "apiKey",
+            "name": "authorization", "in": "header"}},
+        "security": [{"BearerToken": []}],
+    }
+
+
+def _cached(resources: Sequence[ResourceSpec]) -> tuple[dict[str, Any], bytes]:
+    key = fingerprint(resources)
+    hit = _cache.get(key)
+    if hit is None:
+        doc = build(resources)
+        hit = (doc, orjson.dumps(doc))
+        _cache[key] = hit
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    return hit
+
+
+def openapi_v2(resources: Sequence[ResourceSpec] = RESOURCES) -> dict[str, Any]:
+    """The swagger 2.0 document for `resources` (cached; do not mutate)."""
+    return _cached(resources)[0]
+
+
+def openapi_v2_json(resources: Sequence[ResourceSpec] = RESOURCES) -> bytes:
+    """The same document serialized as JSON (cached)."""
+    return _cached(resources)[1]

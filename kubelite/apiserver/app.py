@@ -1,0 +1,196 @@
+"""The API server: one aiohttp handler in front of discovery, OpenAPI and the registry.
+
+Requests are routed by hand (routing.py), not by a framework router: every resource
+path has the same few shapes, and a dict lookup per request is cheaper than matching
+hundreds of registered routes. Every error leaves as a Kubernetes Status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.apiserver import discovery, namespaces, openapi_handlers, reads, watch, writes
+from kubelite.apiserver.bootstrap import bootstrap
+from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
+from kubelite.apiserver.registry.registry import Registry
+from kubelite.apiserver.responses import json_response, single_response, status_response
+from kubelite.apiserver.routing import parse_resource_path
+from kubelite.apiserver.subresources import SUBRESOURCE_READS
+from kubelite.apiserver.version import version_info
+from kubelite.apiserver.watchcache import Cache
+from kubelite.machinery import errors
+from kubelite.storage.backend import Backend
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+_VERB_HANDLERS = {
+    "get": reads.get,
+    "list": reads.list_,
+    "watch": watch.watch,
+    "create": writes.create,
+    "update": writes.update,
+    "patch": writes.patch,
+    "delete": writes.delete,
+    "deletecollection": writes.delete_collection,
+}
+_NOT_FOUND = "the server could not find the requested resource"
+
+
+class APIServer:
+    def __init__(self, *, backend: Backend, host: str = "127.0.0.1", port: int = 6443,
+                 service_cidr: str | None = None) -> None:
+        self.backend = backend
+        self.host = host
+        self.port = port
+        self.cache = Cache(backend)
+        kwargs = {"service_cidr": service_cidr} if service_cidr else {}
+        self.registry = Registry(backend=backend, cache=self.cache, **kwargs)
+        self.ready = False
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.backend.start()
+        await self.cache.start()
+        await bootstrap(self.registry, self.host, self.port)
+        self._tasks.append(asyncio.create_task(namespaces.finalize_loop(self.registry),
+                                               name="namespace-lifecycle"))
+        from kubelite.apiserver import crds
+        await crds.attach(self.registry, self._tasks)
+        app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        if self.port == 0:
+            sockets = site._server.sockets  # type: ignore[union-attr]
+            self.port = sockets[0].getsockname()[1]
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.cache.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.backend.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._route(request)
+        except errors.StatusError as err:
+            return status_response(err)
+        except web.HTTPRequestEntityTooLarge:
+            return status_response(errors.RequestEntityTooLarge(
+                f"Request entity too large: limit is {MAX_BODY_BYTES}"))
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("%s %s failed", request.method, request.path_qs)
+            return status_response(errors.InternalError(f"Internal error occurred: {exc}"))
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        method = request.method
+        fixed = self._fixed_route(path)
+        if fixed is not None:
+            if method not in ("GET", "HEAD"):
+                raise errors.MethodNotAllowed(
+                    "the server does not allow this method on the requested resource")
+            return await fixed(request)
+        info = parse_resource_path(method, path,
+                                   watch_param=request.query.get("watch") in ("true", "1"))
+        if info is None:
+            return self._discovery(request, path)
+        store = self.registry.lookup(info.group, info.version, info.resource)
+        if store is None:
+            raise errors.NotFound(_NOT_FOUND)
+        spec = store.spec
+        if info.namespace and not spec.namespaced:
+            raise errors.NotFound(_NOT_FOUND)
+        if info.subresource and info.subresource not in spec.subresources:
+            raise errors.NotFound(_NOT_FOUND)
+        if not info.subresource and info.verb not in spec.verbs:
+            raise errors.MethodNotAllowed(
+                "the server does not allow this method on the requested resource")
+        accept = parse_accept(request.headers.get("Accept", ""),
+                              request.query.get("includeObject", ""))
+        if info.subresource and info.verb == "get":
+            if info.subresource == "status":
+                entry = await store.get(info.namespace, info.name)
+                return single_response(spec, info.version, entry, accept)
+            reader = SUBRESOURCE_READS.get((spec.plural, info.subresource))
+            if reader is None:
+                raise errors.MethodNotAllowed(
+                    "the server does not allow this method on the requested resource")
+            return await reader(request, info, store, accept)
+        return await _VERB_HANDLERS[info.verb](request, info, store, accept)
+
+    def _fixed_route(self, path: str) -> Any:
+        if path == "/version":
+            return self._version
+        if path in ("/healthz", "/livez", "/readyz") or path.startswith(
+                ("/healthz/", "/livez/", "/readyz/")):
+            return self._health
+        if path.startswith("/openapi/"):
+            return lambda request: openapi_handlers.serve(request, self.registry)
+        return None
+
+    async def _version(self, request: web.Request) -> web.StreamResponse:
+        return json_response(orjson.dumps(version_info()))
+
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/readyz") and not self.ready:
+            return web.Response(status=500, text="[-]kubelite-ready failed: not ready\n")
+        if "verbose" in request.query:
+            name = request.path.strip("/").split("/")[0]
+            return web.Response(text=f"[+]ping ok\n[+]etcd ok\n{name} check passed\n")
+        return web.Response(text="ok")
+
+    def _discovery(self, request: web.Request, path: str) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            raise errors.NotFound(_NOT_FOUND)
+        specs = self.registry.specs()
+        parts = [p for p in path.split("/") if p]
+        aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        doc: Obj | None = None
+        headers = None
+        if parts == ["api"] or parts == ["apis"]:
+            if aggregated:
+                api_version = aggregated.split("v=", 1)[1].split(";", 1)[0]
+                doc = discovery.aggregated(specs, legacy=parts == ["api"],
+                                           api_version=f"apidiscovery.k8s.io/{api_version}")
+                body = orjson.dumps(doc)
+                return web.Response(body=body, headers={"Content-Type": aggregated,
+                                                        "Vary": "Accept"})
+            if parts == ["api"]:
+                doc = discovery.api_versions(f"{self.host}:{self.port}")
+            else:
+                doc = discovery.api_group_list(specs)
+        elif len(parts) == 2 and parts[0] == "api":
+            doc = discovery.resource_list(specs, "", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            doc = discovery.api_group(specs, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = discovery.resource_list(specs, parts[1], parts[2])
+        if doc is None:
+            raise errors.NotFound(_NOT_FOUND)
+        return json_response(orjson.dumps(doc), headers=headers)

@@ -1,0 +1,118 @@
+"""Content negotiation: what a request body is, and what the client wants back.
+
+kubelite speaks JSON (and YAML on the way in and, when asked, out). Clients that
+prefer protobuf (client-go's default for built-ins) always list JSON as an
+alternative, so they get JSON. `kubectl get` asks for a server-side Table with
+`application/json;as=Table;v=v1;g=meta.k8s.io`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import yaml
+
+from kubelite.machinery import errors
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request size limit
+
+JSON = "application/json"
+YAML = "application/yaml"
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+
+
+@dataclass(slots=True)
+class Accept:
+    table: bool = False
+    yaml: bool = False
+    include_object: str = "Metadata"  # for tables: None, Metadata, Object
+    partial_metadata: bool = False
+
+
+def parse_accept(header: str, include_object: str = "") -> Accept:
+    """Pick the first acceptable media type from the Accept header."""
+    if not header:
+        return Accept()
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        params = dict(f.split("=", 1) for f in fields[1:] if "=" in f)
+        if media in (JSON, "*/*", "application/*", YAML):
+            as_ = params.get("as")
+            if as_ == "Table":
+                if params.get("g", "meta.k8s.io") != "meta.k8s.io" or \
+                        params.get("v", "v1") not in ("v1", "v1beta1"):
+                    continue
+                return Accept(table=True, include_object=include_object or "Metadata")
+            if as_ in ("PartialObjectMetadata", "PartialObjectMetadataList"):
+                return Accept(partial_metadata=True)
+            if as_:
+                continue
+            return Accept(yaml=media == YAML)
+    raise errors.NotAcceptable(
+        "only the following media types are accepted: application/json, application/yaml, "
+        "application/json;as=Table;v=v1;g=meta.k8s.io")
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateField(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateField(ValueError):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
+    """Parse a JSON or YAML body. Malformed input is a 400 with the parser's reason.
+    `strict` also rejects duplicate fields (fieldValidation=Strict)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise errors.RequestEntityTooLarge(
+            f"Request entity too large: limit is {MAX_BODY_BYTES}")
+    media = media_type(content_type) if content_type else JSON
+    if media in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
+        return _decode_yaml(body)
+    if media not in (JSON, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, "", "*/*"):
+        raise errors.UnsupportedMediaType(
+            f'the body of the request was in an unknown format - accepted media types '
+            f'include: application/json, application/yaml')
+    try:
+        if strict:
+            return json.loads(body, object_pairs_hook=_reject_duplicates)
+        return orjson.loads(body)
+    except _DuplicateField as dup:
+        raise errors.BadRequest(
+            f'strict decoding error: json: duplicate field "{dup.field}"') from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest(
+            f"the object provided is unrecognized or malformed: {exc}") from None
+
+
+def _decode_yaml(body: bytes) -> Any:
+    try:
+        return yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise errors.BadRequest(f"error converting YAML to JSON: {exc}") from None
+
+
+def encode(obj: Any, accept: Accept) -> tuple[bytes, str]:
+    if accept.yaml:
+        return yaml.safe_dump(obj, sort_keys=False).encode(), YAML
+    return orjson.dumps(obj), JSON

@@ -1,0 +1,198 @@
+"""metadata.managedFields: who owns which fields of an object.
+
+Each entry records a manager, the operation it used ("Apply" or "Update"), the
+apiVersion it spoke, when it last changed the object and, as `fieldsV1`, the set of
+fields it owns (see fieldpath.py for the encoding). As in kube-apiserver
+(staging/src/k8s.io/apiserver/pkg/endpoints/handlers/fieldmanager and
+sigs.k8s.io/structured-merge-diff/merge/update.go):
+
+- A manager is identified by name, operation and subresource, plus the apiVersion
+  for Update managers, so one client may hold both an Apply and an Update entry.
+- An ordinary create/update/patch (`update_managed_fields`) gives its manager the
+  fields whose values it added or changed, takes them away from everyone else, and
+  takes removed fields away from all owners. Managers left with nothing are dropped,
+  and a manager's time stamp moves only when it took fields.
+- apiVersion, kind, the object's own metadata node and the server-owned metadata
+  fields (name, namespace, uid, resourceVersion, generation, creationTimestamp,
+  managedFields, selfLink) are never owned by anyone.
+- Entries are written Apply first, then oldest first, then by manager name.
+
+Left out: the cap of ten Update managers (upstream folds older ones into
+"ancient-changes") and the "before-first-apply" owner of objects that predate
+managed fields.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time as _time
+from dataclasses import dataclass
+from typing import Any
+
+from kubelite.api.schemas import Schema, resolve
+from kubelite.apiserver.patch.fieldpath import FieldSet, PathElement
+from kubelite.apiserver.patch.typed import compare, field_schema
+
+APPLY = "Apply"
+UPDATE = "Update"
+
+
+def _path(*names: str) -> tuple[PathElement, ...]:
+    return tuple(PathElement.field(n) for n in names)
+
+
+# stripmeta.go: fields no manager ever owns.
+STRIPPED = FieldSet.of(
+    _path("apiVersion"),
+    _path("kind"),
+    _path("metadata"),
+    *(
+        _path("metadata", f)
+        for f in (
+            "name", "namespace", "creationTimestamp", "selfLink", "uid",
+            "clusterName", "generation", "managedFields", "resourceVersion",
+        )
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerKey:
+    """What tells managers apart (upstream's BuildManagerIdentifier)."""
+
+    manager: str
+    operation: str
+    api_version: str  # "" for Apply managers: one applier, whatever version it sends
+    subresource: str = ""
+
+
+@dataclass(slots=True)
+class Entry:
+    manager: str
+    operation: str
+    api_version: str
+    time: str | None
+    fields: FieldSet
+    subresource: str = ""
+
+    @property
+    def key(self) -> ManagerKey:
+        version = "" if self.operation == APPLY else self.api_version
+        return ManagerKey(self.manager, self.operation, version, self.subresource)
+
+
+Managers = dict[ManagerKey, Entry]
+
+
+def decode(managed: list[dict[str, Any]] | None) -> Managers:
+    """managedFields entries by manager key; a later duplicate wins."""
+    out: Managers = {}
+    for raw in managed or ():
+        entry = Entry(
+            manager=raw.get("manager", ""),
+            operation=raw.get("operation", ""),
+            api_version=raw.get("apiVersion", ""),
+            time=raw.get("time"),
+            fields=FieldSet.from_fields_v1(raw.get("fieldsV1") or {}),
+            subresource=raw.get("subresource", ""),
+        )
+        out[entry.key] = entry
+    return out
+
+
+def _seconds(stamp: str | None) -> int:
+    if not stamp:
+        return 0
+    try:
+        return calendar.timegm(_time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return 0
+
+
+def encode(managers: Managers) -> list[dict[str, Any]]:
+    """managedFields entries in upstream's field order and sort order."""
+    entries = [e for e in managers.values() if not e.fields.empty()]
+    entries.sort(key=lambda e: (e.operation, _seconds(e.time), e.manager, e.api_version, e.subresource))
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        raw: dict[str, Any] = {"manager": e.manager, "operation": e.operation, "apiVersion": e.api_version}
+        if e.time:
+            raw["time"] = e.time
+        raw["fieldsType"] = "FieldsV1"
+        raw["fieldsV1"] = e.fields.to_fields_v1()
+        if e.subresource:
+            raw["subresource"] = e.subresource
+        out.append(raw)
+    return out
+
+
+def without_ignored(fields: FieldSet, ignored: FieldSet | None) -> FieldSet:
+    fields = fields.difference(STRIPPED)
+    return fields.recursive_difference(ignored) if ignored is not None else fields
+
+
+def drop_empty(managers: Managers) -> None:
+    for key in [k for k, e in managers.items() if e.fields.empty()]:
+        del managers[key]
+
+
+def update_managed_fields(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    manager: str,
+    operation: str,
+    api_version: str,
+    schema: Schema | None,
+    managed: list[dict[str, Any]] | None,
+    *,
+    now: str,
+    subresource: str = "",
+    ignored: FieldSet | None = None,
+) -> list[dict[str, Any]]:
+    """The managedFields after a create (`old` None) or update from `old` to `new`
+    by `manager`. `ignored` paths (and all below them) are never tracked: pass
+    `status` for a main resource and `spec`... for a status subresource, as
+    upstream's reset fields do."""
+    managers = decode(managed)
+    diff = compare(old if old is not None else create_baseline(new, schema), new, schema)
+    taken = without_ignored(diff.added.union(diff.modified), ignored)
+    removed = diff.removed
+    for entry in managers.values():
+        # Changing a field takes it from its owners (an update always forces).
+        entry.fields = entry.fields.difference(taken).difference(removed)
+    key = Entry(manager, operation, api_version, None, FieldSet(), subresource).key
+    if not taken.empty():
+        previous = managers.get(key)
+        fields = taken.union(previous.fields) if previous else taken
+        managers[key] = Entry(manager, operation, api_version, now, fields, subresource)
+    drop_empty(managers)
+    return encode(managers)
+
+
+# Struct fields that a Go object always has, even empty (they are not pointers), so
+# that on create upstream compares against an object that already holds them and
+# does not record them as added nodes. The schemas do not say which fields are
+# pointers; these are the ones the built-in kinds hold by value.
+_BY_VALUE = frozenset({"metadata", "spec", "status", "template", "strategy", "updateStrategy", "jobTemplate"})
+
+
+def create_baseline(new: dict[str, Any], schema: Schema | None) -> dict[str, Any]:
+    """The empty object a create is compared against: for a built-in kind, by-value
+    struct fields present in `new` exist, empty, in the baseline. A custom resource
+    starts from nothing, so its maps are added nodes (upstream's `"f:spec": {".": {}`)."""
+    if schema is None or "x-kubernetes-group-version-kind" not in schema:
+        return {}
+    return _baseline(new, schema)
+
+
+def _baseline(new: dict[str, Any], schema: Schema | None) -> dict[str, Any]:
+    # Required fields are written without omitempty, so they appear as null.
+    required = set(resolve(schema).get("required") or ()) if schema is not None else set()
+    out: dict[str, Any] = {}
+    for key, value in new.items():
+        sub_schema, declared = field_schema(schema, key)
+        if key in _BY_VALUE and declared and isinstance(value, dict):
+            out[key] = _baseline(value, sub_schema)
+        elif key in required:
+            out[key] = None
+    return out

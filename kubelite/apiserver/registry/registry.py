@@ -1,0 +1,175 @@
+"""The table of served resources and the checks that cross resources.
+
+`Registry` owns one `Store` per resource (built-ins from the catalogue, custom
+resources as their CRDs are established) and the rules that need more than one
+object: a namespace must exist and not be terminating before anything is created in
+it, Services get ClusterIPs and NodePorts, every write records managedFields, and pods
+get their graceful deletion period.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kubelite.api.catalogue import RESOURCES, ResourceSpec
+from kubelite.apiserver.patch import managed_fields
+from kubelite.apiserver.registry import allocators
+from kubelite.apiserver.registry.namespace_store import FinalizeStrategy, NamespaceStore
+from kubelite.apiserver.registry.store import Store, WriteOptions
+from kubelite.apiserver.registry.strategies import STATUS_STRATEGIES, STRATEGIES
+from kubelite.apiserver.registry.strategies.names import validate_name
+from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
+from kubelite.apiserver.watchcache import Cache
+from kubelite.machinery import errors
+from kubelite.machinery.validation import field_invalid
+from kubelite.apiserver.registry.objectmeta import validate_object_meta
+from kubelite.storage.backend import Backend
+
+Obj = dict[str, Any]
+
+
+class Registry:
+    def __init__(self, *, backend: Backend, cache: Cache,
+                 service_cidr: str = allocators.DEFAULT_SERVICE_CIDR) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.stores: dict[tuple[str, str], Store] = {}
+        self.cluster_ips = allocators.ClusterIPAllocator(service_cidr)
+        self.node_ports = allocators.NodePortAllocator()
+        # No garbage collector runs in the API server: orphan/foreground deletion
+        # finalizers are only added when one is registered (the controller manager).
+        self.has_gc = False
+        for spec in RESOURCES:
+            self.add(spec)
+
+    # -- resources ---------------------------------------------------------------
+
+    def add(self, spec: ResourceSpec, strategy: Strategy | None = None) -> Store:
+        key = (spec.group, spec.plural)
+        strategy = strategy or STRATEGIES.get(key) or DefaultStrategy()
+        subresources: dict[str, Strategy] = {}
+        if "status" in spec.subresources:
+            subresources["status"] = STATUS_STRATEGIES.get(key) or StatusStrategy(strategy)
+        if key == ("", "namespaces"):
+            subresources["finalize"] = FinalizeStrategy()
+        store_class = NamespaceStore if key == ("", "namespaces") else Store
+        store = store_class(spec, backend=self.backend, cache=self.cache, strategy=strategy,
+                      subresource_strategies=subresources, registry=self)
+        self.stores[key] = store
+        return store
+
+    def remove(self, group: str, plural: str) -> None:
+        self.stores.pop((group, plural), None)
+
+    def lookup(self, group: str, version: str, plural: str) -> Store | None:
+        store = self.stores.get((group, plural))
+        if store is None or version not in store.spec.versions:
+            return None
+        return store
+
+    def store_for(self, group: str, plural: str) -> Store:
+        return self.stores[(group, plural)]
+
+    def specs(self) -> list[ResourceSpec]:
+        return [s.spec for s in self.stores.values()]
+
+    # -- cross-object rules --------------------------------------------------------
+
+    async def check_namespace_allows_create(self, spec: ResourceSpec, namespace: str) -> None:
+        if not spec.namespaced:
+            return
+        ns_store = self.stores[("", "namespaces")]
+        entry = self.cache.get(ns_store.key("", namespace))
+        if entry is None:
+            await ns_store.sync_cache()
+            entry = self.cache.get(ns_store.key("", namespace))
+        if entry is None:
+            raise errors.not_found("", "namespaces", namespace)
+        if entry.obj["metadata"].get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being "
+                f"terminated",
+                kind=spec.plural, group=spec.group,
+                causes=(errors.Cause("NamespaceTerminating",
+                                     f"namespace {namespace} is being terminated",
+                                     "metadata.namespace"),))
+
+    def validate_name(self, spec: ResourceSpec, name: str) -> None:
+        problems = validate_name(spec.group, spec.plural, name)
+        if problems:
+            raise errors.invalid(spec.group, spec.kind, name, [
+                field_invalid("metadata.name", name, p) for p in problems])
+
+    def validate_metadata(self, obj: Obj) -> list[errors.Cause]:
+        return validate_object_meta(obj.get("metadata") or {})
+
+    async def admit_create(self, spec: ResourceSpec, obj: Obj, *, dry_run: bool) -> None:
+        if (spec.group, spec.plural) == ("", "services"):
+            self.allocate_service(obj, None)
+
+    def allocate_service(self, svc: Obj, old: Obj | None) -> None:
+        spec = svc.setdefault("spec", {})
+        services = [e.obj for e in self.cache.bucket(self.stores[("", "services")].prefix)
+                    .values()]
+        if spec.get("type") == "ExternalName":
+            return
+        if old is None:
+            wanted = spec.get("clusterIP") or ""
+            if wanted != "None":
+                ip = self.cluster_ips.allocate(wanted, allocators.ips_in_use(services))
+                spec["clusterIP"] = ip
+                spec["clusterIPs"] = [ip]
+            else:
+                spec["clusterIPs"] = ["None"]
+        if allocators.needs_node_ports(spec):
+            used = allocators.node_ports_in_use(
+                s for s in services if old is None or s["metadata"]["uid"] !=
+                old["metadata"]["uid"])
+            for i, port in enumerate(spec.get("ports") or ()):
+                port["nodePort"] = self.node_ports.allocate(
+                    int(port.get("nodePort") or 0), used, f"spec.ports[{i}].nodePort")
+                used.add(port["nodePort"])
+
+    def record_managed_fields(self, spec: ResourceSpec, old: Obj | None, new: Obj,
+                              opts: WriteOptions, *, operation: str) -> None:
+        if not opts.field_manager or opts.apply:
+            return
+        meta = new.setdefault("metadata", {})
+        entries = managed_fields.update_managed_fields(
+            old, new, manager=opts.field_manager, operation=operation,
+            api_version=new.get("apiVersion", spec.gvk().api_version),
+            subresource=opts.subresource, schema=self.schema_for(spec),
+            managed=(old or {}).get("metadata", {}).get("managedFields") or [],
+            now=_now())
+        if entries:
+            meta["managedFields"] = entries
+        else:
+            meta.pop("managedFields", None)
+
+    def schema_for(self, spec: ResourceSpec) -> Obj | None:
+        from kubelite.api import schemas
+        if spec.crd_schemas is not None:
+            return spec.crd_schemas.get(spec.storage_version)
+        return schemas.schema_for(spec.gvk())
+
+    def grace_period(self, spec: ResourceSpec, obj: Obj, options: Obj) -> int:
+        """Seconds an object lingers with a deletionTimestamp before it goes.
+
+        Only pods are graceful (pkg/registry/core/pod/strategy.go CheckGracefulDelete):
+        one not yet on a node, or finished, goes at once, since no kubelet must stop it."""
+        if (spec.group, spec.plural) != ("", "pods"):
+            return 0
+        pod_spec = obj.get("spec") or {}
+        if not pod_spec.get("nodeName"):
+            return 0
+        if (obj.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+            return 0
+        given = options.get("gracePeriodSeconds")
+        if given is not None:
+            return max(int(given), 0)
+        return int(pod_spec.get("terminationGracePeriodSeconds", 30))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

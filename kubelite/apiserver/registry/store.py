@@ -1,0 +1,409 @@
+"""The generic store: create, read, update and delete for every resource.
+
+One `Store` per resource does what upstream's generic registry
+(staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go) does: names and
+generateName, uid and creationTimestamp, optimistic concurrency on resourceVersion,
+generation bumps, finalizers and deletionTimestamp, dry runs. What differs per kind is
+asked of its strategy. Reads come from the watch cache after it has caught up with
+the newest revision this server knows of, so a client reads its own writes.
+
+Stored values are the object's JSON without `metadata.resourceVersion`: the store's
+revision is the resourceVersion, stamped on read (watchcache.decode).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from kubelite.api.catalogue import ResourceSpec
+from kubelite.apiserver.registry.strategy import Strategy
+from kubelite.apiserver.watchcache import Cache, Entry, decode
+from kubelite.machinery import errors
+from kubelite.storage.backend import (
+    Backend,
+    KeyExists,
+    KeyNotFound,
+    RevisionMismatch,
+)
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.registry.registry import Registry
+
+Obj = dict[str, Any]
+Mutator = Callable[[Obj], Awaitable[Obj]]
+
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no lookalikes
+MAX_GUARANTEED_UPDATE_TRIES = 10
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+
+
+def encode_for_storage(obj: Obj) -> bytes:
+    meta = obj.get("metadata", {})
+    if "resourceVersion" in meta:
+        meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        obj = {**obj, "metadata": meta}
+    return orjson.dumps(obj)
+
+
+@dataclass(slots=True)
+class WriteOptions:
+    dry_run: bool = False
+    field_manager: str = ""
+    subresource: str = ""
+    apply: bool = False  # server-side apply: the patch code records managedFields itself
+
+
+class Store:
+    def __init__(
+        self,
+        spec: ResourceSpec,
+        *,
+        backend: Backend,
+        cache: Cache,
+        strategy: Strategy,
+        subresource_strategies: dict[str, Strategy],
+        registry: Registry,
+    ) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.cache = cache
+        self.strategy = strategy
+        self.subresource_strategies = subresource_strategies
+        self.registry = registry
+        self.prefix = spec.key_prefix()
+
+    # -- keys ------------------------------------------------------------------
+
+    def key(self, namespace: str, name: str) -> str:
+        return f"{self.prefix}{namespace}/{name}" if self.spec.namespaced else self.prefix + name
+
+    def key_prefix(self, namespace: str) -> str:
+        return f"{self.prefix}{namespace}/" if self.spec.namespaced and namespace else self.prefix
+
+    def extra_finalizers(self, obj: Obj) -> list[str]:
+        """Finalizers beyond metadata.finalizers that hold a deleted object (a
+        Namespace's spec.finalizers)."""
+        return []
+
+    def on_deletion_started(self, obj: Obj) -> None:
+        """Adjust an object that just got its deletionTimestamp (Namespace: phase)."""
+
+    def not_found(self, name: str) -> errors.NotFound:
+        return errors.not_found(self.spec.group, self.spec.plural, name)
+
+    # -- reads -----------------------------------------------------------------
+
+    async def sync_cache(self) -> None:
+        """Make the cache at least as new as the store (consistent read)."""
+        rev = await self.backend.current_revision()
+        if not await self.cache.wait_for(rev):
+            raise errors.Timeout("Timeout: Too large resource version: watch cache is behind")
+
+    async def get(self, namespace: str, name: str, *, resource_version: str = "") -> Entry:
+        if resource_version != "0":
+            await self.sync_cache()
+        entry = self.cache.get(self.key(namespace, name))
+        if entry is None:
+            raise self.not_found(name)
+        return entry
+
+    async def _read_for_write(self, key: str, name: str) -> Entry:
+        """The current object, straight from the store: writes must not race the cache."""
+        kv = await self.backend.get(key)
+        if kv is None:
+            raise self.not_found(name)
+        return decode(kv)
+
+    # -- create ----------------------------------------------------------------
+
+    async def create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix:
+                raise errors.invalid(self.spec.group, self.spec.kind, "", [
+                    errors.Cause("FieldValueRequired",
+                                 "name or generateName is required", "metadata.name")])
+            meta["name"] = generate_name(prefix)
+        name = meta["name"]
+        self._check_namespace_field(namespace, meta)
+        await self.registry.check_namespace_allows_create(self.spec, namespace)
+        self.registry.validate_name(self.spec, name)
+        self._reset_system_metadata(meta)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
+        strategy = self.strategy
+        strategy.prepare_for_create(obj)
+        strategy.default(obj)
+        if self._tracks_generation(obj):
+            meta["generation"] = 1
+        causes = strategy.validate(obj) + self.registry.validate_metadata(obj)
+        if causes:
+            raise errors.invalid(self.spec.group, self.spec.kind, name, causes)
+        await self.registry.admit_create(self.spec, obj, dry_run=opts.dry_run)
+        self.registry.record_managed_fields(self.spec, None, obj, opts, operation="Update")
+        if opts.dry_run:
+            return obj
+        try:
+            rev = await self.backend.create(self.key(namespace, name), encode_for_storage(obj))
+        except KeyExists:
+            raise errors.already_exists(self.spec.group, self.spec.plural, name) from None
+        meta["resourceVersion"] = str(rev)
+        return obj
+
+    def _check_namespace_field(self, namespace: str, meta: Obj) -> None:
+        if not self.spec.namespaced:
+            meta.pop("namespace", None)
+            return
+        given = meta.get("namespace")
+        if given and given != namespace:
+            raise errors.BadRequest(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request")
+        meta["namespace"] = namespace
+
+    @staticmethod
+    def _reset_system_metadata(meta: Obj) -> None:
+        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "resourceVersion", "generation",
+                      "selfLink"):
+            meta.pop(field, None)
+
+    def _tracks_generation(self, obj: Obj) -> bool:
+        # Upstream strategies set generation on kinds that have a spec (desired state).
+        return "spec" in obj or self.spec.kind in ("CustomResourceDefinition",)
+
+    # -- update ----------------------------------------------------------------
+
+    async def update(self, namespace: str, name: str, obj: Obj, opts: WriteOptions,
+                     *, allow_create: bool = False) -> tuple[Obj, bool]:
+        """PUT: replace the object. Returns (object, created)."""
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        if meta.get("name") and meta["name"] != name:
+            raise errors.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the "
+                f"URL ({name})")
+        meta["name"] = name
+        self._check_namespace_field(namespace, meta)
+        wanted_rv = meta.get("resourceVersion") or ""
+        key = self.key(namespace, name)
+        kv = await self.backend.get(key)
+        if kv is None:
+            if allow_create and not opts.subresource:
+                return await self.create(namespace, obj, opts), True
+            raise self.not_found(name)
+        old = decode(kv)
+        if wanted_rv and wanted_rv != old.obj["metadata"]["resourceVersion"]:
+            raise self.conflict(name)
+        new = await self._prepare_update(old.obj, obj, opts)
+        return await self._write_update(key, name, old, new, opts), False
+
+    async def guaranteed_update(self, namespace: str, name: str, mutate: Mutator,
+                                opts: WriteOptions, *, create: Mutator | None = None,
+                                ) -> tuple[Obj, bool]:
+        """Read-modify-write with retries on conflict (PATCH, server-side apply, and the
+        server's own writes). `mutate` gets a private copy of the current object.
+        If the object is missing and `create` is given, its result is created.
+        Returns (object, created)."""
+        key = self.key(namespace, name)
+        for _ in range(MAX_GUARANTEED_UPDATE_TRIES):
+            kv = await self.backend.get(key)
+            if kv is None:
+                if create is None:
+                    raise self.not_found(name)
+                obj = await create({})
+                try:
+                    return await self.create(namespace, obj, opts), True
+                except errors.AlreadyExists:
+                    continue
+            old = decode(kv)
+            candidate = await mutate(copy.deepcopy(old.obj))
+            cmeta = candidate.setdefault("metadata", {})
+            precondition = cmeta.get("resourceVersion")
+            if precondition and precondition != old.obj["metadata"]["resourceVersion"]:
+                raise self.conflict(name)
+            new = await self._prepare_update(old.obj, candidate, opts)
+            try:
+                return await self._write_update(key, name, old, new, opts), False
+            except errors.Conflict:
+                if precondition:
+                    raise
+                continue
+        raise self.conflict(name)
+
+    def conflict(self, name: str) -> errors.Conflict:
+        return errors.conflict(
+            self.spec.group, self.spec.plural, name,
+            "the object has been modified; please apply your changes to the latest version "
+            "and try again")
+
+    async def _prepare_update(self, old: Obj, new: Obj, opts: WriteOptions) -> Obj:
+        strategy = self.subresource_strategies.get(opts.subresource, self.strategy)
+        new.setdefault("apiVersion", old.get("apiVersion"))
+        new.setdefault("kind", old.get("kind"))
+        meta = new.setdefault("metadata", {})
+        old_meta = old["metadata"]
+        # System fields are the server's: a client cannot change them with an update.
+        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "generation", "namespace", "name"):
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+        if old_meta.get("deletionTimestamp") and _added_finalizers(old_meta, meta):
+            raise errors.invalid(self.spec.group, self.spec.kind, old_meta["name"], [
+                errors.Cause("FieldValueForbidden",
+                             "Forbidden: no new finalizers can be added if the object is "
+                             "being deleted", "metadata.finalizers")])
+        strategy.prepare_for_update(new, old)
+        strategy.default(new)
+        causes = (strategy.validate(new) + strategy.validate_update(new, old)
+                  + self.registry.validate_metadata(new))
+        if causes:
+            raise errors.invalid(self.spec.group, self.spec.kind, old_meta["name"], causes)
+        if "generation" in old_meta and strategy.bumps_generation(new, old):
+            new["metadata"]["generation"] = old_meta["generation"] + 1
+        self.registry.record_managed_fields(self.spec, old, new, opts, operation="Update")
+        return new
+
+    async def _write_update(self, key: str, name: str, old: Entry, new: Obj,
+                            opts: WriteOptions) -> Obj:
+        new_meta = new["metadata"]
+        new_meta["resourceVersion"] = old.obj["metadata"]["resourceVersion"]
+        if new == old.obj:
+            return new  # nothing changed: no write, the resourceVersion stays (upstream)
+        if opts.dry_run:
+            return new
+        if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers") \
+                and not self.extra_finalizers(new):
+            # The last finalizer is gone from an object being deleted: delete it now.
+            if await self._delete_now(key, name, old.revision):
+                new_meta["resourceVersion"] = str(await self.backend.current_revision())
+                return new
+        try:
+            rev = await self.backend.update(key, encode_for_storage(new),
+                                            expected_revision=old.revision)
+        except RevisionMismatch:
+            raise self.conflict(name) from None
+        except KeyNotFound:
+            raise self.not_found(name) from None
+        new_meta["resourceVersion"] = str(rev)
+        return new
+
+    async def _delete_now(self, key: str, name: str, revision: int) -> bool:
+        try:
+            await self.backend.delete(key, expected_revision=revision)
+            return True
+        except RevisionMismatch:
+            raise self.conflict(name) from None
+        except KeyNotFound:
+            raise self.not_found(name) from None
+
+    # -- delete ----------------------------------------------------------------
+
+    async def delete(self, namespace: str, name: str, options: Obj, opts: WriteOptions,
+                     ) -> tuple[Obj, bool]:
+        """Returns (object, deleted_now). With finalizers or a grace period the object
+        only gets its deletionTimestamp, and deleted_now is False."""
+        key = self.key(namespace, name)
+        for _ in range(MAX_GUARANTEED_UPDATE_TRIES):
+            current = await self._read_for_write(key, name)
+            obj = copy.deepcopy(current.obj)
+            meta = obj["metadata"]
+            self._check_preconditions(name, meta, options.get("preconditions") or {})
+            finalizers = list(meta.get("finalizers") or [])
+            policy = options.get("propagationPolicy")
+            if options.get("orphanDependents") is True:
+                policy = "Orphan"
+            if policy == "Orphan" and "orphan" not in finalizers and self.registry.has_gc:
+                finalizers.append("orphan")
+            if policy == "Foreground" and "foregroundDeletion" not in finalizers \
+                    and self.registry.has_gc:
+                finalizers.append("foregroundDeletion")
+            grace = self.registry.grace_period(self.spec, obj, options)
+            holding = finalizers + self.extra_finalizers(obj)
+            if meta.get("deletionTimestamp"):
+                if not holding and grace == 0 and not opts.dry_run:
+                    await self._delete_now(key, name, current.revision)
+                    return obj, True
+                return obj, False  # already being deleted: nothing more to do
+            if not holding and grace == 0:
+                if opts.dry_run:
+                    return obj, True
+                try:
+                    deleted = await self.backend.delete(key, expected_revision=current.revision)
+                except (RevisionMismatch, KeyNotFound):
+                    continue
+                meta["resourceVersion"] = str(deleted.mod_revision)
+                return obj, True
+            meta["finalizers"] = finalizers
+            if not finalizers:
+                meta.pop("finalizers")
+            meta["deletionTimestamp"] = now_rfc3339()
+            meta["deletionGracePeriodSeconds"] = grace
+            self.on_deletion_started(obj)
+            if opts.dry_run:
+                return obj, False
+            try:
+                rev = await self.backend.update(key, encode_for_storage(obj),
+                                                expected_revision=current.revision)
+            except (RevisionMismatch, KeyNotFound):
+                continue
+            meta["resourceVersion"] = str(rev)
+            return obj, False
+        raise self.conflict(name)
+
+    def _check_preconditions(self, name: str, meta: Obj, pre: Obj) -> None:
+        if pre.get("uid") and pre["uid"] != meta.get("uid"):
+            raise errors.conflict(
+                self.spec.group, self.spec.plural, name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: "
+                f"{meta.get('uid')}")
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
+            raise errors.conflict(
+                self.spec.group, self.spec.plural, name,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                f"{meta.get('resourceVersion')}")
+
+
+def _added_finalizers(old_meta: Obj, new_meta: Obj) -> bool:
+    return bool(set(new_meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ()))
+
+
+def encode_continue(revision: int, start_key: str) -> str:
+    token = orjson.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start_key})
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded))
+        if data.get("v") != "meta.k8s.io/v1":
+            raise ValueError
+        return int(data["rv"]), str(data["start"])
+    except Exception:
+        raise errors.BadRequest("continue key is not valid: incorrect encoded start "
+                                "resourceVersion (version meta.k8s.io/v1)") from None
+

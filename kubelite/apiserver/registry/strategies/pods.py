@@ -1,0 +1,236 @@
+"""Pods (pkg/registry/core/pod/strategy.go, ValidatePodUpdate, qos.GetPodQOS).
+
+Create: defaults (PodSpec defaults plus the Pod-only ones), then what kube-apiserver's
+default admission chain adds to every pod (ServiceAccount: serviceAccountName
+"default"; DefaultTolerationSeconds: tolerate not-ready/unreachable for 300s; Priority:
+priority 0 with PreemptLowerPriority), generation 1, and a fresh status of
+`{phase: Pending, qosClass}`. All of it is idempotent, so a real admission chain may
+run the same steps again.
+
+Update: status is kept (it changes only through pods/status), and the spec may change
+only where upstream allows: container images, activeDeadlineSeconds (down only),
+additions to tolerations, removal of scheduling gates, and terminationGracePeriodSeconds
+from a negative value to 1. Anything else is `spec: Forbidden: pod updates may not
+change fields other than ...` followed by a diff of the spec.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from fractions import Fraction
+from typing import Any
+
+from kubelite.machinery.errors import Cause
+
+from .base import KindStatusStrategy, KindStrategy, spec_of
+from .causes import forbidden, invalid, path
+from .podspec import default_pod_only, default_pod_spec
+from .podvalidation import validate_pod_spec
+from .quantity import parse_quantity
+
+Obj = dict[str, Any]
+
+UPDATABLE_POD_SPEC_FIELDS = (
+    "`spec.containers[*].image`",
+    "`spec.initContainers[*].image`",
+    "`spec.activeDeadlineSeconds`",
+    "`spec.tolerations` (only additions to existing tolerations)",
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+)
+DEFAULT_TOLERATIONS = (
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": 300},
+)
+_QOS_RESOURCES = ("cpu", "memory")
+
+
+def default_pod(pod: Obj) -> None:
+    spec = spec_of(pod)
+    default_pod_only(spec)
+    default_pod_spec(spec)
+
+
+def admit_pod(pod: Obj) -> None:
+    """What the default admission plugins add to a new pod (idempotent)."""
+    spec = spec_of(pod)
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = "default"
+        spec["serviceAccount"] = "default"
+    tolerations = spec.setdefault("tolerations", [])
+    for toleration in DEFAULT_TOLERATIONS:
+        if not any(_tolerates(t, toleration["key"]) for t in tolerations):
+            tolerations.append(dict(toleration))
+    if spec.get("priority") is None and not spec.get("priorityClassName"):
+        spec["priority"] = 0
+    if spec.get("preemptionPolicy") is None:
+        spec["preemptionPolicy"] = "PreemptLowerPriority"
+
+
+def _tolerates(toleration: Obj, key: str) -> bool:
+    # DefaultTolerationSeconds skips a taint the pod already tolerates for NoExecute.
+    if toleration.get("effect") not in (None, "", "NoExecute"):
+        return False
+    if toleration.get("operator") == "Exists" and not toleration.get("key"):
+        return True
+    return toleration.get("key") == key
+
+
+def qos_class(pod: Obj) -> str:
+    """GetPodQOS: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits."""
+    spec = pod.get("spec") or {}
+    pod_resources = spec.get("resources")
+    if isinstance(pod_resources, dict) and (pod_resources.get("requests") or pod_resources.get("limits")):
+        # Pod-level resources decide alone when set.
+        groups = [pod_resources]
+    else:
+        groups = [(c.get("resources") or {}) for key in ("containers", "initContainers")
+                  for c in spec.get(key) or () if isinstance(c, dict)]
+    requests: dict[str, Fraction] = {}
+    limits: dict[str, Fraction] = {}
+    guaranteed = True
+    for resources in groups:
+        for name, value in (resources.get("requests") or {}).items():
+            amount = _amount(value)
+            if name in _QOS_RESOURCES and amount > 0:
+                requests[name] = requests.get(name, Fraction(0)) + amount
+        found = set()
+        for name, value in (resources.get("limits") or {}).items():
+            amount = _amount(value)
+            if name in _QOS_RESOURCES and amount > 0:
+                found.add(name)
+                limits[name] = limits.get(name, Fraction(0)) + amount
+        if not found.issuperset(_QOS_RESOURCES):
+            guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    if guaranteed and all(limits.get(name) == amount for name, amount in requests.items()):
+        if len(requests) == len(limits):
+            return "Guaranteed"
+    return "Burstable"
+
+
+def _amount(value: Any) -> Fraction:
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        return Fraction(0)
+
+
+class PodStrategy(KindStrategy):
+    has_status = True
+    tracks_generation = True
+
+    def prepare_for_create(self, pod: Obj) -> None:
+        super().prepare_for_create(pod)
+        # Defaults first: the QoS class reads requests that default from limits.
+        self.default(pod)
+        admit_pod(pod)
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod)}
+
+    def default(self, pod: Obj) -> None:
+        default_pod(pod)
+
+    def validate(self, pod: Obj) -> list[Cause]:
+        return validate_pod_spec(pod.get("spec") or {})
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return validate_pod_spec_update(new.get("spec") or {}, old.get("spec") or {})
+
+    def selectable_fields(self, pod: Obj) -> dict[str, str]:
+        spec = pod.get("spec") or {}
+        status = pod.get("status") or {}
+        pod_ips = status.get("podIPs") or []
+        pod_ip = pod_ips[0].get("ip", "") if pod_ips else status.get("podIP", "")
+        return {
+            "spec.nodeName": spec.get("nodeName") or "",
+            "spec.restartPolicy": spec.get("restartPolicy") or "",
+            "spec.schedulerName": spec.get("schedulerName") or "",
+            "spec.serviceAccountName": spec.get("serviceAccountName") or "",
+            "spec.hostNetwork": "true" if spec.get("hostNetwork") else "false",
+            "status.phase": status.get("phase") or "",
+            "status.podIP": pod_ip or "",
+            "status.nominatedNodeName": status.get("nominatedNodeName") or "",
+        }
+
+
+class PodStatusStrategy(KindStatusStrategy):
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        # qosClass is fixed at creation; old kubelets drop it, so carry it over.
+        status = new.get("status")
+        old_qos = (old.get("status") or {}).get("qosClass")
+        if isinstance(status, dict) and not status.get("qosClass") and old_qos:
+            status["qosClass"] = old_qos
+
+
+def validate_pod_spec_update(new: Obj, old: Obj) -> list[Cause]:
+    causes: list[Cause] = []
+    for key in ("containers", "initContainers"):
+        if len(new.get(key) or []) != len(old.get(key) or []):
+            return [forbidden(path("spec", key), "pod updates may not add or remove containers")]
+    deadline, old_deadline = new.get("activeDeadlineSeconds"), old.get("activeDeadlineSeconds")
+    if deadline is not None and old_deadline is not None and deadline > old_deadline:
+        causes.append(invalid("spec.activeDeadlineSeconds", deadline,
+                              "must be less than or equal to previous value"))
+    elif deadline is None and old_deadline is not None:
+        causes.append(invalid("spec.activeDeadlineSeconds", None,
+                              "must not update from a positive integer to nil value"))
+    new_tolerations = new.get("tolerations") or []
+    for toleration in old.get("tolerations") or []:
+        if not any(_same_except_seconds(toleration, t) for t in new_tolerations):
+            causes.append(forbidden("spec.tolerations",
+                                    "existing toleration can not be modified except its tolerationSeconds"))
+            break
+    old_gates = {g.get("name") for g in old.get("schedulingGates") or []}
+    for i, gate in enumerate(new.get("schedulingGates") or []):
+        if gate.get("name") not in old_gates:
+            causes.append(forbidden(path("spec", "schedulingGates", i, "name"),
+                                    f"only deletion is allowed, but found new scheduling gate '{gate.get('name')}'"))
+    munged = _munge(new, old)
+    if _semantic(munged) != _semantic(old):
+        diff = "\n".join(difflib.unified_diff(
+            _render(old).splitlines(), _render(munged).splitlines(), lineterm="", n=2))
+        causes.append(forbidden("spec", "pod updates may not change fields other than "
+                                + ",".join(UPDATABLE_POD_SPEC_FIELDS) + "\n" + diff))
+    return causes
+
+
+def _munge(new: Obj, old: Obj) -> Obj:
+    """The new spec with every field an update may change taken from the old one."""
+    munged = copy.deepcopy(new)
+    for key in ("containers", "initContainers"):
+        for container, old_container in zip(munged.get(key) or [], old.get(key) or []):
+            if isinstance(container, dict) and isinstance(old_container, dict):
+                container["image"] = old_container.get("image")
+    for key in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
+        if key in old:
+            munged[key] = copy.deepcopy(old[key])
+        else:
+            munged.pop(key, None)
+    grace = old.get("terminationGracePeriodSeconds")
+    if isinstance(grace, int) and grace < 0 and munged.get("terminationGracePeriodSeconds") == 1:
+        munged["terminationGracePeriodSeconds"] = grace
+    return munged
+
+
+def _same_except_seconds(old: Obj, new: Obj) -> bool:
+    strip = lambda t: {k: v for k, v in t.items() if k != "tolerationSeconds"}  # noqa: E731
+    return _semantic(strip(old)) == _semantic(strip(new))
+
+
+def _semantic(value: Any) -> Any:
+    """apiequality.Semantic's view of JSON: unset and zero values are the same."""
+    if isinstance(value, dict):
+        out = {k: _semantic(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", 0, False, [], {})}
+    if isinstance(value, list):
+        return [_semantic(v) for v in value]
+    return value
+
+
+def _render(spec: Obj) -> str:
+    return json.dumps(_semantic(spec), indent=1, sort_keys=True)

@@ -1,0 +1,180 @@
+"""Subresources other than status: scale, pods/binding, namespaces/finalize.
+
+`scale` shows a workload as an autoscaling/v1 Scale (what `kubectl scale` and the HPA
+use): spec.replicas is the workload's, status.replicas and status.selector come from
+its status and selector. Writing a Scale changes only the workload's spec.replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.apiserver import negotiation
+from kubelite.apiserver.negotiation import Accept, decode_body
+from kubelite.apiserver.patch.json_patch import apply_json_patch
+from kubelite.apiserver.patch.merge_patch import apply_merge_patch
+from kubelite.apiserver.options import write_options
+from kubelite.apiserver.registry.store import Store, WriteOptions, now_rfc3339
+from kubelite.apiserver.responses import object_response
+from kubelite.apiserver.routing import RequestInfo
+from kubelite.machinery import errors
+from kubelite.machinery.labels import selector_from_label_selector
+
+Obj = dict[str, Any]
+Handler = Callable[[web.Request, RequestInfo, Store, Accept], Awaitable[web.StreamResponse]]
+
+
+def scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = spec.get("selector")
+    if isinstance(selector, dict) and ("matchLabels" in selector or
+                                       "matchExpressions" in selector):
+        selector_text = str(selector_from_label_selector(selector))
+    elif isinstance(selector, dict):  # ReplicationController: a plain map
+        selector_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    else:
+        selector_text = ""
+    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                       "creationTimestamp") if k in meta}
+    out_status: Obj = {"replicas": status.get("replicas", 0)}
+    if selector_text:
+        out_status["selector"] = selector_text
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
+            "spec": {"replicas": spec.get("replicas", 0)}, "status": out_status}
+
+
+def _replicas_from(scale: Any, name: str) -> tuple[int, str]:
+    if not isinstance(scale, dict):
+        raise errors.BadRequest("the body must be a Scale object")
+    replicas = (scale.get("spec") or {}).get("replicas", 0)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise errors.invalid("autoscaling", "Scale", name, [errors.Cause(
+            "FieldValueInvalid",
+            f"Invalid value: {orjson.dumps(replicas).decode()}: must be greater than or "
+            f"equal to 0", "spec.replicas")])
+    return replicas, (scale.get("metadata") or {}).get("resourceVersion", "")
+
+
+async def get_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                    ) -> web.StreamResponse:
+    entry = await store.get(info.namespace, info.name)
+    return object_response(scale_of(entry.obj), accept)
+
+
+async def _write_scale(info: RequestInfo, store: Store, accept: Accept,
+                       new_scale: Callable[[Obj], Obj], opts: WriteOptions
+                       ) -> web.StreamResponse:
+    async def mutate(current: Obj) -> Obj:
+        replicas, precondition = _replicas_from(new_scale(scale_of(current)), info.name)
+        current.setdefault("spec", {})["replicas"] = replicas
+        if precondition:
+            current["metadata"]["resourceVersion"] = precondition
+        return current
+
+    opts.subresource = ""  # the workload's own strategy runs, like a spec update
+    result, _ = await store.guaranteed_update(info.namespace, info.name, mutate, opts)
+    return object_response(scale_of(result), accept)
+
+
+async def update_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                       ) -> web.StreamResponse:
+    body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
+    return await _write_scale(info, store, accept, lambda _: body,
+                              write_options(request, info))
+
+
+async def patch_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                      ) -> web.StreamResponse:
+    ctype = negotiation.media_type(request.headers.get("Content-Type", ""))
+    patch = decode_body(await request.read(), ctype)
+    if ctype == negotiation.JSON_PATCH:
+        def new_scale(scale: Obj) -> Obj:
+            return apply_json_patch(scale, patch)
+    elif ctype in (negotiation.MERGE_PATCH, negotiation.STRATEGIC_PATCH,
+                   negotiation.APPLY_PATCH):
+        # A Scale has no lists: strategic and apply patches merge like a merge patch.
+        def new_scale(scale: Obj) -> Obj:
+            return apply_merge_patch(scale, patch)
+    else:
+        raise errors.UnsupportedMediaType(f"unsupported patch type {ctype}")
+    return await _write_scale(info, store, accept, new_scale, write_options(request, info))
+
+
+async def create_binding(request: web.Request, info: RequestInfo, store: Store,
+                         accept: Accept) -> web.StreamResponse:
+    """pods/<name>/binding: assign a pod to a node, once (the scheduler's write)."""
+    binding = decode_body(await request.read(), request.headers.get("Content-Type", ""))
+    if not isinstance(binding, dict):
+        raise errors.BadRequest("the body must be a Binding object")
+    target = binding.get("target") or {}
+    node = target.get("name")
+    if not node:
+        raise errors.invalid("", "Binding", info.name, [errors.Cause(
+            "FieldValueRequired", "Required value", "target.name")])
+    if target.get("kind") not in (None, "", "Node"):
+        raise errors.invalid("", "Binding", info.name, [errors.Cause(
+            "FieldValueNotSupported", 'Unsupported value: must be "Node"', "target.kind")])
+
+    async def mutate(pod: Obj) -> Obj:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            raise errors.conflict("", "pods", info.name, "pod is being deleted, cannot be "
+                                  "assigned to a host")
+        assigned = (pod.get("spec") or {}).get("nodeName")
+        if assigned:
+            raise errors.conflict("", "pods", info.name,
+                                  f'pod {info.name} is already assigned to node "{assigned}"')
+        pod["spec"]["nodeName"] = node
+        extra = (binding.get("metadata") or {}).get("annotations") or {}
+        if extra:
+            meta["annotations"] = {**(meta.get("annotations") or {}), **extra}
+        conditions = [c for c in (pod.get("status") or {}).get("conditions") or ()
+                      if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastProbeTime": None,
+                           "lastTransitionTime": now_rfc3339()})
+        pod.setdefault("status", {})["conditions"] = conditions
+        return pod
+
+    opts = write_options(request, info)
+    opts.subresource = "binding"
+    await store.guaranteed_update(info.namespace, info.name, mutate, opts)
+    return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                            "status": "Success", "code": 201}, accept, 201)
+
+
+async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
+                          accept: Accept) -> web.StreamResponse:
+    """namespaces/<name>/finalize: only spec.finalizers changes."""
+    body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
+    if not isinstance(body, dict):
+        raise errors.BadRequest("the body must be a Namespace object")
+    finalizers = (body.get("spec") or {}).get("finalizers") or []
+
+    async def mutate(ns: Obj) -> Obj:
+        ns.setdefault("spec", {})["finalizers"] = finalizers
+        if not finalizers:
+            ns["spec"].pop("finalizers")
+        return ns
+
+    opts = write_options(request, info)
+    opts.subresource = "finalize"
+    result, _ = await store.guaranteed_update(info.namespace, info.name, mutate, opts)
+    return object_response(result, accept)
+
+
+SCALABLE = ("deployments", "replicasets", "statefulsets", "replicationcontrollers")
+SUBRESOURCE_READS: dict[tuple[str, str], Handler] = {
+    (plural, "scale"): get_scale for plural in SCALABLE}
+SUBRESOURCE_WRITES: dict[tuple[str, str, str], Handler] = {
+    **{(plural, "scale", "update"): update_scale for plural in SCALABLE},
+    **{(plural, "scale", "patch"): patch_scale for plural in SCALABLE},
+    ("pods", "binding", "create"): create_binding,
+    ("namespaces", "finalize", "update"): update_finalize,
+}

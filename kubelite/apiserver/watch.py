@@ -1,0 +1,197 @@
+"""WATCH: a chunked stream of JSON events, one per line, served from the watch cache.
+
+Start points, as upstream's cacher:
+- resourceVersion unset or "0": synthetic ADDED events for the current objects, then
+  every change;
+- resourceVersion N: every change after N; N older than the cache's history gives one
+  ERROR event carrying a 410 Expired Status (client-go then relists);
+- sendInitialEvents=true (watch-list, client-go's default in 1.35): the current objects
+  as ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end`, then changes.
+
+With a selector, an object that stops matching is sent as DELETED and one that starts
+matching as ADDED, so the client's view equals a fresh filtered list.
+Bookmarks (allowWatchBookmarks) carry only the current resourceVersion, about once a
+minute and at the end of the initial events.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.apiserver.negotiation import JSON, Accept
+from kubelite.apiserver.registry.listing import Predicate, make_predicate
+from kubelite.apiserver.registry.store import Store
+from kubelite.apiserver.responses import entry_for_version, to_table
+from kubelite.apiserver.routing import RequestInfo
+from kubelite.apiserver.watchcache import CacheEvent, Entry
+from kubelite.machinery import errors
+
+Obj = dict[str, Any]
+
+BOOKMARK_INTERVAL = 60.0
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def _bool(value: str | None) -> bool:
+    return value in ("true", "1", "True")
+
+
+class _Encoder:
+    """Encodes events for one watch: as plain objects, or as one-row Tables."""
+
+    def __init__(self, store: Store, version: str, accept: Accept) -> None:
+        self.store = store
+        self.version = version
+        self.accept = accept
+        self.first_table = True
+
+    def event(self, type_: str, entry: Entry) -> bytes:
+        obj, raw = entry_for_version(self.store.spec, self.version, entry)
+        if self.accept.table:
+            table = to_table(self.store.spec, self.version, [obj], self.accept)
+            if not self.first_table:
+                table["columnDefinitions"] = []
+            self.first_table = False
+            raw = orjson.dumps(table)
+        return b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+
+    def bookmark(self, revision: int, initial_end: bool = False) -> bytes:
+        spec = self.store.spec
+        meta: Obj = {"resourceVersion": str(revision)}
+        if initial_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        obj = {"kind": spec.kind, "apiVersion": spec.gvk(self.version).api_version,
+               "metadata": meta}
+        return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
+
+    @staticmethod
+    def error(err: errors.StatusError) -> bytes:
+        return orjson.dumps({"type": "ERROR", "object": err.to_status()}) + b"\n"
+
+
+def _filter(ev: CacheEvent, predicate: Predicate | None) -> tuple[str, Entry] | None:
+    if predicate is None:
+        return ev.type, ev.entry
+    if ev.type == "ADDED":
+        return ("ADDED", ev.entry) if predicate(ev.entry.obj) else None
+    if ev.type == "DELETED":
+        return ("DELETED", ev.entry) if predicate(ev.entry.obj) else None
+    now = predicate(ev.entry.obj)
+    before = ev.prev is not None and predicate(ev.prev.obj)
+    if now and before:
+        return "MODIFIED", ev.entry
+    if now:
+        return "ADDED", ev.entry
+    if before:
+        # Upstream sends the new object state, stamped DELETED, when it leaves the filter.
+        return "DELETED", ev.entry
+    return None
+
+
+async def watch(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                ) -> web.StreamResponse:
+    q = request.query
+    predicate = make_predicate(store, q.get("labelSelector", ""), q.get("fieldSelector", ""))
+    rv = q.get("resourceVersion", "")
+    send_initial = q.get("sendInitialEvents")
+    bookmarks = _bool(q.get("allowWatchBookmarks"))
+    if send_initial is not None and send_initial != "":
+        if q.get("resourceVersionMatch") != "NotOlderThan":
+            raise errors.invalid("", "ListOptions", "", [errors.Cause(
+                "FieldValueForbidden",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
+                "NotOlderThan", "sendInitialEvents")])
+        if _bool(send_initial) and not bookmarks:
+            raise errors.invalid("", "ListOptions", "", [errors.Cause(
+                "FieldValueForbidden",
+                "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
+                "allowWatchBookmarks")])
+    elif q.get("resourceVersionMatch"):
+        raise errors.BadRequest("resourceVersionMatch is forbidden for watch")
+    timeout = float(q.get("timeoutSeconds") or 0) or random.uniform(1800, 3600)
+    cache = store.cache
+    key_prefix = store.key_prefix(info.namespace)
+    if info.name:
+        key_prefix = store.key(info.namespace, info.name)
+
+    initial: list[Entry] = []
+    start: int | None = None
+    send_initial_events = _bool(send_initial) if send_initial not in (None, "") \
+        else rv in ("", "0")
+    if rv not in ("", "0"):
+        try:
+            start = int(rv)
+        except ValueError:
+            raise errors.BadRequest(f'invalid resource version: "{rv}"') from None
+        if send_initial_events and not await cache.wait_for(start):
+            raise errors.Timeout(f"Too large resource version: {start}", retry_after=1)
+    elif rv == "" and _bool(send_initial):
+        await store.sync_cache()
+    encoder = _Encoder(store, info.version, accept)
+    response = web.StreamResponse(headers={"Content-Type": JSON,
+                                           "Cache-Control": "no-cache, private"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+
+    # Snapshot and registration happen with no await between them, so no event is
+    # missed or doubled between the initial state and the stream.
+    if start is None or send_initial_events:
+        start = cache.revision
+    if send_initial_events:
+        bucket = cache.bucket(store.prefix)
+        for key in cache.sorted_keys(store.prefix):
+            if key.startswith(key_prefix):
+                entry = bucket[key]
+                if info.name and entry.obj["metadata"]["name"] != info.name:
+                    continue
+                if predicate is None or predicate(entry.obj):
+                    initial.append(entry)
+    watcher = cache.watch(store.prefix, key_prefix, start)
+    if watcher is None:
+        await response.write(encoder.error(errors.Gone(
+            f"too old resource version: {start} ({cache.oldest_revision + 1})")))
+        await response.write_eof()
+        return response
+    try:
+        chunk = [encoder.event("ADDED", e) for e in initial]
+        if _bool(send_initial):
+            chunk.append(encoder.bookmark(start, initial_end=True))
+        if chunk:
+            await response.write(b"".join(chunk))
+        deadline = time.monotonic() + timeout
+        last_bookmark = time.monotonic()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            wait = min(left, BOOKMARK_INTERVAL) if bookmarks else left
+            batch = await watcher.next_batch(wait)
+            if watcher.expired:
+                await response.write(encoder.error(errors.Gone(
+                    "the watcher fell too far behind; relist")))
+                break
+            if watcher.closed and not batch:
+                break
+            out = []
+            for ev in batch:
+                if info.name and ev.key != key_prefix:
+                    continue
+                picked = _filter(ev, predicate)
+                if picked is not None:
+                    out.append(encoder.event(*picked))
+            if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
+                out.append(encoder.bookmark(cache.revision))
+                last_bookmark = time.monotonic()
+            if out:
+                await response.write(b"".join(out))
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; nothing to tell it
+    finally:
+        cache.unwatch(store.prefix, watcher)
+    return response

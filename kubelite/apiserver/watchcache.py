@@ -1,0 +1,293 @@
+"""The watch cache: every stored object in memory, fed by one watch on the store.
+
+kube-apiserver's cacher (staging/src/k8s.io/apiserver/pkg/storage/cacher) keeps, per
+resource, the current objects and a window of recent events, so LIST and WATCH never
+touch etcd. kubelite does the same with one store watch on `/registry/` for all
+resources: the `Cache` decodes each event once, keeps the object both as a dict (for
+selectors, tables, updates) and as its encoded JSON (so a GET or LIST is bytes joined,
+not re-encoded), and appends the event to a bounded history from which watchers
+resume.
+
+Guarantees:
+- `revision` only grows; after `wait_for(rv)` returns, every write with revision <= rv
+  is visible in `objects` and in the history.
+- A watcher registered at revision R receives every event with revision > R exactly
+  once, in order, or an ERROR (410 Expired) when R is older than the history window.
+- Cached entries are shared and must never be mutated; copy before editing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kubelite.storage.backend import Backend, Compacted, Event, EventType, KeyValue
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+HISTORY_SIZE = 100_000  # events kept for watchers that resume from an older revision
+WATCHER_BACKLOG = 50_000  # a watcher this far behind is dropped (it will relist)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One object as cached: the decoded dict (with resourceVersion) and its JSON."""
+
+    obj: Obj
+    raw: bytes
+    revision: int
+
+
+@dataclass(slots=True)
+class CacheEvent:
+    type: str  # ADDED, MODIFIED, DELETED
+    key: str
+    entry: Entry
+    prev: Entry | None
+    revision: int
+
+
+def decode(kv: KeyValue, *, revision: int | None = None) -> Entry:
+    """Decode a stored value and stamp it with its resourceVersion (the store keeps
+    objects without one, as kube-apiserver's etcd3 store does)."""
+    rev = kv.mod_revision if revision is None else revision
+    obj = orjson.loads(kv.value)
+    meta = obj.setdefault("metadata", {})
+    meta["resourceVersion"] = str(rev)
+    return Entry(obj, orjson.dumps(obj), rev)
+
+
+@dataclass(slots=True)
+class Watcher:
+    """A registered watch: events are pushed by the cache, pulled by the HTTP stream."""
+
+    prefix: str
+    revision: int  # the last revision delivered
+    queue: collections.deque[CacheEvent] = field(default_factory=collections.deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    expired: bool = False  # fell too far behind
+
+    def push(self, event: CacheEvent) -> None:
+        if self.closed:
+            return
+        if len(self.queue) >= WATCHER_BACKLOG:
+            self.expired = True
+            self.closed = True
+        else:
+            self.queue.append(event)
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+    async def next_batch(self, timeout: float | None) -> list[CacheEvent]:
+        """Events queued so far (waiting up to `timeout` for one); [] on timeout."""
+        if not self.queue and not self.closed:
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout)
+            except TimeoutError:
+                return []
+        batch = list(self.queue)
+        self.queue.clear()
+        return batch
+
+
+class Cache:
+    """All objects under `/registry/`, grouped by resource prefix."""
+
+    def __init__(self, backend: Backend, *, root: str = "/registry/") -> None:
+        self.backend = backend
+        self.root = root
+        self.revision = 0
+        # resource prefix (`/registry/apps/deployments/`) -> key -> Entry
+        self.objects: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
+        self._sorted_keys: dict[str, list[str]] = {}
+        self._changed_at: dict[str, int] = {}  # resource prefix -> revision of last change
+        self._history: collections.deque[CacheEvent] = collections.deque(maxlen=HISTORY_SIZE)
+        self._oldest_revision = 0  # history covers revisions > this
+        self._loaded_at = 0  # the revision of the initial load; no per-prefix record before
+        self._watchers: dict[str, set[Watcher]] = collections.defaultdict(set)
+        self._revision_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[CacheEvent], None]] = []
+        self.ready = asyncio.Event()
+
+    @staticmethod
+    def prefix_of(key: str) -> str:
+        """`/registry/core/pods/ns/name` -> `/registry/core/pods/`."""
+        parts = key.split("/", 4)
+        return "/".join(parts[:4]) + "/"
+
+    async def start(self) -> None:
+        await self._load()
+        self._task = asyncio.create_task(self._follow(), name="watch-cache")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        for watchers in self._watchers.values():
+            for w in watchers:
+                w.close()
+
+    def add_listener(self, listener: Callable[[CacheEvent], None]) -> None:
+        """Called synchronously for every event (after the cache applied it)."""
+        self._listeners.append(listener)
+
+    async def _load(self) -> None:
+        result = await self.backend.range(self.root)
+        for kv in result.kvs:
+            self.objects[self.prefix_of(kv.key)][kv.key] = decode(kv)
+        self._sorted_keys.clear()
+        self.revision = result.revision
+        self._oldest_revision = result.revision
+        self._loaded_at = result.revision
+        self.ready.set()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async for events in self.backend.watch(self.root, revision=self.revision):
+                    self._apply(events)
+            except asyncio.CancelledError:
+                raise
+            except Compacted:
+                # We fell behind compaction: reload everything, expire every watcher.
+                log.warning("watch cache fell behind compaction; reloading")
+                self._expire_all()
+                self.objects.clear()
+                await self._load()
+                continue
+            except Exception:
+                log.exception("store watch failed; resuming at %d", self.revision)
+            await asyncio.sleep(0.2)
+
+    def _expire_all(self) -> None:
+        for watchers in self._watchers.values():
+            for w in watchers:
+                w.expired = True
+                w.close()
+        self._watchers.clear()
+        self._history.clear()
+
+    def _apply(self, events: list[Event]) -> None:
+        for ev in events:
+            rev = ev.kv.mod_revision
+            if rev <= self.revision:
+                continue
+            key = ev.kv.key
+            prefix = self.prefix_of(key)
+            bucket = self.objects[prefix]
+            prev = bucket.get(key)
+            if ev.type is EventType.DELETE:
+                if prev is None:
+                    self.revision = rev
+                    continue
+                # A deleted object is shown at the deletion's revision, as upstream does.
+                entry = decode(ev.kv, revision=rev) if ev.kv.value else _restamp(prev, rev)
+                del bucket[key]
+                self._sorted_keys.pop(prefix, None)
+                cev = CacheEvent("DELETED", key, entry, prev, rev)
+            else:
+                entry = decode(ev.kv)
+                bucket[key] = entry
+                if prev is None:
+                    self._sorted_keys.pop(prefix, None)
+                cev = CacheEvent("MODIFIED" if prev else "ADDED", key, entry, prev, rev)
+            self.revision = rev
+            self._changed_at[prefix] = rev
+            self._history.append(cev)
+            if len(self._history) == self._history.maxlen:
+                self._oldest_revision = self._history[0].revision - 1
+            for w in self._watchers.get(prefix, ()):
+                if key.startswith(w.prefix):
+                    w.push(cev)
+            for listener in self._listeners:
+                try:
+                    listener(cev)
+                except Exception:
+                    log.exception("watch cache listener failed on %s", key)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        if not self._revision_waiters:
+            return
+        still = []
+        for rev, fut in self._revision_waiters:
+            if rev <= self.revision:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                still.append((rev, fut))
+        self._revision_waiters = still
+
+    async def wait_for(self, revision: int, timeout: float = 3.0) -> bool:
+        """Wait until the cache has seen `revision`; False on timeout."""
+        if revision <= self.revision:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._revision_waiters.append((revision, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def unchanged_since(self, prefix: str, revision: int) -> bool:
+        """True if no object of the resource changed after `revision`, so the cache
+        shows the resource exactly as it was at that revision."""
+        return self._changed_at.get(prefix, 0) <= revision and revision >= self._loaded_at
+
+    def bucket(self, prefix: str) -> dict[str, Entry]:
+        return self.objects.get(prefix, {})
+
+    def sorted_keys(self, prefix: str) -> list[str]:
+        keys = self._sorted_keys.get(prefix)
+        if keys is None:
+            keys = sorted(self.objects.get(prefix, {}))
+            self._sorted_keys[prefix] = keys
+        return keys
+
+    def get(self, key: str) -> Entry | None:
+        return self.objects.get(self.prefix_of(key), {}).get(key)
+
+    def watch(self, resource_prefix: str, key_prefix: str, revision: int) -> Watcher | None:
+        """Register a watcher for keys under `key_prefix` (within one resource) after
+        `revision`, replaying history. None if `revision` is older than the history."""
+        if revision < self._oldest_revision:
+            return None
+        w = Watcher(key_prefix, revision)
+        if revision < self.revision:
+            for ev in self._history:
+                if ev.revision > revision and ev.key.startswith(key_prefix):
+                    w.queue.append(ev)
+        self._watchers[resource_prefix].add(w)
+        return w
+
+    def unwatch(self, resource_prefix: str, watcher: Watcher) -> None:
+        watcher.close()
+        self._watchers.get(resource_prefix, set()).discard(watcher)
+
+    @property
+    def oldest_revision(self) -> int:
+        return self._oldest_revision
+
+
+def _restamp(entry: Entry, revision: int) -> Entry:
+    obj = dict(entry.obj)
+    obj["metadata"] = {**obj["metadata"], "resourceVersion": str(revision)}
+    return Entry(obj, orjson.dumps(obj), revision)

@@ -1,0 +1,195 @@
+"""POST, PUT, PATCH and DELETE of resources and of their subresources.
+
+Bodies are decoded here, checked against the endpoint (kind, apiVersion, unknown
+fields under fieldValidation), converted to the storage version, and handed to the
+generic store; answers are converted back to the version the client used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from kubelite.api.catalogue import ResourceSpec
+from kubelite.api.conversion import convert
+from kubelite.apiserver import negotiation
+from kubelite.apiserver.negotiation import Accept, decode_body
+from kubelite.apiserver.options import field_validation, write_options
+from kubelite.apiserver.patching import patch_mutator
+from kubelite.apiserver.registry.listing import list_objects, make_predicate
+from kubelite.apiserver.registry.store import Store
+from kubelite.apiserver.responses import object_response, success_status
+from kubelite.apiserver.routing import RequestInfo
+from kubelite.apiserver.subresources import SUBRESOURCE_WRITES
+from kubelite.apiserver.validation import check_fields
+from kubelite.machinery import errors
+
+Obj = dict[str, Any]
+
+# Kinds whose PUT creates a missing object (AllowCreateOnUpdate upstream).
+CREATE_ON_UPDATE = frozenset({("", "endpoints"), ("", "events"),
+                              ("coordination.k8s.io", "leases")})
+# Kinds whose DELETE answers with the deleted object rather than a Status.
+RETURNS_DELETED_OBJECT = frozenset({("", "pods"), ("", "services"), ("", "namespaces")})
+
+
+async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec
+                      ) -> tuple[Obj, list[str]]:
+    """The request body as an object of the endpoint's kind, in the storage version.
+    Returns the object and warnings (unknown fields under fieldValidation=Warn)."""
+    mode = field_validation(request)
+    body = await request.read()
+    obj = decode_body(body, request.headers.get("Content-Type", ""), strict=mode == "Strict")
+    if not isinstance(obj, dict):
+        raise errors.BadRequest("the object provided is unrecognized or malformed: "
+                                "expected a JSON object")
+    expected = spec.gvk(info.version)
+    api_version = obj.get("apiVersion")
+    kind = obj.get("kind")
+    if api_version and api_version != expected.api_version:
+        raise errors.BadRequest(
+            f"the API version in the data ({api_version}) does not match the expected API "
+            f"version ({expected.api_version})")
+    if kind and kind != spec.kind:
+        raise errors.BadRequest(
+            f'{kind} in version "{info.version}" cannot be handled as a {spec.kind}: '
+            f"the kind in the body does not match the endpoint")
+    obj["apiVersion"] = expected.api_version
+    obj["kind"] = spec.kind
+    warnings = check_fields(spec, info.version, obj, mode)
+    return convert(spec, obj, spec.storage_version), warnings
+
+
+def respond(spec: ResourceSpec, info: RequestInfo, obj: Obj, accept: Accept, status: int,
+            warnings: list[str]) -> web.Response:
+    headers = {}
+    if warnings:
+        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+    return object_response(convert(spec, obj, info.version), accept, status, headers)
+
+
+async def create(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                 ) -> web.StreamResponse:
+    if info.subresource:
+        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "create"))
+        if handler is None:
+            raise errors.MethodNotAllowed(
+                f"the server does not allow this method on the requested resource")
+        return await handler(request, info, store, accept)
+    if info.name:
+        raise errors.MethodNotAllowed(
+            "the server does not allow this method on the requested resource")
+    if store.spec.namespaced and not info.namespace:
+        raise errors.MethodNotAllowed(
+            "the server does not allow this method on the requested resource")
+    obj, warnings = await read_object(request, info, store.spec)
+    created = await store.create(info.namespace, obj, write_options(request, info))
+    return respond(store.spec, info, created, accept, 201, warnings)
+
+
+async def update(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                 ) -> web.StreamResponse:
+    if not info.name:
+        raise errors.MethodNotAllowed(
+            "the server does not allow this method on the requested resource")
+    if info.subresource and info.subresource != "status":
+        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "update"))
+        if handler is None:
+            raise errors.NotFound("the server could not find the requested resource")
+        return await handler(request, info, store, accept)
+    obj, warnings = await read_object(request, info, store.spec)
+    allow_create = (store.spec.group, store.spec.plural) in CREATE_ON_UPDATE
+    result, created = await store.update(info.namespace, info.name, obj,
+                                         write_options(request, info),
+                                         allow_create=allow_create)
+    return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
+
+
+async def patch(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                ) -> web.StreamResponse:
+    if not info.name:
+        raise errors.MethodNotAllowed(
+            "the server does not allow this method on the requested resource")
+    if info.subresource and info.subresource != "status":
+        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "patch"))
+        if handler is None:
+            raise errors.NotFound("the server could not find the requested resource")
+        return await handler(request, info, store, accept)
+    content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
+    if content_type not in negotiation.PATCH_TYPES:
+        raise errors.UnsupportedMediaType(
+            f'the body of the request was in an unknown format - accepted media types '
+            f'include: {", ".join(negotiation.PATCH_TYPES)}')
+    opts = write_options(request, info)
+    mode = field_validation(request)
+    body = await request.read()
+    patch_doc = decode_body(body, content_type, strict=mode == "Strict")
+    mutate, create, warnings = patch_mutator(
+        store, info, content_type, patch_doc, opts, mode=mode,
+        force=request.query.get("force") in ("true", "1"),
+        explicit_manager=bool(request.query.get("fieldManager")))
+    result, created = await store.guaranteed_update(info.namespace, info.name, mutate, opts,
+                                                    create=create)
+    return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
+
+
+async def delete(request: web.Request, info: RequestInfo, store: Store, accept: Accept
+                 ) -> web.StreamResponse:
+    if info.subresource:
+        raise errors.MethodNotAllowed(
+            "the server does not allow this method on the requested resource")
+    options = await delete_options(request)
+    opts = write_options(request, info)
+    obj, deleted = await store.delete(info.namespace, info.name, options, opts)
+    key = (store.spec.group, store.spec.plural)
+    if deleted and key not in RETURNS_DELETED_OBJECT and store.spec.crd_schemas is None:
+        return object_response(success_status(store.spec, obj), accept, 200)
+    return respond(store.spec, info, obj, accept, 200, [])
+
+
+async def delete_options(request: web.Request) -> Obj:
+    options: Obj = {}
+    body = await request.read()
+    if body.strip():
+        decoded = decode_body(body, request.headers.get("Content-Type", ""))
+        if not isinstance(decoded, dict):
+            raise errors.BadRequest("DeleteOptions must be an object")
+        options = decoded
+    q = request.query
+    if "gracePeriodSeconds" in q:
+        try:
+            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        except ValueError:
+            raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
+    if "propagationPolicy" in q:
+        options["propagationPolicy"] = q["propagationPolicy"]
+    if "orphanDependents" in q:
+        options["orphanDependents"] = q["orphanDependents"] == "true"
+    policy = options.get("propagationPolicy")
+    if policy not in (None, "Orphan", "Background", "Foreground"):
+        raise errors.invalid("", "DeleteOptions", "", [errors.Cause(
+            "FieldValueNotSupported",
+            f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
+            f'"Orphan"', "propagationPolicy")])
+    return options
+
+
+async def delete_collection(request: web.Request, info: RequestInfo, store: Store,
+                            accept: Accept) -> web.StreamResponse:
+    q = request.query
+    predicate = make_predicate(store, q.get("labelSelector", ""), q.get("fieldSelector", ""))
+    options = await delete_options(request)
+    opts = write_options(request, info)
+    listed = await list_objects(store, info.namespace, predicate=predicate)
+    items = []
+    for entry in listed.entries:
+        meta = entry.obj["metadata"]
+        try:
+            obj, _ = await store.delete(meta.get("namespace", ""), meta["name"], options, opts)
+        except errors.NotFound:
+            continue
+        items.append(convert(store.spec, obj, info.version))
+    body = {"kind": store.spec.list_kind, "apiVersion": store.spec.gvk(info.version).api_version,
+            "metadata": {"resourceVersion": str(store.cache.revision)}, "items": items}
+    return object_response(body, accept, 200)

@@ -1,0 +1,115 @@
+"""A real `kubelite server` process for end-to-end tests.
+
+Started on a free loopback port with its own data dir, stopped by its pid with
+SIGTERM (and killed if it does not stop), so every test leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / ".tools" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tool(name: str) -> str:
+    """Path of a test tool installed by scripts/install-test-tools."""
+    path = TOOLS / name
+    if not path.exists():
+        found = shutil.which(name)
+        if found is None:
+            raise FileNotFoundError(f"{name} is missing: run scripts/install-test-tools")
+        return found
+    return str(path)
+
+
+class Cluster:
+    def __init__(self, data_dir: Path, *, datastore: str = "") -> None:
+        self.data_dir = data_dir
+        self.datastore = datastore
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.data_dir / "kubeconfig")
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.port = free_port()
+        args = [sys.executable, "-m", "kubelite.cli.main", "server",
+                "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        if self.datastore:
+            args += ["--datastore-endpoint", self.datastore]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=str(ROOT))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kubelite server exited: {self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200 and Path(self.kubeconfig).exists():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError("kubelite server did not become ready")
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kubectl(self, *args: str, version: str = "1.35", input: str | None = None,
+                check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "HOME": str(self.data_dir)}
+        result = subprocess.run([tool(f"kubectl-{version}"), *args], input=input,
+                                capture_output=True, text=True, env=env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def helm(self, *args: str, check: bool = True, timeout: float = 120
+             ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "HOME": str(self.data_dir),
+               "HELM_CACHE_HOME": str(self.data_dir / "helm-cache"),
+               "HELM_CONFIG_HOME": str(self.data_dir / "helm-config"),
+               "HELM_DATA_HOME": str(self.data_dir / "helm-data")}
+        result = subprocess.run([tool("helm"), *args], capture_output=True, text=True,
+                                env=env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
