@@ -132,14 +132,9 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
             raise errors.Timeout(f"Too large resource version: {start}", retry_after=1)
     elif rv == "" and _bool(send_initial):
         await store.sync_cache()
-    encoder = _Encoder(store, info.version, accept)
-    response = web.StreamResponse(headers={"Content-Type": JSON,
-                                           "Cache-Control": "no-cache, private"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-
     # Snapshot and registration happen with no await between them, so no event is
-    # missed or doubled between the initial state and the stream.
+    # missed or doubled between the initial state and the stream; events that arrive
+    # while the response starts wait in the watcher's queue.
     if start is None or send_initial_events:
         start = cache.revision
     if send_initial_events:
@@ -152,12 +147,18 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
                 if predicate is None or predicate(entry.obj):
                     initial.append(entry)
     watcher = cache.watch(store.prefix, key_prefix, start)
+    encoder = _Encoder(store, info.version, accept)
+    response = web.StreamResponse(headers={"Content-Type": JSON,
+                                           "Cache-Control": "no-cache, private"})
+    response.enable_chunked_encoding()
     if watcher is None:
+        await response.prepare(request)
         await response.write(encoder.error(errors.Gone(
             f"too old resource version: {start} ({cache.oldest_revision + 1})")))
         await response.write_eof()
         return response
     try:
+        await response.prepare(request)
         chunk = [encoder.event("ADDED", e) for e in initial]
         if _bool(send_initial):
             chunk.append(encoder.bookmark(start, initial_end=True))

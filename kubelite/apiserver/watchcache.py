@@ -65,7 +65,7 @@ def decode(kv: KeyValue, *, revision: int | None = None) -> Entry:
     return Entry(obj, orjson.dumps(obj), rev)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Watcher:
     """A registered watch: events are pushed by the cache, pulled by the HTTP stream."""
 

@@ -29,13 +29,22 @@ import copy
 from typing import Any
 
 from kubelite.api.schemas import Schema, items_schema
+from kubelite.apiserver.patch.element_order import (
+    MARKER as _MARKER,
+    ORDER_PREFIX as _ORDER_PREFIX,
+    check_order,
+    deduplicate,
+    go,
+    no_merge_key,
+    normalize_order,
+    partition,
+    same,
+)
 from kubelite.apiserver.patch.typed import field_schema
 from kubelite.machinery.errors import BadRequest, Invalid, InternalError
 
-_MARKER = "$patch"
 _RETAIN_KEYS = "$retainKeys"
 _DELETE_PREFIX = "$deleteFromPrimitiveList"
-_ORDER_PREFIX = "$setElementOrder"
 
 
 def apply_strategic_merge_patch(original: dict[str, Any], patch: dict[str, Any], schema: Schema | None) -> dict[str, Any]:
@@ -44,30 +53,6 @@ def apply_strategic_merge_patch(original: dict[str, Any], patch: dict[str, Any],
     if not isinstance(patch, dict):
         raise BadRequest("invalid JSON document")
     return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), schema)
-
-
-def _go(v: Any) -> str:
-    """Go's %v of a decoded JSON value, for error messages that match upstream's."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{_go(v[k])}" for k in sorted(v)) + "]"
-    if isinstance(v, list):
-        return "[" + " ".join(_go(x) for x in v) + "]"
-    return str(v)
-
-
-def _no_merge_key(m: Any, key: str) -> InternalError:
-    return InternalError(f"map: {_go(m)} does not contain declared merge key: {key}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    # Go compares decoded JSON scalars by type and value: 1 and 1.0 or true differ.
-    return type(a) is type(b) and a == b
 
 
 def _kind(v: Any) -> str:
@@ -83,7 +68,7 @@ def _meta(schema: Schema | None, key: str) -> tuple[Schema | None, str, bool, st
     retain = "retainKeys" in strategies
     rest = [s for s in strategies if s != "retainKeys"]
     if len(rest) > 1 or len(strategies) > 2:
-        raise InternalError(f"unexpected patch strategy: {_go(strategies)}")
+        raise InternalError(f"unexpected patch strategy: {go(strategies)}")
     return sub, rest[0] if rest else "", retain, str(sub.get("x-kubernetes-patch-merge-key", ""))
 
 
@@ -122,7 +107,7 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema |
             return _remove_directives({k: v for k, v in patch.items() if k != _MARKER})[0]
         if directive == "delete":
             return {}
-        raise InternalError(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
+        raise InternalError(f"unknown patch type: {go(directive)} in map: {go(patch)}")
     _apply_retain_keys(original, patch)
     _merge_ordered_lists(original, patch, schema)
     for key, value in patch.items():
@@ -186,7 +171,7 @@ def _element_kind(*lists: list[Any]) -> str | None:
         # upstream answers 422 with a generic message, dropping "lists of lists are not supported"
         raise Invalid("the server rejected our request due to an error in our request")
     if len(kinds) > 1:
-        raise InternalError(f"list element types are not identical: {_go(list(lists))}")
+        raise InternalError(f"list element types are not identical: {go(list(lists))}")
     return kinds.pop()
 
 
@@ -196,49 +181,30 @@ def _merge_list(original: list[Any], patch: list[Any], item_schema: Schema | Non
     kind = _element_kind(original, patch)
     if kind != "map":
         if is_delete_list:
-            return [v for v in original if not any(_same(v, d) for d in patch)]
-        merged = _deduplicate(original + patch)
+            return [v for v in original if not any(same(v, d) for d in patch)]
+        merged = deduplicate(original + patch)
     else:
         if not merge_key:
             raise InternalError("cannot merge lists without merge key")
         original, patch = _apply_item_directives(original, patch, merge_key)
-        merged = list(original)  # `original` stays the live order for _normalize_order
+        merged = list(original)  # `original` stays the live order for normalize_order
         for item in patch:
             if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
+                raise no_merge_key(item, merge_key)
             at = _find(merged, merge_key, item[merge_key])
             if at is None:
                 merged.append(_remove_directives(item)[0])
             else:
                 merged[at] = _merge_map(merged[at], item, item_schema)
-    patch_items, server_only = _partition(merged, patch, merge_key)
-    return _normalize_order(patch_items, server_only, patch, original, merge_key, kind == "map")
-
-
-def _deduplicate(items: list[Any]) -> list[Any]:
-    # Go's deduplicateScalars: a duplicate is replaced by the last item; order is
-    # restored afterwards by _normalize_order.
-    s = list(items)
-    last = len(s) - 1
-    i = 0
-    while i < last:
-        j = i + 1
-        while j <= last:
-            if _same(s[i], s[j]):
-                s[j] = s[last]
-                s.pop()
-                last -= 1
-                j -= 1
-            j += 1
-        i += 1
-    return s
+    patch_items, server_only = partition(merged, patch, merge_key)
+    return normalize_order(patch_items, server_only, patch, original, merge_key, kind == "map")
 
 
 def _find(items: list[Any], merge_key: str, value: Any) -> int | None:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise InternalError(f"value for key {i} is not a map.")
-        if merge_key in item and _same(item[merge_key], value):
+        if merge_key in item and same(item[merge_key], value):
             return i
     return None
 
@@ -254,7 +220,7 @@ def _apply_item_directives(original: list[Any], patch: list[Any], merge_key: str
         directive = item[_MARKER]
         if directive == "delete":
             if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
+                raise no_merge_key(item, merge_key)
             while (at := _find(original, merge_key, item[merge_key])) is not None:
                 del original[at]
         elif directive == "replace":
@@ -262,68 +228,8 @@ def _apply_item_directives(original: list[Any], patch: list[Any], merge_key: str
         elif directive == "merge":
             raise InternalError("merging lists cannot yet be specified in the patch")
         else:
-            raise InternalError(f"unknown patch type: {_go(directive)} in map: {_go(item)}")
+            raise InternalError(f"unknown patch type: {go(directive)} in map: {go(item)}")
     return (plain, []) if replace else (original, plain)
-
-
-def _key_of(item: Any, merge_key: str) -> Any:
-    return item.get(merge_key) if merge_key and isinstance(item, dict) else item
-
-
-def _index(items: list[Any], item: Any, merge_key: str) -> int:
-    wanted = _key_of(item, merge_key)
-    for i, v in enumerate(items):
-        if _same(_key_of(v, merge_key), wanted):
-            return i
-    return -1
-
-
-def _partition(merged: list[Any], by: list[Any], merge_key: str) -> tuple[list[Any], list[Any]]:
-    """Items of `merged` present in `by` (by merge key or value), and the others."""
-    inside: list[Any] = []
-    outside: list[Any] = []
-    for item in merged:
-        if merge_key and (not isinstance(item, dict) or merge_key not in item):
-            raise _no_merge_key(item, merge_key)
-        (inside if _index(by, item, merge_key) >= 0 else outside).append(item)
-    return inside, outside
-
-
-def _sort_by(items: list[Any], order: list[Any], merge_key: str, maps: bool) -> list[Any]:
-    deleted: list[Any] = []
-    if maps:
-        for v in (*items, *order):
-            if not isinstance(v, dict) or merge_key not in v:
-                raise _no_merge_key(v, merge_key)
-        deleted = [v for v in items if v.get(_MARKER) == "delete"]
-        items = [v for v in items if v.get(_MARKER) != "delete"]
-    ranked = sorted(items, key=lambda v: (i if (i := _index(order, v, merge_key)) >= 0 else len(order)))
-    return ranked + deleted
-
-
-def _normalize_order(
-    patch_items: list[Any], server_only: list[Any], patch_order: list[Any], server_order: list[Any], merge_key: str, maps: bool
-) -> list[Any]:
-    """normalizeElementOrder + mergeSortedSlice: patch items in patch order,
-    server-only items in live order, interleaved by their places in the live list."""
-    right = _sort_by(patch_items, patch_order, merge_key, maps)
-    left = _sort_by(server_only, server_order, merge_key, maps)
-    out: list[Any] = []
-    i = j = 0
-    while i < len(left) or j < len(right):
-        if j >= len(right):
-            out.append(left[i])
-            i += 1
-            continue
-        if i < len(left):
-            li, ri = _index(server_order, left[i], merge_key), _index(server_order, right[j], merge_key)
-            if li >= 0 and ri >= 0 and li < ri:
-                out.append(left[i])
-                i += 1
-                continue
-        out.append(right[j])
-        j += 1
-    return out
 
 
 def _merge_ordered_lists(original: dict[str, Any], patch: dict[str, Any], schema: Schema | None) -> None:
@@ -338,7 +244,7 @@ def _merge_ordered_lists(original: dict[str, Any], patch: dict[str, Any], schema
             if v is not None and not isinstance(v, list):
                 raise InternalError(f"expected a []interface {{}}, but received a {_kind(v)}")
         sub, strategy, _, merge_key = _meta(schema, key)
-        _check_order(value or [], order, merge_key)
+        check_order(value or [], order, merge_key)
         if current is not None and value is None:
             merged = current
         elif current is None and value is not None:
@@ -349,30 +255,7 @@ def _merge_ordered_lists(original: dict[str, Any], patch: dict[str, Any], schema
             continue
         kind = _element_kind(current or [], value or [])
         if kind is not None:
-            inside, outside = _partition(merged, order, merge_key)
-            merged = _normalize_order(inside, outside, order, current or [], merge_key, kind == "map")
+            inside, outside = partition(merged, order, merge_key)
+            merged = normalize_order(inside, outside, order, current or [], merge_key, kind == "map")
         original[key] = merged
         patch.pop(key, None)
-
-
-def _check_order(patch_list: list[Any], order: list[Any], merge_key: str) -> None:
-    """validatePatchWithSetOrderList: patch items must follow the order list."""
-    if not order or not patch_list:
-        return
-    items = [v for v in patch_list if not (merge_key and isinstance(v, dict) and v.get(_MARKER) == "delete")]
-    pi = oi = 0
-    while pi < len(items) and oi < len(order):
-        if isinstance(items[pi], dict) and _MARKER in items[pi]:
-            pi += 1
-            continue
-        if merge_key:
-            for v in (items[pi], order[oi]):
-                if not isinstance(v, dict) or merge_key not in v:
-                    raise _no_merge_key(v, merge_key)
-        if _same(_key_of(items[pi], merge_key), _key_of(order[oi], merge_key)):
-            pi += 1
-        oi += 1
-    if pi < len(items):
-        raise InternalError(
-            f"the order in patch list:\n{_go(patch_list)}\n doesn't match {_ORDER_PREFIX} list:\n{_go(order)}"
-        )

@@ -118,13 +118,14 @@ def test_update_moves_changed_fields_and_keeps_the_rest() -> None:
 
 
 def test_removed_fields_leave_their_owner_and_empty_managers_are_dropped() -> None:
-    old = {"metadata": {"name": "x", "labels": {"a": "1"}}}
+    old = {"metadata": {"name": "x", "labels": {"a": "1"}, "annotations": {"n": "1"}}}
     managed = update_managed_fields(None, old, "m1", "Update", "v1", None, None, now=T0)
-    new = {"metadata": {"name": "x", "labels": {}}}
-    assert update_managed_fields(old, new, "m2", "Update", "v1", None, managed, now=T1) == [{
-        "manager": "m2", "operation": "Update", "apiVersion": "v1", "time": T1,
-        "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {}}},
-    }]
+    emptied = {"metadata": {"name": "x", "labels": {}, "annotations": {"n": "1"}}}
+    assert update_managed_fields(old, emptied, "m2", "Update", "v1", None, managed, now=T1)[0]["fieldsV1"] == {
+        "f:metadata": {"f:annotations": {".": {}, "f:n": {}}, "f:labels": {}},  # the map node stays owned
+    }
+    gone = {"metadata": {"name": "x"}}
+    assert update_managed_fields(old, gone, "m2", "Update", "v1", None, managed, now=T1) == []
 
 
 def test_no_change_keeps_managed_fields_and_time() -> None:
