@@ -43,6 +43,10 @@ class CustomResourceStrategy(DefaultStrategy):
         self.schema = schema
         self.has_status = has_status
 
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        obj["metadata"]["generation"] = 1  # custom resources always track generation
+
     def default(self, obj: Obj) -> None:
         if self.schema is not None:
             structural.prune(obj, self.schema)

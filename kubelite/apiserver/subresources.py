@@ -19,34 +19,13 @@ from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.registry.store import Store, WriteOptions, now_rfc3339
+from kubelite.apiserver.registry.strategies.scale import SCALABLE, scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
-from kubelite.machinery.labels import selector_from_label_selector
 
 Obj = dict[str, Any]
 Handler = Callable[[web.Request, RequestInfo, Store, Accept], Awaitable[web.StreamResponse]]
-
-
-def scale_of(obj: Obj) -> Obj:
-    meta = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    if isinstance(selector, dict) and ("matchLabels" in selector or
-                                       "matchExpressions" in selector):
-        selector_text = str(selector_from_label_selector(selector))
-    elif isinstance(selector, dict):  # ReplicationController: a plain map
-        selector_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    else:
-        selector_text = ""
-    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                       "creationTimestamp") if k in meta}
-    out_status: Obj = {"replicas": status.get("replicas", 0)}
-    if selector_text:
-        out_status["selector"] = selector_text
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
-            "spec": {"replicas": spec.get("replicas", 0)}, "status": out_status}
 
 
 def _replicas_from(scale: Any, name: str) -> tuple[int, str]:
@@ -169,12 +148,11 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
     return object_response(result, accept)
 
 
-SCALABLE = ("deployments", "replicasets", "statefulsets", "replicationcontrollers")
 SUBRESOURCE_READS: dict[tuple[str, str], Handler] = {
-    (plural, "scale"): get_scale for plural in SCALABLE}
+    (plural, "scale"): get_scale for _, plural in SCALABLE}
 SUBRESOURCE_WRITES: dict[tuple[str, str, str], Handler] = {
-    **{(plural, "scale", "update"): update_scale for plural in SCALABLE},
-    **{(plural, "scale", "patch"): patch_scale for plural in SCALABLE},
+    **{(plural, "scale", "update"): update_scale for _, plural in SCALABLE},
+    **{(plural, "scale", "patch"): patch_scale for _, plural in SCALABLE},
     ("pods", "binding", "create"): create_binding,
     ("namespaces", "finalize", "update"): update_finalize,
 }

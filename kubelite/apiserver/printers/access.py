@@ -122,7 +122,7 @@ def _policy(rules: str, title: str, description: str) -> Printer:
         columns=(
             NAME,
             column(title, "integer", description),
-            column("ParamKind", description="ParamKind specifies the kind of resources used to parameterize this policy"),
+            column("ParamKind", description="The kind of resources used to parameterize this policy."),
             AGE,
         ),
         cells=name_cells_age(lambda obj: len(get(obj, "spec", rules) or ()), _param_kind),
@@ -161,8 +161,8 @@ def _policy_binding() -> Printer:
     return Printer(
         columns=(
             NAME,
-            column("PolicyName", description="PolicyName indicates the policy definition which the policy binding binded to"),
-            column("ParamRef", description="ParamRef indicates the param resource which sets the configration param"),
+            column("PolicyName", description="The policy this binding binds."),
+            column("ParamRef", description="The resource holding the policy's parameters."),
             AGE,
         ),
         cells=name_cells_age(lambda obj: get(obj, "spec", "policyName") or "", _param_ref),

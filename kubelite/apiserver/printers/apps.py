@@ -58,7 +58,7 @@ DEPLOYMENT = Printer(
     columns=(
         NAME,
         column("Ready", description="Number of the pod with ready state"),
-        column("Up-to-date", description="Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+        column("Up-to-date", description="Pods of this deployment that have the desired template."),
         column("Available", description="Total number of available pods targeted by this deployment."),
         AGE,
         containers_column(),

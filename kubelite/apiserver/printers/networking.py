@@ -39,7 +39,7 @@ def _ingress_class(obj: Obj) -> str:
 INGRESS = Printer(
     columns=(
         NAME,
-        column("Class", description="The name of the IngressClass resource that should be used for additional configuration"),
+        column("Class", description="The IngressClass that configures this ingress."),
         column("Hosts", description="Hosts that incoming requests are matched against before the ingress rule"),
         column("Address", description="Address is a list containing ingress points for the load-balancer"),
         column("Ports", description="Ports of TLS configurations that open"),

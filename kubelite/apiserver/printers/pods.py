@@ -72,7 +72,7 @@ def pod_cells(pod: Obj, now: int) -> list[Any]:
             reason = "SchedulingGated"
 
     init_specs = spec.get("initContainers") or ()
-    sidecars = set()
+    sidecars: set[str | None] = set()
     for container in init_specs:
         if container.get("restartPolicy") == "Always":
             sidecars.add(container.get("name"))

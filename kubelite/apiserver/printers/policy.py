@@ -87,7 +87,10 @@ def _v2_metrics(obj: Obj) -> tuple[list[Obj], list[Obj]]:
         statuses.append(
             {
                 "type": "Resource",
-                "resource": {"name": "cpu", "current": {"averageUtilization": status["currentCPUUtilizationPercentage"]}},
+                "resource": {
+                    "name": "cpu",
+                    "current": {"averageUtilization": status["currentCPUUtilizationPercentage"]},
+                },
             }
         )
     return specs, statuses

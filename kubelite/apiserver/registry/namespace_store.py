@@ -8,11 +8,9 @@ spec.finalizers.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kubelite.apiserver.registry.store import Store
-from kubelite.apiserver.registry.strategy import DefaultStrategy
 
 Obj = dict[str, Any]
 
@@ -23,23 +21,3 @@ class NamespaceStore(Store):
 
     def on_deletion_started(self, obj: Obj) -> None:
         obj.setdefault("status", {})["phase"] = "Terminating"
-
-
-class FinalizeStrategy(DefaultStrategy):
-    """namespaces/<name>/finalize: everything but spec.finalizers stays as it was."""
-
-    def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        finalizers = (new.get("spec") or {}).get("finalizers")
-        meta = new.get("metadata", {})
-        new.clear()
-        new.update(copy.deepcopy(old))
-        new["metadata"]["resourceVersion"] = meta.get("resourceVersion",
-                                                      old["metadata"].get("resourceVersion"))
-        spec = new.setdefault("spec", {})
-        if finalizers:
-            spec["finalizers"] = finalizers
-        else:
-            spec.pop("finalizers", None)
-
-    def bumps_generation(self, new: Obj, old: Obj) -> bool:
-        return False

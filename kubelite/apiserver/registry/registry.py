@@ -15,9 +15,13 @@ from typing import Any
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
 from kubelite.apiserver.patch import managed_fields
 from kubelite.apiserver.registry import allocators
-from kubelite.apiserver.registry.namespace_store import FinalizeStrategy, NamespaceStore
+from kubelite.apiserver.registry.namespace_store import NamespaceStore
 from kubelite.apiserver.registry.store import Store, WriteOptions
-from kubelite.apiserver.registry.strategies import STATUS_STRATEGIES, STRATEGIES
+from kubelite.apiserver.registry.strategies import (
+    STATUS_STRATEGIES,
+    STRATEGIES,
+    SUBRESOURCE_STRATEGIES,
+)
 from kubelite.apiserver.registry.strategies.names import validate_name
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
 from kubelite.apiserver.watchcache import Cache
@@ -51,8 +55,10 @@ class Registry:
         subresources: dict[str, Strategy] = {}
         if "status" in spec.subresources:
             subresources["status"] = STATUS_STRATEGIES.get(key) or StatusStrategy(strategy)
-        if key == ("", "namespaces"):
-            subresources["finalize"] = FinalizeStrategy()
+        for sub in spec.subresources:
+            extra = SUBRESOURCE_STRATEGIES.get((spec.group, spec.plural, sub))
+            if extra is not None:
+                subresources[sub] = extra
         store_class = NamespaceStore if key == ("", "namespaces") else Store
         store = store_class(spec, backend=self.backend, cache=self.cache, strategy=strategy,
                       subresource_strategies=subresources, registry=self)

@@ -153,8 +153,6 @@ class Store:
         strategy = self.strategy
         strategy.prepare_for_create(obj)
         strategy.default(obj)
-        if self._tracks_generation(obj):
-            meta["generation"] = 1
         causes = strategy.validate(obj) + self.registry.validate_metadata(obj)
         if causes:
             raise errors.invalid(self.spec.group, self.spec.kind, name, causes)
@@ -186,10 +184,6 @@ class Store:
                       "deletionGracePeriodSeconds", "resourceVersion", "generation",
                       "selfLink"):
             meta.pop(field, None)
-
-    def _tracks_generation(self, obj: Obj) -> bool:
-        # Upstream strategies set generation on kinds that have a spec (desired state).
-        return "spec" in obj or self.spec.kind in ("CustomResourceDefinition",)
 
     # -- update ----------------------------------------------------------------
 
