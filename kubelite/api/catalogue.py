@@ -59,6 +59,11 @@ class ResourceSpec:
     # (group, plural) of another resource whose stored objects this one serves under a
     # different group: events.k8s.io/v1 events are the core/v1 events, as upstream.
     storage_alias: tuple[str, str] | None = None
+    # For custom resources: additionalPrinterColumns per version, and the scale
+    # subresource's paths (specReplicasPath, statusReplicasPath, labelSelectorPath).
+    printer_columns: dict[str, list[dict]] | None = field(default=None, compare=False,
+                                                          hash=False)
+    scale_paths: dict[str, str] | None = field(default=None, compare=False, hash=False)
 
     @property
     def singular_name(self) -> str:
@@ -81,9 +86,10 @@ class ResourceSpec:
         return GVK(self.group, version or self.storage_version, self.kind)
 
     def key_prefix(self) -> str:
-        """Storage key prefix; objects live at <prefix><namespace>/<name> or <prefix><name>."""
-        group = self.group or "core"
-        return f"/registry/{group}/{self.plural}/"
+        """Storage key prefix; objects live at <prefix><namespace>/<name> or <prefix><name>.
+        A resource with a storage alias lives where the aliased resource does."""
+        group, plural = self.storage_alias or (self.group, self.plural)
+        return f"/registry/{group or 'core'}/{plural}/"
 
 
 def _r(group: str, kind: str, plural: str, *, versions: tuple[str, ...] = ("v1",),

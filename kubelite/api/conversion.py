@@ -37,6 +37,44 @@ def convert(spec: ResourceSpec, obj: Obj, version: str) -> Obj:
     return {**obj, "apiVersion": api_version}
 
 
+def to_storage(spec: ResourceSpec, obj: Obj) -> Obj:
+    """`obj` as it is stored: in the storage version, or in the aliased resource's form
+    (events.k8s.io/v1 Events are stored as core/v1 Events)."""
+    if spec.storage_alias == ("", "events"):
+        return _event_to_core(obj)
+    return convert(spec, obj, spec.storage_version)
+
+
+# events.k8s.io/v1 field <- core/v1 field (pkg/apis/events/v1 conversion upstream)
+_EVENT_RENAMES = (("regarding", "involvedObject"), ("note", "message"),
+                  ("deprecatedSource", "source"),
+                  ("deprecatedFirstTimestamp", "firstTimestamp"),
+                  ("deprecatedLastTimestamp", "lastTimestamp"),
+                  ("deprecatedCount", "count"), ("reportingController", "reportingComponent"))
+
+
+def _event(obj: Obj, version: str) -> Obj:
+    if obj.get("apiVersion") == "v1":
+        out = {k: v for k, v in obj.items() if k not in {c for _, c in _EVENT_RENAMES}}
+        for new, old in _EVENT_RENAMES:
+            if old in obj:
+                out[new] = obj[old]
+        out["apiVersion"] = f"events.k8s.io/{version}"
+        return out
+    return {**obj, "apiVersion": f"events.k8s.io/{version}"}
+
+
+def _event_to_core(obj: Obj) -> Obj:
+    if obj.get("apiVersion") == "v1":
+        return obj
+    out = {k: v for k, v in obj.items() if k not in {n for n, _ in _EVENT_RENAMES}}
+    for new, old in _EVENT_RENAMES:
+        if new in obj:
+            out[old] = obj[new]
+    out["apiVersion"] = "v1"
+    return out
+
+
 def _hpa(obj: Obj, version: str) -> Obj:
     out = copy.deepcopy(obj)
     out["apiVersion"] = f"autoscaling/{version}"
@@ -108,4 +146,5 @@ def _hpa_to_v2(obj: Obj) -> Obj:
 
 _CONVERTERS: dict[tuple[str, str], Converter] = {
     ("autoscaling", "HorizontalPodAutoscaler"): _hpa,
+    ("events.k8s.io", "Event"): _event,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.conversion import convert
+from kubelite.api.conversion import convert, to_storage
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.patch.apply import apply as server_side_apply
 from kubelite.apiserver.patch.json_patch import apply_json_patch
@@ -80,7 +80,7 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
         if content_type != negotiation.APPLY_PATCH:
             warnings.extend(check_fields(spec, version, result, mode))
         _check_identity(result, shown, info)
-        return convert(spec, result, spec.storage_version)
+        return to_storage(spec, result)
 
     def _apply(live: Obj, applied: Obj) -> Obj:
         managed = (live.get("metadata") or {}).get("managedFields") or []
@@ -96,7 +96,7 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
         meta["name"] = info.name
         if spec.namespaced:
             meta.setdefault("namespace", info.namespace)
-        return convert(spec, new, spec.storage_version)
+        return to_storage(spec, new)
 
     apply_create = create if content_type == negotiation.APPLY_PATCH and \
         not info.subresource else None

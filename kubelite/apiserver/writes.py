@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api.catalogue import ResourceSpec
-from kubelite.api.conversion import convert
+from kubelite.api.conversion import convert, to_storage
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Accept, decode_body
 from kubelite.apiserver.options import field_validation, write_options
@@ -58,7 +58,7 @@ async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpe
     obj["apiVersion"] = expected.api_version
     obj["kind"] = spec.kind
     warnings = check_fields(spec, info.version, obj, mode)
-    return convert(spec, obj, spec.storage_version), warnings
+    return to_storage(spec, obj), warnings
 
 
 def respond(spec: ResourceSpec, info: RequestInfo, obj: Obj, accept: Accept, status: int,

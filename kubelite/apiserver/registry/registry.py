@@ -51,10 +51,11 @@ class Registry:
 
     def add(self, spec: ResourceSpec, strategy: Strategy | None = None) -> Store:
         key = (spec.group, spec.plural)
-        strategy = strategy or STRATEGIES.get(key) or DefaultStrategy()
+        kind_key = spec.storage_alias or key  # an alias stores, and so behaves, as its target
+        strategy = strategy or STRATEGIES.get(kind_key) or DefaultStrategy()
         subresources: dict[str, Strategy] = {}
         if "status" in spec.subresources:
-            subresources["status"] = STATUS_STRATEGIES.get(key) or StatusStrategy(strategy)
+            subresources["status"] = STATUS_STRATEGIES.get(kind_key) or StatusStrategy(strategy)
         for sub in spec.subresources:
             extra = SUBRESOURCE_STRATEGIES.get((spec.group, spec.plural, sub))
             if extra is not None:
