@@ -227,7 +227,7 @@ class InProcessTransport:
         response = await self._handler(request)
         plain = _plain(response)
         if plain is not None:
-            return Response(*plain)
+            return Response(plain[0], plain[2], plain[1])
         if not response.prepared:
             await response.prepare(request)
             await response.write_eof()

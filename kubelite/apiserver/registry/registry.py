@@ -24,7 +24,7 @@ from kubelite.apiserver.registry.strategies import (
 )
 from kubelite.apiserver.registry.strategies.names import validate_name
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
-from kubelite.apiserver.watchcache import Cache
+from kubelite.apiserver.watchcache import Cache, CacheEvent
 from kubelite.machinery import errors
 from kubelite.machinery.validation import field_invalid
 from kubelite.apiserver.registry.objectmeta import validate_object_meta
@@ -46,6 +46,13 @@ class Registry:
         self.has_gc = False
         for spec in RESOURCES:
             self.add(spec)
+        cache.add_listener(self._on_event)
+
+    def _on_event(self, event: CacheEvent) -> None:
+        # Once a Service is in the cache its addresses count as in use from there, so
+        # the allocators' short-lived reservations can go.
+        if event.key.startswith(self.stores[("", "services")].prefix):
+            self.release_service(event.entry.obj)
 
     # -- resources ---------------------------------------------------------------
 
@@ -114,6 +121,16 @@ class Registry:
     async def admit_create(self, spec: ResourceSpec, obj: Obj, *, dry_run: bool) -> None:
         if (spec.group, spec.plural) == ("", "services"):
             self.allocate_service(obj, None)
+
+    def release_create(self, spec: ResourceSpec, obj: Obj) -> None:
+        """Undo admit_create's reservations for a create that did not happen."""
+        if (spec.group, spec.plural) == ("", "services"):
+            self.release_service(obj)
+
+    def release_service(self, svc: Obj) -> None:
+        spec = svc.get("spec") or {}
+        self.cluster_ips.release(spec.get("clusterIPs") or ())
+        self.node_ports.release(p.get("nodePort") for p in spec.get("ports") or ())
 
     def allocate_service(self, svc: Obj, old: Obj | None) -> None:
         spec = svc.setdefault("spec", {})

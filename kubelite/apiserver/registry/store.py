@@ -156,14 +156,23 @@ class Store:
         causes = strategy.validate(obj) + self.registry.validate_metadata(obj)
         if causes:
             raise errors.invalid(self.spec.group, self.spec.kind, name, causes)
+        key = self.key(namespace, name)
+        if self.cache.get(key) is not None:
+            # Known to exist: say so before allocating anything for it.
+            raise errors.already_exists(self.spec.group, self.spec.plural, name)
         await self.registry.admit_create(self.spec, obj, dry_run=opts.dry_run)
         self.registry.record_managed_fields(self.spec, None, obj, opts, operation="Update")
         if opts.dry_run:
+            self.registry.release_create(self.spec, obj)
             return obj
         try:
-            rev = await self.backend.create(self.key(namespace, name), encode_for_storage(obj))
-        except KeyExists:
-            raise errors.already_exists(self.spec.group, self.spec.plural, name) from None
+            rev = await self.backend.create(key, encode_for_storage(obj))
+        except BaseException as exc:
+            self.registry.release_create(self.spec, obj)
+            if isinstance(exc, KeyExists):
+                raise errors.already_exists(self.spec.group, self.spec.plural,
+                                            name) from None
+            raise
         meta["resourceVersion"] = str(rev)
         return obj
 

@@ -1,0 +1,298 @@
+"""The API server over loopback, on SQLite and on etcd, against limits measured here.
+
+    python benchmarks/bench_api.py [--backend sqlite|etcd|both] [--pods 10000]
+
+Figures, each printed with its ratio to a limit measured in the same run:
+
+- GET of one pod (wrk, 32 connections) vs a bare aiohttp handler on the same stack
+  (uvloop, aiohttp) answering the same bytes: goal ratio >= 0.5.
+- ConfigMap creates with 32 concurrent clients (wrk POSTing generateName bodies) vs the
+  store's raw write rate (bench_storage's bare sqlite3 / etcd puts): goal >= 1,500/s.
+- LIST of N pods (N=10,000): median and p90 latency over 20 lists, vs 150 ms.
+- 100 watchers on one namespace while a writer makes 500 writes/s: events delivered
+  (every one to every watcher) and p99 delivery delay, vs 1 s.
+- Server RSS with N pods stored, vs 300 MB.
+
+A benchmark, not a test: it prints, it asserts nothing. Needs wrk (Debian's wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_storage import raw_etcd_write_rate, raw_sqlite_write_rate  # noqa: E402
+
+from kubelite.storage.etcd_process import EtcdServer  # noqa: E402
+
+BARE_HANDLER = textwrap.dedent("""
+    import sys, uvloop
+    from aiohttp import web
+    body = open(sys.argv[2], "rb").read()
+    async def handle(request):
+        return web.Response(body=body, content_type="application/json")
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    uvloop.install()
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None,
+                print=None)
+""")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wrk(url: str, *, seconds: int = 5, connections: int = 32, script: str | None = None
+        ) -> float:
+    args = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url]
+    if script:
+        args[1:1] = ["-s", script]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        print(f"    (wrk saw {non_2xx.group(1)} non-2xx responses)")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def figure(name: str, value: float, unit: str, limit: float, limit_name: str,
+           goal: str) -> None:
+    ratio = value / limit if limit else float("inf")
+    print(f"  {name:<44} {value:>10.1f} {unit:<6} ratio {ratio:6.3f} to {limit_name} "
+          f"({limit:.1f})  [{goal}]")
+
+
+def pod(i: int) -> bytes:
+    return orjson.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"pod-{i:05d}", "labels": {"app": "bench", "shard": str(i % 10)}},
+        "spec": {"containers": [{"name": "app", "image": "registry.local/app:1.0",
+                                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                                 "ports": [{"containerPort": 8080}]}]}})
+
+
+async def create_pods(url: str, numbers: range) -> None:
+    async with aiohttp.ClientSession() as session:
+        sem = asyncio.Semaphore(32)
+
+        async def one(i: int) -> None:
+            async with sem:
+                async with session.post(f"{url}/api/v1/namespaces/bench/pods", data=pod(i),
+                                        headers={"Content-Type": "application/json"}) as r:
+                    if r.status not in (201, 409):
+                        raise RuntimeError(await r.text())
+        await asyncio.gather(*(one(i) for i in numbers))
+
+
+async def list_latencies(url: str, rounds: int = 20) -> list[float]:
+    out = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(rounds):
+            t = time.perf_counter()
+            async with session.get(f"{url}/api/v1/namespaces/bench/pods") as r:
+                await r.read()
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+async def watch_fanout(url: str, watchers: int = 100, rate: int = 500,
+                       seconds: float = 8.0) -> tuple[int, int, float]:
+    """(events expected, events delivered, p99 delay in ms)."""
+    ns_url = f"{url}/api/v1/namespaces/watched/configmaps"
+    delays: list[float] = []
+    received = [0]
+    total = int(rate * seconds)
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(None)) \
+            as session:
+        async with session.get(ns_url + "?limit=1") as r:
+            rv = (await r.json())["metadata"]["resourceVersion"]
+        ready = asyncio.Event()
+        started = [0]
+
+        async def watcher() -> None:
+            async with session.get(f"{ns_url}?watch=1&resourceVersion={rv}"
+                                   f"&timeoutSeconds={int(seconds) + 30}") as r:
+                started[0] += 1
+                if started[0] == watchers:
+                    ready.set()
+                count = 0
+                async for line in r.content:
+                    ev = orjson.loads(line)
+                    sent = float(ev["object"]["data"]["sent"])
+                    delays.append(time.time() - sent)
+                    received[0] += 1
+                    count += 1
+                    if count == total:
+                        return
+
+        tasks = [asyncio.create_task(watcher()) for _ in range(watchers)]
+        await asyncio.wait_for(ready.wait(), 30)
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "w-"}}
+        start = time.monotonic()
+        sem = asyncio.Semaphore(32)
+
+        async def write(i: int) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            async with sem:
+                body_i = {**body, "data": {"sent": repr(time.time())}}
+                async with session.post(ns_url, data=orjson.dumps(body_i),
+                                        headers={"Content-Type": "application/json"}) as r:
+                    await r.read()
+        await asyncio.gather(*(write(i) for i in range(total)))
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        except TimeoutError:
+            for t in tasks:
+                t.cancel()
+    delays.sort()
+    p99 = delays[int(len(delays) * 0.99) - 1] * 1000 if delays else float("inf")
+    return total * watchers, received[0], p99
+
+
+def run_backend(backend: str, pods: int, workdir: Path) -> None:
+    print(f"\n== kubelite API server on {backend} ==")
+    etcd = None
+    args = [sys.executable, "-m", "kubelite.cli.main", "server", "--log-level", "WARNING"]
+    if backend == "etcd":
+        etcd = EtcdServer()
+        endpoint = etcd.start()
+        args += ["--datastore-endpoint", endpoint]
+        raw_rate = raw_etcd_write_rate(endpoint, 5000)
+        raw_name = "raw etcd puts/s"
+    else:
+        raw_rate = raw_sqlite_write_rate(str(workdir / f"raw-{backend}.db"), 20000)
+        raw_name = "raw sqlite3 writes/s"
+    port = free_port()
+    data_dir = workdir / f"data-{backend}"
+    server = subprocess.Popen(args + ["--data-dir", str(data_dir), "--port", str(port)],
+                              cwd=ROOT, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    bare = None
+    try:
+        wait_ready(url + "/readyz", server)
+        asyncio.run(_setup(url))
+        # GET one pod vs the bare handler serving the same bytes.
+        import urllib.request
+        pod_url = f"{url}/api/v1/namespaces/bench/pods/pod-00000"
+        body = urllib.request.urlopen(pod_url).read()
+        body_file = workdir / "pod.json"
+        body_file.write_bytes(body)
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, "-c", BARE_HANDLER, str(bare_port),
+                                 str(body_file)])
+        wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
+        bare_rate = wrk(f"http://127.0.0.1:{bare_port}/api/v1/namespaces/bench/pods/pod-00000")
+        get_rate = wrk(pod_url)
+        figure("GET one pod", get_rate, "req/s", bare_rate, "bare aiohttp handler req/s",
+               "goal >= 0.5")
+        stop(bare)
+        bare = None
+        # Creates with 32 concurrent clients.
+        lua = workdir / "create.lua"
+        lua.write_text(textwrap.dedent("""\
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"cm-"},"data":{"k":"v"}}'
+            """))
+        create_rate = wrk(f"{url}/api/v1/namespaces/bench-cm/configmaps", script=str(lua))
+        figure("ConfigMap creates, 32 clients", create_rate, "/s", raw_rate, raw_name,
+               "goal >= 1500/s on SQLite")
+        # LIST of N pods.
+        asyncio.run(create_pods(url, range(1, pods)))
+        lat = asyncio.run(list_latencies(url))
+        med = statistics.median(lat)
+        figure(f"LIST {pods} pods, median ms", med, "ms", 150.0, "150 ms goal", "goal < 150")
+        figure(f"LIST {pods} pods, p90 ms", sorted(lat)[int(len(lat) * 0.9) - 1], "ms", 150.0,
+               "150 ms goal", "info")
+        figure(f"server RSS with {pods} pods", rss_mb(server.pid), "MB", 300.0,
+               "300 MB goal", "goal < 300")
+        expected, delivered, p99 = asyncio.run(watch_fanout(url))
+        figure("watch events delivered (100 watchers)", delivered, "events", expected,
+               "events written x watchers", "goal 1.0")
+        figure("watch p99 delivery delay", p99, "ms", 1000.0, "1 s goal", "goal < 1000")
+    finally:
+        if bare is not None:
+            stop(bare)
+        stop(server)
+        if etcd is not None:
+            etcd.stop()
+
+
+async def _setup(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for ns in ("bench", "bench-cm", "watched"):
+            async with session.post(f"{url}/api/v1/namespaces", data=orjson.dumps(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                    headers={"Content-Type": "application/json"}) as r:
+                await r.read()
+    await create_pods(url, range(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=("sqlite", "etcd", "both"), default="both")
+    parser.add_argument("--pods", type=int, default=10_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench_api needs wrk (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in ("sqlite", "etcd") if args.backend == "both" else (args.backend,):
+            run_backend(backend, args.pods, Path(tmp))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
