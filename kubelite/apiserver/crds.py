@@ -110,7 +110,7 @@ async def attach(registry: Registry, tasks: list[asyncio.Task[None]]) -> None:
     pending: asyncio.Queue[str] = asyncio.Queue()
     for entry in list(registry.cache.bucket(crd_store.prefix).values()):
         register(registry, entry.obj)
-        pending.put_nowait(entry.obj["metadata"]["name"])
+        pending.put_nowait(entry.name)
 
     def on_event(ev: CacheEvent) -> None:
         if ev.key.startswith(crd_store.prefix):
@@ -122,7 +122,7 @@ async def attach(registry: Registry, tasks: list[asyncio.Task[None]]) -> None:
                     registry.remove(store.spec.group, store.spec.plural)
             else:
                 register(registry, ev.entry.obj)
-                pending.put_nowait(ev.entry.obj["metadata"]["name"])
+                pending.put_nowait(ev.entry.name)
 
     registry.cache.add_listener(on_event)
     tasks.append(asyncio.create_task(_reconcile_loop(registry, pending), name="crd-status"))
@@ -136,10 +136,11 @@ async def _reconcile_loop(registry: Registry, pending: asyncio.Queue[str]) -> No
             entry = registry.cache.get(crd_store.key("", name))
             if entry is None:
                 continue
-            if entry.obj["metadata"].get("deletionTimestamp"):
-                await _cleanup(registry, entry.obj)
+            crd = entry.obj
+            if entry.deleting:
+                await _cleanup(registry, crd)
             else:
-                await _establish(registry, entry.obj)
+                await _establish(registry, crd)
         except asyncio.CancelledError:
             raise
         except errors.NotFound:
@@ -193,9 +194,8 @@ async def _cleanup(registry: Registry, crd: Obj) -> None:
     store = registry.stores.get((spec["group"], spec["names"]["plural"]))
     if store is not None and store.spec.crd_schemas is not None:
         for entry in list(registry.cache.bucket(store.prefix).values()):
-            meta = entry.obj["metadata"]
             try:
-                await store.delete(meta.get("namespace", ""), meta["name"], {}, _OPTS)
+                await store.delete(entry.namespace, entry.name, {}, _OPTS)
             except errors.NotFound:
                 pass
         await store.sync_cache()

@@ -31,7 +31,7 @@ async def finalize_loop(registry: Registry) -> None:
     ns_prefix = registry.store_for("", "namespaces").prefix
 
     def on_event(ev: CacheEvent) -> None:
-        if ev.key.startswith(ns_prefix) and ev.entry.obj["metadata"].get("deletionTimestamp"):
+        if ev.key.startswith(ns_prefix) and ev.entry.deleting:
             wake.set()
 
     registry.cache.add_listener(on_event)
@@ -42,13 +42,13 @@ async def finalize_loop(registry: Registry) -> None:
             pass
         wake.clear()
         for entry in list(registry.cache.bucket(ns_prefix).values()):
-            if entry.obj["metadata"].get("deletionTimestamp"):
+            if entry.deleting:
                 try:
-                    await finalize(registry, entry.obj["metadata"]["name"])
+                    await finalize(registry, entry.name)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("finalizing namespace %s", entry.obj["metadata"]["name"])
+                    log.exception("finalizing namespace %s", entry.name)
 
 
 async def finalize(registry: Registry, namespace: str) -> None:
@@ -64,11 +64,11 @@ async def finalize(registry: Registry, namespace: str) -> None:
         prefix = store.key_prefix(namespace)
         for key in [k for k in bucket if k.startswith(prefix)]:
             remaining += 1
-            obj = bucket[key].obj
-            if obj["metadata"].get("deletionTimestamp"):
+            entry = bucket[key]
+            if entry.deleting:
                 continue
             try:
-                await store.delete(namespace, obj["metadata"]["name"],
+                await store.delete(namespace, entry.name,
                                    {"propagationPolicy": "Background"}, _OPTS)
             except errors.NotFound:
                 pass

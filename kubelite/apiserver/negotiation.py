@@ -1,8 +1,9 @@
 """Content negotiation: what a request body is, and what the client wants back.
 
-kubelite speaks JSON (and YAML on the way in and, when asked, out). Clients that
-prefer protobuf (client-go's default for built-ins) always list JSON as an
-alternative, so they get JSON. `kubectl get` asks for a server-side Table with
+kubelite speaks JSON (and YAML on the way in and, when asked, out). Bodies may also
+come in Kubernetes protobuf, which kubectl's and helm's typed clients send for
+built-in kinds; they are decoded into the same JSON objects. Clients that prefer
+protobuf answers always list JSON as an alternative, so they get JSON. `kubectl get` asks for a server-side Table with
 `application/json;as=Table;v=v1;g=meta.k8s.io`.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
+from kubelite.api import protobuf
 from kubelite.machinery import errors
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request size limit
@@ -89,10 +91,17 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
     media = media_type(content_type) if content_type else JSON
     if media in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
         return _decode_yaml(body)
+    if media == protobuf.CONTENT_TYPE:
+        # kubectl's and helm's typed clients send built-in kinds as protobuf.
+        try:
+            return protobuf.decode_object(body)
+        except protobuf.DecodeError as exc:
+            raise errors.BadRequest(
+                f"the object provided is unrecognized or malformed: {exc}") from None
     if media not in (JSON, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, "", "*/*"):
         raise errors.UnsupportedMediaType(
             f'the body of the request was in an unknown format - accepted media types '
-            f'include: application/json, application/yaml')
+            f'include: application/json, application/yaml, {protobuf.CONTENT_TYPE}')
     try:
         if strict:
             return json.loads(body, object_pairs_hook=_reject_duplicates)

@@ -16,6 +16,7 @@ from kubelite.apiserver import negotiation
 from kubelite.apiserver.patch.apply import apply as server_side_apply
 from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
+from kubelite.apiserver.patch.managed_fields import reset_fields
 from kubelite.apiserver.patch.strategic import apply_strategic_merge_patch
 from kubelite.apiserver.registry.store import Mutator, Store, WriteOptions, now_rfc3339
 from kubelite.apiserver.routing import RequestInfo
@@ -86,7 +87,8 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
         managed = (live.get("metadata") or {}).get("managedFields") or []
         new, entries = server_side_apply(
             live, applied, manager=opts.field_manager, force=force, schema=schema,
-            managed=managed, subresource=info.subresource, now=now_rfc3339())
+            managed=managed, subresource=info.subresource, now=now_rfc3339(),
+            ignored=reset_fields(spec, info.subresource))
         new.setdefault("metadata", {})["managedFields"] = entries
         return new
 

@@ -67,9 +67,10 @@ def to_table(spec: ResourceSpec, version: str, objs: Sequence[Obj], accept: Acce
 def entry_for_version(spec: ResourceSpec, version: str, entry: Entry) -> tuple[Obj, bytes]:
     """The object as the client's version shows it: the cached bytes when the version is
     the stored one."""
-    if entry.obj.get("apiVersion") == spec.gvk(version).api_version:
-        return entry.obj, entry.raw
-    obj = convert(spec, entry.obj, version)
+    obj = entry.obj
+    if entry.api_version == spec.gvk(version).api_version:
+        return obj, entry.raw
+    obj = convert(spec, obj, version)
     return obj, orjson.dumps(obj)
 
 

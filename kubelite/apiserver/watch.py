@@ -78,11 +78,11 @@ def _filter(ev: CacheEvent, predicate: Predicate | None) -> tuple[str, Entry] | 
     if predicate is None:
         return ev.type, ev.entry
     if ev.type == "ADDED":
-        return ("ADDED", ev.entry) if predicate(ev.entry.obj) else None
+        return ("ADDED", ev.entry) if predicate(ev.entry) else None
     if ev.type == "DELETED":
-        return ("DELETED", ev.entry) if predicate(ev.entry.obj) else None
-    now = predicate(ev.entry.obj)
-    before = ev.prev is not None and predicate(ev.prev.obj)
+        return ("DELETED", ev.entry) if predicate(ev.entry) else None
+    now = predicate(ev.entry)
+    before = ev.prev is not None and predicate(ev.prev)
     if now and before:
         return "MODIFIED", ev.entry
     if now:
@@ -142,9 +142,9 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
         for key in cache.sorted_keys(store.prefix):
             if key.startswith(key_prefix):
                 entry = bucket[key]
-                if info.name and entry.obj["metadata"]["name"] != info.name:
+                if info.name and entry.name != info.name:
                     continue
-                if predicate is None or predicate(entry.obj):
+                if predicate is None or predicate(entry):
                     initial.append(entry)
     watcher = cache.watch(store.prefix, key_prefix, start)
     encoder = _Encoder(store, info.version, accept)

@@ -3,17 +3,17 @@
 kube-apiserver's cacher (staging/src/k8s.io/apiserver/pkg/storage/cacher) keeps, per
 resource, the current objects and a window of recent events, so LIST and WATCH never
 touch etcd. kubelite does the same with one store watch on `/registry/` for all
-resources: the `Cache` decodes each event once, keeps the object both as a dict (for
-selectors, tables, updates) and as its encoded JSON (so a GET or LIST is bytes joined,
-not re-encoded), and appends the event to a bounded history from which watchers
-resume.
+resources: the `Cache` decodes each event once, keeps the object as its encoded JSON
+(so a GET or LIST is bytes joined, not re-encoded) with the few values selectors need
+(labels, field-selector fields), and appends the event to a bounded history from
+which watchers resume.
 
 Guarantees:
 - `revision` only grows; after `wait_for(rv)` returns, every write with revision <= rv
   is visible in `objects` and in the history.
 - A watcher registered at revision R receives every event with revision > R exactly
   once, in order, or an ERROR (410 Expired) when R is older than the history window.
-- Cached entries are shared and must never be mutated; copy before editing.
+- Cached entries are shared and immutable; `Entry.obj` is a private decoded copy.
 """
 
 from __future__ import annotations
@@ -37,13 +37,30 @@ HISTORY_SIZE = 100_000  # events kept for watchers that resume from an older rev
 WATCHER_BACKLOG = 50_000  # a watcher this far behind is dropped (it will relist)
 
 
-@dataclass(slots=True)
-class Entry:
-    """One object as cached: the decoded dict (with resourceVersion) and its JSON."""
+FieldExtractor = Callable[[Obj], dict[str, str]]
 
-    obj: Obj
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One object as cached: its JSON (with resourceVersion) and what selectors need.
+
+    The decoded object is not kept: a pod's dict is five times its JSON, and only
+    tables, conversions and the server's own loops need one. `obj` decodes afresh on
+    every access, so callers own what they get and may edit it.
+    """
+
     raw: bytes
     revision: int
+    name: str
+    namespace: str
+    api_version: str
+    labels: dict[str, str]
+    fields: dict[str, str]  # field-selector values (metadata.name, ..., spec.nodeName)
+    deleting: bool  # has a deletionTimestamp
+
+    @property
+    def obj(self) -> Obj:
+        return orjson.loads(self.raw)
 
 
 @dataclass(slots=True)
@@ -55,14 +72,24 @@ class CacheEvent:
     revision: int
 
 
-def decode(kv: KeyValue, *, revision: int | None = None) -> Entry:
-    """Decode a stored value and stamp it with its resourceVersion (the store keeps
+def decode_object(kv: KeyValue, *, revision: int | None = None) -> Obj:
+    """A stored value as an object stamped with its resourceVersion (the store keeps
     objects without one, as kube-apiserver's etcd3 store does)."""
-    rev = kv.mod_revision if revision is None else revision
     obj = orjson.loads(kv.value)
-    meta = obj.setdefault("metadata", {})
-    meta["resourceVersion"] = str(rev)
-    return Entry(obj, orjson.dumps(obj), rev)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(
+        kv.mod_revision if revision is None else revision)
+    return obj
+
+
+def make_entry(obj: Obj, revision: int, extract: FieldExtractor | None = None) -> Entry:
+    meta = obj.get("metadata") or {}
+    name = meta.get("name", "")
+    namespace = meta.get("namespace", "")
+    fields = {"metadata.name": name, "metadata.namespace": namespace}
+    if extract is not None:
+        fields.update(extract(obj))
+    return Entry(orjson.dumps(obj), revision, name, namespace, obj.get("apiVersion", ""),
+                 meta.get("labels") or {}, fields, bool(meta.get("deletionTimestamp")))
 
 
 @dataclass(slots=True, eq=False)
@@ -121,6 +148,7 @@ class Cache:
         self._revision_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[CacheEvent], None]] = []
+        self._extractors: dict[str, FieldExtractor] = {}
         self.ready = asyncio.Event()
 
     @staticmethod
@@ -144,6 +172,16 @@ class Cache:
             for w in watchers:
                 w.close()
 
+    def set_field_extractor(self, prefix: str, extract: FieldExtractor) -> None:
+        """How to find the field-selector values of objects under a resource prefix.
+        Registered before start() for built-ins; a custom resource has none."""
+        self._extractors[prefix] = extract
+
+    def entry_from(self, kv: KeyValue, revision: int | None = None) -> Entry:
+        obj = decode_object(kv, revision=revision)
+        rev = kv.mod_revision if revision is None else revision
+        return make_entry(obj, rev, self._extractors.get(self.prefix_of(kv.key)))
+
     def add_listener(self, listener: Callable[[CacheEvent], None]) -> None:
         """Called synchronously for every event (after the cache applied it)."""
         self._listeners.append(listener)
@@ -151,7 +189,7 @@ class Cache:
     async def _load(self) -> None:
         result = await self.backend.range(self.root)
         for kv in result.kvs:
-            self.objects[self.prefix_of(kv.key)][kv.key] = decode(kv)
+            self.objects[self.prefix_of(kv.key)][kv.key] = self.entry_from(kv)
         self._sorted_keys.clear()
         self.revision = result.revision
         self._oldest_revision = result.revision
@@ -198,12 +236,13 @@ class Cache:
                     self.revision = rev
                     continue
                 # A deleted object is shown at the deletion's revision, as upstream does.
-                entry = decode(ev.kv, revision=rev) if ev.kv.value else _restamp(prev, rev)
+                entry = self.entry_from(ev.kv, revision=rev) if ev.kv.value else \
+                    make_entry(_restamped(prev, rev), rev, self._extractors.get(prefix))
                 del bucket[key]
                 self._sorted_keys.pop(prefix, None)
                 cev = CacheEvent("DELETED", key, entry, prev, rev)
             else:
-                entry = decode(ev.kv)
+                entry = self.entry_from(ev.kv)
                 bucket[key] = entry
                 if prev is None:
                     self._sorted_keys.pop(prefix, None)
@@ -287,7 +326,7 @@ class Cache:
         return self._oldest_revision
 
 
-def _restamp(entry: Entry, revision: int) -> Entry:
-    obj = dict(entry.obj)
-    obj["metadata"] = {**obj["metadata"], "resourceVersion": str(revision)}
-    return Entry(obj, orjson.dumps(obj), revision)
+def _restamped(entry: Entry, revision: int) -> Obj:
+    obj = entry.obj
+    obj["metadata"]["resourceVersion"] = str(revision)
+    return obj

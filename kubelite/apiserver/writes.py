@@ -184,9 +184,8 @@ async def delete_collection(request: web.Request, info: RequestInfo, store: Stor
     listed = await list_objects(store, info.namespace, predicate=predicate)
     items = []
     for entry in listed.entries:
-        meta = entry.obj["metadata"]
         try:
-            obj, _ = await store.delete(meta.get("namespace", ""), meta["name"], options, opts)
+            obj, _ = await store.delete(entry.namespace, entry.name, options, opts)
         except errors.NotFound:
             continue
         items.append(convert(store.spec, obj, info.version))

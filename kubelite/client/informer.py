@@ -117,13 +117,12 @@ class Informer:
                           on_delete: DeleteHandler | None = None) -> None:
         """A handler added after the informer synced first gets on_add for every
         cached object, as client-go's AddEventHandler does."""
-        handlers = _Handlers(on_add, on_update, on_delete)
-        self._handlers.append(handlers)
         if self._synced.is_set() and on_add is not None:
+            if inspect.iscoroutinefunction(on_add):
+                raise TypeError("add async handlers before the informer syncs")
             for obj in self.indexer.list():
-                result = on_add(obj)
-                if inspect.isawaitable(result):
-                    raise TypeError("add async handlers before the informer syncs")
+                on_add(obj)
+        self._handlers.append(_Handlers(on_add, on_update, on_delete))
 
     def add_indexers(self, indexers: dict[str, IndexFunc]) -> None:
         self.indexer.add_indexers(indexers)

@@ -131,13 +131,6 @@ async def test_watch_list_ends_initial_events_with_a_bookmark(client: Client) ->
             assert (type_, obj["metadata"]["name"]) == ("ADDED", "i1")
 
 
-async def test_watch_from_a_compacted_version_raises_gone(client: Client) -> None:
-    with pytest.raises(errors.Gone):
-        async with client.watch("configmaps", resource_version="1") as events:
-            async for _ in events:
-                pass
-
-
 async def test_watch_of_unknown_resource_raises_not_found(client: Client) -> None:
     with pytest.raises(errors.NotFound):
         async with client.watch(Resource("example.com", "v1", "widgets")) as events:

@@ -46,9 +46,8 @@ def decode_object(body: bytes, unknown: list[str] | None = None) -> Obj:
     api_version = kind = encoding = ""
     raw = b""
     for number, wire_type, value in wire.iter_fields(body[len(MAGIC):]):
-        if wire_type != wire.BYTES:
-            continue
-        assert isinstance(value, bytes)
+        if not isinstance(value, bytes):
+            continue  # the envelope has only length-delimited fields
         if number == 1:
             for n, wt, v in wire.iter_fields(value):
                 if wt == wire.BYTES and isinstance(v, bytes) and n in (1, 2):

@@ -29,6 +29,7 @@ import time as _time
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.schemas import Schema, resolve
 from kubelite.apiserver.patch.fieldpath import FieldSet, PathElement
 from kubelite.apiserver.patch.typed import compare, field_schema
@@ -196,3 +197,15 @@ def _baseline(new: dict[str, Any], schema: Schema | None) -> dict[str, Any]:
         elif key in required:
             out[key] = None
     return out
+
+
+_STATUS = FieldSet.of((PathElement.field("status"),))
+_SPEC = FieldSet.of((PathElement.field("spec"),))
+
+
+def reset_fields(spec: ResourceSpec, subresource: str) -> FieldSet | None:
+    """What a write through this endpoint never owns (upstream's reset fields): status
+    for the main resource of a kind with a status subresource, spec for its status."""
+    if "status" not in spec.subresources:
+        return None
+    return _SPEC if subresource == "status" else _STATUS

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.apiserver.registry.store import Store, decode_continue, encode_continue
-from kubelite.apiserver.watchcache import Entry, decode
+from kubelite.apiserver.watchcache import Entry
 from kubelite.machinery import errors, fields, labels
 from kubelite.storage.backend import Compacted, FutureRevision
 
 Obj = dict[str, Any]
-Predicate = Callable[[Obj], bool]
+Predicate = Callable[[Entry], bool]
 
 GONE_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You "
@@ -54,19 +54,10 @@ def make_predicate(store: Store, label_selector: str, field_selector: str) -> Pr
             field_sel = None
     if label_sel is None and field_sel is None:
         return None
-    strategy = store.strategy
-
-    def predicate(obj: Obj) -> bool:
-        meta = obj.get("metadata", {})
-        if label_sel is not None and not label_sel.matches(meta.get("labels") or {}):
+    def predicate(entry: Entry) -> bool:
+        if label_sel is not None and not label_sel.matches(entry.labels):
             return False
-        if field_sel is not None:
-            values = {"metadata.name": meta.get("name", ""),
-                      "metadata.namespace": meta.get("namespace", "")}
-            values.update(strategy.selectable_fields(obj))
-            if not field_sel.matches(values):
-                return False
-        return True
+        return field_sel is None or field_sel.matches(entry.fields)
 
     return predicate
 
@@ -144,7 +135,7 @@ def _page_from_cache(store: Store, prefix: str, predicate: Predicate | None, lim
     for key in candidates:
         scanned += 1
         entry = bucket[key]
-        if predicate is None or predicate(entry.obj):
+        if predicate is None or predicate(entry):
             if limit and len(out) == limit:
                 remaining = None
                 if predicate is None:
@@ -170,8 +161,8 @@ async def _page_from_store(store: Store, prefix: str, predicate: Predicate | Non
             raise errors.Timeout(f"Too large resource version: {revision}") from None
         kvs = result.kvs[:batch] if batch else result.kvs
         for kv in kvs:
-            entry = decode(kv)
-            if predicate is None or predicate(entry.obj):
+            entry = store.cache.entry_from(kv)
+            if predicate is None or predicate(entry):
                 if limit and len(out) == limit:
                     token = encode_continue(revision, store_key(store, out[-1]) + "\x00")
                     return ListResult(out, revision, token)
@@ -183,5 +174,4 @@ async def _page_from_store(store: Store, prefix: str, predicate: Predicate | Non
 
 
 def store_key(store: Store, entry: Entry) -> str:
-    meta = entry.obj["metadata"]
-    return store.key(meta.get("namespace", ""), meta["name"])
+    return store.key(entry.namespace, entry.name)

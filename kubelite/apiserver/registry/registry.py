@@ -14,6 +14,7 @@ from typing import Any
 
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
 from kubelite.apiserver.patch import managed_fields
+from kubelite.apiserver.patch.managed_fields import reset_fields
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.namespace_store import NamespaceStore
 from kubelite.apiserver.registry.store import Store, WriteOptions
@@ -63,6 +64,8 @@ class Registry:
         subresources: dict[str, Strategy] = {}
         if "status" in spec.subresources:
             subresources["status"] = STATUS_STRATEGIES.get(kind_key) or StatusStrategy(strategy)
+        if "binding" in spec.subresources:
+            subresources["binding"] = BindingStrategy()
         for sub in spec.subresources:
             extra = SUBRESOURCE_STRATEGIES.get((spec.group, spec.plural, sub))
             if extra is not None:
@@ -71,6 +74,8 @@ class Registry:
         store = store_class(spec, backend=self.backend, cache=self.cache, strategy=strategy,
                       subresource_strategies=subresources, registry=self)
         self.stores[key] = store
+        if _has_selectable_fields(strategy):
+            self.cache.set_field_extractor(store.prefix, strategy.selectable_fields)
         return store
 
     def remove(self, group: str, plural: str) -> None:
@@ -100,7 +105,7 @@ class Registry:
             entry = self.cache.get(ns_store.key("", namespace))
         if entry is None:
             raise errors.not_found("", "namespaces", namespace)
-        if entry.obj["metadata"].get("deletionTimestamp"):
+        if entry.deleting:
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being "
                 f"terminated",
@@ -165,7 +170,7 @@ class Registry:
             api_version=new.get("apiVersion", spec.gvk().api_version),
             subresource=opts.subresource, schema=self.schema_for(spec),
             managed=(old or {}).get("metadata", {}).get("managedFields") or [],
-            now=_now())
+            now=_now(), ignored=reset_fields(spec, opts.subresource))
         if entries:
             meta["managedFields"] = entries
         else:
@@ -193,6 +198,22 @@ class Registry:
         if given is not None:
             return max(int(given), 0)
         return int(pod_spec.get("terminationGracePeriodSeconds", 30))
+
+
+class BindingStrategy(DefaultStrategy):
+    """pods/binding: the one write allowed to set an existing pod's spec.nodeName
+    (pkg/registry/core/pod/storage BindingREST). The binding handler makes exactly that
+    change, so the pod update rules that forbid it do not run."""
+
+    def bumps_generation(self, new: Obj, old: Obj) -> bool:
+        return False
+
+
+def _has_selectable_fields(strategy: Strategy) -> bool:
+    try:
+        return bool(strategy.selectable_fields({"metadata": {}, "spec": {}, "status": {}}))
+    except Exception:
+        return True  # it reads deeper than the sample: assume it has some
 
 
 def _now() -> str:

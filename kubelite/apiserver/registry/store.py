@@ -14,7 +14,6 @@ revision is the resourceVersion, stamped on read (watchcache.decode).
 from __future__ import annotations
 
 import base64
-import copy
 import datetime
 import secrets
 import uuid
@@ -26,7 +25,7 @@ import orjson
 
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.strategy import Strategy
-from kubelite.apiserver.watchcache import Cache, Entry, decode
+from kubelite.apiserver.watchcache import Cache, Entry, decode_object
 from kubelite.machinery import errors
 from kubelite.storage.backend import (
     Backend,
@@ -123,12 +122,13 @@ class Store:
             raise self.not_found(name)
         return entry
 
-    async def _read_for_write(self, key: str, name: str) -> Entry:
-        """The current object, straight from the store: writes must not race the cache."""
+    async def _read_for_write(self, key: str, name: str) -> tuple[Obj, int]:
+        """The current object and its revision, straight from the store: writes must
+        not race the cache."""
         kv = await self.backend.get(key)
         if kv is None:
             raise self.not_found(name)
-        return decode(kv)
+        return decode_object(kv), kv.mod_revision
 
     # -- create ----------------------------------------------------------------
 
@@ -215,11 +215,11 @@ class Store:
             if allow_create and not opts.subresource:
                 return await self.create(namespace, obj, opts), True
             raise self.not_found(name)
-        old = decode(kv)
-        if wanted_rv and wanted_rv != old.obj["metadata"]["resourceVersion"]:
+        old = decode_object(kv)
+        if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self.conflict(name)
-        new = await self._prepare_update(old.obj, obj, opts)
-        return await self._write_update(key, name, old, new, opts), False
+        new = await self._prepare_update(old, obj, opts)
+        return await self._write_update(key, name, old, kv.mod_revision, new, opts), False
 
     async def guaranteed_update(self, namespace: str, name: str, mutate: Mutator,
                                 opts: WriteOptions, *, create: Mutator | None = None,
@@ -239,15 +239,16 @@ class Store:
                     return await self.create(namespace, obj, opts), True
                 except errors.AlreadyExists:
                     continue
-            old = decode(kv)
-            candidate = await mutate(copy.deepcopy(old.obj))
+            old = decode_object(kv)
+            candidate = await mutate(decode_object(kv))  # a private copy to edit
             cmeta = candidate.setdefault("metadata", {})
             precondition = cmeta.get("resourceVersion")
-            if precondition and precondition != old.obj["metadata"]["resourceVersion"]:
+            if precondition and precondition != old["metadata"]["resourceVersion"]:
                 raise self.conflict(name)
-            new = await self._prepare_update(old.obj, candidate, opts)
+            new = await self._prepare_update(old, candidate, opts)
             try:
-                return await self._write_update(key, name, old, new, opts), False
+                return await self._write_update(key, name, old, kv.mod_revision, new,
+                                                opts), False
             except errors.Conflict:
                 if precondition:
                     raise
@@ -289,23 +290,23 @@ class Store:
         self.registry.record_managed_fields(self.spec, old, new, opts, operation="Update")
         return new
 
-    async def _write_update(self, key: str, name: str, old: Entry, new: Obj,
-                            opts: WriteOptions) -> Obj:
+    async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
+                            new: Obj, opts: WriteOptions) -> Obj:
         new_meta = new["metadata"]
-        new_meta["resourceVersion"] = old.obj["metadata"]["resourceVersion"]
-        if new == old.obj:
+        new_meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if new == old:
             return new  # nothing changed: no write, the resourceVersion stays (upstream)
         if opts.dry_run:
             return new
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers") \
                 and not self.extra_finalizers(new):
             # The last finalizer is gone from an object being deleted: delete it now.
-            if await self._delete_now(key, name, old.revision):
+            if await self._delete_now(key, name, old_revision):
                 new_meta["resourceVersion"] = str(await self.backend.current_revision())
                 return new
         try:
             rev = await self.backend.update(key, encode_for_storage(new),
-                                            expected_revision=old.revision)
+                                            expected_revision=old_revision)
         except RevisionMismatch:
             raise self.conflict(name) from None
         except KeyNotFound:
@@ -330,8 +331,7 @@ class Store:
         only gets its deletionTimestamp, and deleted_now is False."""
         key = self.key(namespace, name)
         for _ in range(MAX_GUARANTEED_UPDATE_TRIES):
-            current = await self._read_for_write(key, name)
-            obj = copy.deepcopy(current.obj)
+            obj, revision = await self._read_for_write(key, name)
             meta = obj["metadata"]
             self._check_preconditions(name, meta, options.get("preconditions") or {})
             finalizers = list(meta.get("finalizers") or [])
@@ -347,14 +347,14 @@ class Store:
             holding = finalizers + self.extra_finalizers(obj)
             if meta.get("deletionTimestamp"):
                 if not holding and grace == 0 and not opts.dry_run:
-                    await self._delete_now(key, name, current.revision)
+                    await self._delete_now(key, name, revision)
                     return obj, True
                 return obj, False  # already being deleted: nothing more to do
             if not holding and grace == 0:
                 if opts.dry_run:
                     return obj, True
                 try:
-                    deleted = await self.backend.delete(key, expected_revision=current.revision)
+                    deleted = await self.backend.delete(key, expected_revision=revision)
                 except (RevisionMismatch, KeyNotFound):
                     continue
                 meta["resourceVersion"] = str(deleted.mod_revision)
@@ -369,7 +369,7 @@ class Store:
                 return obj, False
             try:
                 rev = await self.backend.update(key, encode_for_storage(obj),
-                                                expected_revision=current.revision)
+                                                expected_revision=revision)
             except (RevisionMismatch, KeyNotFound):
                 continue
             meta["resourceVersion"] = str(rev)

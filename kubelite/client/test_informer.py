@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kubelite.client.informer import Informer
+from kubelite.client.rest import Client
+from kubelite.client.store import Indexer, Lister, object_key, split_key
+from kubelite.machinery import errors
+
+
+def cm(name: str, ns: str = "default", **labels: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns, "labels": labels}, "data": {}}
+
+
+async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not cond():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), timeout)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def on_add(self, obj: dict) -> None:
+        self.events.append(("add", obj["metadata"]["name"]))
+
+    def on_update(self, old: dict, new: dict) -> None:
+        self.events.append(("update", new["metadata"]["name"]))
+
+    def on_delete(self, obj: dict) -> None:
+        self.events.append(("delete", obj["metadata"]["name"]))
+
+    def attach(self, informer: Informer) -> None:
+        informer.add_event_handler(on_add=self.on_add, on_update=self.on_update,
+                                   on_delete=self.on_delete)
+
+
+@pytest.mark.parametrize(("obj", "key", "split"), [
+    (cm("a", "ns"), "ns/a", ("ns", "a")),
+    ({"metadata": {"name": "node-1"}}, "node-1", ("", "node-1")),
+], ids=["namespaced", "cluster-scoped"])
+def test_object_keys_round_trip(obj: dict, key: str, split: tuple[str, str]) -> None:
+    assert object_key(obj) == key
+    assert split_key(key) == split
+
+
+def test_indexer_keeps_custom_indexes_current_through_updates_and_deletes() -> None:
+    def by_app(obj: dict) -> list[str]:
+        return [obj["metadata"]["labels"]["app"]] if obj["metadata"]["labels"] else []
+    idx = Indexer({"app": by_app})
+    idx.add(cm("a", app="web"))
+    idx.add(cm("b", "other", app="web"))
+    assert {o["metadata"]["name"] for o in idx.by_index("app", "web")} == {"a", "b"}
+    idx.update(cm("a", app="db"))
+    assert idx.index_keys("app", "web") == {"other/b"}
+    assert idx.index_keys("app", "db") == {"default/a"}
+    idx.delete(cm("b", "other"))
+    assert idx.index_keys("app", "web") == set()
+    idx.add_indexers({"name": lambda o: [o["metadata"]["name"]]})
+    assert idx.index_keys("name", "a") == {"default/a"}
+
+
+def test_indexer_replace_reports_added_updated_deleted() -> None:
+    idx = Indexer()
+    idx.add(cm("stay"))
+    idx.add(cm("go"))
+    added, updated, deleted = idx.replace([cm("stay"), cm("new")])
+    assert [o["metadata"]["name"] for o in added] == ["new"]
+    assert [n["metadata"]["name"] for _, n in updated] == ["stay"]
+    assert [o["metadata"]["name"] for o in deleted] == ["go"]
+    assert sorted(idx.keys()) == ["default/new", "default/stay"]
+
+
+@pytest.mark.parametrize(("namespace", "selector", "names"), [
+    (None, None, ["a", "b", "c"]),
+    ("default", None, ["a", "b"]),
+    ("default", "app=web", ["a"]),
+    (None, "app in (web,db)", ["a", "c"]),
+    (None, "", ["a", "b", "c"]),
+], ids=["all", "namespace", "namespace-and-selector", "set-selector", "empty-selector"])
+def test_lister_filters_by_namespace_and_selector(namespace: str | None, selector: str | None,
+                                                  names: list[str]) -> None:
+    idx = Indexer()
+    for obj in (cm("a", app="web"), cm("b", app="api"), cm("c", "kube-system", app="db")):
+        idx.add(obj)
+    lister = Lister(idx)
+    assert sorted(o["metadata"]["name"] for o in lister.list(namespace, selector)) == names
+    assert lister.get("default", "a") is not None
+    assert lister.get("default", "zzz") is None
+
+
+@pytest.mark.parametrize("watch_list", [True, False], ids=["watch-list", "list-watch"])
+async def test_informer_syncs_then_follows_changes_in_order(client: Client,
+                                                            watch_list: bool) -> None:
+    await client.create("configmaps", cm("before"))
+    informer = Informer(client, "configmaps", namespace="default", use_watch_list=watch_list)
+    rec = Recorder()
+    rec.attach(informer)
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        assert informer.has_synced()
+        assert rec.events == [("add", "before")]
+        await client.create("configmaps", cm("later"))
+        await client.patch("configmaps", "later", {"data": {"x": "1"}})
+        await client.delete("configmaps", "before")
+        await until(lambda: len(rec.events) == 4)
+        assert rec.events[1:] == [("add", "later"), ("update", "later"), ("delete", "before")]
+        assert informer.lister.get("default", "later")["data"] == {"x": "1"}
+        assert informer.lister.get("default", "before") is None
+        assert informer.use_watch_list is watch_list
+    finally:
+        await informer.stop()
+
+
+async def test_informer_honours_label_selector(client: Client) -> None:
+    await client.create("configmaps", cm("yes", app="web"))
+    await client.create("configmaps", cm("no", app="db"))
+    informer = Informer(client, "configmaps", label_selector="app=web")
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        assert [o["metadata"]["name"] for o in informer.lister.list()] == ["yes"]
+    finally:
+        await informer.stop()
+
+
+async def test_handler_added_after_sync_gets_existing_objects(client: Client) -> None:
+    await client.create("configmaps", cm("x"))
+    informer = Informer(client, "configmaps", namespace="default")
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        rec = Recorder()
+        rec.attach(informer)
+        assert rec.events == [("add", "x")]
+    finally:
+        await informer.stop()
+
+
+async def test_failing_handler_does_not_stop_other_handlers(client: Client) -> None:
+    informer = Informer(client, "configmaps", namespace="default")
+
+    def broken(obj: dict) -> None:
+        raise RuntimeError("boom")
+    informer.add_event_handler(on_add=broken)
+    rec = Recorder()
+    rec.attach(informer)
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        await client.create("configmaps", cm("y"))
+        await until(lambda: rec.events == [("add", "y")])
+    finally:
+        await informer.stop()
+
+
+class ScriptedClient:
+    """A Client stand-in whose lists and watches follow a script, for relist paths the
+    real server cannot be made to take on demand (compaction, refused watch-list)."""
+
+    def __init__(self) -> None:
+        self.lists: list[tuple[list[dict], str]] = []
+        self.watches: list[list[tuple[str, dict]] | Exception] = []
+        self.calls: list[str] = []
+
+    async def list_all(self, resource: Any, **options: Any) -> tuple[list[dict], str]:
+        self.calls.append("list")
+        return self.lists.pop(0)
+
+    def watch(self, resource: Any, **options: Any) -> Any:
+        self.calls.append("watch-list" if options.get("send_initial_events") else
+                          f"watch@{options.get('resource_version')}")
+        step = self.watches.pop(0) if self.watches else []
+        return _ScriptedWatch(step)
+
+
+class _ScriptedWatch:
+    def __init__(self, step: list[tuple[str, dict]] | Exception) -> None:
+        self.step = step
+
+    async def __aenter__(self) -> _ScriptedWatch:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+    def __aiter__(self) -> Any:
+        return self._events()
+
+    async def _events(self) -> Any:
+        if isinstance(self.step, Exception):
+            raise self.step
+        for event in self.step:
+            yield event
+        if not self.step:
+            await asyncio.Event().wait()  # nothing more scripted: stay open
+
+
+def rv_cm(name: str, rv: str) -> dict:
+    obj = cm(name)
+    obj["metadata"]["resourceVersion"] = rv
+    return obj
+
+
+async def test_informer_relists_on_gone_and_reports_the_difference() -> None:
+    fake = ScriptedClient()
+    fake.lists = [([rv_cm("a", "5"), rv_cm("b", "5")], "5"), ([rv_cm("b", "9")], "9")]
+    fake.watches = [
+        errors.Invalid("sendInitialEvents is forbidden"),  # no watch-list support
+        [("MODIFIED", rv_cm("a", "6"))],
+        errors.Gone("too old resource version: 6"),
+    ]
+    informer = Informer(fake, "configmaps")  # type: ignore[arg-type]
+    rec = Recorder()
+    rec.attach(informer)
+    informer.start()
+    try:
+        expected = ["watch-list", "list", "watch@5", "watch@6", "list", "watch@9"]
+        await until(lambda: fake.calls == expected)
+        assert ("delete", "a") in rec.events
+        assert [o["metadata"]["name"] for o in informer.lister.list()] == ["b"]
+        assert informer.last_sync_resource_version == "9"
+        assert informer.use_watch_list is False
+    finally:
+        await informer.stop()
+
+
+async def test_watch_list_stream_without_end_bookmark_falls_back_to_list() -> None:
+    fake = ScriptedClient()
+    fake.lists = [([rv_cm("a", "3")], "3")]
+    fake.watches = [[("ADDED", rv_cm("a", "3"))]]  # ends with no initial-events-end
+    informer = Informer(fake, "configmaps")  # type: ignore[arg-type]
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        assert fake.calls[:2] == ["watch-list", "list"]
+        assert informer.use_watch_list is False
+    finally:
+        await informer.stop()
