@@ -64,26 +64,32 @@ def to_table(spec: ResourceSpec, version: str, objs: Sequence[Obj], accept: Acce
                      crd_columns=crd_columns(spec, version))
 
 
-def entry_for_version(spec: ResourceSpec, version: str, entry: Entry) -> tuple[Obj, bytes]:
-    """The object as the client's version shows it: the cached bytes when the version is
-    the stored one."""
+def entry_object(spec: ResourceSpec, version: str, entry: Entry) -> Obj:
+    """The object as the client's version shows it (a private copy)."""
     obj = entry.obj
     if entry.api_version == spec.gvk(version).api_version:
-        return obj, entry.raw
-    obj = convert(spec, obj, version)
-    return obj, orjson.dumps(obj)
+        return obj
+    return convert(spec, obj, version)
+
+
+def entry_bytes(spec: ResourceSpec, version: str, entry: Entry) -> bytes:
+    """The object's JSON as the client's version shows it: the cached bytes, unless
+    the client asked for another version than the stored one."""
+    if entry.api_version == spec.gvk(version).api_version:
+        return entry.raw
+    return orjson.dumps(convert(spec, entry.obj, version))
 
 
 def single_response(spec: ResourceSpec, version: str, entry: Entry, accept: Accept,
                     status: int = 200) -> web.Response:
-    obj, raw = entry_for_version(spec, version, entry)
+    if not (accept.table or accept.partial_metadata or accept.yaml):
+        return json_response(entry_bytes(spec, version, entry), status)
+    obj = entry_object(spec, version, entry)
     if accept.table:
         return object_response(to_table(spec, version, [obj], accept), accept, status)
     if accept.partial_metadata:
         return object_response(partial_metadata(obj), accept, status)
-    if accept.yaml:
-        return object_response(obj, accept, status)
-    return json_response(raw, status)
+    return object_response(obj, accept, status)
 
 
 def partial_metadata(obj: Obj) -> Obj:
@@ -99,7 +105,7 @@ def list_response(spec: ResourceSpec, version: str, entries: Sequence[Entry], re
     if remaining is not None and continue_token:
         list_meta["remainingItemCount"] = remaining
     if accept.table or accept.partial_metadata or accept.yaml:
-        objs = [entry_for_version(spec, version, e)[0] for e in entries]
+        objs = [entry_object(spec, version, e) for e in entries]
         if accept.table:
             table = to_table(spec, version, objs, accept)
             table["metadata"] = list_meta
@@ -113,5 +119,5 @@ def list_response(spec: ResourceSpec, version: str, entries: Sequence[Entry], re
         return object_response(body, accept)
     head = orjson.dumps({"kind": spec.list_kind, "apiVersion": spec.gvk(version).api_version,
                          "metadata": list_meta})
-    items = b",".join(entry_for_version(spec, version, e)[1] for e in entries)
+    items = b",".join(entry_bytes(spec, version, e) for e in entries)
     return json_response(head[:-1] + b',"items":[' + items + b"]}")

@@ -26,7 +26,7 @@ from aiohttp import web
 from kubelite.apiserver.negotiation import JSON, Accept
 from kubelite.apiserver.registry.listing import Predicate, make_predicate
 from kubelite.apiserver.registry.store import Store
-from kubelite.apiserver.responses import entry_for_version, to_table
+from kubelite.apiserver.responses import entry_bytes, entry_object, to_table
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.watchcache import CacheEvent, Entry
 from kubelite.machinery import errors
@@ -51,8 +51,10 @@ class _Encoder:
         self.first_table = True
 
     def event(self, type_: str, entry: Entry) -> bytes:
-        obj, raw = entry_for_version(self.store.spec, self.version, entry)
-        if self.accept.table:
+        if not self.accept.table:
+            raw = entry_bytes(self.store.spec, self.version, entry)
+        else:
+            obj = entry_object(self.store.spec, self.version, entry)
             table = to_table(self.store.spec, self.version, [obj], self.accept)
             if not self.first_table:
                 table["columnDefinitions"] = []

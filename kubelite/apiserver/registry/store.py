@@ -14,6 +14,7 @@ revision is the resourceVersion, stamped on read (watchcache.decode).
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
 import secrets
 import uuid
@@ -42,6 +43,7 @@ Mutator = Callable[[Obj], Awaitable[Obj]]
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no lookalikes
 MAX_GUARANTEED_UPDATE_TRIES = 10
+GENERATE_NAME_TRIES = 8
 
 
 def now_rfc3339() -> str:
@@ -136,13 +138,26 @@ class Store:
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
-        if not meta.get("name"):
-            prefix = meta.get("generateName")
-            if not prefix:
-                raise errors.invalid(self.spec.group, self.spec.kind, "", [
-                    errors.Cause("FieldValueRequired",
-                                 "name or generateName is required", "metadata.name")])
-            meta["name"] = generate_name(prefix)
+        if meta.get("name"):
+            return await self._create(namespace, obj, opts)
+        prefix = meta.get("generateName")
+        if not prefix:
+            raise errors.invalid(self.spec.group, self.spec.kind, "", [
+                errors.Cause("FieldValueRequired",
+                             "name or generateName is required", "metadata.name")])
+        # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
+        for attempt in range(GENERATE_NAME_TRIES):
+            candidate = copy.deepcopy(obj) if attempt < GENERATE_NAME_TRIES - 1 else obj
+            candidate["metadata"]["name"] = generate_name(prefix)
+            try:
+                return await self._create(namespace, candidate, opts)
+            except errors.AlreadyExists:
+                if attempt == GENERATE_NAME_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
+        meta = obj["metadata"]
         name = meta["name"]
         self._check_namespace_field(namespace, meta)
         await self.registry.check_namespace_allows_create(self.spec, namespace)
