@@ -182,6 +182,15 @@ class Cache:
         rev = kv.mod_revision if revision is None else revision
         return make_entry(obj, rev, self._extractors.get(self.prefix_of(kv.key)))
 
+    def _safe_entry(self, kv: KeyValue, revision: int | None = None) -> Entry | None:
+        """An entry, or None for a value that is not a JSON object: something else wrote
+        under /registry/ (a shared etcd); serving the rest beats failing on it."""
+        try:
+            return self.entry_from(kv, revision)
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            log.warning("ignoring undecodable value at %s", kv.key)
+            return None
+
     def add_listener(self, listener: Callable[[CacheEvent], None]) -> None:
         """Called synchronously for every event (after the cache applied it)."""
         self._listeners.append(listener)
@@ -189,7 +198,9 @@ class Cache:
     async def _load(self) -> None:
         result = await self.backend.range(self.root)
         for kv in result.kvs:
-            self.objects[self.prefix_of(kv.key)][kv.key] = self.entry_from(kv)
+            entry = self._safe_entry(kv)
+            if entry is not None:
+                self.objects[self.prefix_of(kv.key)][kv.key] = entry
         self._sorted_keys.clear()
         self.revision = result.revision
         self._oldest_revision = result.revision
@@ -236,13 +247,17 @@ class Cache:
                     self.revision = rev
                     continue
                 # A deleted object is shown at the deletion's revision, as upstream does.
-                entry = self.entry_from(ev.kv, revision=rev) if ev.kv.value else \
-                    make_entry(_restamped(prev, rev), rev, self._extractors.get(prefix))
+                entry = self._safe_entry(ev.kv, revision=rev) if ev.kv.value else None
+                if entry is None:
+                    entry = make_entry(_restamped(prev, rev), rev, self._extractors.get(prefix))
                 del bucket[key]
                 self._sorted_keys.pop(prefix, None)
                 cev = CacheEvent("DELETED", key, entry, prev, rev)
             else:
-                entry = self.entry_from(ev.kv)
+                entry = self._safe_entry(ev.kv)
+                if entry is None:
+                    self.revision = rev
+                    continue
                 bucket[key] = entry
                 if prev is None:
                     self._sorted_keys.pop(prefix, None)

@@ -115,6 +115,8 @@ class EtcdBackend:
         self._session: aiohttp.ClientSession | None = None
         self._streams: set[aiohttp.ClientResponse] = set()
         self._compact_floor = 0  # the compacted revision only grows: bisect from here
+        self._revision_next: asyncio.Future[int] | None = None
+        self._revision_inflight: asyncio.Task[None] | None = None
         self._closed = False
 
     @staticmethod
@@ -182,8 +184,29 @@ class EtcdBackend:
     # -- reads --------------------------------------------------------------------
 
     async def current_revision(self) -> int:
-        result = await self._range({"key": _ANY_KEY, "count_only": True}, 0)
-        return int(result["header"]["revision"])
+        """The newest revision, as of a request that starts after the call: concurrent
+        callers share one request (the API server asks this before every consistent
+        read), but never one that started before they arrived, so each still sees
+        every write acknowledged before its call."""
+        if self._revision_next is None:
+            self._revision_next = asyncio.get_running_loop().create_future()
+            if self._revision_inflight is None:
+                self._revision_inflight = asyncio.create_task(self._fetch_revisions())
+        return await asyncio.shield(self._revision_next)
+
+    async def _fetch_revisions(self) -> None:
+        try:
+            while (waiting := self._revision_next) is not None:
+                self._revision_next = None  # later callers wait for the next request
+                try:
+                    result = await self._range({"key": _ANY_KEY, "count_only": True}, 0)
+                    waiting.set_result(int(result["header"]["revision"]))
+                except BaseException as exc:
+                    waiting.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+        finally:
+            self._revision_inflight = None
 
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
         result = await self._range({"key": _key(key)}, revision)
