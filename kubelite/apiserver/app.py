@@ -14,15 +14,23 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kubelite.apiserver import discovery, namespaces, openapi_handlers, reads, watch, writes
+from kubelite.apiserver import (
+    compaction,
+    discovery,
+    namespaces,
+    openapi_handlers,
+    reads,
+    watch,
+    writes,
+)
 from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.responses import json_response, single_response, status_response
 from kubelite.apiserver.routing import parse_resource_path
-from kubelite.apiserver.subresources import SUBRESOURCE_READS
+from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
-from kubelite.apiserver.watchcache import Cache
+from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
 from kubelite.machinery import errors
 from kubelite.storage.backend import Backend
 
@@ -45,11 +53,13 @@ _NOT_FOUND = "the server could not find the requested resource"
 
 class APIServer:
     def __init__(self, *, backend: Backend, host: str = "127.0.0.1", port: int = 6443,
-                 service_cidr: str | None = None) -> None:
+                 service_cidr: str | None = None, watch_history: int = HISTORY_SIZE,
+                 compaction_interval: float = compaction.DEFAULT_INTERVAL) -> None:
         self.backend = backend
         self.host = host
         self.port = port
-        self.cache = Cache(backend)
+        self.compaction_interval = compaction_interval
+        self.cache = Cache(backend, history=watch_history)
         kwargs = {"service_cidr": service_cidr} if service_cidr else {}
         self.registry = Registry(backend=backend, cache=self.cache, **kwargs)
         self.ready = False
@@ -66,6 +76,10 @@ class APIServer:
         await bootstrap(self.registry, self.host, self.port)
         self._tasks.append(asyncio.create_task(namespaces.finalize_loop(self.registry),
                                                name="namespace-lifecycle"))
+        if self.compaction_interval > 0:
+            self._tasks.append(asyncio.create_task(
+                compaction.compact_loop(self.backend, self.compaction_interval),
+                name="compaction"))
         from kubelite.apiserver import crds
         await crds.attach(self.registry, self._tasks)
         app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
@@ -134,10 +148,10 @@ class APIServer:
         accept = parse_accept(request.headers.get("Accept", ""),
                               request.query.get("includeObject", ""))
         if info.subresource and info.verb == "get":
-            if info.subresource == "status":
+            if info.subresource in WHOLE_OBJECT:
                 entry = await store.get(info.namespace, info.name)
                 return single_response(spec, info.version, entry, accept)
-            reader = SUBRESOURCE_READS.get((spec.plural, info.subresource))
+            reader = SUBRESOURCE_READS.get(info.subresource)
             if reader is None:
                 raise errors.MethodNotAllowed(
                     "the server does not allow this method on the requested resource")

@@ -3,6 +3,11 @@
 `scale` shows a workload as an autoscaling/v1 Scale (what `kubectl scale` and the HPA
 use): spec.replicas is the workload's, status.replicas and status.selector come from
 its status and selector. Writing a Scale changes only the workload's spec.replicas.
+A custom resource names its own paths for the three (the CRD's scale subresource).
+
+`status` and `approval` are the object itself written under another strategy, so the
+generic handlers serve them (WHOLE_OBJECT); the rest are keyed by subresource and verb: the router has already checked that the
+resource has the subresource.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.registry.store import Store, WriteOptions, now_rfc3339
-from kubelite.apiserver.registry.strategies.scale import SCALABLE, scale_of
+from kubelite.api.catalogue import ResourceSpec
+from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
@@ -40,25 +46,60 @@ def _replicas_from(scale: Any, name: str) -> tuple[int, str]:
     return replicas, (scale.get("metadata") or {}).get("resourceVersion", "")
 
 
+def _path(obj: Obj, path: str) -> Any:
+    for part in path.lstrip(".").split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def scale_for(spec: ResourceSpec, obj: Obj) -> Obj:
+    if spec.scale_paths is None:
+        return scale_of(obj)
+    paths = spec.scale_paths
+    meta = obj["metadata"]
+    status: Obj = {"replicas": _path(obj, paths.get("statusReplicasPath", "")) or 0}
+    if paths.get("labelSelectorPath"):
+        selector = _path(obj, paths["labelSelectorPath"])
+        if isinstance(selector, str) and selector:
+            status["selector"] = selector
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                               "creationTimestamp") if k in meta},
+            "spec": {"replicas": _path(obj, paths.get("specReplicasPath", "")) or 0},
+            "status": status}
+
+
+def set_replicas(spec: ResourceSpec, obj: Obj, replicas: int) -> None:
+    path = (spec.scale_paths or {}).get("specReplicasPath", ".spec.replicas")
+    *parents, leaf = path.lstrip(".").split(".")
+    target = obj
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = replicas
+
+
 async def get_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                     ) -> web.StreamResponse:
     entry = await store.get(info.namespace, info.name)
-    return object_response(scale_of(entry.obj), accept)
+    return object_response(scale_for(store.spec, entry.obj), accept)
 
 
 async def _write_scale(info: RequestInfo, store: Store, accept: Accept,
                        new_scale: Callable[[Obj], Obj], opts: WriteOptions
                        ) -> web.StreamResponse:
     async def mutate(current: Obj) -> Obj:
-        replicas, precondition = _replicas_from(new_scale(scale_of(current)), info.name)
-        current.setdefault("spec", {})["replicas"] = replicas
+        replicas, precondition = _replicas_from(new_scale(scale_for(store.spec, current)),
+                                                info.name)
+        set_replicas(store.spec, current, replicas)
         if precondition:
             current["metadata"]["resourceVersion"] = precondition
         return current
 
     opts.subresource = ""  # the workload's own strategy runs, like a spec update
     result, _ = await store.guaranteed_update(info.namespace, info.name, mutate, opts)
-    return object_response(scale_of(result), accept)
+    return object_response(scale_for(store.spec, result), accept)
 
 
 async def update_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
@@ -148,11 +189,11 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
     return object_response(result, accept)
 
 
-SUBRESOURCE_READS: dict[tuple[str, str], Handler] = {
-    (plural, "scale"): get_scale for _, plural in SCALABLE}
-SUBRESOURCE_WRITES: dict[tuple[str, str, str], Handler] = {
-    **{(plural, "scale", "update"): update_scale for _, plural in SCALABLE},
-    **{(plural, "scale", "patch"): patch_scale for _, plural in SCALABLE},
-    ("pods", "binding", "create"): create_binding,
-    ("namespaces", "finalize", "update"): update_finalize,
+WHOLE_OBJECT = frozenset({"status", "approval"})
+SUBRESOURCE_READS: dict[str, Handler] = {"scale": get_scale}
+SUBRESOURCE_WRITES: dict[tuple[str, str], Handler] = {
+    ("scale", "update"): update_scale,
+    ("scale", "patch"): patch_scale,
+    ("binding", "create"): create_binding,
+    ("finalize", "update"): update_finalize,
 }

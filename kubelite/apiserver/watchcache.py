@@ -133,7 +133,8 @@ class Watcher:
 class Cache:
     """All objects under `/registry/`, grouped by resource prefix."""
 
-    def __init__(self, backend: Backend, *, root: str = "/registry/") -> None:
+    def __init__(self, backend: Backend, *, root: str = "/registry/",
+                 history: int = HISTORY_SIZE) -> None:
         self.backend = backend
         self.root = root
         self.revision = 0
@@ -141,7 +142,7 @@ class Cache:
         self.objects: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._sorted_keys: dict[str, list[str]] = {}
         self._changed_at: dict[str, int] = {}  # resource prefix -> revision of last change
-        self._history: collections.deque[CacheEvent] = collections.deque(maxlen=HISTORY_SIZE)
+        self._history: collections.deque[CacheEvent] = collections.deque(maxlen=history)
         self._oldest_revision = 0  # history covers revisions > this
         self._loaded_at = 0  # the revision of the initial load; no per-prefix record before
         self._watchers: dict[str, set[Watcher]] = collections.defaultdict(set)

@@ -21,7 +21,7 @@ from kubelite.apiserver.registry.listing import list_objects, make_predicate
 from kubelite.apiserver.registry.store import Store
 from kubelite.apiserver.responses import object_response, success_status
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.apiserver.subresources import SUBRESOURCE_WRITES
+from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT
 from kubelite.apiserver.validation import check_fields
 from kubelite.machinery import errors
 
@@ -72,7 +72,7 @@ def respond(spec: ResourceSpec, info: RequestInfo, obj: Obj, accept: Accept, sta
 async def create(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                  ) -> web.StreamResponse:
     if info.subresource:
-        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "create"))
+        handler = SUBRESOURCE_WRITES.get((info.subresource, "create"))
         if handler is None:
             raise errors.MethodNotAllowed(
                 f"the server does not allow this method on the requested resource")
@@ -93,8 +93,8 @@ async def update(request: web.Request, info: RequestInfo, store: Store, accept: 
     if not info.name:
         raise errors.MethodNotAllowed(
             "the server does not allow this method on the requested resource")
-    if info.subresource and info.subresource != "status":
-        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "update"))
+    if info.subresource and info.subresource not in WHOLE_OBJECT:
+        handler = SUBRESOURCE_WRITES.get((info.subresource, "update"))
         if handler is None:
             raise errors.NotFound("the server could not find the requested resource")
         return await handler(request, info, store, accept)
@@ -111,8 +111,8 @@ async def patch(request: web.Request, info: RequestInfo, store: Store, accept: A
     if not info.name:
         raise errors.MethodNotAllowed(
             "the server does not allow this method on the requested resource")
-    if info.subresource and info.subresource != "status":
-        handler = SUBRESOURCE_WRITES.get((store.spec.plural, info.subresource, "patch"))
+    if info.subresource and info.subresource not in WHOLE_OBJECT:
+        handler = SUBRESOURCE_WRITES.get((info.subresource, "patch"))
         if handler is None:
             raise errors.NotFound("the server could not find the requested resource")
         return await handler(request, info, store, accept)

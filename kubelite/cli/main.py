@@ -18,6 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
+from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
 
 log = logging.getLogger("kubelite")
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--allow-insecure-bind", action="store_true",
                         help="allow a non-loopback --bind-address although clients are "
                              "not authenticated yet")
+    server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
+                        help="events kept for watches that resume from an older "
+                             "resourceVersion; older ones get 410 Gone")
+    server.add_argument("--compaction-interval", type=float, default=300.0,
+                        help="seconds between store compactions (0: never)")
     server.add_argument("--log-level", default="INFO")
     return parser
 
@@ -85,7 +91,9 @@ async def run_server(args: argparse.Namespace) -> int:
     (data_dir / "db").mkdir(parents=True, exist_ok=True)
     endpoint = args.datastore_endpoint or f"sqlite://{data_dir / 'db' / 'state.db'}"
     server = APIServer(backend=open_backend(endpoint), host=args.bind_address,
-                       port=args.port, service_cidr=args.service_cidr)
+                       port=args.port, service_cidr=args.service_cidr,
+                       watch_history=args.watch_cache_history,
+                       compaction_interval=args.compaction_interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,7 @@ from kubelite.machinery.validation import (
     field_invalid,
     go_quote,
     is_c_identifier,
+    is_config_map_key,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
@@ -218,3 +219,32 @@ def test_validate_labels_accepts_none_and_valid_labels() -> None:
 def test_join_messages_brackets_several_and_dedupes() -> None:
     assert join_messages(["a"]) == "a"
     assert join_messages(["a", "b", "a"]) == "[a, b]"
+
+
+def test_dns1123_label_can_word_dots_with_the_regex_message() -> None:
+    assert is_dns1123_label("a.b", explain_dots=False) == [DNS_LABEL_REGEX]
+
+
+CONFIG_KEY_REGEX = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ("key.name", []),
+        ("KEY_NAME", []),
+        (".hidden", []),
+        ("a/b", [CONFIG_KEY_REGEX]),
+        (".", ["must not be '.'"]),
+        ("..", ["must not be '..'"]),
+        ("..data", ["must not start with '..'"]),
+        ("k" * 254, ["must be no more than 253 characters"]),
+    ],
+    ids=["dotted", "upper-underscore", "leading-dot", "slash", "dot", "dotdot", "dotdot-prefix",
+         "too-long"],
+)
+def test_config_map_key(value: str, errors: list[str]) -> None:
+    assert is_config_map_key(value) == errors

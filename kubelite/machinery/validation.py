@@ -101,12 +101,14 @@ def _nbytes(value: str) -> int:
     return len(value.encode("utf-8"))
 
 
-def is_dns1123_label(value: str) -> list[str]:
+def is_dns1123_label(value: str, *, explain_dots: bool = True) -> list[str]:
+    """IsDNS1123Label. With `explain_dots=False` a dotted name gets the regex message rather
+    than "must not contain dots" (the wording the registry's name rules keep)."""
     errs: list[str] = []
     if _nbytes(value) > DNS1123_LABEL_MAX_LENGTH:
         errs.append(max_len_error(DNS1123_LABEL_MAX_LENGTH))
     if not _DNS1123_LABEL_RE.match(value):
-        if _DNS1123_SUBDOMAIN_RE.match(value):
+        if explain_dots and _DNS1123_SUBDOMAIN_RE.match(value):
             # a valid subdomain but not a label: length was checked, so it must be dots
             errs.append("must not contain dots")
         else:
@@ -139,6 +141,29 @@ def _content_subdomain(value: str) -> list[str]:
         errs.append(max_len_bytes_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
     if not _DNS1123_SUBDOMAIN_RE.match(value):
         errs.append(regex_error(_DNS1123_SUBDOMAIN_ERR, _DNS1123_SUBDOMAIN_FMT, "example.com"))
+    return errs
+
+
+_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
+_CONFIG_KEY_ERR = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+_CONFIG_KEY_RE = _full(_CONFIG_KEY_FMT)
+
+
+def is_config_map_key(value: str) -> list[str]:
+    """IsConfigMapKey: a ConfigMap or Secret data key (also a file name in a volume)."""
+    errs: list[str] = []
+    if _nbytes(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
+        errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
+    if not _CONFIG_KEY_RE.match(value):
+        examples = ("key.name", "KEY_NAME", "key-name")
+        errs.append(regex_error(_CONFIG_KEY_ERR, _CONFIG_KEY_FMT, *examples))
+    # hasChDirPrefix: the key becomes a file name, so it must not climb out of its directory
+    if value == ".":
+        errs.append("must not be '.'")
+    elif value == "..":
+        errs.append("must not be '..'")
+    elif value.startswith(".."):
+        errs.append("must not start with '..'")
     return errs
 
 

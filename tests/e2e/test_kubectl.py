@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.cluster import Cluster
+from tests.cluster import Cluster, tool
 
 VERSIONS = ("1.32", "1.35")
 
@@ -256,7 +258,6 @@ def test_edit_with_editor(cluster: Cluster, ns: str, version: str, tmp_path: Pat
     editor = tmp_path / "editor.sh"
     editor.write_text("#!/bin/sh\nsed -i 's/a: \"1\"/a: \"edited\"/' \"$1\"\n")
     editor.chmod(0o755)
-    import os
     env_editor = {"KUBE_EDITOR": str(editor)}
     old = {k: os.environ.get(k) for k in env_editor}
     os.environ.update(env_editor)
@@ -283,3 +284,54 @@ def test_namespace_deletion_removes_contents(cluster: Cluster, version: str) -> 
     assert cluster.kubectl("get", "ns", name, check=False).returncode == 1
     leftovers = cluster.kubectl("get", "cm", "-n", name, "-o", "name").stdout
     assert leftovers == ""
+
+
+IMPERATIVE = [
+    ("configmap", ["create", "configmap", "cfg", "--from-literal=a=b"], "cm/cfg",
+     "{.data.a}", "b"),
+    ("secret", ["create", "secret", "generic", "sec", "--from-literal=p=s3cret"], "secret/sec",
+     "{.type}", "Opaque"),
+    ("deployment", ["create", "deployment", "web", "--image=nginx:1.25", "--replicas=2"],
+     "deploy/web", "{.spec.replicas}", "2"),
+    ("service", ["create", "service", "clusterip", "svc", "--tcp=80:8080"], "svc/svc",
+     "{.spec.ports[0].targetPort}", "8080"),
+    ("job", ["create", "job", "once", "--image=busybox"], "job/once",
+     "{.spec.backoffLimit}", "6"),
+    ("cronjob", ["create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *"],
+     "cronjob/tick", "{.spec.concurrencyPolicy}", "Allow"),
+    ("role", ["create", "role", "reader", "--verb=get", "--resource=pods"], "role/reader",
+     "{.rules[0].verbs[0]}", "get"),
+    ("serviceaccount", ["create", "serviceaccount", "robot"], "sa/robot",
+     "{.metadata.name}", "robot"),
+    ("pod", ["run", "one", "--image=nginx:1.25", "--labels=app=one"], "pod/one",
+     "{.spec.restartPolicy}", "Always"),
+]
+
+
+@pytest.mark.parametrize("kind,args,ref,path,expected", IMPERATIVE,
+                         ids=[c[0] for c in IMPERATIVE])
+def test_imperative_create(cluster: Cluster, ns: str, version: str, kind: str,
+                           args: list[str], ref: str, path: str, expected: str) -> None:
+    """kubectl's typed commands send protobuf bodies; the server decodes them."""
+    quiet(cluster.kubectl(*args, "-n", ns, version=version))
+    got = cluster.kubectl("get", ref, "-n", ns, "-o", f"jsonpath={path}", version=version)
+    assert got.stdout == expected
+
+
+def test_get_watch_streams_changes(cluster: Cluster, ns: str, version: str) -> None:
+    watcher = subprocess.Popen([tool(f"kubectl-{version}"), "get", "cm", "-n", ns, "-w"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "KUBECONFIG": cluster.kubeconfig})
+    try:
+        time.sleep(0.5)
+        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "watched"},
+            "data": {"a": "1"}}))
+        lines: list[str] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any("watched" in line for line in lines):
+            lines.append(watcher.stdout.readline())  # type: ignore[union-attr]
+        assert any(line.split()[:2] == ["watched", "1"] for line in lines), lines
+    finally:
+        watcher.terminate()
+        watcher.wait(10)

@@ -102,10 +102,24 @@ def test_conflict_not_found_already_exists_method(cluster: Cluster, ns: str) -> 
     assert code == 404
 
 
-def test_missing_and_terminating_namespace(cluster: Cluster) -> None:
+def test_missing_and_terminating_namespace(cluster: Cluster, ns: str) -> None:
     code, status = call(cluster, "POST", "/api/v1/namespaces/nowhere/configmaps", cm("x"))
     assert (code, status["reason"]) == (404, "NotFound")
     assert 'namespaces "nowhere" not found' in status["message"]
+    held = cm("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]  # keeps the namespace Terminating
+    call(cluster, "POST", f"/api/v1/namespaces/{ns}/configmaps", held)
+    code, namespace = call(cluster, "DELETE", f"/api/v1/namespaces/{ns}")
+    assert code == 200 and namespace["status"]["phase"] == "Terminating"
+    code, status = call(cluster, "POST", f"/api/v1/namespaces/{ns}/configmaps", cm("new"))
+    assert (code, status["reason"]) == (403, "Forbidden")
+    assert "being terminated" in status["message"]
+    call(cluster, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/held",
+         {"metadata": {"finalizers": None}}, content_type="application/merge-patch+json")
+    deadline = time.monotonic() + 20
+    while call(cluster, "GET", f"/api/v1/namespaces/{ns}")[0] != 404:
+        assert time.monotonic() < deadline, "the emptied namespace was never deleted"
+        time.sleep(0.1)
 
 
 def test_generation_uid_and_status_subresource(cluster: Cluster, ns: str) -> None:
@@ -316,10 +330,19 @@ def test_custom_resource_definition_lifecycle(cluster: Cluster, ns: str) -> None
         "apiVersion": "stable.example.com/v1", "kind": "CronTab", "metadata": {"name": "bad"},
         "spec": {"replicas": -1}})
     assert code == 422 and status["reason"] == "Invalid"
+    cluster.kubectl("scale", "-n", ns, "crontab/c", "--replicas=4")
+    _, scale = call(cluster, "GET", f"{base}/c/scale")
+    assert (scale["kind"], scale["spec"]["replicas"]) == ("Scale", 4)
+    obj["status"] = {"replicas": 2}
+    code, _ = call(cluster, "PUT", f"{base}/c/status", {**obj, "metadata": {
+        **obj["metadata"], "resourceVersion": ""}})
+    assert code == 200
+    _, obj = call(cluster, "GET", f"{base}/c")
+    assert obj["status"] == {"replicas": 2} and obj["spec"]["replicas"] == 4
     table = cluster.kubectl("get", "ct", "-n", ns).stdout.splitlines()
     # Declared printer columns replace the default Age column, as upstream.
     assert table[0].split() == ["NAME", "SPEC", "REPLICAS"]
-    assert table[1].split() == ["c", "*", "*", "*", "*", "*/5", "1"]
+    assert table[1].split() == ["c", "*", "*", "*", "*", "*/5", "4"]
     assert "crontab.stable.example.com/c" in cluster.kubectl("get", "all", "-n", ns,
                                                              "-o", "name").stdout
     code, _ = call(cluster, "DELETE",

@@ -13,6 +13,7 @@ it walks the object without copying anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -161,22 +162,8 @@ def _is_quoted(text: str) -> bool:
     return len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    parts, quote, start = [], "", 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == sep:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
-
-
-def _find_operator(text: str, operator: str) -> int:
+def _unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """The positions and characters of `text` outside quoted strings (quotes excluded)."""
     quote = ""
     for i, ch in enumerate(text):
         if quote:
@@ -184,7 +171,23 @@ def _find_operator(text: str, operator: str) -> int:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif text.startswith(operator, i):
+        else:
+            yield i, ch
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    parts, start = [], 0
+    for i, ch in _unquoted(text):
+        if ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _find_operator(text: str, operator: str) -> int:
+    for i, _ in _unquoted(text):
+        if text.startswith(operator, i):
             # "<" must not be the start of "<=" (those are tried first, but "<" would match there too)
             if operator in ("<", ">") and text[i + 1 : i + 2] == "=":
                 continue

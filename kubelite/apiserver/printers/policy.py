@@ -28,9 +28,11 @@ def _percent(value: Any) -> str:
 
 def _metric(spec: Obj, status: Obj | None) -> str:
     type_ = spec.get("type")
-    if type_ == "External":
-        target = get(spec, "external", "target") or {}
-        current_status = get(status, "external")
+    if type_ in ("External", "Object"):
+        # the two sources print alike: an average target says "(avg)", a value target not
+        field = "external" if type_ == "External" else "object"
+        target = get(spec, field, "target") or {}
+        current_status = get(status, field)
         if target.get("averageValue") is not None:
             current = _UNKNOWN
             if current_status is not None and get(current_status, "current", "averageValue") is not None:
@@ -42,16 +44,6 @@ def _metric(spec: Obj, status: Obj | None) -> str:
         current_status = get(status, "pods")
         current = _q(get(current_status, "current", "averageValue")) if current_status is not None else _UNKNOWN
         return f"{current}/{_q(get(spec, 'pods', 'target', 'averageValue'))}"
-    if type_ == "Object":
-        target = get(spec, "object", "target") or {}
-        current_status = get(status, "object")
-        if target.get("averageValue") is not None:
-            current = _UNKNOWN
-            if current_status is not None and get(current_status, "current", "averageValue") is not None:
-                current = _q(get(current_status, "current", "averageValue"))
-            return f"{current}/{_q(target['averageValue'])} (avg)"
-        current = _q(get(current_status, "current", "value")) if current_status is not None else _UNKNOWN
-        return f"{current}/{_q(target.get('value'))}"
     if type_ in ("Resource", "ContainerResource"):
         field = "resource" if type_ == "Resource" else "containerResource"
         source = spec.get(field) or {}

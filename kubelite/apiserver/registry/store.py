@@ -265,8 +265,8 @@ class Store:
                 return await self._write_update(key, name, old, kv.mod_revision, new,
                                                 opts), False
             except errors.Conflict:
-                if precondition:
-                    raise
+                # Someone wrote in between: read again and re-apply. A resourceVersion
+                # the change itself carries is checked against the new read above.
                 continue
         raise self.conflict(name)
 

@@ -14,10 +14,10 @@ import binascii
 from typing import Any
 
 from kubelite.machinery.errors import BadRequest, Cause
+from kubelite.machinery.validation import is_config_map_key
 
 from .base import KindStrategy
 from .causes import forbidden, immutable, invalid, required, too_long
-from .names import is_config_map_key
 
 Obj = dict[str, Any]
 MAX_SIZE = 1024 * 1024

@@ -23,12 +23,12 @@ from fractions import Fraction
 from typing import Any
 
 from kubelite.machinery.errors import Cause
+from kubelite.machinery.quantity import parse_json
 
 from .base import KindStatusStrategy, KindStrategy, spec_of
 from .causes import forbidden, invalid, path
 from .podspec import default_pod_only, default_pod_spec
 from .podvalidation import validate_pod_spec
-from .quantity import parse_quantity
 
 Obj = dict[str, Any]
 
@@ -114,9 +114,10 @@ def qos_class(pod: Obj) -> str:
 
 
 def _amount(value: Any) -> Fraction:
+    # An unparsable (or absurdly scaled) amount counts as none, as if the field were unset.
     try:
-        return parse_quantity(value)
-    except ValueError:
+        return parse_json(value).amount
+    except (ValueError, OverflowError):
         return Fraction(0)
 
 

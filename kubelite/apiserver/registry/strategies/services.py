@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.machinery.errors import Cause
+from kubelite.machinery.validation import is_dns1123_subdomain
 
 from .base import KindStrategy, spec_of
 from .causes import duplicate, forbidden, immutable, invalid, not_supported, path, required
-from .names import is_dns1123_label, is_dns1123_subdomain
+from .names import is_dns1123_label
 from .podvalidation import PROTOCOLS, is_valid_port_name, is_valid_port_num
 
 Obj = dict[str, Any]

@@ -37,6 +37,16 @@ def _access_mode_causes(modes: Any, field: str, detail: str = "") -> list[Cause]
     return [not_supported(field, m, ACCESS_MODES) for m in modes if m not in ACCESS_MODES]
 
 
+def _default_volume(obj: Obj) -> None:
+    """What PVs and PVCs both default: a Filesystem volume mode and a Pending phase."""
+    spec = spec_of(obj)
+    if spec.get("volumeMode") is None:
+        spec["volumeMode"] = "Filesystem"
+    status = obj.get("status")
+    if isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = "Pending"
+
+
 class PersistentVolumeStrategy(KindStrategy):
     has_status = True
 
@@ -48,11 +58,7 @@ class PersistentVolumeStrategy(KindStrategy):
         spec = spec_of(pv)
         if not spec.get("persistentVolumeReclaimPolicy"):
             spec["persistentVolumeReclaimPolicy"] = "Retain"
-        if spec.get("volumeMode") is None:
-            spec["volumeMode"] = "Filesystem"
-        status = pv.get("status")
-        if isinstance(status, dict) and not status.get("phase"):
-            status["phase"] = "Pending"
+        _default_volume(pv)
 
     def validate(self, pv: Obj) -> list[Cause]:
         spec = pv.get("spec") or {}
@@ -80,12 +86,7 @@ class PersistentVolumeClaimStrategy(KindStrategy):
     initial_status = {"phase": "Pending"}
 
     def default(self, pvc: Obj) -> None:
-        spec = spec_of(pvc)
-        if spec.get("volumeMode") is None:
-            spec["volumeMode"] = "Filesystem"
-        status = pvc.get("status")
-        if isinstance(status, dict) and not status.get("phase"):
-            status["phase"] = "Pending"
+        _default_volume(pvc)
 
     def validate(self, pvc: Obj) -> list[Cause]:
         spec = pvc.get("spec") or {}

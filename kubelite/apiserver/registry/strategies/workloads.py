@@ -54,6 +54,15 @@ class _AppsStrategy(KindStrategy):
         return []
 
 
+def _always_restarting_pod_spec(template_spec: Obj) -> list[Cause]:
+    """A controller's pod template: a valid pod spec whose restartPolicy is Always."""
+    causes = validate_pod_spec(template_spec, "spec.template.spec")
+    policy = template_spec.get("restartPolicy")
+    if policy and policy != "Always":
+        causes.append(not_supported("spec.template.spec.restartPolicy", policy, ["Always"]))
+    return causes
+
+
 def validate_selector_and_template(spec: Obj, word: str, *, active_deadline: bool = True) -> list[Cause]:
     causes: list[Cause] = []
     selector = spec.get("selector")
@@ -70,10 +79,7 @@ def validate_selector_and_template(spec: Obj, word: str, *, active_deadline: boo
         causes.append(invalid("spec.template.metadata.labels", labels,
                               "`selector` does not match template `labels`"))
     template_spec = template.get("spec") or {}
-    causes += validate_pod_spec(template_spec, "spec.template.spec")
-    policy = template_spec.get("restartPolicy")
-    if policy and policy != "Always":
-        causes.append(not_supported("spec.template.spec.restartPolicy", policy, ["Always"]))
+    causes += _always_restarting_pod_spec(template_spec)
     if active_deadline and template_spec.get("activeDeadlineSeconds") is not None:
         name = {"deployment": "ReplicaSet", "replicaset": "ReplicaSet",
                 "daemonset": "DaemonSet", "statefulset": "StatefulSet"}.get(word, word)
@@ -323,11 +329,7 @@ class ReplicationControllerStrategy(_AppsStrategy):
         if selector and any(labels.get(k) != v for k, v in selector.items()):
             causes.append(invalid("spec.template.metadata.labels", labels,
                                   "`selector` does not match template `labels`"))
-        template_spec = template.get("spec") or {}
-        causes += validate_pod_spec(template_spec, "spec.template.spec")
-        policy = template_spec.get("restartPolicy")
-        if policy and policy != "Always":
-            causes.append(not_supported("spec.template.spec.restartPolicy", policy, ["Always"]))
+        causes += _always_restarting_pod_spec(template.get("spec") or {})
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
