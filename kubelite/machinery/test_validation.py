@@ -221,10 +221,6 @@ def test_join_messages_brackets_several_and_dedupes() -> None:
     assert join_messages(["a", "b", "a"]) == "[a, b]"
 
 
-def test_dns1123_label_can_word_dots_with_the_regex_message() -> None:
-    assert is_dns1123_label("a.b", explain_dots=False) == [DNS_LABEL_REGEX]
-
-
 CONFIG_KEY_REGEX = (
     "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
     "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"

@@ -101,14 +101,14 @@ def _nbytes(value: str) -> int:
     return len(value.encode("utf-8"))
 
 
-def is_dns1123_label(value: str, *, explain_dots: bool = True) -> list[str]:
-    """IsDNS1123Label. With `explain_dots=False` a dotted name gets the regex message rather
-    than "must not contain dots" (the wording the registry's name rules keep)."""
+def is_dns1123_label(value: str) -> list[str]:
+    """IsDNS1123Label: a name that would be a valid subdomain gets "must not contain
+    dots", as apimachinery words it since 1.30."""
     errs: list[str] = []
     if _nbytes(value) > DNS1123_LABEL_MAX_LENGTH:
         errs.append(max_len_error(DNS1123_LABEL_MAX_LENGTH))
     if not _DNS1123_LABEL_RE.match(value):
-        if explain_dots and _DNS1123_SUBDOMAIN_RE.match(value):
+        if _DNS1123_SUBDOMAIN_RE.match(value):
             # a valid subdomain but not a label: length was checked, so it must be dots
             errs.append("must not contain dots")
         else:

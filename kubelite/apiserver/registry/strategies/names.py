@@ -14,14 +14,9 @@ from typing import Any, Callable
 
 from kubelite.machinery import validation
 from kubelite.machinery.errors import Cause
-from kubelite.machinery.validation import is_dns1035_label, is_dns1123_subdomain
+from kubelite.machinery.validation import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 
 from .causes import invalid, required
-
-def is_dns1123_label(value: str) -> list[str]:
-    """IsDNS1123Label as the registry words it: a dotted name gets the regex message."""
-    return validation.is_dns1123_label(value, explain_dots=False)
-
 
 def is_path_segment_name(value: str) -> list[str]:
     if value in (".", ".."):

@@ -16,7 +16,7 @@ from typing import Any
 from kubelite.machinery.errors import Cause
 
 from .causes import duplicate, invalid, not_found, not_supported, path, required
-from .names import is_dns1123_label
+from kubelite.machinery.validation import is_dns1123_label
 
 Obj = dict[str, Any]
 MAX_INT32 = 2**31 - 1

@@ -20,7 +20,7 @@ from kubelite.machinery.validation import is_dns1123_subdomain
 
 from .base import KindStrategy, spec_of
 from .causes import duplicate, forbidden, immutable, invalid, not_supported, path, required
-from .names import is_dns1123_label
+from kubelite.machinery.validation import is_dns1123_label
 from .podvalidation import PROTOCOLS, is_valid_port_name, is_valid_port_num
 
 Obj = dict[str, Any]
