@@ -48,7 +48,6 @@ _VERB_HANDLERS = {
     "delete": writes.delete,
     "deletecollection": writes.delete_collection,
 }
-_NOT_FOUND = "the server could not find the requested resource"
 
 
 class APIServer:
@@ -127,8 +126,7 @@ class APIServer:
         fixed = self._fixed_route(path)
         if fixed is not None:
             if method not in ("GET", "HEAD"):
-                raise errors.MethodNotAllowed(
-                    "the server does not allow this method on the requested resource")
+                raise errors.method_not_allowed()
             return await fixed(request)
         info = parse_resource_path(method, path,
                                    watch_param=request.query.get("watch") in ("true", "1"))
@@ -136,15 +134,14 @@ class APIServer:
             return self._discovery(request, path)
         store = self.registry.lookup(info.group, info.version, info.resource)
         if store is None:
-            raise errors.NotFound(_NOT_FOUND)
+            raise errors.no_such_resource()
         spec = store.spec
         if info.namespace and not spec.namespaced:
-            raise errors.NotFound(_NOT_FOUND)
+            raise errors.no_such_resource()
         if info.subresource and info.subresource not in spec.subresources:
-            raise errors.NotFound(_NOT_FOUND)
+            raise errors.no_such_resource()
         if not info.subresource and info.verb not in spec.verbs:
-            raise errors.MethodNotAllowed(
-                "the server does not allow this method on the requested resource")
+            raise errors.method_not_allowed()
         accept = parse_accept(request.headers.get("Accept", ""),
                               request.query.get("includeObject", ""))
         if info.subresource and info.verb == "get":
@@ -153,8 +150,7 @@ class APIServer:
                 return single_response(spec, info.version, entry, accept)
             reader = SUBRESOURCE_READS.get(info.subresource)
             if reader is None:
-                raise errors.MethodNotAllowed(
-                    "the server does not allow this method on the requested resource")
+                raise errors.method_not_allowed()
             return await reader(request, info, store, accept)
         return await _VERB_HANDLERS[info.verb](request, info, store, accept)
 
@@ -181,7 +177,7 @@ class APIServer:
 
     def _discovery(self, request: web.Request, path: str) -> web.StreamResponse:
         if request.method not in ("GET", "HEAD"):
-            raise errors.NotFound(_NOT_FOUND)
+            raise errors.no_such_resource()
         specs = self.registry.specs()
         parts = [p for p in path.split("/") if p]
         aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
@@ -206,5 +202,5 @@ class APIServer:
         elif len(parts) == 3 and parts[0] == "apis":
             doc = discovery.resource_list(specs, parts[1], parts[2])
         if doc is None:
-            raise errors.NotFound(_NOT_FOUND)
+            raise errors.no_such_resource()
         return json_response(orjson.dumps(doc), headers=headers)

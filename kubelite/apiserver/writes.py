@@ -21,7 +21,7 @@ from kubelite.apiserver.registry.listing import list_objects, make_predicate
 from kubelite.apiserver.registry.store import Store
 from kubelite.apiserver.responses import object_response, success_status
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT
+from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
 from kubelite.apiserver.validation import check_fields
 from kubelite.machinery import errors
 
@@ -74,29 +74,33 @@ async def create(request: web.Request, info: RequestInfo, store: Store, accept: 
     if info.subresource:
         handler = SUBRESOURCE_WRITES.get((info.subresource, "create"))
         if handler is None:
-            raise errors.MethodNotAllowed(
-                f"the server does not allow this method on the requested resource")
+            raise errors.method_not_allowed()
         return await handler(request, info, store, accept)
     if info.name:
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource")
+        raise errors.method_not_allowed()
     if store.spec.namespaced and not info.namespace:
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource")
+        raise errors.method_not_allowed()
     obj, warnings = await read_object(request, info, store.spec)
     created = await store.create(info.namespace, obj, write_options(request, info))
     return respond(store.spec, info, created, accept, 201, warnings)
 
 
+def subresource_writer(info: RequestInfo, verb: str) -> Handler | None:
+    """For PUT and PATCH, which need a name: the handler of a subresource that is not
+    the object itself (scale, finalize...), or None for the object's own endpoints."""
+    if not info.name:
+        raise errors.method_not_allowed()
+    if not info.subresource or info.subresource in WHOLE_OBJECT:
+        return None
+    handler = SUBRESOURCE_WRITES.get((info.subresource, verb))
+    if handler is None:
+        raise errors.no_such_resource()
+    return handler
+
+
 async def update(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                  ) -> web.StreamResponse:
-    if not info.name:
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource")
-    if info.subresource and info.subresource not in WHOLE_OBJECT:
-        handler = SUBRESOURCE_WRITES.get((info.subresource, "update"))
-        if handler is None:
-            raise errors.NotFound("the server could not find the requested resource")
+    if handler := subresource_writer(info, "update"):
         return await handler(request, info, store, accept)
     obj, warnings = await read_object(request, info, store.spec)
     allow_create = (store.spec.group, store.spec.plural) in CREATE_ON_UPDATE
@@ -108,13 +112,7 @@ async def update(request: web.Request, info: RequestInfo, store: Store, accept: 
 
 async def patch(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                 ) -> web.StreamResponse:
-    if not info.name:
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource")
-    if info.subresource and info.subresource not in WHOLE_OBJECT:
-        handler = SUBRESOURCE_WRITES.get((info.subresource, "patch"))
-        if handler is None:
-            raise errors.NotFound("the server could not find the requested resource")
+    if handler := subresource_writer(info, "patch"):
         return await handler(request, info, store, accept)
     content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
     if content_type not in negotiation.PATCH_TYPES:
@@ -137,8 +135,7 @@ async def patch(request: web.Request, info: RequestInfo, store: Store, accept: A
 async def delete(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                  ) -> web.StreamResponse:
     if info.subresource:
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource")
+        raise errors.method_not_allowed()
     options = await delete_options(request)
     opts = write_options(request, info)
     obj, deleted = await store.delete(info.namespace, info.name, options, opts)

@@ -160,6 +160,15 @@ class Timeout(StatusError):
     reason = "Timeout"
 
 
+def method_not_allowed() -> MethodNotAllowed:
+    return MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def no_such_resource() -> NotFound:
+    """A path that names no resource this server serves."""
+    return NotFound("the server could not find the requested resource")
+
+
 def not_found(group: str, resource: str, name: str) -> NotFound:
     """The message upstream prints: `pods "x" not found` / `deployments.apps "x" not found`."""
     qualified = f"{resource}.{group}" if group else resource
