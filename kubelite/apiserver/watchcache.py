@@ -81,6 +81,12 @@ def decode_object(kv: KeyValue, *, revision: int | None = None) -> Obj:
     return obj
 
 
+def _compact(raw: bytes) -> bytes:
+    """A right-sized copy: orjson's output keeps its growth buffer's capacity (tens of
+    KiB for a pod), which would be held for as long as the object is cached."""
+    return bytes(memoryview(raw))
+
+
 def make_entry(obj: Obj, revision: int, extract: FieldExtractor | None = None) -> Entry:
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
@@ -88,7 +94,8 @@ def make_entry(obj: Obj, revision: int, extract: FieldExtractor | None = None) -
     fields = {"metadata.name": name, "metadata.namespace": namespace}
     if extract is not None:
         fields.update(extract(obj))
-    return Entry(orjson.dumps(obj), revision, name, namespace, obj.get("apiVersion", ""),
+    return Entry(_compact(orjson.dumps(obj)), revision, name, namespace,
+                 obj.get("apiVersion", ""),
                  meta.get("labels") or {}, fields, bool(meta.get("deletionTimestamp")))
 
 
