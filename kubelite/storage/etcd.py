@@ -58,6 +58,9 @@ from kubelite.storage.backend import (
 _COMPACTED = "required revision has been compacted"
 _FUTURE = "required revision is a future revision"
 _ANY_KEY = "AA=="  # base64 of b"\0": with range_end "\0", every key
+# One key nobody writes: reading it costs etcd a single lookup, and the answer's header
+# still carries the store's current revision (a count over every key does not scale).
+_PROBE_KEY = base64.b64encode(b"/kubelite/revision-probe").decode()
 
 
 def _b64(data: bytes) -> str:
@@ -199,7 +202,7 @@ class EtcdBackend:
             while (waiting := self._revision_next) is not None:
                 self._revision_next = None  # later callers wait for the next request
                 try:
-                    result = await self._range({"key": _ANY_KEY, "count_only": True}, 0)
+                    result = await self._range({"key": _PROBE_KEY}, 0)
                     waiting.set_result(int(result["header"]["revision"]))
                 except BaseException as exc:
                     waiting.set_exception(exc)
