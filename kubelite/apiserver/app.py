@@ -25,6 +25,7 @@ from kubelite.apiserver import (
 )
 from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
+from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.responses import json_response, single_response, status_response
 from kubelite.apiserver.routing import parse_resource_path
@@ -75,6 +76,9 @@ class APIServer:
         await bootstrap(self.registry, self.host, self.port)
         self._tasks.append(asyncio.create_task(namespaces.finalize_loop(self.registry),
                                                name="namespace-lifecycle"))
+        self._tasks.append(asyncio.create_task(allocators.repair_loop(
+            self.registry.services, self.registry.store_for("", "services").prefix),
+            name="service-reservation-repair"))
         if self.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(
                 compaction.compact_loop(self.backend, self.compaction_interval),

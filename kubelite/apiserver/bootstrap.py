@@ -31,7 +31,7 @@ async def bootstrap(registry: Registry, host: str, port: int) -> None:
             "metadata": {"name": "kubernetes",
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "sessionAffinity": "None",
-                     "clusterIP": registry.cluster_ips.kubernetes_service_ip,
+                     "clusterIP": registry.services.kubernetes_service_ip,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                                 "targetPort": port}]},
         }, _OPTS)

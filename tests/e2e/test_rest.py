@@ -216,6 +216,24 @@ def test_services_get_cluster_ips_and_node_ports(cluster: Cluster, ns: str) -> N
     svc2["spec"]["clusterIP"] = s1["spec"]["clusterIP"]
     code, status = call(cluster, "POST", base, svc2)
     assert code == 422 and "already allocated" in status["message"]
+    # Back to ClusterIP: the NodePort is freed, and reusable at once.
+    code, s1 = call(cluster, "PATCH", f"{base}/s1", {"spec": {"type": "ClusterIP"}},
+                    content_type="application/merge-patch+json")
+    assert code == 200 and "nodePort" not in s1["spec"]["ports"][0]
+    svc2["spec"].pop("clusterIP")
+    svc2["spec"]["ports"][0]["nodePort"] = port
+    code, s2 = call(cluster, "POST", base, svc2)
+    assert code == 201, s2
+    # Deleting a Service frees its address and ports for others.
+    call(cluster, "DELETE", f"{base}/s2")
+    deadline = time.monotonic() + 10
+    while True:
+        svc3 = dict(svc2, metadata={"name": "s3"})
+        code, s3 = call(cluster, "POST", base, svc3)
+        if code == 201 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert code == 201 and s3["spec"]["ports"][0]["nodePort"] == port
 
 
 def test_watch_from_compacted_or_old_revision_is_gone(cluster: Cluster, ns: str) -> None:

@@ -61,3 +61,34 @@ def test_server_on_etcd(tmp_path: Path, etcd_endpoint: str) -> None:
         assert snapshot(cluster) == before
     finally:
         cluster.stop()
+
+
+def test_two_servers_share_one_etcd(tmp_path: Path, etcd_endpoint: str) -> None:
+    """A write through one server is read at once through the other, and the two never
+    hand out the same ClusterIP or NodePort."""
+    a = Cluster(tmp_path / "a", datastore=etcd_endpoint)
+    b = Cluster(tmp_path / "b", datastore=etcd_endpoint)
+    a.start()
+    b.start()
+    try:
+        a.kubectl("create", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}}))
+        assert b.kubectl("get", "cm", "shared", "-o", "name").stdout.strip() == \
+            "configmap/shared"
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+               "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 31000}]}}
+        a.kubectl("create", "-f", "-", input=json.dumps(svc))
+        svc["metadata"]["name"] = "t"
+        clash = b.kubectl("create", "-f", "-", input=json.dumps(svc), check=False)
+        assert clash.returncode != 0 and "provided port is already allocated" in clash.stderr
+        ips = set()
+        for i, server in enumerate((a, b) * 5):
+            server.kubectl("create", "-f", "-", input=json.dumps({
+                "apiVersion": "v1", "kind": "Service", "metadata": {"name": f"u{i}"},
+                "spec": {"ports": [{"port": 80}]}}))
+            got = json.loads(server.kubectl("get", "svc", f"u{i}", "-o", "json").stdout)
+            ips.add(got["spec"]["clusterIP"])
+        assert len(ips) == 10
+    finally:
+        a.stop()
+        b.stop()

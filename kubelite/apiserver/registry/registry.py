@@ -9,6 +9,7 @@ get their graceful deletion period.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any
 
@@ -40,8 +41,9 @@ class Registry:
         self.backend = backend
         self.cache = cache
         self.stores: dict[tuple[str, str], Store] = {}
-        self.cluster_ips = allocators.ClusterIPAllocator(service_cidr)
-        self.node_ports = allocators.NodePortAllocator()
+        self.services = allocators.ServiceAllocator(backend=backend, cache=cache,
+                                                    cidr=service_cidr)
+        self._background: set[asyncio.Task[None]] = set()
         # No garbage collector runs in the API server: orphan/foreground deletion
         # finalizers are only added when one is registered (the controller manager).
         self.has_gc = False
@@ -50,10 +52,13 @@ class Registry:
         cache.add_listener(self._on_event)
 
     def _on_event(self, event: CacheEvent) -> None:
-        # Once a Service is in the cache its addresses count as in use from there, so
-        # the allocators' short-lived reservations can go.
-        if event.key.startswith(self.stores[("", "services")].prefix):
-            self.release_service(event.entry.obj)
+        # A deleted Service's addresses and ports go back to the pool. Every server
+        # sharing the store does this; releasing twice is harmless.
+        if event.type == "DELETED" and \
+                event.key.startswith(self.stores[("", "services")].prefix):
+            task = asyncio.create_task(self.services.release_unused(event.entry.obj, None))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     # -- resources ---------------------------------------------------------------
 
@@ -123,42 +128,22 @@ class Registry:
     def validate_metadata(self, obj: Obj) -> list[errors.Cause]:
         return validate_object_meta(obj.get("metadata") or {})
 
-    async def admit_create(self, spec: ResourceSpec, obj: Obj, *, dry_run: bool) -> None:
+    async def admit(self, spec: ResourceSpec, new: Obj, old: Obj | None) -> list[str]:
+        """What a create (old None) or update needs from shared pools: a Service's
+        ClusterIP and NodePorts. Returns the reservations made, which the caller
+        releases (`release`) if its write does not happen."""
         if (spec.group, spec.plural) == ("", "services"):
-            self.allocate_service(obj, None)
+            return await self.services.allocate(new, old)
+        return []
 
-    def release_create(self, spec: ResourceSpec, obj: Obj) -> None:
-        """Undo admit_create's reservations for a create that did not happen."""
+    async def release(self, reserved: list[str]) -> None:
+        if reserved:
+            await self.services.release(reserved)
+
+    async def admitted(self, spec: ResourceSpec, new: Obj, old: Obj) -> None:
+        """After an update was written: free what the object stopped using."""
         if (spec.group, spec.plural) == ("", "services"):
-            self.release_service(obj)
-
-    def release_service(self, svc: Obj) -> None:
-        spec = svc.get("spec") or {}
-        self.cluster_ips.release(spec.get("clusterIPs") or ())
-        self.node_ports.release(p.get("nodePort") for p in spec.get("ports") or ())
-
-    def allocate_service(self, svc: Obj, old: Obj | None) -> None:
-        spec = svc.setdefault("spec", {})
-        services = [e.obj for e in self.cache.bucket(self.stores[("", "services")].prefix)
-                    .values()]
-        if spec.get("type") == "ExternalName":
-            return
-        if old is None:
-            wanted = spec.get("clusterIP") or ""
-            if wanted != "None":
-                ip = self.cluster_ips.allocate(wanted, allocators.ips_in_use(services))
-                spec["clusterIP"] = ip
-                spec["clusterIPs"] = [ip]
-            else:
-                spec["clusterIPs"] = ["None"]
-        if allocators.needs_node_ports(spec):
-            used = allocators.node_ports_in_use(
-                s for s in services if old is None or s["metadata"]["uid"] !=
-                old["metadata"]["uid"])
-            for i, port in enumerate(spec.get("ports") or ()):
-                port["nodePort"] = self.node_ports.allocate(
-                    int(port.get("nodePort") or 0), used, f"spec.ports[{i}].nodePort")
-                used.add(port["nodePort"])
+            await self.services.release_unused(old, new)
 
     def record_managed_fields(self, spec: ResourceSpec, old: Obj | None, new: Obj,
                               opts: WriteOptions, *, operation: str) -> None:

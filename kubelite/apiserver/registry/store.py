@@ -175,15 +175,15 @@ class Store:
         if self.cache.get(key) is not None:
             # Known to exist: say so before allocating anything for it.
             raise errors.already_exists(self.spec.group, self.spec.plural, name)
-        await self.registry.admit_create(self.spec, obj, dry_run=opts.dry_run)
+        reserved = await self.registry.admit(self.spec, obj, None)
         self.registry.record_managed_fields(self.spec, None, obj, opts, operation="Update")
         if opts.dry_run:
-            self.registry.release_create(self.spec, obj)
+            await self.registry.release(reserved)
             return obj
         try:
             rev = await self.backend.create(key, encode_for_storage(obj))
         except BaseException as exc:
-            self.registry.release_create(self.spec, obj)
+            await self.registry.release(reserved)
             if isinstance(exc, KeyExists):
                 raise errors.already_exists(self.spec.group, self.spec.plural,
                                             name) from None
@@ -307,6 +307,22 @@ class Store:
 
     async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
                             new: Obj, opts: WriteOptions) -> Obj:
+        """Write `new` over `old` (at `old_revision`), with what the change needs from
+        shared pools reserved first and what it no longer uses released after."""
+        reserved = await self.registry.admit(self.spec, new, old)
+        try:
+            written = await self._write(key, name, old, old_revision, new, opts)
+        except BaseException:
+            await self.registry.release(reserved)
+            raise
+        if opts.dry_run:
+            await self.registry.release(reserved)
+        else:
+            await self.registry.admitted(self.spec, written, old)
+        return written
+
+    async def _write(self, key: str, name: str, old: Obj, old_revision: int,
+                     new: Obj, opts: WriteOptions) -> Obj:
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old:

@@ -73,6 +73,7 @@ class ServiceStrategy(KindStrategy):
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
         _patch_allocated_values(new, old)
+        _drop_type_dependent_fields(new, old)
 
     def default(self, svc: Obj) -> None:
         default_service(svc)
@@ -114,6 +115,25 @@ def _patch_allocated_values(new: Obj, old: Obj) -> None:
         if not spec.get("healthCheckNodePort") and old_spec.get("healthCheckNodePort"):
             if spec.get("externalTrafficPolicy") == "Local":
                 spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
+
+
+def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
+    """A Service switched to a type that has no use for NodePorts loses the ones it
+    carried over unchanged (dropTypeDependentFields upstream); a nodePort the user
+    changed in the same request stays, so validation can reject it."""
+    spec, old_spec = new.get("spec"), old.get("spec") or {}
+    if not isinstance(spec, dict) or spec.get("type") in ("NodePort", "LoadBalancer"):
+        return
+    if old_spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return
+    old_ports = {(p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort")
+                 for p in old_spec.get("ports") or () if isinstance(p, dict)}
+    for port in spec.get("ports") or ():
+        if isinstance(port, dict) and port.get("nodePort") and port["nodePort"] == \
+                old_ports.get((port.get("port"), port.get("protocol") or "TCP")):
+            del port["nodePort"]
+    if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
+        spec.pop("healthCheckNodePort", None)
 
 
 def validate_service_spec(spec: Obj) -> list[Cause]:

@@ -72,3 +72,15 @@ def test_cluster_ip_is_immutable_but_omitting_it_keeps_it():
     SVC.prepare_for_update(changed, old)
     assert [(c.field, c.message) for c in SVC.validate_update(changed, old)] == [
         ("spec.clusterIP", 'Invalid value: "10.96.0.11": field is immutable')]
+
+
+def test_switching_to_cluster_ip_drops_carried_over_node_ports() -> None:
+    from kubelite.apiserver.registry.strategies.services import ServiceStrategy
+    old = {"metadata": {"name": "s"}, "spec": {
+        "type": "NodePort", "clusterIP": "10.43.0.9", "clusterIPs": ["10.43.0.9"],
+        "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31000}]}}
+    new = {"metadata": {"name": "s"}, "spec": {
+        "type": "ClusterIP", "clusterIP": "10.43.0.9", "clusterIPs": ["10.43.0.9"],
+        "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31000}]}}
+    ServiceStrategy().prepare_for_update(new, old)
+    assert new["spec"]["ports"] == [{"port": 80, "protocol": "TCP"}]
