@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # Namespaces have no deletecollection upstream: deleting every namespace at once is
@@ -55,13 +56,13 @@ class ResourceSpec:
     singular: str = ""  # defaults to kind.lower()
     # For custom resources: the CRD's openAPIV3Schema per version, else None (built-ins
     # take their schema from kubelite.api.schemas by group/version/kind).
-    crd_schemas: dict[str, dict] | None = field(default=None, compare=False, hash=False)
+    crd_schemas: dict[str, dict[str, Any]] | None = field(default=None, compare=False, hash=False)
     # (group, plural) of another resource whose stored objects this one serves under a
     # different group: events.k8s.io/v1 events are the core/v1 events, as upstream.
     storage_alias: tuple[str, str] | None = None
     # For custom resources: additionalPrinterColumns per version, and the scale
     # subresource's paths (specReplicasPath, statusReplicasPath, labelSelectorPath).
-    printer_columns: dict[str, list[dict]] | None = field(default=None, compare=False,
+    printer_columns: dict[str, list[dict[str, Any]]] | None = field(default=None, compare=False,
                                                           hash=False)
     scale_paths: dict[str, str] | None = field(default=None, compare=False, hash=False)
 

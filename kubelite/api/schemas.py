@@ -31,7 +31,8 @@ Schema = dict[str, Any]
 def definitions() -> dict[str, Schema]:
     """Every definition by its full name (`io.k8s.api.core.v1.Pod`)."""
     path = importlib.resources.files("kubernetes_validate") / _SCHEMA_DIR / "_definitions.json"
-    return orjson.loads(path.read_bytes())["$defs"]
+    defs: dict[str, Schema] = orjson.loads(path.read_bytes())["$defs"]
+    return defs
 
 
 @functools.cache

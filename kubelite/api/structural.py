@@ -102,7 +102,7 @@ def _unknown(value: Any, schema: Schema, path: str, root: bool, builtin: bool,
         if resource and key in _TYPE_META:
             continue
         if resource and key == "metadata":
-            _unknown(child, props.get("metadata") if builtin and "metadata" in props
+            _unknown(child, props["metadata"] if builtin and "metadata" in props
                      else _object_meta(), sub, False, True, out)
         elif key in props:
             _unknown(child, props[key], sub, False, builtin, out)

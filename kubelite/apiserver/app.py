@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -158,15 +159,19 @@ class APIServer:
             return await reader(request, info, store, accept)
         return await _VERB_HANDLERS[info.verb](request, info, store, accept)
 
-    def _fixed_route(self, path: str) -> Any:
+    def _fixed_route(self, path: str
+                     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
         if path == "/version":
             return self._version
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
                 ("/healthz/", "/livez/", "/readyz/")):
             return self._health
         if path.startswith("/openapi/"):
-            return lambda request: openapi_handlers.serve(request, self.registry)
+            return self._openapi
         return None
+
+    async def _openapi(self, request: web.Request) -> web.StreamResponse:
+        return await openapi_handlers.serve(request, self.registry)
 
     async def _version(self, request: web.Request) -> web.StreamResponse:
         return json_response(orjson.dumps(version_info()))

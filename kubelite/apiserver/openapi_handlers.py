@@ -8,6 +8,7 @@ served as immutable, as upstream does; kubectl keeps it in its disk cache.
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 
 from kubelite.api import openapi_v2, openapi_v3
@@ -23,36 +24,26 @@ async def serve(request: web.Request, registry: Registry) -> web.StreamResponse:
     if path == "/openapi/v2":
         accept = request.headers.get("Accept", "")
         if PROTOBUF_V2 in accept and "application/json" not in accept:
-            body = _protobuf_v2(specs)
-            if body is None:
-                raise errors.NotFound("the server could not find the requested resource")
-            return web.Response(body=body, headers={
-                "Content-Type": f"{PROTOBUF_V2}@v1.0+protobuf"})
+            # The v2 document is served as JSON only. kubectl 1.32 and 1.35 validate and
+            # explain from /openapi/v3 (whose operations list fieldValidation), and the
+            # clients that still ask for v2 in protobuf take a 404 as "no schema".
+            raise errors.no_such_resource()
         return web.Response(body=openapi_v2.openapi_v2_json(specs),
                             content_type="application/json")
     if path == "/openapi/v3":
-        import orjson
         return web.Response(body=orjson.dumps(openapi_v3.openapi_v3_index(specs)),
                             content_type="application/json")
     if path.startswith("/openapi/v3/"):
         gv = openapi_v3.parse_path(path[len("/openapi/v3/"):])
         if gv is None:
-            raise errors.NotFound("the server could not find the requested resource")
+            raise errors.no_such_resource()
         try:
             body = openapi_v3.openapi_v3_json(gv[0], gv[1], specs)
         except LookupError:
-            raise errors.NotFound("the server could not find the requested resource") from None
+            raise errors.no_such_resource() from None
         headers = {"Content-Type": "application/json"}
         if request.query.get("hash"):
             headers["Cache-Control"] = "public, immutable"
             headers["Etag"] = '"' + openapi_v3.openapi_v3_hash(gv[0], gv[1], specs) + '"'
         return web.Response(body=body, headers=headers)
-    raise errors.NotFound("the server could not find the requested resource")
-
-
-def _protobuf_v2(specs: list) -> bytes | None:
-    try:
-        from kubelite.api import openapi_protobuf
-    except ImportError:
-        return None
-    return openapi_protobuf.openapi_v2_protobuf(specs)
+    raise errors.no_such_resource()

@@ -47,11 +47,12 @@ def _replicas_from(scale: Any, name: str) -> tuple[int, str]:
 
 
 def _path(obj: Obj, path: str) -> Any:
+    node: Any = obj
     for part in path.lstrip(".").split("."):
-        if not isinstance(obj, dict):
+        if not isinstance(node, dict):
             return None
-        obj = obj.get(part)
-    return obj
+        node = node.get(part)
+    return node
 
 
 def scale_for(spec: ResourceSpec, obj: Obj) -> Obj:
@@ -115,7 +116,8 @@ async def patch_scale(request: web.Request, info: RequestInfo, store: Store, acc
     patch = decode_body(await request.read(), ctype)
     if ctype == negotiation.JSON_PATCH:
         def new_scale(scale: Obj) -> Obj:
-            return apply_json_patch(scale, patch)
+            patched: Obj = apply_json_patch(scale, patch)
+            return patched
     elif ctype in (negotiation.MERGE_PATCH, negotiation.STRATEGIC_PATCH,
                    negotiation.APPLY_PATCH):
         # A Scale has no lists: strategic and apply patches merge like a merge patch.

@@ -60,7 +60,8 @@ class Entry:
 
     @property
     def obj(self) -> Obj:
-        return orjson.loads(self.raw)
+        obj: Obj = orjson.loads(self.raw)
+        return obj
 
 
 @dataclass(slots=True)
@@ -75,7 +76,7 @@ class CacheEvent:
 def decode_object(kv: KeyValue, *, revision: int | None = None) -> Obj:
     """A stored value as an object stamped with its resourceVersion (the store keeps
     objects without one, as kube-apiserver's etcd3 store does)."""
-    obj = orjson.loads(kv.value)
+    obj: Obj = orjson.loads(kv.value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(
         kv.mod_revision if revision is None else revision)
     return obj

@@ -130,7 +130,7 @@ class _Writer:
 
 class _InProcessStream:
     def __init__(self, status: int, headers: Mapping[str, str], writer: _Writer | None,
-                 task: asyncio.Task[Any] | None, body: bytes = b"") -> None:
+                 task: asyncio.Future[Any] | None, body: bytes = b"") -> None:
         self.status = status
         self.headers = headers
         self._writer = writer
@@ -241,7 +241,8 @@ class InProcessTransport:
                      headers: Mapping[str, str] | None = None) -> Stream:
         writer = _Writer(self._stream_buffer)
         request = self._build(method, path, params, None, headers, writer)
-        task = asyncio.create_task(self._handler(request), name=f"in-process {method} {path}")
+        task: asyncio.Future[web.StreamResponse] = asyncio.ensure_future(
+            self._handler(request))
         task.add_done_callback(writer.end)
         started = asyncio.create_task(writer.started.wait())
         try:
@@ -257,7 +258,7 @@ class InProcessTransport:
         plain = _plain(response)
         if plain is None:  # a handler that returned a payload object: write it out
             writer = _Writer(0)
-            request._payload_writer = writer  # type: ignore[misc]
+            request._payload_writer = writer  # type: ignore[assignment]
             await response.prepare(request)
             await response.write_eof()
             writer.end()

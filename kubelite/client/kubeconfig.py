@@ -82,10 +82,10 @@ def _pem(section: dict[str, Any], key: str, base: Path) -> bytes | None:
     """`<key>-data` (base64 PEM) wins over `<key>` (a file path), as upstream."""
     data = section.get(f"{key}-data")
     if data:
-        return base64.b64decode(data)
+        return base64.b64decode(str(data))
     path = section.get(key)
     if path:
-        return (base / os.path.expanduser(path)).read_bytes()
+        return (base / os.path.expanduser(str(path))).read_bytes()
     return None
 
 
@@ -132,8 +132,9 @@ def load_kubeconfig(path: str | os.PathLike[str] | None = None, *,
         raise ConfigError(f"cluster {ctx.get('cluster')!r} not found in kubeconfig")
     cluster = cluster_item.get("cluster") or {}
     cluster_base = Path(cluster_item["_base"])
-    user_item = next((u for u in doc.get("users", []) if u.get("name") == ctx.get("user")),
-                     {"user": {}, "_base": str(cluster_base)})
+    no_user: dict[str, Any] = {"user": {}, "_base": str(cluster_base)}
+    user_item: dict[str, Any] = next(
+        (u for u in doc.get("users", []) if u.get("name") == ctx.get("user")), no_user)
     user = user_item.get("user") or {}
     user_base = Path(user_item["_base"])
     if user.get("exec") or user.get("auth-provider"):

@@ -29,7 +29,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,7 +56,7 @@ async def _maybe_await(result: Any) -> None:
 
 class LeaderElector:
     def __init__(self, client: Client, *, name: str, identity: str,
-                 on_started_leading: Callable[[], Awaitable[None]],
+                 on_started_leading: Callable[[], Coroutine[Any, Any, None]],
                  on_stopped_leading: Callable[[], Awaitable[None] | None] | None = None,
                  on_new_leader: Callable[[str], Awaitable[None] | None] | None = None,
                  namespace: str = "kube-system", lease_duration: float = 15.0,
@@ -115,7 +115,7 @@ class LeaderElector:
         self._observe(lease)
         spec = self._observed_spec
         holder = spec.get("holderIdentity") or ""
-        held_for = int(spec.get("leaseDurationSeconds") or duration)
+        held_for = int(str(spec.get("leaseDurationSeconds") or duration))
         if holder and holder != self.identity and \
                 self._observed_time + held_for > self._clock():
             return False  # someone else holds it and has renewed within its duration
@@ -123,10 +123,10 @@ class LeaderElector:
                     "renewTime": now}
         if holder == self.identity:
             new_spec["acquireTime"] = spec.get("acquireTime") or now
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0)
+            new_spec["leaseTransitions"] = int(str(spec.get("leaseTransitions") or 0))
         else:
             new_spec["acquireTime"] = now
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+            new_spec["leaseTransitions"] = int(str(spec.get("leaseTransitions") or 0)) + 1
         updated = dict(lease, spec={**spec, **new_spec})  # resourceVersion kept: optimistic
         try:
             written = await self.client.update(LEASES, updated, namespace=self.namespace)

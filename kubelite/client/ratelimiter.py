@@ -50,7 +50,7 @@ class ItemExponentialFailureRateLimiter:
         # Past 2**64 the float overflows long before; cap the exponent, then the delay.
         if exp > 62:
             return self.max_delay
-        return min(self.base_delay * (2 ** exp), self.max_delay)
+        return min(float(self.base_delay * (2 ** exp)), self.max_delay)
 
     def forget(self, item: Hashable) -> None:
         self._failures.pop(item, None)

@@ -16,6 +16,8 @@ list, watch and delete_collection it means every namespace (pass a name to narro
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method name in this module's classes
+
 import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -149,7 +151,7 @@ class Client:
                 return
 
     async def list_all(self, resource: ResourceLike, *, page_size: int = 500,
-                       **options: Any) -> tuple[list[Obj], str]:
+                       **options: Any) -> tuple[builtins.list[Obj], str]:
         """All items across pages, and the snapshot's resourceVersion (the first
         page's, which a watch resumes from)."""
         items: list[Obj] = []
@@ -212,7 +214,7 @@ class Client:
         return await self.update(resource, obj, namespace=namespace, subresource="status",
                                  **options)
 
-    async def patch(self, resource: ResourceLike, name: str, patch: Obj | list[Any], *,
+    async def patch(self, resource: ResourceLike, name: str, patch: Obj | builtins.list[Any], *,
                     type: PatchType = "merge", namespace: str | None = None,
                     subresource: str | None = None, field_manager: str | None = None,
                     force: bool | None = None, dry_run: bool = False,

@@ -12,6 +12,8 @@ client-go's listers require. Single event loop; no locks needed.
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method name in this module's classes
+
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -125,7 +127,7 @@ class Indexer:
         except KeyError:
             raise KeyError(f"no indexer named {index_name!r}") from None
 
-    def by_index(self, index_name: str, value: str) -> list[Obj]:
+    def by_index(self, index_name: str, value: str) -> builtins.list[Obj]:
         return [self._items[k] for k in self.index_keys(index_name, value)]
 
     def __len__(self) -> int:

@@ -154,11 +154,11 @@ class Quantity:
         if self._e - scale > _MATERIALIZE_LIMIT:
             raise OverflowError("quantity too large")
         if self._e >= scale:
-            return self._m * 10 ** (self._e - scale)
+            return int(self._m * 10 ** (self._e - scale))
         div = 10 ** (scale - self._e)
         q, r = divmod(abs(self._m), div)
         q += 1 if r else 0
-        return q if self._m >= 0 else -q
+        return int(q if self._m >= 0 else -q)
 
     def value(self) -> int:
         return self.scaled_value(0)
@@ -178,7 +178,7 @@ class Quantity:
             return a if adj_a > adj_b else -a
         low = min(self._e, other._e)
         x, y = self._m * 10 ** (self._e - low), other._m * 10 ** (other._e - low)
-        return (x > y) - (x < y)
+        return int(x > y) - int(x < y)
 
     def __add__(self, other: Quantity) -> Quantity:
         if not isinstance(other, Quantity):

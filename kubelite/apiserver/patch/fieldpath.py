@@ -136,7 +136,7 @@ class PathElement:
 
     def __str__(self) -> str:
         if self.kind == "f":
-            return "." + self.value
+            return "." + str(self.value)
         if self.kind == "k":
             return "[" + ",".join(f"{k}={_value_string(v)}" for k, v in self.value.items()) + "]"
         if self.kind == "v":

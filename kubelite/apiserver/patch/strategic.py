@@ -104,7 +104,9 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema |
     if _MARKER in patch:
         directive = patch[_MARKER]
         if directive == "replace":
-            return _remove_directives({k: v for k, v in patch.items() if k != _MARKER})[0]
+            replaced: dict[str, Any] = _remove_directives(
+                {k: v for k, v in patch.items() if k != _MARKER})[0]
+            return replaced
         if directive == "delete":
             return {}
         raise InternalError(f"unknown patch type: {go(directive)} in map: {go(patch)}")
@@ -159,7 +161,8 @@ def _merge_list_field(
 ) -> list[Any]:
     if strategy == "merge":
         return _merge_list(current, value, items_schema(schema) if schema else None, merge_key, is_delete_list)
-    return _remove_directives(value)[0]
+    replaced: list[Any] = _remove_directives(value)[0]
+    return replaced
 
 
 def _element_kind(*lists: list[Any]) -> str | None:

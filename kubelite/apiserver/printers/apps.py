@@ -163,7 +163,7 @@ def controller_of(obj: Obj) -> Obj | None:
     """metav1.GetControllerOf: the owner reference with controller=true."""
     for ref in meta(obj).get("ownerReferences") or ():
         if ref.get("controller") is True:
-            return ref
+            return dict(ref)
     return None
 
 

@@ -159,7 +159,7 @@ def _pod_ip(status: Obj) -> str:
     # v1 podIP is authoritative over podIPs[0] (upstream's v1 -> internal conversion).
     ip = status.get("podIP")
     if ip:
-        return ip
+        return str(ip)
     ips = status.get("podIPs") or ()
     return (ips[0].get("ip") or "") if ips else ""
 

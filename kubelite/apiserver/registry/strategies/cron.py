@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_BOUNDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
+_BOUNDS: tuple[tuple[int, int, dict[str, int]], ...] = (
+           (0, 59, {}), (0, 23, {}), (1, 31, {}),
            (1, 12, {m: i + 1 for i, m in enumerate(
                ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}),
            (0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))

@@ -62,7 +62,7 @@ def admit_pod(pod: Obj) -> None:
         spec["serviceAccount"] = "default"
     tolerations = spec.setdefault("tolerations", [])
     for toleration in DEFAULT_TOLERATIONS:
-        if not any(_tolerates(t, toleration["key"]) for t in tolerations):
+        if not any(_tolerates(t, str(toleration["key"])) for t in tolerations):
             tolerations.append(dict(toleration))
     if spec.get("priority") is None and not spec.get("priorityClassName"):
         spec["priority"] = 0
@@ -219,8 +219,9 @@ def _munge(new: Obj, old: Obj) -> Obj:
 
 
 def _same_except_seconds(old: Obj, new: Obj) -> bool:
-    strip = lambda t: {k: v for k, v in t.items() if k != "tolerationSeconds"}  # noqa: E731
-    return _semantic(strip(old)) == _semantic(strip(new))
+    def strip(t: Obj) -> Obj:
+        return {k: v for k, v in t.items() if k != "tolerationSeconds"}
+    return bool(_semantic(strip(old)) == _semantic(strip(new)))
 
 
 def _semantic(value: Any) -> Any:

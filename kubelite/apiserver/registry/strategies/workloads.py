@@ -160,7 +160,8 @@ class DeploymentStrategy(_AppsStrategy):
         return causes
 
     def bumps_generation(self, new: Obj, old: Obj) -> bool:
-        annotations = lambda o: (o.get("metadata") or {}).get("annotations") or {}  # noqa: E731
+        def annotations(o: Obj) -> Obj:
+            return dict((o.get("metadata") or {}).get("annotations") or {})
         return new.get("spec") != old.get("spec") or annotations(new) != annotations(old)
 
 
@@ -233,7 +234,8 @@ class StatefulSetStrategy(_AppsStrategy):
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         mutable = ("replicas", "ordinals", "template", "updateStrategy",
                    "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
-        strip = lambda o: {k: v for k, v in (o.get("spec") or {}).items() if k not in mutable}  # noqa: E731
+        def strip(o: Obj) -> Obj:
+            return {k: v for k, v in (o.get("spec") or {}).items() if k not in mutable}
         if strip(new) != strip(old):
             return [forbidden("spec", "updates to statefulset spec for fields other than 'replicas', "
                               "'ordinals', 'template', 'updateStrategy', "
