@@ -101,7 +101,10 @@ def _hpa_to_v1(obj: Obj) -> Obj:
         annotations[HPA_METRICS_ANNOTATION] = orjson.dumps(others).decode()
     if behavior:
         annotations["autoscaling.alpha.kubernetes.io/behavior"] = orjson.dumps(behavior).decode()
-    status = obj.get("status") or {}
+    # v1's currentReplicas and desiredReplicas are not omitempty: always present.
+    status = obj.setdefault("status", {})
+    status.setdefault("currentReplicas", 0)
+    status.setdefault("desiredReplicas", 0)
     current = status.pop("currentMetrics", None) or []
     conditions = status.pop("conditions", None)
     for m in current:

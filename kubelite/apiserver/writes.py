@@ -31,7 +31,12 @@ Obj = dict[str, Any]
 CREATE_ON_UPDATE = frozenset({("", "endpoints"), ("", "events"),
                               ("coordination.k8s.io", "leases")})
 # Kinds whose DELETE answers with the deleted object rather than a Status.
-RETURNS_DELETED_OBJECT = frozenset({("", "pods"), ("", "services"), ("", "namespaces")})
+RETURNS_DELETED_OBJECT = frozenset({
+    ("", "pods"), ("", "services"), ("", "namespaces"), ("", "persistentvolumeclaims"),
+    ("", "persistentvolumes"), ("", "resourcequotas"), ("", "serviceaccounts"),
+    ("", "podtemplates"), ("storage.k8s.io", "storageclasses"),
+    ("storage.k8s.io", "csidrivers"), ("storage.k8s.io", "csinodes"),
+    ("storage.k8s.io", "volumeattachments")})
 
 
 async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec
@@ -138,6 +143,7 @@ async def delete(request: web.Request, info: RequestInfo, store: Store, accept: 
         raise errors.method_not_allowed()
     options = await delete_options(request)
     opts = write_options(request, info)
+    opts.dry_run = opts.dry_run or bool(options["dryRun"])
     obj, deleted = await store.delete(info.namespace, info.name, options, opts)
     key = (store.spec.group, store.spec.plural)
     if deleted and key not in RETURNS_DELETED_OBJECT and store.spec.crd_schemas is None:
@@ -163,6 +169,15 @@ async def delete_options(request: web.Request) -> Obj:
         options["propagationPolicy"] = q["propagationPolicy"]
     if "orphanDependents" in q:
         options["orphanDependents"] = q["orphanDependents"] == "true"
+    # kubectl sends dryRun in the DeleteOptions body, other clients in the query.
+    dry_run = options.get("dryRun") or []
+    if not isinstance(dry_run, list):
+        raise errors.BadRequest("dryRun must be a list")
+    for value in dry_run:
+        if value != "All":
+            raise errors.BadRequest(
+                f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    options["dryRun"] = dry_run + [v for v in q.getall("dryRun", []) if v not in dry_run]
     policy = options.get("propagationPolicy")
     if policy not in (None, "Orphan", "Background", "Foreground"):
         raise errors.invalid("", "DeleteOptions", "", [errors.Cause(
@@ -178,6 +193,7 @@ async def delete_collection(request: web.Request, info: RequestInfo, store: Stor
     predicate = make_predicate(store, q.get("labelSelector", ""), q.get("fieldSelector", ""))
     options = await delete_options(request)
     opts = write_options(request, info)
+    opts.dry_run = opts.dry_run or bool(options["dryRun"])
     listed = await list_objects(store, info.namespace, predicate=predicate)
     items = []
     for entry in listed.entries:

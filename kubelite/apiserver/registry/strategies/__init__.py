@@ -12,7 +12,7 @@ kinds get metadata.generation = 1 in prepare_for_create and bump it through
 
 from __future__ import annotations
 
-from kubelite.apiserver.registry.strategy import Strategy
+from kubelite.apiserver.registry.strategy import Obj, Strategy
 
 from .base import KindStatusStrategy, KindStrategy
 from .batch import CronJobStrategy, JobStrategy
@@ -55,6 +55,20 @@ class _Generational(KindStrategy):
 class _GenerationalWithStatus(KindStrategy):
     has_status = True
     tracks_generation = True
+
+
+class _CustomResourceDefinition(_GenerationalWithStatus):
+    """A new CRD shows a status at once, before it is established (apiextensions'
+    strategy.go PrepareForCreate), so clients waiting on its conditions can read it."""
+
+    def prepare_for_create(self, crd: Obj) -> None:
+        super().prepare_for_create(crd)
+        versions = (crd.get("spec") or {}).get("versions") or []
+        crd["status"] = {
+            "acceptedNames": {"plural": "", "kind": ""},
+            "storedVersions": [v["name"] for v in versions
+                               if isinstance(v, dict) and v.get("storage") and v.get("name")],
+        }
 
 
 class _EndpointSlice(KindStrategy):
@@ -107,7 +121,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("certificates.k8s.io", "certificatesigningrequests"): CertificateSigningRequestStrategy(),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations"): _WebhookConfiguration(),
     ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"): _WebhookConfiguration(),
-    ("apiextensions.k8s.io", "customresourcedefinitions"): _GenerationalWithStatus(),
+    ("apiextensions.k8s.io", "customresourcedefinitions"): _CustomResourceDefinition(),
 }
 
 STATUS_STRATEGIES: dict[tuple[str, str], Strategy] = {
