@@ -74,7 +74,6 @@ class APIServer:
     async def start(self) -> None:
         await self.backend.start()
         await self.cache.start()
-        await bootstrap(self.registry, self.host, self.port)
         self._tasks.append(asyncio.create_task(namespaces.finalize_loop(self.registry),
                                                name="namespace-lifecycle"))
         self._tasks.append(asyncio.create_task(allocators.repair_loop(
@@ -95,6 +94,9 @@ class APIServer:
         if self.port == 0:
             sockets = site._server.sockets  # type: ignore[union-attr]
             self.port = sockets[0].getsockname()[1]
+        # After binding: the kubernetes Service's endpoints name the port really in use.
+        # /readyz answers 500 until then.
+        await bootstrap(self.registry, self.host, self.port)
         self.ready = True
 
     async def stop(self) -> None:

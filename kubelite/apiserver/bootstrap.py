@@ -1,11 +1,14 @@
-"""What exists from a cluster's first start: the system namespaces and the
-`kubernetes` Service (pkg/controlplane/controller upstream). Idempotent: a restart
-finds them and writes nothing."""
+"""What exists from a cluster's first start: the system namespaces, the `kubernetes`
+Service with its endpoints, the system PriorityClasses and the default RBAC roles
+(pkg/controlplane/controller and the bootstrap policy upstream). Idempotent: a restart
+finds them and writes nothing, and never overwrites what a user changed."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from kubelite.apiserver import bootstrap_objects
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.machinery import errors
@@ -16,24 +19,36 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _OPTS = WriteOptions(field_manager="kube-apiserver")
 
 
-async def bootstrap(registry: Registry, host: str, port: int) -> None:
-    namespaces = registry.store_for("", "namespaces")
-    for name in SYSTEM_NAMESPACES:
-        try:
-            await namespaces.create("", {"apiVersion": "v1", "kind": "Namespace",
-                                         "metadata": {"name": name}}, _OPTS)
-        except errors.AlreadyExists:
-            pass
-    services = registry.store_for("", "services")
+async def _ensure(registry: Registry, group: str, plural: str, obj: dict[str, Any],
+                  namespace: str = "") -> None:
+    store = registry.store_for(group, plural)
+    if registry.cache.get(store.key(namespace, obj["metadata"]["name"])) is not None:
+        return
     try:
-        await services.create("default", {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "sessionAffinity": "None",
-                     "clusterIP": registry.services.kubernetes_service_ip,
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": port}]},
-        }, _OPTS)
+        await store.create(namespace, obj, _OPTS)
     except errors.AlreadyExists:
         pass
+
+
+async def bootstrap(registry: Registry, host: str, port: int) -> None:
+    for name in SYSTEM_NAMESPACES:
+        await _ensure(registry, "", "namespaces",
+                      {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    await _ensure(registry, "", "services", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kubernetes",
+                     "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"type": "ClusterIP", "sessionAffinity": "None",
+                 "clusterIP": registry.services.kubernetes_service_ip,
+                 "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                            "targetPort": port}]},
+    }, "default")
+    endpoints, endpoint_slice = bootstrap_objects.kubernetes_endpoints(host, port)
+    await _ensure(registry, "", "endpoints", endpoints, "default")
+    await _ensure(registry, "discovery.k8s.io", "endpointslices", endpoint_slice, "default")
+    for priority_class in bootstrap_objects.priority_classes():
+        await _ensure(registry, "scheduling.k8s.io", "priorityclasses", priority_class)
+    for role in bootstrap_objects.cluster_roles():
+        await _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", role)
+    for binding in bootstrap_objects.cluster_role_bindings():
+        await _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", binding)

@@ -12,6 +12,7 @@ resource has the subresource.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from kubelite.apiserver.negotiation import Accept, decode_body
 from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
+from kubelite.apiserver.printers import table_for
 from kubelite.apiserver.registry.store import Store, WriteOptions, now_rfc3339
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.strategies.scale import scale_of
@@ -84,7 +86,12 @@ def set_replicas(spec: ResourceSpec, obj: Obj, replicas: int) -> None:
 async def get_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                     ) -> web.StreamResponse:
     entry = await store.get(info.namespace, info.name)
-    return object_response(scale_for(store.spec, entry.obj), accept)
+    scale = scale_for(store.spec, entry.obj)
+    if accept.table:
+        return object_response(table_for("autoscaling", "Scale", [scale],
+                                         include_object=accept.include_object,
+                                         now=datetime.datetime.now(datetime.UTC)), accept)
+    return object_response(scale, accept)
 
 
 async def _write_scale(info: RequestInfo, store: Store, accept: Accept,

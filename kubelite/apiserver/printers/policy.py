@@ -242,8 +242,21 @@ PRIORITY_LEVEL_CONFIGURATION = Printer(
     cells=priority_level_cells,
 )
 
+# printScale: what `kubectl get <workload> --subresource=scale` shows.
+SCALE = Printer(
+    columns=(
+        NAME,
+        column("Desired", "integer", "Number of desired replicas."),
+        column("Available", "integer", "Number of actual replicas."),
+        AGE,
+    ),
+    cells=name_cells_age(lambda o: int_of(get(o, "spec", "replicas")),
+                         lambda o: int_of(get(o, "status", "replicas"))),
+)
+
 PRINTERS = {
     ("autoscaling", "HorizontalPodAutoscaler"): HORIZONTAL_POD_AUTOSCALER,
+    ("autoscaling", "Scale"): SCALE,
     ("policy", "PodDisruptionBudget"): POD_DISRUPTION_BUDGET,
     ("scheduling.k8s.io", "PriorityClass"): PRIORITY_CLASS,
     ("node.k8s.io", "RuntimeClass"): RUNTIME_CLASS,

@@ -134,7 +134,37 @@ class Registry:
         releases (`release`) if its write does not happen."""
         if (spec.group, spec.plural) == ("", "services"):
             return await self.services.allocate(new, old)
+        if (spec.group, spec.plural) == ("", "pods") and old is None:
+            self._admit_priority(new)
         return []
+
+    def _admit_priority(self, pod: Obj) -> None:
+        """The Priority admission plugin: a pod's priority comes from its PriorityClass
+        (or the cluster's globalDefault one), never from the pod itself."""
+        spec = pod.setdefault("spec", {})
+        classes = [e.obj for e in self.cache.bucket(
+            self.stores[("scheduling.k8s.io", "priorityclasses")].prefix).values()]
+        name = spec.get("priorityClassName")
+        if name:
+            found = next((c for c in classes if c["metadata"]["name"] == name), None)
+            if found is None:
+                raise errors.Forbidden(
+                    f'pods "{pod["metadata"].get("name", "")}" is forbidden: no '
+                    f"PriorityClass with name {name} was found", kind="pods")
+        else:
+            found = next((c for c in classes if c.get("globalDefault")), None)
+            if found is not None:
+                spec["priorityClassName"] = found["metadata"]["name"]
+        value = int(found.get("value", 0)) if found is not None else 0
+        given = spec.get("priority")
+        if given is not None and given != value:
+            raise errors.Forbidden(
+                f'pods "{pod["metadata"].get("name", "")}" is forbidden: the integer value '
+                f"of priority ({given}) must not be provided in pod spec; priority admission "
+                f"controller computed {value} from the given PriorityClass name")
+        spec["priority"] = value
+        spec["preemptionPolicy"] = (found or {}).get("preemptionPolicy") or \
+            spec.get("preemptionPolicy") or "PreemptLowerPriority"
 
     async def release(self, reserved: list[str]) -> None:
         if reserved:

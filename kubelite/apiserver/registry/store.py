@@ -166,6 +166,10 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
         strategy = self.strategy
+        # The writer owns what it sent, defaulted, and nothing that PrepareForCreate or
+        # admission add later (upstream's field manager runs between the two).
+        requested = copy.deepcopy(obj)
+        strategy.default(requested)
         strategy.prepare_for_create(obj)
         strategy.default(obj)
         causes = strategy.validate(obj) + self.registry.validate_metadata(obj)
@@ -176,7 +180,10 @@ class Store:
             # Known to exist: say so before allocating anything for it.
             raise errors.already_exists(self.spec.group, self.spec.plural, name)
         reserved = await self.registry.admit(self.spec, obj, None)
-        self.registry.record_managed_fields(self.spec, None, obj, opts, operation="Update")
+        self.registry.record_managed_fields(self.spec, None, requested, opts,
+                                            operation="Update")
+        if "managedFields" in requested["metadata"]:
+            meta["managedFields"] = requested["metadata"]["managedFields"]
         if opts.dry_run:
             await self.registry.release(reserved)
             return obj

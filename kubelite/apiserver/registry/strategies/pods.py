@@ -2,8 +2,8 @@
 
 Create: defaults (PodSpec defaults plus the Pod-only ones), then what kube-apiserver's
 default admission chain adds to every pod (ServiceAccount: serviceAccountName
-"default"; DefaultTolerationSeconds: tolerate not-ready/unreachable for 300s; Priority:
-priority 0 with PreemptLowerPriority), generation 1, and a fresh status of
+"default"; DefaultTolerationSeconds: tolerate not-ready/unreachable for 300s; the
+Priority plugin, which needs the PriorityClasses, runs in Registry.admit), generation 1, and a fresh status of
 `{phase: Pending, qosClass}`. All of it is idempotent, so a real admission chain may
 run the same steps again.
 
@@ -64,10 +64,6 @@ def admit_pod(pod: Obj) -> None:
     for toleration in DEFAULT_TOLERATIONS:
         if not any(_tolerates(t, str(toleration["key"])) for t in tolerations):
             tolerations.append(dict(toleration))
-    if spec.get("priority") is None and not spec.get("priorityClassName"):
-        spec["priority"] = 0
-    if spec.get("preemptionPolicy") is None:
-        spec["preemptionPolicy"] = "PreemptLowerPriority"
 
 
 def _tolerates(toleration: Obj, key: str) -> bool:

@@ -28,8 +28,8 @@ def test_minimal_pod_gets_what_a_real_cluster_shows():
             "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File", "resources": {},
         }],
-        "dnsPolicy": "ClusterFirst", "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority",
-        "priority": 0, "restartPolicy": "Always", "schedulerName": "default-scheduler",
+        "dnsPolicy": "ClusterFirst", "enableServiceLinks": True,
+        "restartPolicy": "Always", "schedulerName": "default-scheduler",
         "securityContext": {}, "serviceAccount": "default", "serviceAccountName": "default",
         "terminationGracePeriodSeconds": 30,
         "tolerations": [
