@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.strategy import Strategy
 from kubelite.apiserver.watchcache import Cache, Entry, decode_object
@@ -105,6 +106,10 @@ class Store:
     def on_deletion_started(self, obj: Obj) -> None:
         """Adjust an object that just got its deletionTimestamp (Namespace: phase)."""
 
+    def _normalize_times(self, obj: Obj) -> None:
+        if self.spec.crd_schemas is None:  # custom resources keep their strings, as upstream
+            timefields.normalize(self.spec.gvk(), obj)
+
     def not_found(self, name: str) -> errors.NotFound:
         return errors.not_found(self.spec.group, self.spec.plural, name)
 
@@ -166,6 +171,7 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
         strategy = self.strategy
+        self._normalize_times(obj)
         # The writer owns what it sent, defaulted, and nothing that PrepareForCreate or
         # admission add later (upstream's field manager runs between the two).
         requested = copy.deepcopy(obj)
@@ -302,6 +308,7 @@ class Store:
                              "Forbidden: no new finalizers can be added if the object is "
                              "being deleted", "metadata.finalizers")])
         strategy.prepare_for_update(new, old)
+        self._normalize_times(new)
         strategy.default(new)
         causes = (strategy.validate(new) + strategy.validate_update(new, old)
                   + self.registry.validate_metadata(new))
