@@ -108,7 +108,7 @@ _SCALE = ("status", "scale")
 
 RESOURCES: tuple[ResourceSpec, ...] = (
     # core/v1
-    _r("", "Pod", "pods", short=("po",), all_=True, sub=("status", "binding")),
+    _r("", "Pod", "pods", short=("po",), all_=True, sub=("status", "binding", "eviction")),
     _r("", "Service", "services", short=("svc",), all_=True, sub=_STATUS),
     _r("", "Endpoints", "endpoints", short=("ep",)),
     _r("", "Namespace", "namespaces", namespaced=False, short=("ns",),

@@ -26,6 +26,7 @@ _SUBRESOURCES: dict[str, tuple[tuple[str, str, str] | None, tuple[str, ...]]] = 
     "status": (None, ("get", "patch", "update")),
     "scale": (("autoscaling", "v1", "Scale"), ("get", "patch", "update")),
     "binding": (("", "v1", "Binding"), ("create",)),
+    "eviction": (("policy", "v1", "Eviction"), ("create",)),
     "finalize": (None, ("update",)),
     "approval": (None, ("get", "patch", "update")),
 }

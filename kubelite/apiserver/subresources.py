@@ -31,6 +31,7 @@ from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
+from kubelite.machinery.labels import selector_from_label_selector
 
 Obj = dict[str, Any]
 Handler = Callable[[web.Request, RequestInfo, Store, Accept], Awaitable[web.StreamResponse]]
@@ -178,6 +179,68 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
                             "status": "Success", "code": 201}, accept, 201)
 
 
+async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
+                          accept: Accept) -> web.StreamResponse:
+    """pods/<name>/eviction: delete a pod unless a PodDisruptionBudget forbids it
+    (pkg/registry/core/pod/storage/eviction.go). A pod that is not running (Pending,
+    finished, or already being deleted) is deleted without asking the budgets; otherwise
+    each matching budget must allow a disruption, which the eviction then uses up."""
+    eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
+    if not isinstance(eviction, dict):
+        raise errors.BadRequest("the body must be an Eviction object")
+    named = (eviction.get("metadata") or {}).get("name")
+    if named and named != info.name:
+        raise errors.BadRequest("name in URL does not match name in Eviction object")
+    pod = (await store.get(info.namespace, info.name)).obj
+    opts = write_options(request, info)
+    opts.subresource = ""
+    if not _can_ignore_budgets(pod):
+        await _use_disruption_budgets(store, pod, opts)
+    await store.delete(info.namespace, info.name, eviction.get("deleteOptions") or {}, opts)
+    return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                            "status": "Success", "code": 201}, accept, 201)
+
+
+def _can_ignore_budgets(pod: Obj) -> bool:
+    phase = (pod.get("status") or {}).get("phase")
+    return phase in ("Pending", "Succeeded", "Failed") or \
+        bool(pod["metadata"].get("deletionTimestamp"))
+
+
+async def _use_disruption_budgets(store: Store, pod: Obj, opts: WriteOptions) -> None:
+    budgets = store.registry.store_for("policy", "poddisruptionbudgets")
+    labels = pod["metadata"].get("labels") or {}
+    namespace = pod["metadata"]["namespace"]
+    prefix = budgets.key_prefix(namespace)
+    matching = [e.obj for key, e in store.cache.bucket(budgets.prefix).items()
+                if key.startswith(prefix) and
+                selector_from_label_selector((e.obj.get("spec") or {}).get("selector"))
+                .matches(labels)]
+    if len(matching) > 1:
+        raise errors.InternalError(
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource "
+            "does not support.")
+    for budget in matching:
+        name = budget["metadata"]["name"]
+
+        async def use_one(current: Obj) -> Obj:
+            status = current.setdefault("status", {})
+            if int(status.get("disruptionsAllowed") or 0) <= 0:
+                raise errors.TooManyRequests(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                    causes=(errors.Cause("DisruptionBudget",
+                                         f"The disruption budget {name} needs "
+                                         f"{status.get('desiredHealthy', 0)} healthy pods and "
+                                         f"has {status.get('currentHealthy', 0)} currently"),))
+            status["disruptionsAllowed"] = int(status["disruptionsAllowed"]) - 1
+            status.setdefault("disruptedPods", {})[pod["metadata"]["name"]] = now_rfc3339()
+            return current
+
+        await budgets.guaranteed_update(namespace, name, use_one,
+                                        WriteOptions(field_manager=opts.field_manager,
+                                                     subresource="status"))
+
+
 async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
                           accept: Accept) -> web.StreamResponse:
     """namespaces/<name>/finalize: only spec.finalizers changes."""
@@ -204,5 +267,6 @@ SUBRESOURCE_WRITES: dict[tuple[str, str], Handler] = {
     ("scale", "update"): update_scale,
     ("scale", "patch"): patch_scale,
     ("binding", "create"): create_binding,
+    ("eviction", "create"): create_eviction,
     ("finalize", "update"): update_finalize,
 }

@@ -946,7 +946,6 @@ def test_pod_binding_and_csr_approval(api: client.ApiClient, ns: str) -> None:
     certs.delete_certificate_signing_request(name)
 
 
-@pytest.mark.xfail(reason="pods/eviction is not served (POST answers 404)", strict=True)
 def test_pod_eviction(api: client.ApiClient, ns: str) -> None:
     """An eviction of an unscheduled pod with no PodDisruptionBudget deletes it."""
     core = client.CoreV1Api(api)

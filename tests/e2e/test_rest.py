@@ -391,3 +391,34 @@ def test_discovery_documents(cluster: Cluster) -> None:
         req = urllib.request.Request(cluster.url + path)
         with urllib.request.urlopen(req, timeout=30) as resp:
             assert resp.status == 200
+
+
+def test_eviction_respects_disruption_budgets(cluster: Cluster, ns: str) -> None:
+    pods = f"/api/v1/namespaces/{ns}/pods"
+    for name in ("a", "b"):
+        code, pod = call(cluster, "POST", pods, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+        assert code == 201
+        pod["status"] = {"phase": "Running"}  # a running pod is what budgets protect
+        assert call(cluster, "PUT", f"{pods}/{name}/status", pod)[0] == 200
+    budgets = f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"
+    code, pdb = call(cluster, "POST", budgets, {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    assert code == 201
+    pdb["status"] = {"disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1,
+                     "expectedPods": 2, "observedGeneration": 1}
+    assert call(cluster, "PUT", f"{budgets}/web/status", pdb)[0] == 200
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction"}
+    code, _ = call(cluster, "POST", f"{pods}/a/eviction", {**eviction, "metadata": {"name": "a"}})
+    assert code == 201
+    assert call(cluster, "GET", f"{pods}/a")[0] == 404
+    _, pdb = call(cluster, "GET", f"{budgets}/web")
+    assert pdb["status"]["disruptionsAllowed"] == 0 and "a" in pdb["status"]["disruptedPods"]
+    code, status = call(cluster, "POST", f"{pods}/b/eviction",
+                        {**eviction, "metadata": {"name": "b"}})
+    assert (code, status["reason"]) == (429, "TooManyRequests")
+    assert status["details"]["causes"][0]["reason"] == "DisruptionBudget"
+    assert call(cluster, "GET", f"{pods}/b")[0] == 200
