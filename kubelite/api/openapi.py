@@ -34,18 +34,18 @@ from kubelite.api.catalogue import GVK, ResourceSpec
 Schema = dict[str, Any]
 
 KUBERNETES_VERSION = f"v{schemas.KUBERNETES_VERSION}"
-META = "io.k8s.apimachinery.pkg.apis.meta.v1."
+META = schemas.META
 STATUS = META + "Status"
 DELETE_OPTIONS = META + "DeleteOptions"
 PATCH = META + "Patch"
 WATCH_EVENT = META + "WatchEvent"
 API_RESOURCE_LIST = META + "APIResourceList"
-OBJECT_META = META + "ObjectMeta"
-LIST_META = META + "ListMeta"
+OBJECT_META = schemas.OBJECT_META
+LIST_META = schemas.LIST_META
 SCALE = "io.k8s.api.autoscaling.v1.Scale"
 BINDING = "io.k8s.api.core.v1.Binding"
-INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+INT_OR_STRING = schemas.INT_OR_STRING
+QUANTITY = schemas.QUANTITY
 
 JSON_YAML_PROTOBUF = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
 STREAMS = ("application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch")

@@ -26,6 +26,19 @@ _REF_PREFIX = "#/$defs/"
 
 Schema = dict[str, Any]
 
+# Definition names the server itself refers to.
+META = "io.k8s.apimachinery.pkg.apis.meta.v1."
+TIME = META + "Time"
+MICRO_TIME = META + "MicroTime"
+DURATION = META + "Duration"
+FIELDS_V1 = META + "FieldsV1"
+OBJECT_META = META + "ObjectMeta"
+LIST_META = META + "ListMeta"
+QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+RAW_EXTENSION = "io.k8s.apimachinery.pkg.runtime.RawExtension"
+UNKNOWN = "io.k8s.apimachinery.pkg.runtime.Unknown"
+
 
 @functools.cache
 def definitions() -> dict[str, Schema]:

@@ -19,12 +19,10 @@ from typing import Any, Union
 
 from kubelite.api import schemas
 from kubelite.api.catalogue import GVK
+from kubelite.api.schemas import MICRO_TIME, TIME
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
-
-TIME = "io.k8s.apimachinery.pkg.apis.meta.v1.Time"
-MICRO_TIME = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"
 
 # A plan: "time" or "micro" for a leaf, ("object", {prop: plan}), ("list", plan),
 # ("map", plan).

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kubelite.api import schemas
 from kubelite.api.protobuf import fields, wellknown, wire
 from kubelite.api.protobuf.fields import Field
 from kubelite.api.protobuf.wire import DecodeError
@@ -118,15 +119,15 @@ def _bytes(f: Field, wire_type: int, value: wire.FieldValue) -> bytes:
 
 def _message(definition: str, data: bytes, unknown: list[str] | None, path: str) -> Any:
     """A message value in its JSON form; None for a zero Time."""
-    if definition == fields.TIME or definition == fields.MICRO_TIME:
-        return wellknown.decode_time(data, micro=definition == fields.MICRO_TIME)
-    if definition == fields.QUANTITY:
+    if definition == schemas.TIME or definition == schemas.MICRO_TIME:
+        return wellknown.decode_time(data, micro=definition == schemas.MICRO_TIME)
+    if definition == schemas.QUANTITY:
         return wellknown.decode_quantity(data)
-    if definition == fields.INT_OR_STRING:
+    if definition == schemas.INT_OR_STRING:
         return wellknown.decode_int_or_string(data)
-    if definition == fields.DURATION:
+    if definition == schemas.DURATION:
         return wellknown.decode_duration(data)
-    if definition == fields.RAW_EXTENSION or definition == fields.FIELDS_V1:
+    if definition == schemas.RAW_EXTENSION or definition == schemas.FIELDS_V1:
         return wellknown.decode_raw_json(data, lambda raw: decode_object(raw, unknown))
     return decode_message(definition, data, unknown, path)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from kubelite.api import schemas
 from kubelite.api.protobuf import fields, wellknown, wire
 from kubelite.api.protobuf.decode import MAGIC
 from kubelite.api.protobuf.fields import Field
@@ -93,15 +94,15 @@ def _single(f: Field, value: Any) -> bytes:
 
 
 def _message(definition: str, value: Any) -> bytes:
-    if definition in (fields.TIME, fields.MICRO_TIME):
+    if definition in (schemas.TIME, schemas.MICRO_TIME):
         return wellknown.encode_time(value)
-    if definition == fields.QUANTITY:
+    if definition == schemas.QUANTITY:
         return wire.bytes_field(1, str(value).encode())
-    if definition == fields.INT_OR_STRING:
+    if definition == schemas.INT_OR_STRING:
         return wellknown.encode_int_or_string(value)
-    if definition == fields.DURATION:
+    if definition == schemas.DURATION:
         return wire.varint_field(1, wellknown.parse_duration(value))
-    if definition in (fields.RAW_EXTENSION, fields.FIELDS_V1):
+    if definition in (schemas.RAW_EXTENSION, schemas.FIELDS_V1):
         return wire.bytes_field(1, orjson.dumps(value))
     return encode_message(definition, value)
 

@@ -15,15 +15,6 @@ from kubelite.api import schemas
 from kubelite.api.catalogue import GVK
 from kubelite.api.protobuf.table import TABLE
 
-META = "io.k8s.apimachinery.pkg.apis.meta.v1."
-TIME = META + "Time"
-MICRO_TIME = META + "MicroTime"
-DURATION = META + "Duration"
-FIELDS_V1 = META + "FieldsV1"
-QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
-INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-RAW_EXTENSION = "io.k8s.apimachinery.pkg.runtime.RawExtension"
-UNKNOWN = "io.k8s.apimachinery.pkg.runtime.Unknown"
 
 SCALARS = frozenset({"bool", "int32", "int64", "uint32", "uint64", "float", "double",
                      "string", "bytes"})
@@ -101,7 +92,7 @@ def definition_for(api_version: str, kind: str) -> str | None:
     # Kinds without a schema entry: try the Go package the group lives in, then meta/v1
     # (DeleteOptions and Status travel under every group's apiVersion).
     package = group.split(".")[0] if group else "core"
-    for name in (f"io.k8s.api.{package}.{version}.{kind}", META + kind):
+    for name in (f"io.k8s.api.{package}.{version}.{kind}", schemas.META + kind):
         if name in messages():
             return name
     return None
