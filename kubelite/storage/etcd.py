@@ -57,6 +57,7 @@ from kubelite.storage.backend import (
 
 _COMPACTED = "required revision has been compacted"
 _FUTURE = "required revision is a future revision"
+REVISION_PROBES = 4  # concurrent current-revision requests at most
 _ANY_KEY = "AA=="  # base64 of b"\0": with range_end "\0", every key
 # One key nobody writes: reading it costs etcd a single lookup, and the answer's header
 # still carries the store's current revision (a count over every key does not scale).
@@ -118,8 +119,9 @@ class EtcdBackend:
         self._session: aiohttp.ClientSession | None = None
         self._streams: set[aiohttp.ClientResponse] = set()
         self._compact_floor = 0  # the compacted revision only grows: bisect from here
-        self._revision_next: asyncio.Future[int] | None = None
-        self._revision_inflight: asyncio.Task[None] | None = None
+        self._revision_joinable: asyncio.Future[int] | None = None
+        self._revision_slots = asyncio.Semaphore(REVISION_PROBES)
+        self._revision_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @staticmethod
@@ -188,28 +190,29 @@ class EtcdBackend:
 
     async def current_revision(self) -> int:
         """The newest revision, as of a request that starts after the call: concurrent
-        callers share one request (the API server asks this before every consistent
+        callers share a request (the API server asks this before every consistent
         read), but never one that started before they arrived, so each still sees
-        every write acknowledged before its call."""
-        if self._revision_next is None:
-            self._revision_next = asyncio.get_running_loop().create_future()
-            if self._revision_inflight is None:
-                self._revision_inflight = asyncio.create_task(self._fetch_revisions())
-        return await asyncio.shield(self._revision_next)
+        every write acknowledged before its call. Up to REVISION_PROBES requests run at
+        once, so a caller waits about one round trip, not the tail of another."""
+        if self._revision_joinable is None:
+            probe = asyncio.get_running_loop().create_future()
+            self._revision_joinable = probe
+            task = asyncio.create_task(self._probe_revision(probe))
+            self._revision_tasks.add(task)
+            task.add_done_callback(self._revision_tasks.discard)
+        return await asyncio.shield(self._revision_joinable)
 
-    async def _fetch_revisions(self) -> None:
-        try:
-            while (waiting := self._revision_next) is not None:
-                self._revision_next = None  # later callers wait for the next request
-                try:
-                    result = await self._range({"key": _PROBE_KEY}, 0)
-                    waiting.set_result(int(result["header"]["revision"]))
-                except BaseException as exc:
-                    waiting.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-        finally:
-            self._revision_inflight = None
+    async def _probe_revision(self, probe: asyncio.Future[int]) -> None:
+        async with self._revision_slots:
+            if self._revision_joinable is probe:
+                self._revision_joinable = None  # from here on, callers need a later probe
+            try:
+                result = await self._range({"key": _PROBE_KEY}, 0)
+                probe.set_result(int(result["header"]["revision"]))
+            except BaseException as exc:
+                probe.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
 
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
         result = await self._range({"key": _key(key)}, revision)
