@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kubelite.api.catalogue import GVK
+from kubelite.api.catalogue import GVK, ResourceSpec
 
 KUBERNETES_VERSION = "1.35.0"
 _SCHEMA_DIR = f"kubernetes-json-schema/v{KUBERNETES_VERSION}-local"
@@ -68,6 +68,15 @@ def schema_for(gvk: GVK) -> Schema | None:
     """The root schema of a built-in kind, or None if kubelite has no schema for it."""
     name = definition_name(gvk)
     return definitions()[name] if name else None
+
+
+def resource_schema(spec: ResourceSpec, version: str | None = None) -> Schema | None:
+    """The schema of a resource as `version` (default: storage) shows it: a custom
+    resource's from its CRD, a built-in's from the pinned definitions."""
+    version = version or spec.storage_version
+    if spec.crd_schemas is not None:
+        return spec.crd_schemas.get(version)
+    return schema_for(spec.gvk(version))
 
 
 def ref_name(schema: Schema) -> str | None:

@@ -21,10 +21,11 @@ from typing import Any
 from kubelite.api import structural
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.registry import Registry
-from kubelite.apiserver.registry.store import WriteOptions, now_rfc3339
+from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.registry.strategy import DefaultStrategy
 from kubelite.apiserver.watchcache import CacheEvent
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.errors import Cause
 
 log = logging.getLogger(__name__)

@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api.conversion import convert, to_storage
+from kubelite.api.schemas import resource_schema
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.patch.apply import apply as server_side_apply
 from kubelite.apiserver.patch.json_patch import apply_json_patch
-from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.patch.managed_fields import reset_fields
+from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.patch.strategic import apply_strategic_merge_patch
-from kubelite.apiserver.registry.store import Mutator, Store, WriteOptions, now_rfc3339
+from kubelite.apiserver.registry.store import Mutator, Store, WriteOptions
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.validation import check_fields
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
 
@@ -31,7 +33,7 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
                   ) -> tuple[Mutator, Mutator | None, list[str]]:
     """(mutate, create, warnings): `create` is set for server-side apply only."""
     spec = store.spec
-    schema = store.registry.schema_for(spec)
+    schema = resource_schema(spec, info.version)  # the patch speaks the request's version
     warnings: list[str] = []
     version = info.version
 

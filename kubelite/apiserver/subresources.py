@@ -25,12 +25,13 @@ from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.printers import table_for
-from kubelite.apiserver.registry.store import Store, WriteOptions, now_rfc3339
+from kubelite.apiserver.registry.store import Store, WriteOptions
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.labels import selector_from_label_selector
 
 Obj = dict[str, Any]

@@ -19,17 +19,11 @@ from kubelite.machinery import errors
 Obj = dict[str, Any]
 
 
-def schema_of(spec: ResourceSpec, version: str) -> Obj | None:
-    if spec.crd_schemas is not None:
-        return spec.crd_schemas.get(version)
-    return schemas.schema_for(spec.gvk(version))
-
-
 def check_fields(spec: ResourceSpec, version: str, obj: Obj, mode: str) -> list[str]:
     """Warnings to send back; raises 400 under Strict."""
     if mode == "Ignore":
         return []
-    schema = schema_of(spec, version)
+    schema = schemas.resource_schema(spec, version)
     if schema is None:
         return []
     unknown = unknown_fields(obj, schema)

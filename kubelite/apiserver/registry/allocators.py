@@ -28,6 +28,7 @@ import orjson
 
 from kubelite.apiserver.watchcache import Cache
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339, parse_rfc3339
 from kubelite.storage.backend import Backend, KeyExists, KeyNotFound
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class ServiceAllocator:
         value = orjson.dumps({
             "kind": "ServiceReservation",
             "metadata": {"name": key.rsplit("/", 1)[1],
-                         "creationTimestamp": _now().strftime("%Y-%m-%dT%H:%M:%SZ")},
+                         "creationTimestamp": now_rfc3339()},
             "service": {"namespace": meta.get("namespace", ""), "name": meta.get("name", ""),
                         "uid": meta.get("uid", "")}})
         try:
@@ -211,13 +212,14 @@ class ServiceAllocator:
         """Drop reservations no Service owns, once they are old enough that the Service
         they were made for cannot still be on its way to the store."""
         owners = {(s.get("metadata") or {}).get("uid") for s in services}
-        cutoff = _now() - REPAIR_AGE
+        cutoff = datetime.datetime.now(datetime.UTC) - REPAIR_AGE
         for prefix in (IP_PREFIX, PORT_PREFIX):
             bucket = self.cache.bucket(self.cache.prefix_of(prefix + "x"))
             for key, entry in list(bucket.items()):
                 obj = entry.obj
-                made = _parse_time(obj.get("metadata", {}).get("creationTimestamp", ""))
-                if obj.get("service", {}).get("uid") not in owners and made < cutoff:
+                made = parse_rfc3339(obj.get("metadata", {}).get("creationTimestamp", ""))
+                if obj.get("service", {}).get("uid") not in owners and \
+                        (made is None or made < cutoff):
                     log.info("releasing %s: no Service owns it", key)
                     await self._release_keys([key])
 
@@ -232,15 +234,3 @@ async def repair_loop(allocator: ServiceAllocator, services_prefix: str,
             await allocator.repair(services)
         except Exception:
             log.exception("repairing service reservations")
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _parse_time(value: str) -> datetime.datetime:
-    try:
-        return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=datetime.UTC)
-    except ValueError:
-        return datetime.datetime.min.replace(tzinfo=datetime.UTC)

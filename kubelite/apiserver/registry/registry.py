@@ -10,14 +10,15 @@ get their graceful deletion period.
 from __future__ import annotations
 
 import asyncio
-import datetime
 from typing import Any
 
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
+from kubelite.api.schemas import resource_schema
 from kubelite.apiserver.patch import managed_fields
 from kubelite.apiserver.patch.managed_fields import reset_fields
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.namespace_store import NamespaceStore
+from kubelite.apiserver.registry.objectmeta import validate_object_meta
 from kubelite.apiserver.registry.store import Store, WriteOptions
 from kubelite.apiserver.registry.strategies import (
     STATUS_STRATEGIES,
@@ -28,8 +29,8 @@ from kubelite.apiserver.registry.strategies.names import validate_name
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
 from kubelite.apiserver.watchcache import Cache, CacheEvent
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.validation import field_invalid
-from kubelite.apiserver.registry.objectmeta import validate_object_meta
 from kubelite.storage.backend import Backend
 
 Obj = dict[str, Any]
@@ -183,19 +184,13 @@ class Registry:
         entries = managed_fields.update_managed_fields(
             old, new, manager=opts.field_manager, operation=operation,
             api_version=new.get("apiVersion", spec.gvk().api_version),
-            subresource=opts.subresource, schema=self.schema_for(spec),
+            subresource=opts.subresource, schema=resource_schema(spec),
             managed=(old or {}).get("metadata", {}).get("managedFields") or [],
-            now=_now(), ignored=reset_fields(spec, opts.subresource))
+            now=now_rfc3339(), ignored=reset_fields(spec, opts.subresource))
         if entries:
             meta["managedFields"] = entries
         else:
             meta.pop("managedFields", None)
-
-    def schema_for(self, spec: ResourceSpec) -> Obj | None:
-        from kubelite.api import schemas
-        if spec.crd_schemas is not None:
-            return spec.crd_schemas.get(spec.storage_version)
-        return schemas.schema_for(spec.gvk())
 
     def grace_period(self, spec: ResourceSpec, obj: Obj, options: Obj) -> int:
         """Seconds an object lingers with a deletionTimestamp before it goes.
@@ -231,5 +226,3 @@ def _has_selectable_fields(strategy: Strategy) -> bool:
         return True  # it reads deeper than the sample: assume it has some
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

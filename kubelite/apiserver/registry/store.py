@@ -8,14 +8,13 @@ asked of its strategy. Reads come from the watch cache after it has caught up wi
 the newest revision this server knows of, so a client reads its own writes.
 
 Stored values are the object's JSON without `metadata.resourceVersion`: the store's
-revision is the resourceVersion, stamped on read (watchcache.decode).
+revision is the resourceVersion, stamped on read (watchcache.decode_object).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import datetime
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.strategy import Strategy
 from kubelite.apiserver.watchcache import Cache, Entry, decode_object
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.storage.backend import (
     Backend,
     KeyExists,
@@ -45,10 +45,6 @@ Mutator = Callable[[Obj], Awaitable[Obj]]
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no lookalikes
 MAX_GUARANTEED_UPDATE_TRIES = 10
 GENERATE_NAME_TRIES = 8
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def generate_name(prefix: str) -> str:

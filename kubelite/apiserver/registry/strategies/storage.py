@@ -10,10 +10,10 @@ reclaim policy.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from kubelite.machinery.errors import Cause
+from kubelite.machinery.timestamps import now_rfc3339
 
 from .base import KindStrategy, spec_of
 from .causes import forbidden, not_supported, path, required
@@ -25,10 +25,6 @@ _PV_SOURCES = ("gcePersistentDisk", "awsElasticBlockStore", "hostPath", "gluster
                "rbd", "quobyte", "iscsi", "cinder", "cephfs", "fc", "flocker", "flexVolume",
                "azureFile", "vsphereVolume", "azureDisk", "photonPersistentDisk",
                "portworxVolume", "scaleIO", "local", "storageos", "csi")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _access_mode_causes(modes: Any, field: str, detail: str = "") -> list[Cause]:
@@ -52,7 +48,7 @@ class PersistentVolumeStrategy(KindStrategy):
 
     def prepare_for_create(self, pv: Obj) -> None:
         super().prepare_for_create(pv)
-        pv["status"] = {"phase": "Pending", "lastPhaseTransitionTime": _now()}
+        pv["status"] = {"phase": "Pending", "lastPhaseTransitionTime": now_rfc3339()}
 
     def default(self, pv: Obj) -> None:
         spec = spec_of(pv)
