@@ -30,6 +30,7 @@ from kubelite.apiserver.printers.printer import (
     Printer,
     column,
     containers_column,
+    replica_cells,
     images_column,
     selector_column,
 )
@@ -69,21 +70,6 @@ DEPLOYMENT = Printer(
 )
 
 
-def replica_set_cells(obj: Obj, now: int) -> list[Any]:
-    m, spec, status = meta(obj), obj.get("spec") or {}, obj.get("status") or {}
-    names, images = template_containers(spec, "template")
-    return [
-        m.get("name") or "",
-        int_of(spec.get("replicas"), 1),
-        int_of(status.get("replicas")),
-        int_of(status.get("readyReplicas")),
-        since(m.get("creationTimestamp"), now),
-        names,
-        images,
-        format_label_selector(spec.get("selector")),
-    ]
-
-
 REPLICA_SET = Printer(
     columns=(
         NAME,
@@ -95,7 +81,7 @@ REPLICA_SET = Printer(
         images_column(),
         selector_column("Label query over pods that should match the replica count."),
     ),
-    cells=replica_set_cells,
+    cells=replica_cells(format_label_selector),
 )
 
 

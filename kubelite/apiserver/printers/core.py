@@ -13,7 +13,6 @@ from typing import Any
 from kubelite.apiserver.printers.age import since
 from kubelite.apiserver.printers.cells import (
     NONE,
-    containers_cells,
     format_labels,
     get,
     int_of,
@@ -28,27 +27,13 @@ from kubelite.apiserver.printers.printer import (
     Printer,
     column,
     containers_column,
+    replica_cells,
     images_column,
     name_cells_age,
     selector_column,
 )
 
 _LOAD_BALANCER_WIDTH = 16  # only applies to non-wide output, which the server never makes
-
-
-def replication_controller_cells(obj: Obj, now: int) -> list[Any]:
-    m, spec, status = meta(obj), obj.get("spec") or {}, obj.get("status") or {}
-    names, images = containers_cells(get(spec, "template", "spec", "containers"))
-    return [
-        m.get("name") or "",
-        int_of(spec.get("replicas"), 1),
-        int_of(status.get("replicas")),
-        int_of(status.get("readyReplicas")),
-        since(m.get("creationTimestamp"), now),
-        names,
-        images,
-        format_labels(spec.get("selector")),
-    ]
 
 
 REPLICATION_CONTROLLER = Printer(
@@ -62,7 +47,7 @@ REPLICATION_CONTROLLER = Printer(
         images_column(),
         selector_column("Label query over pods that should match the replicas count."),
     ),
-    cells=replication_controller_cells,
+    cells=replica_cells(format_labels),
 )
 
 

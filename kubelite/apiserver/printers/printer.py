@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.apiserver.printers.age import since
+from kubelite.apiserver.printers.cells import int_of, template_containers
 
 Obj = dict[str, Any]
 Column = dict[str, Any]
@@ -77,6 +78,21 @@ class Printer:
     cells: CellsFn
     conditions: Callable[[Obj], list[Obj] | None] | None = None
     order: Callable[[list[Obj]], list[Obj]] | None = None
+
+
+def replica_cells(format_selector: Callable[[Any], str]) -> CellsFn:
+    """printReplicaSet and printReplicationController: one row shape, told apart only by
+    how the selector prints (a LabelSelector, or a plain label map)."""
+    def build(obj: Obj, now: int) -> list[Any]:
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        status = obj.get("status") or {}
+        names, images = template_containers(spec, "template")
+        return [meta.get("name") or "", int_of(spec.get("replicas"), 1),
+                int_of(status.get("replicas")), int_of(status.get("readyReplicas")),
+                since(meta.get("creationTimestamp"), now), names, images,
+                format_selector(spec.get("selector"))]
+
+    return build
 
 
 def name_cells_age(*cells: Callable[[Obj], Any]) -> CellsFn:
