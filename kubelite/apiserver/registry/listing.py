@@ -46,29 +46,18 @@ def make_predicate(store: Store, label_selector: str, field_selector: str) -> Pr
     if label_sel is not None and label_sel.is_empty():
         label_sel = None
     if field_sel is not None:
-        supported = supported_fields(store)
-        for field_name, _op, _value in field_sel.requirements():
-            if field_name not in supported:
-                raise errors.BadRequest(f'field label not supported: {field_name}')
-        if not field_sel.requirements():
+        field_sel.check_fields(store.field_names)
+        if field_sel.is_empty():
             field_sel = None
     if label_sel is None and field_sel is None:
         return None
+
     def predicate(entry: Entry) -> bool:
         if label_sel is not None and not label_sel.matches(entry.labels):
             return False
         return field_sel is None or field_sel.matches(entry.fields)
 
     return predicate
-
-
-def supported_fields(store: Store) -> set[str]:
-    sample: Obj = {"metadata": {}, "spec": {}, "status": {}}
-    try:
-        extra = set(store.strategy.selectable_fields(sample))
-    except Exception:
-        extra = set()
-    return {"metadata.name", "metadata.namespace"} | extra
 
 
 async def list_objects(

@@ -26,7 +26,12 @@ from kubelite.apiserver.registry.strategies import (
     SUBRESOURCE_STRATEGIES,
 )
 from kubelite.apiserver.registry.strategies.names import validate_name
-from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
+from kubelite.apiserver.registry.strategy import (
+    METADATA_FIELDS,
+    DefaultStrategy,
+    StatusStrategy,
+    Strategy,
+)
 from kubelite.apiserver.watchcache import Cache, CacheEvent
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339
@@ -80,7 +85,7 @@ class Registry:
         store = store_class(spec, backend=self.backend, cache=self.cache, strategy=strategy,
                       subresource_strategies=subresources, registry=self)
         self.stores[key] = store
-        if _has_selectable_fields(strategy):
+        if store.field_names != METADATA_FIELDS:
             self.cache.set_field_extractor(store.prefix, strategy.selectable_fields)
         return store
 
@@ -217,12 +222,5 @@ class BindingStrategy(DefaultStrategy):
 
     def bumps_generation(self, new: Obj, old: Obj) -> bool:
         return False
-
-
-def _has_selectable_fields(strategy: Strategy) -> bool:
-    try:
-        return bool(strategy.selectable_fields({"metadata": {}, "spec": {}, "status": {}}))
-    except Exception:
-        return True  # it reads deeper than the sample: assume it has some
 
 

@@ -25,7 +25,7 @@ import orjson
 
 from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
-from kubelite.apiserver.registry.strategy import Strategy
+from kubelite.apiserver.registry.strategy import Strategy, selectable_field_names
 from kubelite.apiserver.watchcache import Cache, Entry, decode_object
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339
@@ -85,6 +85,7 @@ class Store:
         self.subresource_strategies = subresource_strategies
         self.registry = registry
         self.prefix = spec.key_prefix()
+        self.field_names = selectable_field_names(strategy)
 
     # -- keys ------------------------------------------------------------------
 

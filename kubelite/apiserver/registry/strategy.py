@@ -52,6 +52,16 @@ class Strategy(Protocol):
         metadata.generation."""
 
 
+METADATA_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+
+
+def selectable_field_names(strategy: Strategy) -> frozenset[str]:
+    """Every field a list or watch of the kind can be selected by: the metadata ones and
+    the strategy's, read off an empty object once."""
+    return METADATA_FIELDS | frozenset(
+        strategy.selectable_fields({"metadata": {}, "spec": {}, "status": {}}))
+
+
 class DefaultStrategy:
     """Nothing special: no defaults, no extra validation, generation follows spec."""
 
