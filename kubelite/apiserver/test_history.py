@@ -57,3 +57,32 @@ async def test_malformed_continue_token_is_bad_request(http: aiohttp.ClientSessi
     async with http.get(f"{CM}?limit=2&continue=not-a-token") as resp:
         status = await resp.json()
     assert (resp.status, status["reason"]) == (400, "BadRequest")
+
+
+async def test_churn_on_one_resource_does_not_expire_a_quiet_watch_on_another(
+        http: aiohttp.ClientSession) -> None:
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "quiet"}}
+    async with http.post("/api/v1/namespaces", json=body) as resp:
+        ns_rv = int((await resp.json())["metadata"]["resourceVersion"])
+    for i in range(12):  # more than the 5 events each resource keeps
+        await create(http, f"churn{i}")
+    async with http.get(f"/api/v1/namespaces?watch=1&resourceVersion={ns_rv}"
+                        "&timeoutSeconds=1") as resp:
+        events = [orjson.loads(line) async for line in resp.content]
+    assert events == []  # nothing happened to namespaces since: no 410, nothing replayed
+    async with http.get(f"{CM}?watch=1&resourceVersion={ns_rv}&timeoutSeconds=1") as resp:
+        events = [orjson.loads(line) async for line in resp.content]
+    assert [e["type"] for e in events] == ["ERROR"]  # the churned resource did expire
+
+
+async def test_a_resource_keeps_its_own_newest_events(http: aiohttp.ClientSession) -> None:
+    rvs = [await create(http, f"k{i}") for i in range(8)]
+    # Five events kept: a watch from the revision of the third newest-but-five works.
+    async with http.get(f"{CM}?watch=1&resourceVersion={rvs[2]}&timeoutSeconds=1") as resp:
+        events = [orjson.loads(line) async for line in resp.content]
+    assert [e["object"]["metadata"]["name"] for e in events] == [f"k{i}" for i in range(3, 8)]
+    async with http.get(f"{CM}?watch=1&resourceVersion={rvs[1]}&timeoutSeconds=1") as resp:
+        events = [orjson.loads(line) async for line in resp.content]
+    assert [e["type"] for e in events] == ["ERROR"]
+    assert events[0]["object"]["message"] == (
+        f"too old resource version: {rvs[1]} ({rvs[2]})")

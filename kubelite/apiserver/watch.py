@@ -10,8 +10,11 @@ Start points, as upstream's cacher:
 
 With a selector, an object that stops matching is sent as DELETED and one that starts
 matching as ADDED, so the client's view equals a fresh filtered list.
-Bookmarks (allowWatchBookmarks) carry only the current resourceVersion, about once a
-minute and at the end of the initial events.
+Bookmarks (allowWatchBookmarks) carry only the current resourceVersion: at the end of
+the initial events, about once a minute, and two seconds before the watch times out,
+as upstream's cacheWatcher.nextBookmarkTime schedules them, so a client that resumes
+after the timeout starts from a fresh resourceVersion rather than from its last event
+(which may have left the history since).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from kubelite.machinery import errors
 Obj = dict[str, Any]
 
 BOOKMARK_INTERVAL = 60.0
+BOOKMARK_BEFORE_TIMEOUT = 2.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -74,6 +78,13 @@ class _Encoder:
     @staticmethod
     def error(err: errors.StatusError) -> bytes:
         return orjson.dumps({"type": "ERROR", "object": err.to_status()}) + b"\n"
+
+
+def next_bookmark(now: float, deadline: float) -> float | None:
+    """When to send the next bookmark: a minute from now, or just before the deadline if
+    that comes first; None once even that moment has passed."""
+    at = min(now + BOOKMARK_INTERVAL, deadline - BOOKMARK_BEFORE_TIMEOUT)
+    return at if at >= now else None
 
 
 def _filter(ev: CacheEvent, predicate: Predicate | None) -> tuple[str, Entry] | None:
@@ -156,7 +167,8 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
     if watcher is None:
         await response.prepare(request)
         await response.write(encoder.error(errors.Gone(
-            f"too old resource version: {start} ({cache.oldest_revision + 1})")))
+            f"too old resource version: {start} "
+            f"({cache.oldest_revision(store.prefix)})")))
         await response.write_eof()
         return response
     try:
@@ -166,13 +178,15 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
             chunk.append(encoder.bookmark(start, initial_end=True))
         if chunk:
             await response.write(b"".join(chunk))
-        deadline = time.monotonic() + timeout
-        last_bookmark = time.monotonic()
+        now = time.monotonic()
+        deadline = now + timeout
+        bookmark_at = next_bookmark(now, deadline) if bookmarks else None
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 break
-            wait = min(left, BOOKMARK_INTERVAL) if bookmarks else left
+            wait = left if bookmark_at is None else max(0.0, min(left, bookmark_at - now))
             batch = await watcher.next_batch(wait)
             if watcher.expired:
                 await response.write(encoder.error(errors.Gone(
@@ -187,9 +201,12 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
                 picked = _filter(ev, predicate)
                 if picked is not None:
                     out.append(encoder.event(*picked))
-            if bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_INTERVAL:
+            now = time.monotonic()
+            if bookmark_at is not None and now >= bookmark_at:
+                # The batch above drained every event up to cache.revision (no await in
+                # between), so the bookmark promises nothing the client has not seen.
                 out.append(encoder.bookmark(cache.revision))
-                last_bookmark = time.monotonic()
+                bookmark_at = next_bookmark(now, deadline)
             if out:
                 await response.write(b"".join(out))
         await response.write_eof()

@@ -5,14 +5,17 @@ resource, the current objects and a window of recent events, so LIST and WATCH n
 touch etcd. kubelite does the same with one store watch on `/registry/` for all
 resources: the `Cache` decodes each event once, keeps the object as its encoded JSON
 (so a GET or LIST is bytes joined, not re-encoded) with the few values selectors need
-(labels, field-selector fields), and appends the event to a bounded history from
-which watchers resume.
+(labels, field-selector fields), and appends the event to its resource's bounded
+history, from which watchers resume. History is kept per resource, as upstream's
+per-resource watchCache does: churn on ConfigMaps does not expire the resourceVersion
+of a quiet watch on Namespaces.
 
 Guarantees:
 - `revision` only grows; after `wait_for(rv)` returns, every write with revision <= rv
   is visible in `objects` and in the history.
-- A watcher registered at revision R receives every event with revision > R exactly
-  once, in order, or an ERROR (410 Expired) when R is older than the history window.
+- A watcher registered at revision R receives every event of its resource with
+  revision > R exactly once, in order, or an ERROR (410 Expired) when R is older than
+  that resource's history window.
 - Cached entries are shared and immutable; `Entry.obj` is a private decoded copy.
 """
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-HISTORY_SIZE = 100_000  # events kept for watchers that resume from an older revision
+HISTORY_SIZE = 100_000  # events kept per resource for watchers resuming from the past
 WATCHER_BACKLOG = 50_000  # a watcher this far behind is dropped (it will relist)
 
 
@@ -150,8 +153,12 @@ class Cache:
         self.objects: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._sorted_keys: dict[str, list[str]] = {}
         self._changed_at: dict[str, int] = {}  # resource prefix -> revision of last change
-        self._history: collections.deque[CacheEvent] = collections.deque(maxlen=history)
-        self._oldest_revision = 0  # history covers revisions > this
+        self._history_size = history
+        # resource prefix -> its recent events, oldest first
+        self._history: dict[str, collections.deque[CacheEvent]] = {}
+        # resource prefix -> its history covers revisions > this; a resource that never
+        # dropped an event covers everything since the load
+        self._oldest: dict[str, int] = {}
         self._loaded_at = 0  # the revision of the initial load; no per-prefix record before
         self._watchers: dict[str, set[Watcher]] = collections.defaultdict(set)
         self._revision_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -212,7 +219,8 @@ class Cache:
                 self.objects[self.prefix_of(kv.key)][kv.key] = entry
         self._sorted_keys.clear()
         self.revision = result.revision
-        self._oldest_revision = result.revision
+        self._history.clear()
+        self._oldest.clear()
         self._loaded_at = result.revision
         self.ready.set()
 
@@ -241,6 +249,7 @@ class Cache:
                 w.close()
         self._watchers.clear()
         self._history.clear()
+        self._oldest.clear()
 
     def _apply(self, events: list[Event]) -> None:
         for ev in events:
@@ -273,9 +282,7 @@ class Cache:
                 cev = CacheEvent("MODIFIED" if prev else "ADDED", key, entry, prev, rev)
             self.revision = rev
             self._changed_at[prefix] = rev
-            self._history.append(cev)
-            if len(self._history) == self._history.maxlen:
-                self._oldest_revision = self._history[0].revision - 1
+            self._remember(prefix, cev)
             for w in self._watchers.get(prefix, ()):
                 if key.startswith(w.prefix):
                     w.push(cev)
@@ -285,6 +292,15 @@ class Cache:
                 except Exception:
                     log.exception("watch cache listener failed on %s", key)
         self._wake_waiters()
+
+    def _remember(self, prefix: str, event: CacheEvent) -> None:
+        history = self._history.get(prefix)
+        if history is None:
+            history = self._history[prefix] = collections.deque(maxlen=self._history_size)
+        if len(history) == history.maxlen:
+            # The oldest event falls out: a watch from before it can no longer be served.
+            self._oldest[prefix] = history[0].revision
+        history.append(event)
 
     def _wake_waiters(self) -> None:
         if not self._revision_waiters:
@@ -330,14 +346,19 @@ class Cache:
 
     def watch(self, resource_prefix: str, key_prefix: str, revision: int) -> Watcher | None:
         """Register a watcher for keys under `key_prefix` (within one resource) after
-        `revision`, replaying history. None if `revision` is older than the history."""
-        if revision < self._oldest_revision:
+        `revision`, replaying history. None if `revision` is older than the resource's
+        history."""
+        if revision < self.oldest_revision(resource_prefix):
             return None
         w = Watcher(key_prefix, revision)
-        if revision < self.revision:
-            for ev in self._history:
-                if ev.revision > revision and ev.key.startswith(key_prefix):
-                    w.queue.append(ev)
+        history = self._history.get(resource_prefix, ())
+        replay = []
+        for ev in reversed(history):  # newest first: stop at the watcher's revision
+            if ev.revision <= revision:
+                break
+            if ev.key.startswith(key_prefix):
+                replay.append(ev)
+        w.queue.extend(reversed(replay))
         self._watchers[resource_prefix].add(w)
         return w
 
@@ -345,9 +366,10 @@ class Cache:
         watcher.close()
         self._watchers.get(resource_prefix, set()).discard(watcher)
 
-    @property
-    def oldest_revision(self) -> int:
-        return self._oldest_revision
+    def oldest_revision(self, resource_prefix: str) -> int:
+        """The resource's history covers every revision after this one (upstream's
+        "oldest - 1" in its 410 message)."""
+        return self._oldest.get(resource_prefix, self._loaded_at)
 
 
 def _restamped(entry: Entry, revision: int) -> Obj:

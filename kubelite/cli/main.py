@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="allow a non-loopback --bind-address although clients are "
                              "not authenticated yet")
     server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
-                        help="events kept for watches that resume from an older "
-                             "resourceVersion; older ones get 410 Gone")
+                        help="events kept per resource for watches that resume from an "
+                             "older resourceVersion; older ones get 410 Gone")
     server.add_argument("--compaction-interval", type=float, default=300.0,
                         help="seconds between store compactions (0: never)")
     server.add_argument("--log-level", default="INFO")
