@@ -34,6 +34,7 @@ from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
 from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
 from kubelite.machinery import errors
+from kubelite.machinery.parameters import WATCH
 from kubelite.storage.backend import Backend
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,8 @@ class APIServer:
             if method not in ("GET", "HEAD"):
                 raise errors.method_not_allowed()
             return await fixed(request)
-        info = parse_resource_path(method, path,
-                                   watch_param=request.query.get("watch") in ("true", "1"))
+        # `?watch` read as every boolean parameter is: `True`, `1` and `yes` watch too.
+        info = parse_resource_path(method, path, watch_param=WATCH.decode(request.query))
         if info is None:
             return self._discovery(request, path)
         store = self.registry.lookup(info.group, info.version, info.resource)
