@@ -30,9 +30,9 @@ import orjson
 
 from kubelite.api import schemas
 from kubelite.api.catalogue import GVK, ResourceSpec
+from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
     CreateOptions,
-    DeleteOptions,
     ListOptions,
     Options,
     PatchOptions,

@@ -7,9 +7,9 @@ import pytest
 from kubelite.api import openapi, openapi_v2, openapi_v3
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
 from kubelite.api.openapi import refs_in
+from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
     CreateOptions,
-    DeleteOptions,
     GetOptions,
     ListOptions,
     PatchOptions,

@@ -34,6 +34,7 @@ from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
 from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
 from kubelite.machinery import errors
+from kubelite.machinery.options import GetOptions
 from kubelite.machinery.parameters import WATCH
 from kubelite.storage.backend import Backend
 
@@ -154,7 +155,9 @@ class APIServer:
                               request.query.get("includeObject", ""))
         if info.subresource and info.verb == "get":
             if info.subresource in WHOLE_OBJECT:
-                entry = await store.get(info.namespace, info.name)
+                options = GetOptions.parse(request.query)
+                entry = await store.get(info.namespace, info.name,
+                                        resource_version=options.resource_version)
                 return single_response(spec, info.version, entry, accept)
             reader = SUBRESOURCE_READS.get(info.subresource)
             if reader is None:

@@ -12,12 +12,8 @@ from aiohttp import web
 
 from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.machinery.options import (
-    CreateOptions,
-    DeleteOptions,
-    PatchOptions,
-    UpdateOptions,
-)
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
 
 
 def write_options(request: web.Request, info: RequestInfo,

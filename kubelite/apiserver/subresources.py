@@ -31,7 +31,8 @@ from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
-from kubelite.machinery.options import CreateOptions, DeleteOptions, PatchOptions, UpdateOptions
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
 from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.labels import selector_from_label_selector
 

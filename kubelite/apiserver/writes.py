@@ -24,9 +24,9 @@ from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
 from kubelite.apiserver.validation import check_fields
 from kubelite.machinery import errors
+from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
     CreateOptions,
-    DeleteOptions,
     ListOptions,
     PatchOptions,
     UpdateOptions,

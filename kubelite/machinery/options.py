@@ -1,7 +1,8 @@
 """The options of each verb, decoded from the query once and checked as upstream checks them.
 
 One class per upstream options struct: `ListOptions` (list and watch), `GetOptions`,
-`CreateOptions`, `UpdateOptions`, `PatchOptions`, `DeleteOptions`. Each field that is a
+`CreateOptions`, `UpdateOptions`, `PatchOptions` here, and `DeleteOptions`, which also
+reads a request body, in `delete_options.py`. Each field that is a
 query parameter is declared by its `Parameter` row (`parameters.py`), so the decoder,
 the typed field and the OpenAPI documents share one name and one codec:
 
@@ -22,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from kubelite.machinery.errors import BadRequest, Cause, Invalid
+from kubelite.machinery.errors import Cause, Invalid
 from kubelite.machinery.parameters import (
     ALLOW_WATCH_BOOKMARKS,
     CONTINUE,
@@ -31,12 +32,8 @@ from kubelite.machinery.parameters import (
     FIELD_SELECTOR,
     FIELD_VALIDATION,
     FORCE,
-    GRACE_PERIOD_SECONDS,
-    IGNORE_STORE_READ_ERROR,
     LABEL_SELECTOR,
     LIMIT,
-    ORPHAN_DEPENDENTS,
-    PROPAGATION_POLICY,
     RESOURCE_VERSION,
     RESOURCE_VERSION_MATCH,
     SEND_INITIAL_EVENTS,
@@ -53,7 +50,6 @@ META_GROUP = "meta.k8s.io"
 FIELD_MANAGER_MAX_LENGTH = 128
 DRY_RUN_ALL = "All"
 FIELD_VALIDATIONS = ("", "Ignore", "Strict", "Warn")  # sorted, as upstream lists them
-PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"
 
 
@@ -82,16 +78,16 @@ def invalid_options(kind: str, causes: list[Cause]) -> Invalid:
 
 # --- decoding --------------------------------------------------------------------------
 
-_DECLARED: dict[type, tuple[tuple[str, Parameter], ...]] = {}
+_DECLARED: dict[type, dict[str, tuple[str, Parameter]]] = {}
 
 
-def _declared(cls: type) -> tuple[tuple[str, Parameter], ...]:
-    """(attribute, parameter) of each query field of an option class, read once."""
+def _declared(cls: type) -> dict[str, tuple[str, Parameter]]:
+    """wire name -> (attribute, parameter) of an option class's query fields, read once."""
     found = _DECLARED.get(cls)
     if found is None:
-        found = _DECLARED[cls] = tuple(
-            (f.name, f.metadata["parameter"]) for f in dataclasses.fields(cls)
-            if "parameter" in f.metadata)
+        found = _DECLARED[cls] = {
+            f.metadata["parameter"].name: (f.name, f.metadata["parameter"])
+            for f in dataclasses.fields(cls) if "parameter" in f.metadata}
     return found
 
 
@@ -104,12 +100,16 @@ class Options:
     @classmethod
     def parameters(cls) -> tuple[Parameter, ...]:
         """The query parameters this kind of options reads (the OpenAPI lists them)."""
-        return tuple(p for _, p in _declared(cls))
+        return tuple(p for _, p in _declared(cls).values())
 
     @classmethod
     def decode(cls, query: Query) -> Self:
         """Only decode (400 on a value the codec cannot read); `parse` also validates."""
-        return cls(**{name: p.decode(query) for name, p in _declared(cls)})
+        declared = _declared(cls)
+        # Walk the few parameters the request has, not every one the class knows:
+        # the absent ones keep their field defaults, which are the codecs' zero values.
+        return cls(**{declared[key][0]: declared[key][1].decode(query)
+                      for key in query.keys() if key in declared})
 
     def invalid(self, causes: list[Cause]) -> Invalid:
         return invalid_options(self.KIND, causes)
@@ -202,7 +202,7 @@ class GetOptions(Options):
         return cls.decode(query)
 
 
-def _validate_dry_run(dry_run: tuple[str, ...]) -> list[Cause]:
+def validate_dry_run(dry_run: tuple[str, ...]) -> list[Cause]:
     if all(v == DRY_RUN_ALL for v in dry_run):
         return []
     return [not_supported("dryRun", list(dry_run), (DRY_RUN_ALL,))]
@@ -235,7 +235,7 @@ class _WriteOptions(Options):
 
     def validate(self) -> list[Cause]:
         causes = _validate_field_manager(self.field_manager)
-        causes += _validate_dry_run(self.dry_run)
+        causes += validate_dry_run(self.dry_run)
         if self.field_validation not in FIELD_VALIDATIONS:
             causes.append(not_supported("fieldValidation", self.field_validation,
                                         FIELD_VALIDATIONS))
@@ -291,116 +291,3 @@ class PatchOptions(_WriteOptions):
         if causes:
             raise opts.invalid(causes)
         return opts
-
-
-_BODY_TYPES: dict[str, tuple[type, str]] = {
-    "gracePeriodSeconds": (int, "int64"), "propagationPolicy": (str, "v1.DeletionPropagation"),
-    "orphanDependents": (bool, "bool"), "dryRun": (list, "[]string"),
-    "ignoreStoreReadErrorWithClusterBreakingPotential": (bool, "bool"),
-    "preconditions": (dict, "v1.Preconditions")}
-
-
-def _json_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _body_field(body: Obj, name: str) -> Any:
-    value = body.get(name)
-    if value is None:
-        return None
-    expected, go_type = _BODY_TYPES[name]
-    fits = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if fits and name == "dryRun":
-        fits = all(isinstance(v, str) for v in value)
-    if not fits:
-        raise BadRequest(f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                         f"DeleteOptions.{name} of type {go_type}")
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class DeleteOptions(Options):
-    """metav1.DeleteOptions, from the query and the request body (kubectl sends a body,
-    other clients the query); where both set a field the query wins, and dryRun
-    values from both count."""
-
-    KIND: ClassVar[str] = "DeleteOptions"
-    grace_period_seconds: int | None = GRACE_PERIOD_SECONDS.field()
-    propagation_policy: str | None = PROPAGATION_POLICY.field()
-    orphan_dependents: bool | None = ORPHAN_DEPENDENTS.field()
-    dry_run: tuple[str, ...] = DRY_RUN.field()
-    ignore_store_read_error: bool | None = IGNORE_STORE_READ_ERROR.field()
-    preconditions: Obj | None = None  # body only: uid and resourceVersion to match
-
-    @classmethod
-    def parse(cls, query: Query | None = None, body: object = None) -> DeleteOptions:
-        """`body`: the decoded request body (or an Eviction's deleteOptions), if any."""
-        given = cls.decode(query) if query is not None else cls()
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise BadRequest(f"json: cannot unmarshal {_json_type(body)} into Go value of "
-                             "type v1.DeleteOptions")
-        from_body = cls(
-            grace_period_seconds=_body_field(body, "gracePeriodSeconds"),
-            propagation_policy=_body_field(body, "propagationPolicy"),
-            orphan_dependents=_body_field(body, "orphanDependents"),
-            dry_run=tuple(_body_field(body, "dryRun") or ()),
-            ignore_store_read_error=_body_field(
-                body, "ignoreStoreReadErrorWithClusterBreakingPotential"),
-            preconditions=_body_field(body, "preconditions"))
-        opts = cls(
-            grace_period_seconds=_first(given.grace_period_seconds,
-                                        from_body.grace_period_seconds),
-            propagation_policy=_first(given.propagation_policy, from_body.propagation_policy),
-            orphan_dependents=_first(given.orphan_dependents, from_body.orphan_dependents),
-            dry_run=tuple(dict.fromkeys(from_body.dry_run + given.dry_run)),
-            ignore_store_read_error=_first(given.ignore_store_read_error,
-                                           from_body.ignore_store_read_error),
-            preconditions=from_body.preconditions)
-        if causes := opts.validate():
-            raise opts.invalid(causes)
-        return opts
-
-    def validate(self) -> list[Cause]:
-        causes: list[Cause] = []
-        policy = self.propagation_policy
-        if self.orphan_dependents is not None and policy is not None:
-            causes.append(field_invalid("propagationPolicy", policy, "orphanDependents and "
-                                        "deletionPropagation cannot be both set"))
-        if policy is not None and policy not in PROPAGATION_POLICIES:
-            causes.append(not_supported("propagationPolicy", policy,
-                                        (*PROPAGATION_POLICIES, "nil")))
-        causes += _validate_dry_run(self.dry_run)
-        if self.ignore_store_read_error:
-            for name, value in (("dryRun", self.dry_run or None),
-                                ("propagationPolicy", policy),
-                                ("orphanDependents", self.orphan_dependents),
-                                ("gracePeriodSeconds", self.grace_period_seconds),
-                                ("preconditions", self.preconditions)):
-                if value is not None:
-                    causes.append(field_invalid(
-                        "ignoreStoreReadErrorWithClusterBreakingPotential", True,
-                        f"cannot be set together with .{name}"))
-        return causes
-
-    def to_object(self) -> Obj:
-        """The DeleteOptions object as the store reads it (wire field names)."""
-        out: Obj = {"dryRun": list(self.dry_run)}
-        for key, value in (("gracePeriodSeconds", self.grace_period_seconds),
-                           ("propagationPolicy", self.propagation_policy),
-                           ("orphanDependents", self.orphan_dependents),
-                           ("preconditions", self.preconditions)):
-            if value is not None:
-                out[key] = value
-        return out
-
-
-def _first(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)

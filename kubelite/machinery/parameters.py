@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, KeysView
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,6 +40,8 @@ class Query(Protocol):
     """A URL query with repeated keys: aiohttp's `request.query` is one."""
 
     def getall(self, key: str, default: list[str], /) -> list[str]: ...
+
+    def keys(self) -> KeysView[str]: ...
 
 
 def parse_bool(values: list[str]) -> bool:

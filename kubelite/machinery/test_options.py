@@ -8,9 +8,9 @@ import pytest
 from multidict import MultiDict, MultiDictProxy
 
 from kubelite.machinery import errors
+from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
     CreateOptions,
-    DeleteOptions,
     GetOptions,
     ListOptions,
     PatchOptions,
@@ -92,20 +92,6 @@ INVALID = [
     ("create-field-manager-unprintable", CreateOptions.parse, "fieldManager=a\x01",
      'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\x01": '
      "invalid character U+0001 (at position 1)"),
-    ("delete-policy", DeleteOptions.parse, "propagationPolicy=Later",
-     'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
-     '"Later": supported values: "Foreground", "Background", "Orphan", "nil"'),
-    ("delete-policy-and-orphan", DeleteOptions.parse,
-     "propagationPolicy=Orphan&orphanDependents=true",
-     'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "Orphan": '
-     "orphanDependents and deletionPropagation cannot be both set"),
-    ("delete-dry-run", DeleteOptions.parse, "dryRun=All&dryRun=Nope",
-     'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: '
-     '[]string{"All", "Nope"}: supported values: "All"'),
-    ("delete-unsafe-with-grace", DeleteOptions.parse,
-     "ignoreStoreReadErrorWithClusterBreakingPotential=true&gracePeriodSeconds=0",
-     'DeleteOptions.meta.k8s.io "" is invalid: ignoreStoreReadErrorWithClusterBreaking'
-     "Potential: Invalid value: true: cannot be set together with .gracePeriodSeconds"),
 ]
 
 
@@ -147,37 +133,6 @@ def test_apply_with_force_in_any_spelling_forces() -> None:
 def test_an_unset_field_validation_means_warn() -> None:
     assert CreateOptions.parse(query("")).validation_directive == "Warn"
     assert CreateOptions.parse(query("fieldValidation=Strict")).validation_directive == "Strict"
-
-
-def test_delete_options_merge_query_over_body_and_count_dry_run_from_both() -> None:
-    body = {"gracePeriodSeconds": 30, "propagationPolicy": "Foreground", "dryRun": ["All"],
-            "preconditions": {"uid": "u1"}}
-    opts = DeleteOptions.parse(query("gracePeriodSeconds=0&dryRun=All"), body)
-    assert opts.to_object() == {"gracePeriodSeconds": 0, "propagationPolicy": "Foreground",
-                                "dryRun": ["All"], "preconditions": {"uid": "u1"}}
-
-
-BAD_BODIES = [
-    ("grace-as-string", {"gracePeriodSeconds": "10"},
-     "json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds "
-     "of type int64"),
-    ("orphan-as-number", {"orphanDependents": 1},
-     "json: cannot unmarshal number into Go struct field DeleteOptions.orphanDependents "
-     "of type bool"),
-    ("dry-run-as-string", {"dryRun": "All"},
-     "json: cannot unmarshal string into Go struct field DeleteOptions.dryRun of type "
-     "[]string"),
-    ("not-an-object", ["x"], "json: cannot unmarshal array into Go value of type "
-     "v1.DeleteOptions"),
-]
-
-
-@pytest.mark.parametrize("body,message", [c[1:] for c in BAD_BODIES],
-                         ids=[c[0] for c in BAD_BODIES])
-def test_a_mistyped_delete_options_body_is_a_bad_request(body: Any, message: str) -> None:
-    with pytest.raises(errors.BadRequest) as caught:
-        DeleteOptions.parse(query(""), body)
-    assert caught.value.message == message
 
 
 def test_each_kind_reads_the_parameters_upstream_documents_for_it() -> None:
