@@ -1,10 +1,10 @@
 """The options of each verb, decoded from the query once and checked as upstream checks them.
 
 One class per upstream options struct: `ListOptions` (list and watch), `GetOptions`,
-`CreateOptions`, `UpdateOptions`, `PatchOptions` here, and `DeleteOptions`, which also
-reads a request body, in `delete_options.py`. Each field that is a
-query parameter is declared by its `Parameter` row (`parameters.py`), so the decoder,
-the typed field and the OpenAPI documents share one name and one codec:
+`CreateOptions`, `UpdateOptions` and `PatchOptions` here; `DeleteOptions`, which also
+reads a request body, in `delete_options.py`. Each field that is a query parameter is
+declared by its `Parameter` row (`parameters.py`), so the decoder, the typed field and
+the OpenAPI documents share one name and one codec:
 
     limit: int = LIMIT.field()
 
