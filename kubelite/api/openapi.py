@@ -30,6 +30,15 @@ import orjson
 
 from kubelite.api import schemas
 from kubelite.api.catalogue import GVK, ResourceSpec
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import (
+    CreateOptions,
+    ListOptions,
+    Options,
+    PatchOptions,
+    UpdateOptions,
+)
+from kubelite.machinery.parameters import PARAMETERS
 
 Schema = dict[str, Any]
 
@@ -52,35 +61,23 @@ STREAMS = ("application/json;stream=watch", "application/vnd.kubernetes.protobuf
 PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json",
                "application/merge-patch+json", "application/strategic-merge-patch+json")
 
-# name -> (type, description): the query parameters upstream documents.
+# name -> (type, description): the query parameters, from the very rows the API server
+# decodes them with, so a document never advertises a parameter the server ignores.
 QUERY_PARAMS: dict[str, tuple[str, str]] = {
-    "allowWatchBookmarks": ("boolean", "allowWatchBookmarks requests watch events with type \"BOOKMARK\". Servers that do not implement bookmarks may ignore this flag and bookmarks are sent at the server's discretion. Clients should not assume bookmarks are returned at any specific interval, nor may they assume the server will send any BOOKMARK event during a session. If this is not a watch, this field is ignored."),
-    "continue": ("string", "The continue option should be set when retrieving more results from the server. Since this value is server defined, clients may only use the continue value from a previous query result with identical query parameters (except for the value of continue) and the server may reject a continue value it does not recognize."),
-    "dryRun": ("string", "When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed"),
-    "fieldManager": ("string", "fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint."),
-    "fieldSelector": ("string", "A selector to restrict the list of returned objects by their fields. Defaults to everything."),
-    "fieldValidation": ("string", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. This is the default behavior prior to v1.23. - Warn: This will send a warning via the standard warning response header for each unknown field that is dropped from the object, and for each duplicate field that is encountered. The request will still succeed if there are no other errors, and will only persist the last of any duplicate fields. This is the default in v1.23+ - Strict: This will fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any duplicate fields are present. The error returned from the server will contain all unknown and duplicate fields encountered."),
-    "force": ("boolean", "Force is going to \"force\" Apply requests. It means user will re-acquire conflicting fields owned by other people. Force flag must be unset for non-apply patch requests."),
-    "gracePeriodSeconds": ("integer", "The duration in seconds before the object should be deleted. Value must be non-negative integer. The value zero indicates delete immediately. If this value is nil, the default grace period for the specified type will be used. Defaults to a per object value if not specified. zero means delete immediately."),
-    "ignoreStoreReadErrorWithClusterBreakingPotential": ("boolean", "if set to true, it will trigger an unsafe deletion of the resource in case the normal deletion flow fails with a corrupt object error. A resource is considered corrupt if it can not be retrieved from the underlying storage successfully because of a) its data can not be transformed e.g. decryption failure, or b) it fails to decode into an object. NOTE: unsafe deletion ignores finalizer constraints, skips precondition checks, and removes the object from the storage. WARNING: This may potentially break the cluster if the workload associated with the resource being unsafe-deleted relies on normal deletion flow. Use only if you REALLY know what you are doing. The default value is false, and the user must opt in to enable it"),
-    "labelSelector": ("string", "A selector to restrict the list of returned objects by their labels. Defaults to everything."),
-    "limit": ("integer", "limit is a maximum number of responses to return for a list call. If more items exist, the server will set the `continue` field on the list metadata to a value that can be used with the same initial query to retrieve the next set of results."),
-    "orphanDependents": ("boolean", "Deprecated: please use the PropagationPolicy, this field will be deprecated in 1.7. Should the dependent objects be orphaned. If true/false, the \"orphan\" finalizer will be added to/removed from the object's finalizers list. Either this field or PropagationPolicy may be set, but not both."),
-    "pretty": ("string", "If 'true', then the output is pretty printed. Defaults to 'false' unless the user-agent indicates a browser or command-line HTTP tool (curl and wget)."),
-    "propagationPolicy": ("string", "Whether and how garbage collection will be performed. Either this field or OrphanDependents may be set, but not both. The default policy is decided by the existing finalizer set in the metadata.finalizers and the resource-specific default policy. Acceptable values are: 'Orphan' - orphan the dependents; 'Background' - allow the garbage collector to delete the dependents in the background; 'Foreground' - a cascading policy that deletes all dependents in the foreground."),
-    "resourceVersion": ("string", "resourceVersion sets a constraint on what resource versions a request may be served from. See https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions for details.\n\nDefaults to unset"),
-    "resourceVersionMatch": ("string", "resourceVersionMatch determines how resourceVersion is applied to list calls. It is highly recommended that resourceVersionMatch be set for list calls where resourceVersion is set See https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions for details.\n\nDefaults to unset"),
-    "sendInitialEvents": ("boolean", "`sendInitialEvents=true` may be set together with `watch=true`. In that case, the watch stream will begin with synthetic events to produce the current state of objects in the collection."),
-    "timeoutSeconds": ("integer", "Timeout for the list/watch call. This limits the duration of the call, regardless of any activity or inactivity."),
-    "watch": ("boolean", "Watch for changes to the described resources and return them as a stream of add, update, and remove notifications. Specify resourceVersion."),
-}
-_LIST = ("allowWatchBookmarks", "continue", "fieldSelector", "labelSelector", "limit",
-         "resourceVersion", "resourceVersionMatch", "sendInitialEvents", "timeoutSeconds",
-         "watch")
-_WRITE = ("dryRun", "fieldManager", "fieldValidation")
-_PATCH = (*_WRITE, "force")
-_DELETE = ("dryRun", "gracePeriodSeconds", "ignoreStoreReadErrorWithClusterBreakingPotential",
-           "orphanDependents", "propagationPolicy")
+    p.name: (p.codec.openapi_type, p.description) for p in PARAMETERS.values()}
+
+
+def _names(options: type[Options]) -> tuple[str, ...]:
+    return tuple(p.name for p in options.parameters())
+
+
+_LIST = _names(ListOptions)
+_WRITE = _names(CreateOptions)
+_UPDATE = _names(UpdateOptions)
+_PATCH = _names(PatchOptions)
+_DELETE = _names(DeleteOptions)
+# Upstream's deletecollection takes ListOptions to pick the objects, but not its watch
+# parameters.
 _DELETE_COLLECTION = tuple(sorted(set(_DELETE) | set(_LIST) - {"watch", "allowWatchBookmarks"}))
 
 
@@ -184,7 +181,7 @@ def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
     if "get" in verbs:
         yield op(item, "get", "read", "get", f"read the specified {kind}", (), None, ((ok, obj),))
     if "update" in verbs:
-        yield op(item, "put", "replace", "put", f"replace the specified {kind}", _WRITE, obj,
+        yield op(item, "put", "replace", "put", f"replace the specified {kind}", _UPDATE, obj,
                  ((ok, obj), (created, obj)))
     if "delete" in verbs:
         yield op(item, "delete", "delete", "delete", f"delete a {kind}", _DELETE,
@@ -204,7 +201,7 @@ def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
             yield op(path, "get", "read", "get", f"read {sub} of the specified {kind}", (),
                      None, ((ok, sub_def),), suffix=title, op_gvk=sub_gvk)
         yield op(path, "put", "replace", "put", f"replace {sub} of the specified {kind}",
-                 _WRITE, sub_def, ((ok, sub_def), (created, sub_def)), suffix=title,
+                 _UPDATE, sub_def, ((ok, sub_def), (created, sub_def)), suffix=title,
                  op_gvk=sub_gvk)
         if sub != "finalize":
             yield op(path, "patch", "patch", "patch",

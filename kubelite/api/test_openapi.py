@@ -7,6 +7,15 @@ import pytest
 from kubelite.api import openapi, openapi_v2, openapi_v3
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
 from kubelite.api.openapi import refs_in
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import (
+    CreateOptions,
+    GetOptions,
+    ListOptions,
+    PatchOptions,
+    UpdateOptions,
+)
+from kubelite.machinery.parameters import PARAMETERS
 
 CRONTAB_SCHEMA = {
     "type": "object",
@@ -187,3 +196,41 @@ def test_unserved_group_version_is_a_lookup_error() -> None:
 def test_parse_path_maps_index_keys_to_group_versions(path: str,
                                                       expected: tuple[str, str] | None) -> None:
     assert openapi_v3.parse_path(path) == expected
+
+
+# The options each action's query is decoded into by the API server.
+_DECODED_BY = {
+    "list": (ListOptions,), "watch": (ListOptions,), "watchlist": (ListOptions,),
+    "get": (GetOptions,), "post": (CreateOptions,), "put": (UpdateOptions,),
+    "patch": (PatchOptions,), "delete": (DeleteOptions,),
+    "deletecollection": (DeleteOptions, ListOptions),
+}
+
+
+@pytest.mark.parametrize("v3", [False, True], ids=["v2", "v3"])
+def test_every_advertised_query_parameter_is_one_the_server_decodes(v3: bool) -> None:
+    docs = ([openapi_v3.build("", "v1", [r for r in RESOURCES if r.group == ""]),
+             openapi_v3.build("apps", "v1", [r for r in RESOURCES if r.group == "apps"])]
+            if v3 else [openapi_v2.openapi_v2()])
+    seen: set[str] = set()
+    for doc in docs:
+        for op in _operations(doc).values():
+            if "x-kubernetes-action" not in op:
+                continue  # discovery (getCoreV1APIResources): no resource options
+            decoded = {p.name for cls in _DECODED_BY[op["x-kubernetes-action"]]
+                       for p in cls.parameters()}
+            advertised = {p["name"] for p in op.get("parameters", ()) if p["in"] == "query"}
+            assert advertised <= decoded, op["operationId"]
+            seen |= advertised
+    # ...and every parameter an options class decodes is advertised somewhere.
+    assert seen == {p.name for cls in (ListOptions, CreateOptions, UpdateOptions,
+                                       PatchOptions, DeleteOptions) for p in cls.parameters()}
+
+
+def test_query_parameters_are_documented_with_their_codec_type() -> None:
+    doc = openapi_v2.openapi_v2()
+    op = doc["paths"]["/api/v1/namespaces/{namespace}/pods"]["get"]
+    types = {p["name"]: p["type"] for p in op["parameters"]}
+    assert types["watch"] == types["allowWatchBookmarks"] == "boolean"
+    assert types["limit"] == types["timeoutSeconds"] == "integer"
+    assert types["labelSelector"] == PARAMETERS["labelSelector"].codec.openapi_type == "string"

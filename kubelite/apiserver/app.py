@@ -34,6 +34,8 @@ from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
 from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
 from kubelite.machinery import errors
+from kubelite.machinery.options import GetOptions
+from kubelite.machinery.parameters import WATCH
 from kubelite.storage.backend import Backend
 
 log = logging.getLogger(__name__)
@@ -135,8 +137,8 @@ class APIServer:
             if method not in ("GET", "HEAD"):
                 raise errors.method_not_allowed()
             return await fixed(request)
-        info = parse_resource_path(method, path,
-                                   watch_param=request.query.get("watch") in ("true", "1"))
+        # `?watch` read as every boolean parameter is: `True`, `1` and `yes` watch too.
+        info = parse_resource_path(method, path, watch_param=WATCH.decode(request.query))
         if info is None:
             return self._discovery(request, path)
         store = self.registry.lookup(info.group, info.version, info.resource)
@@ -153,7 +155,9 @@ class APIServer:
                               request.query.get("includeObject", ""))
         if info.subresource and info.verb == "get":
             if info.subresource in WHOLE_OBJECT:
-                entry = await store.get(info.namespace, info.name)
+                options = GetOptions.parse(request.query)
+                entry = await store.get(info.namespace, info.name,
+                                        resource_version=options.resource_version)
                 return single_response(spec, info.version, entry, accept)
             reader = SUBRESOURCE_READS.get(info.subresource)
             if reader is None:

@@ -29,7 +29,8 @@ class RequestInfo:
 
 
 def parse_resource_path(method: str, path: str, *, watch_param: bool) -> RequestInfo | None:
-    """None when the path is not a resource path (discovery, /version, ...)."""
+    """None when the path is not a resource path (discovery, /version, ...).
+    `watch_param`: the request's `?watch`, decoded as a boolean parameter."""
     parts = [p for p in path.split("/") if p]
     if len(parts) < 3:
         return None
@@ -58,7 +59,10 @@ def parse_resource_path(method: str, path: str, *, watch_param: bool) -> Request
     resource = rest[0]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    verb = _verb(method, bool(name), watch_param or legacy_watch)
+    # `?watch` turns a collection GET into a watch; a GET of one object stays a get,
+    # as upstream's RequestInfoFactory decides (a single object is watched through the
+    # collection with fieldSelector=metadata.name=<name>, or the legacy /watch/ path).
+    verb = _verb(method, bool(name), legacy_watch or (watch_param and not name))
     if verb is None:
         return None
     return RequestInfo(group, version, namespace, resource, name, subresource, verb)

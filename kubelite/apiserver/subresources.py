@@ -31,6 +31,8 @@ from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
 from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.labels import selector_from_label_selector
 
@@ -114,14 +116,16 @@ async def _write_scale(info: RequestInfo, store: Store, accept: Accept,
 
 async def update_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                        ) -> web.StreamResponse:
+    options = UpdateOptions.parse(request.query)
     body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     return await _write_scale(info, store, accept, lambda _: body,
-                              write_options(request, info))
+                              write_options(request, info, options))
 
 
 async def patch_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                       ) -> web.StreamResponse:
     ctype = negotiation.media_type(request.headers.get("Content-Type", ""))
+    options = PatchOptions.parse(request.query, apply=ctype == negotiation.APPLY_PATCH)
     patch = decode_body(await request.read(), ctype)
     if ctype == negotiation.JSON_PATCH:
         def new_scale(scale: Obj) -> Obj:
@@ -134,12 +138,14 @@ async def patch_scale(request: web.Request, info: RequestInfo, store: Store, acc
             return apply_merge_patch(scale, patch)
     else:
         raise errors.UnsupportedMediaType(f"unsupported patch type {ctype}")
-    return await _write_scale(info, store, accept, new_scale, write_options(request, info))
+    return await _write_scale(info, store, accept, new_scale,
+                              write_options(request, info, options))
 
 
 async def create_binding(request: web.Request, info: RequestInfo, store: Store,
                          accept: Accept) -> web.StreamResponse:
     """pods/<name>/binding: assign a pod to a node, once (the scheduler's write)."""
+    options = CreateOptions.parse(request.query)
     binding = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
@@ -173,7 +179,7 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
         pod.setdefault("status", {})["conditions"] = conditions
         return pod
 
-    opts = write_options(request, info)
+    opts = write_options(request, info, options)
     opts.subresource = "binding"
     await store.guaranteed_update(info.namespace, info.name, mutate, opts)
     return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -186,18 +192,21 @@ async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
     (pkg/registry/core/pod/storage/eviction.go). A pod that is not running (Pending,
     finished, or already being deleted) is deleted without asking the budgets; otherwise
     each matching budget must allow a disruption, which the eviction then uses up."""
+    options = CreateOptions.parse(request.query)
     eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(eviction, dict):
         raise errors.BadRequest("the body must be an Eviction object")
     named = (eviction.get("metadata") or {}).get("name")
     if named and named != info.name:
         raise errors.BadRequest("name in URL does not match name in Eviction object")
+    delete_options = DeleteOptions.parse(body=eviction.get("deleteOptions"))
     pod = (await store.get(info.namespace, info.name)).obj
-    opts = write_options(request, info)
+    opts = write_options(request, info, options)
+    opts.dry_run = opts.dry_run or bool(delete_options.dry_run)
     opts.subresource = ""
     if not _can_ignore_budgets(pod):
         await _use_disruption_budgets(store, pod, opts)
-    await store.delete(info.namespace, info.name, eviction.get("deleteOptions") or {}, opts)
+    await store.delete(info.namespace, info.name, delete_options.to_object(), opts)
     return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                             "status": "Success", "code": 201}, accept, 201)
 
@@ -245,6 +254,7 @@ async def _use_disruption_budgets(store: Store, pod: Obj, opts: WriteOptions) ->
 async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
                           accept: Accept) -> web.StreamResponse:
     """namespaces/<name>/finalize: only spec.finalizers changes."""
+    options = UpdateOptions.parse(request.query)
     body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(body, dict):
         raise errors.BadRequest("the body must be a Namespace object")
@@ -256,7 +266,7 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
             ns["spec"].pop("finalizers")
         return ns
 
-    opts = write_options(request, info)
+    opts = write_options(request, info, options)
     opts.subresource = "finalize"
     result, _ = await store.guaranteed_update(info.namespace, info.name, mutate, opts)
     return object_response(result, accept)

@@ -33,16 +33,13 @@ from kubelite.apiserver.responses import entry_bytes, entry_object, to_table
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.watchcache import CacheEvent, Entry
 from kubelite.machinery import errors
+from kubelite.machinery.options import ListOptions
 
 Obj = dict[str, Any]
 
 BOOKMARK_INTERVAL = 60.0
 BOOKMARK_BEFORE_TIMEOUT = 2.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-
-
-def _bool(value: str | None) -> bool:
-    return value in ("true", "1", "True")
 
 
 class _Encoder:
@@ -108,25 +105,14 @@ def _filter(ev: CacheEvent, predicate: Predicate | None) -> tuple[str, Entry] | 
 
 async def watch(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                 ) -> web.StreamResponse:
-    q = request.query
-    predicate = make_predicate(store, q.get("labelSelector", ""), q.get("fieldSelector", ""))
-    rv = q.get("resourceVersion", "")
-    send_initial = q.get("sendInitialEvents")
-    bookmarks = _bool(q.get("allowWatchBookmarks"))
-    if send_initial is not None and send_initial != "":
-        if q.get("resourceVersionMatch") != "NotOlderThan":
-            raise errors.invalid("", "ListOptions", "", [errors.Cause(
-                "FieldValueForbidden",
-                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
-                "NotOlderThan", "sendInitialEvents")])
-        if _bool(send_initial) and not bookmarks:
-            raise errors.invalid("", "ListOptions", "", [errors.Cause(
-                "FieldValueForbidden",
-                "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
-                "allowWatchBookmarks")])
-    elif q.get("resourceVersionMatch"):
-        raise errors.BadRequest("resourceVersionMatch is forbidden for watch")
-    timeout = float(q.get("timeoutSeconds") or 0) or random.uniform(1800, 3600)
+    # The legacy /watch/ paths watch without ?watch; both are validated as a watch.
+    options = ListOptions.parse(request.query, force_watch=True)
+    predicate = make_predicate(store, options.label_selector, options.field_selector)
+    rv = options.resource_version
+    send_initial = options.send_initial_events  # None: not asked either way
+    bookmarks = options.allow_watch_bookmarks
+    # Unset or 0: a random half to whole hour, so watchers do not all reconnect at once.
+    timeout = options.timeout_seconds or random.uniform(1800, 3600)
     cache = store.cache
     key_prefix = store.key_prefix(info.namespace)
     if info.name:
@@ -134,8 +120,7 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
 
     initial: list[Entry] = []
     start: int | None = None
-    send_initial_events = _bool(send_initial) if send_initial not in (None, "") \
-        else rv in ("", "0")
+    send_initial_events = send_initial if send_initial is not None else rv in ("", "0")
     if rv not in ("", "0"):
         try:
             start = int(rv)
@@ -143,7 +128,7 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
             raise errors.BadRequest(f'invalid resource version: "{rv}"') from None
         if send_initial_events and not await cache.wait_for(start):
             raise errors.Timeout(f"Too large resource version: {start}", retry_after=1)
-    elif rv == "" and _bool(send_initial):
+    elif rv == "" and send_initial:
         await store.sync_cache()
     # Snapshot and registration happen with no await between them, so no event is
     # missed or doubled between the initial state and the stream; events that arrive
@@ -174,7 +159,7 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
     try:
         await response.prepare(request)
         chunk = [encoder.event("ADDED", e) for e in initial]
-        if _bool(send_initial):
+        if send_initial:
             chunk.append(encoder.bookmark(start, initial_end=True))
         if chunk:
             await response.write(b"".join(chunk))

@@ -15,7 +15,7 @@ from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.conversion import convert, to_storage
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Accept, decode_body
-from kubelite.apiserver.options import field_validation, write_options
+from kubelite.apiserver.options import write_options
 from kubelite.apiserver.patching import patch_mutator
 from kubelite.apiserver.registry.listing import list_objects, make_predicate
 from kubelite.apiserver.registry.store import Store
@@ -24,6 +24,13 @@ from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
 from kubelite.apiserver.validation import check_fields
 from kubelite.machinery import errors
+from kubelite.machinery.delete_options import DeleteOptions
+from kubelite.machinery.options import (
+    CreateOptions,
+    ListOptions,
+    PatchOptions,
+    UpdateOptions,
+)
 
 Obj = dict[str, Any]
 
@@ -39,11 +46,11 @@ RETURNS_DELETED_OBJECT = frozenset({
     ("storage.k8s.io", "volumeattachments")})
 
 
-async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec
-                      ) -> tuple[Obj, list[str]]:
+async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec,
+                      mode: str) -> tuple[Obj, list[str]]:
     """The request body as an object of the endpoint's kind, in the storage version.
-    Returns the object and warnings (unknown fields under fieldValidation=Warn)."""
-    mode = field_validation(request)
+    Returns the object and warnings (unknown fields under fieldValidation=Warn);
+    `mode` is the fieldValidation directive (Ignore, Warn or Strict)."""
     body = await request.read()
     obj = decode_body(body, request.headers.get("Content-Type", ""), strict=mode == "Strict")
     if not isinstance(obj, dict):
@@ -85,8 +92,9 @@ async def create(request: web.Request, info: RequestInfo, store: Store, accept: 
         raise errors.method_not_allowed()
     if store.spec.namespaced and not info.namespace:
         raise errors.method_not_allowed()
-    obj, warnings = await read_object(request, info, store.spec)
-    created = await store.create(info.namespace, obj, write_options(request, info))
+    options = CreateOptions.parse(request.query)
+    obj, warnings = await read_object(request, info, store.spec, options.validation_directive)
+    created = await store.create(info.namespace, obj, write_options(request, info, options))
     return respond(store.spec, info, created, accept, 201, warnings)
 
 
@@ -107,10 +115,11 @@ async def update(request: web.Request, info: RequestInfo, store: Store, accept: 
                  ) -> web.StreamResponse:
     if handler := subresource_writer(info, "update"):
         return await handler(request, info, store, accept)
-    obj, warnings = await read_object(request, info, store.spec)
+    options = UpdateOptions.parse(request.query)
+    obj, warnings = await read_object(request, info, store.spec, options.validation_directive)
     allow_create = (store.spec.group, store.spec.plural) in CREATE_ON_UPDATE
     result, created = await store.update(info.namespace, info.name, obj,
-                                         write_options(request, info),
+                                         write_options(request, info, options),
                                          allow_create=allow_create)
     return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
 
@@ -124,14 +133,15 @@ async def patch(request: web.Request, info: RequestInfo, store: Store, accept: A
         raise errors.UnsupportedMediaType(
             f'the body of the request was in an unknown format - accepted media types '
             f'include: {", ".join(negotiation.PATCH_TYPES)}')
-    opts = write_options(request, info)
-    mode = field_validation(request)
+    options = PatchOptions.parse(request.query,
+                                 apply=content_type == negotiation.APPLY_PATCH)
+    opts = write_options(request, info, options)
+    mode = options.validation_directive
     body = await request.read()
     patch_doc = decode_body(body, content_type, strict=mode == "Strict")
     mutate, create, warnings = patch_mutator(
-        store, info, content_type, patch_doc, opts, mode=mode,
-        force=request.query.get("force") in ("true", "1"),
-        explicit_manager=bool(request.query.get("fieldManager")))
+        store, info, content_type, patch_doc, opts, mode=mode, force=bool(options.force),
+        explicit_manager=bool(options.field_manager))
     result, created = await store.guaranteed_update(info.namespace, info.name, mutate, opts,
                                                     create=create)
     return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
@@ -142,63 +152,38 @@ async def delete(request: web.Request, info: RequestInfo, store: Store, accept: 
     if info.subresource:
         raise errors.method_not_allowed()
     options = await delete_options(request)
-    opts = write_options(request, info)
-    opts.dry_run = opts.dry_run or bool(options["dryRun"])
-    obj, deleted = await store.delete(info.namespace, info.name, options, opts)
+    obj, deleted = await store.delete(info.namespace, info.name, options.to_object(),
+                                      write_options(request, info, options))
     key = (store.spec.group, store.spec.plural)
     if deleted and key not in RETURNS_DELETED_OBJECT and store.spec.crd_schemas is None:
         return object_response(success_status(store.spec, obj), accept, 200)
     return respond(store.spec, info, obj, accept, 200, [])
 
 
-async def delete_options(request: web.Request) -> Obj:
-    options: Obj = {}
-    body = await request.read()
-    if body.strip():
-        decoded = decode_body(body, request.headers.get("Content-Type", ""))
+async def delete_options(request: web.Request) -> DeleteOptions:
+    """The query's DeleteOptions merged with those of the body, if it has one."""
+    body: Obj | None = None
+    raw = await request.read()
+    if raw.strip():
+        decoded = decode_body(raw, request.headers.get("Content-Type", ""))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
-        options = decoded
-    q = request.query
-    if "gracePeriodSeconds" in q:
-        try:
-            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
-        except ValueError:
-            raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
-    if "propagationPolicy" in q:
-        options["propagationPolicy"] = q["propagationPolicy"]
-    if "orphanDependents" in q:
-        options["orphanDependents"] = q["orphanDependents"] == "true"
-    # kubectl sends dryRun in the DeleteOptions body, other clients in the query.
-    dry_run = options.get("dryRun") or []
-    if not isinstance(dry_run, list):
-        raise errors.BadRequest("dryRun must be a list")
-    for value in dry_run:
-        if value != "All":
-            raise errors.BadRequest(
-                f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    options["dryRun"] = dry_run + [v for v in q.getall("dryRun", []) if v not in dry_run]
-    policy = options.get("propagationPolicy")
-    if policy not in (None, "Orphan", "Background", "Foreground"):
-        raise errors.invalid("", "DeleteOptions", "", [errors.Cause(
-            "FieldValueNotSupported",
-            f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
-            f'"Orphan"', "propagationPolicy")])
-    return options
+        body = decoded
+    return DeleteOptions.parse(request.query, body)
 
 
 async def delete_collection(request: web.Request, info: RequestInfo, store: Store,
                             accept: Accept) -> web.StreamResponse:
-    q = request.query
-    predicate = make_predicate(store, q.get("labelSelector", ""), q.get("fieldSelector", ""))
+    listing = ListOptions.parse(request.query)
+    predicate = make_predicate(store, listing.label_selector, listing.field_selector)
     options = await delete_options(request)
-    opts = write_options(request, info)
-    opts.dry_run = opts.dry_run or bool(options["dryRun"])
+    opts = write_options(request, info, options)
+    wire_options = options.to_object()
     listed = await list_objects(store, info.namespace, predicate=predicate)
     items = []
     for entry in listed.entries:
         try:
-            obj, _ = await store.delete(entry.namespace, entry.name, options, opts)
+            obj, _ = await store.delete(entry.namespace, entry.name, wire_options, opts)
         except errors.NotFound:
             continue
         items.append(convert(store.spec, obj, info.version))
