@@ -77,6 +77,19 @@ def test_kubectl_lists_every_cause(cluster: Cluster) -> None:
         "value: must not be empty for specified object fields")
 
 
+def test_kubectl_shows_a_decode_error_for_a_mistyped_keyword(cluster: Cluster) -> None:
+    g = group()
+    manifest = (BAD_NAME.replace("GROUP", g).replace("gadget.", "gadgets.")
+                .replace("size: {type: integer}", "size: {type: integer, minimum: one}"))
+    result = cluster.kubectl("create", "-f", "-", input=manifest, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        'Error from server (BadRequest): error when creating "STDIN": CustomResourceDefinition '
+        'in version "v1" cannot be handled as a CustomResourceDefinition: json: cannot '
+        "unmarshal string into Go struct field JSONSchemaProps.spec.versions.schema."
+        "openAPIV3Schema.properties.properties.minimum of type float64")
+
+
 @pytest.fixture(scope="module")
 def extensions(cluster: Cluster) -> client.ApiextensionsV1Api:
     return client.ApiextensionsV1Api(config.new_client_from_config(

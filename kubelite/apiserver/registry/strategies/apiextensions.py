@@ -30,11 +30,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from kubelite.machinery.errors import Cause
+from kubelite.machinery.errors import BadRequest, Cause
 
 from .base import KindStrategy
 from .causes import immutable, invalid, required
 from .jsonvalues import as_object, as_str
+from .crddecode import crd_decode_problem
 from .crdspec import names_causes, spec_causes
 from .crdwebhook import ca_bundle_causes, ca_bundle_of, ca_bundle_problem
 
@@ -67,6 +68,11 @@ class CustomResourceDefinitionStrategy(KindStrategy):
                 new["status"] = {**status, "storedVersions": [*stored, storage]}
 
     def default(self, crd: Obj) -> None:
+        # Decoding comes before defaulting upstream: a keyword of the wrong type is a 400.
+        problem = crd_decode_problem(crd)
+        if problem:
+            raise BadRequest('CustomResourceDefinition in version "v1" cannot be handled as a '
+                             f"CustomResourceDefinition: {problem}")
         spec = crd.get("spec")
         if not isinstance(spec, dict):
             return

@@ -5,6 +5,7 @@ import pytest
 
 from kubelite.apiserver.registry.strategies import STRATEGIES
 from kubelite.apiserver.registry.strategies.causes import render_value
+from kubelite.machinery.errors import BadRequest
 
 CRD = STRATEGIES[("apiextensions.k8s.io", "customresourcedefinitions")]
 DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
@@ -362,3 +363,31 @@ def test_validate_reports_upstreams_field_and_message(mutate: Mutation, want: li
     crd = widget_crd()
     mutate(crd)
     assert _abbreviated(crd, causes_of(crd)) == want
+
+
+@pytest.mark.parametrize("keyword,value,want", [
+    ("maxLength", "5", "json: cannot unmarshal string into Go struct field "
+     "JSONSchemaProps.spec.versions.schema.openAPIV3Schema.properties.properties.maxLength of "
+     "type int64"),
+    ("required", True, "json: cannot unmarshal bool into Go struct field "
+     "JSONSchemaProps.spec.versions.schema.openAPIV3Schema.properties.properties.required of "
+     "type []string"),
+    ("items", "string", "json: cannot unmarshal string into Go struct field "
+     "JSONSchemaProps.spec.versions.schema.openAPIV3Schema.properties.properties.items of "
+     "type v1.JSONSchemaProps"),
+], ids=["int-keyword", "string-list-keyword", "schema-keyword"])
+def test_schema_keyword_of_the_wrong_type_is_a_decode_error(keyword: str, value: Any,
+                                                           want: str) -> None:
+    crd = widget_crd()
+    spec_prop(crd)["color"][keyword] = value
+    with pytest.raises(BadRequest) as caught:
+        created(crd)
+    assert caught.value.message == (
+        'CustomResourceDefinition in version "v1" cannot be handled as a '
+        f"CustomResourceDefinition: {want}")
+
+
+def test_fractionless_float_is_an_integer_keyword() -> None:
+    crd = widget_crd()
+    spec_prop(crd)["color"]["maxLength"] = 5.0  # YAML/JSON clients may send 5.0
+    assert causes_of(crd) == []
