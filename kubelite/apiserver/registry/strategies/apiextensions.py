@@ -34,10 +34,10 @@ from kubelite.machinery.errors import BadRequest, Cause
 
 from .base import KindStrategy
 from .causes import immutable, invalid, required
-from .jsonvalues import as_object, as_str
 from .crddecode import crd_decode_problem
 from .crdspec import names_causes, spec_causes
 from .crdwebhook import ca_bundle_causes, ca_bundle_of, ca_bundle_problem
+from .jsonvalues import as_object, as_str
 
 Obj = dict[str, Any]
 
@@ -103,8 +103,7 @@ class CustomResourceDefinitionStrategy(KindStrategy):
         metadata = as_object(crd.get("metadata"))
         causes = name_causes(metadata, spec)
         causes.extend(spec_causes(spec))
-        accepted = status.get("acceptedNames")
-        causes.extend(names_causes(accepted if isinstance(accepted, dict) else {},
+        causes.extend(names_causes(as_object(status.get("acceptedNames")),
                                    "status.acceptedNames"))
         causes.extend(stored_versions_causes(status.get("storedVersions"),
                                              spec.get("versions")))

@@ -43,7 +43,7 @@ class Hoisted:
     subresources: Obj | None = None
     columns: list[Any] | None = None
     selectable: list[Any] | None = None
-    per_version: tuple[frozenset[str], ...] = ()  # what stays in each version
+    kept: frozenset[str] = frozenset()  # what stays in the versions, differing between them
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -65,7 +65,7 @@ def hoist(versions: list[Obj]) -> Hoisted:
         columns=first.get("additionalPrinterColumns") if same["additionalPrinterColumns"]
         else None,
         selectable=first.get("selectableFields") if same["selectableFields"] else None,
-        per_version=tuple(kept for _ in versions))
+        kept=kept)
 
 
 def _has_status(subresources: Any) -> bool:
@@ -131,10 +131,9 @@ def spec_causes(spec: Obj) -> list[Cause]:
         seen.add(name)
         if errs := is_dns1035_label(name):
             causes.append(invalid(f"spec.versions[{i}].name", name, ",".join(errs)))
-        kept = hoisted.per_version[i]
-        subresources = version.get("subresources") if "subresources" in kept \
+        subresources = version.get("subresources") if "subresources" in hoisted.kept \
             else hoisted.subresources
-        causes.extend(_version_causes(version, i, kept, _has_status(subresources)))
+        causes.extend(_version_causes(version, i, hoisted.kept, _has_status(subresources)))
     if not unique:
         causes.append(invalid("spec.versions", versions, "must contain unique version names"))
     if storage_count != 1:
@@ -142,7 +141,7 @@ def spec_causes(spec: Obj) -> list[Cause]:
                               "must have exactly one version marked as storage version"))
     if versions:
         # v1 has no spec.version; conversion fills it with versions[0].name
-        first = versions[0].get("name") if isinstance(versions[0].get("name"), str) else ""
+        first = as_str(versions[0].get("name"))
         if first and (errs := is_dns1035_label(first)):
             causes.append(invalid("spec.version", first, ",".join(errs)))
 
@@ -159,13 +158,13 @@ def spec_causes(spec: Obj) -> list[Cause]:
                                       "spec.validation.openAPIV3Schema",
                                       status_enabled=any_status))
     causes.extend(subresources_causes(hoisted.subresources, "spec.subresources"))
-    for j, column in enumerate(hoisted.columns or ()):
+    for j, column in enumerate(as_list(hoisted.columns)):
         causes.extend(column_causes(column, f"spec.additionalPrinterColumns[{j}]"))
     if hoisted.selectable:
         causes.extend(selectable_causes(hoisted.selectable,
                                         _open_api_schema(hoisted.schema), "spec.selectableFields"))
 
-    conversion = (as_object(spec.get("conversion")) or None)
+    conversion = spec.get("conversion") if isinstance(spec.get("conversion"), dict) else None
     if conversion is not None and conversion.get("strategy") != "None" and preserve_unknown:
         causes.append(invalid("spec.conversion.strategy", conversion.get("strategy") or "",
                               "must be None if spec.preserveUnknownFields is true"))
@@ -199,7 +198,7 @@ def _version_causes(version: Obj, i: int, kept: frozenset[str], status: bool) ->
     if "subresources" in kept:
         causes.extend(subresources_causes(version.get("subresources"), at + ".subresources"))
     if "additionalPrinterColumns" in kept:
-        for j, column in enumerate(version.get("additionalPrinterColumns") or ()):
+        for j, column in enumerate(as_list(version.get("additionalPrinterColumns"))):
             causes.extend(column_causes(column, f"{at}.additionalPrinterColumns[{j}]"))
     if "selectableFields" in kept and version.get("selectableFields"):
         causes.extend(selectable_causes(version["selectableFields"],

@@ -318,6 +318,13 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         "strategy": "None", "webhook": {"clientConfig": {"url": "https://c.example.com"}}}),
      ["spec.conversion.webhookClientConfig: Forbidden: should not be set when strategy is not "
       "set to Webhook"]),
+    ("conversion-without-strategy", _set("spec.conversion", {}),
+     ["spec.conversion.strategy: Required value"]),
+    ("generated-name", _set("metadata", {"generateName": "widgets-", "name": "widgets-x7k2q"}),
+     ['metadata.generateName: Invalid value: "widgets-": must be spec.names.plural+"."+'
+      "spec.group",
+      'metadata.name: Invalid value: "widgets-x7k2q": must be spec.names.plural+"."+'
+      "spec.group"]),
     ("conversion-strategy-unknown", _set("spec.conversion", {"strategy": "Magic"}),
      ['spec.conversion.strategy: Unsupported value: "Magic": supported values: "None", '
       '"Webhook"']),
