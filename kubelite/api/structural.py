@@ -114,11 +114,13 @@ def _unknown(value: Any, schema: Schema, path: str, root: bool, builtin: bool,
 
 # --- pruning -------------------------------------------------------------------------
 
-def prune(obj: Any, schema: Schema) -> list[str]:
+def prune(obj: Any, schema: Schema, *, resource_root: bool = True) -> list[str]:
     """Drop, in place, every field a structural schema does not specify; returns the
-    dropped paths (what fieldValidation=Warn/Strict reports for custom resources)."""
+    dropped paths (what fieldValidation=Warn/Strict reports for custom resources).
+    With `resource_root` (a whole object), apiVersion, kind and metadata at the root
+    are kept; without it (a default value inside a schema), the root is plain data."""
     out: list[str] = []
-    _prune(obj, schema, "", True, out)
+    _prune(obj, schema, "", resource_root, out)
     return out
 
 

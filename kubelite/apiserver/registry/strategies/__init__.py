@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kubelite.apiserver.registry.strategy import Obj, Strategy
 
+from .apiextensions import CustomResourceDefinitionStrategy
 from .base import KindStatusStrategy, KindStrategy
 from .batch import CronJobStrategy, JobStrategy
 from .certificates import CertificateApprovalStrategy, CertificateSigningRequestStrategy
@@ -55,20 +56,6 @@ class _Generational(KindStrategy):
 class _GenerationalWithStatus(KindStrategy):
     has_status = True
     tracks_generation = True
-
-
-class _CustomResourceDefinition(_GenerationalWithStatus):
-    """A new CRD shows a status at once, before it is established (apiextensions'
-    strategy.go PrepareForCreate), so clients waiting on its conditions can read it."""
-
-    def prepare_for_create(self, crd: Obj) -> None:
-        super().prepare_for_create(crd)
-        versions = (crd.get("spec") or {}).get("versions") or []
-        crd["status"] = {
-            "acceptedNames": {"plural": "", "kind": ""},
-            "storedVersions": [v["name"] for v in versions
-                               if isinstance(v, dict) and v.get("storage") and v.get("name")],
-        }
 
 
 class _EndpointSlice(KindStrategy):
@@ -121,7 +108,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("certificates.k8s.io", "certificatesigningrequests"): CertificateSigningRequestStrategy(),
     ("admissionregistration.k8s.io", "validatingwebhookconfigurations"): _WebhookConfiguration(),
     ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"): _WebhookConfiguration(),
-    ("apiextensions.k8s.io", "customresourcedefinitions"): _CustomResourceDefinition(),
+    ("apiextensions.k8s.io", "customresourcedefinitions"): CustomResourceDefinitionStrategy(),
 }
 
 STATUS_STRATEGIES: dict[tuple[str, str], Strategy] = {
