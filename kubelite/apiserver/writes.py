@@ -27,17 +27,6 @@ from kubelite.machinery import errors
 
 Obj = dict[str, Any]
 
-# Kinds whose PUT creates a missing object (AllowCreateOnUpdate upstream).
-CREATE_ON_UPDATE = frozenset({("", "endpoints"), ("", "events"),
-                              ("coordination.k8s.io", "leases")})
-# Kinds whose DELETE answers with the deleted object rather than a Status.
-RETURNS_DELETED_OBJECT = frozenset({
-    ("", "pods"), ("", "services"), ("", "namespaces"), ("", "persistentvolumeclaims"),
-    ("", "persistentvolumes"), ("", "resourcequotas"), ("", "serviceaccounts"),
-    ("", "podtemplates"), ("storage.k8s.io", "storageclasses"),
-    ("storage.k8s.io", "csidrivers"), ("storage.k8s.io", "csinodes"),
-    ("storage.k8s.io", "volumeattachments")})
-
 
 async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec
                       ) -> tuple[Obj, list[str]]:
@@ -108,10 +97,9 @@ async def update(request: web.Request, info: RequestInfo, store: Store, accept: 
     if handler := subresource_writer(info, "update"):
         return await handler(request, info, store, accept)
     obj, warnings = await read_object(request, info, store.spec)
-    allow_create = (store.spec.group, store.spec.plural) in CREATE_ON_UPDATE
     result, created = await store.update(info.namespace, info.name, obj,
                                          write_options(request, info),
-                                         allow_create=allow_create)
+                                         allow_create=store.strategy.allow_create_on_update)
     return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
 
 
@@ -145,8 +133,7 @@ async def delete(request: web.Request, info: RequestInfo, store: Store, accept: 
     opts = write_options(request, info)
     opts.dry_run = opts.dry_run or bool(options["dryRun"])
     obj, deleted = await store.delete(info.namespace, info.name, options, opts)
-    key = (store.spec.group, store.spec.plural)
-    if deleted and key not in RETURNS_DELETED_OBJECT and store.spec.crd_schemas is None:
+    if deleted and not store.strategy.return_deleted_object:
         return object_response(success_status(store.spec, obj), accept, 200)
     return respond(store.spec, info, obj, accept, 200, [])
 
