@@ -278,6 +278,14 @@ class Store:
                 return await self.create(namespace, obj, opts), True
             raise self.not_found(name)
         old = decode_object(kv)
+        if not wanted_rv and not self._strategy_for(opts).allow_unconditional_update:
+            raise errors.Invalid(
+                f'{self._qualified_resource()} "{name}" is invalid: metadata.resourceVersion: '
+                f"Invalid value: 0x0: must be specified for an update",
+                group=self.spec.group, kind=self.spec.plural, name=name,
+                causes=(errors.Cause("FieldValueInvalid",
+                                     "Invalid value: 0x0: must be specified for an update",
+                                     "metadata.resourceVersion"),))
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self.conflict(name)
         new = await self._prepare_update(old, obj, opts)
@@ -323,8 +331,15 @@ class Store:
             "the object has been modified; please apply your changes to the latest version "
             "and try again")
 
+    def _strategy_for(self, opts: WriteOptions) -> Strategy:
+        return self.subresource_strategies.get(opts.subresource, self.strategy)
+
+    def _qualified_resource(self) -> str:
+        # How upstream names a resource in some messages: "pods", "widgets.example.com".
+        return f"{self.spec.plural}.{self.spec.group}" if self.spec.group else self.spec.plural
+
     async def _prepare_update(self, old: Obj, new: Obj, opts: WriteOptions) -> Obj:
-        strategy = self.subresource_strategies.get(opts.subresource, self.strategy)
+        strategy = self._strategy_for(opts)
         new.setdefault("apiVersion", old.get("apiVersion"))
         new.setdefault("kind", old.get("kind"))
         meta = new.setdefault("metadata", {})

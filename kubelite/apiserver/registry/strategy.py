@@ -8,6 +8,8 @@ way and asks the kind's strategy at each step:
     update:  strategy.prepare_for_update(new, old); strategy.default(new);
              causes = strategy.validate(new) + strategy.validate_update(new, old)
     PUT of a missing object: a create if `allow_create_on_update`, else 404
+    PUT without resourceVersion: an unconditional update if `allow_unconditional_update`,
+             else 422
     delete:  strategy.grace_period(obj, options) seconds with a deletionTimestamp, held
              by metadata.finalizers and strategy.deletion_finalizers(obj); the answer is
              the object if `return_deleted_object`, else a Success Status
@@ -41,6 +43,9 @@ Obj = dict[str, Any]
 class Strategy(Protocol):
     # PUT of a missing object creates it (AllowCreateOnUpdate upstream).
     allow_create_on_update: bool
+    # PUT without metadata.resourceVersion overwrites whatever is stored; otherwise it
+    # is 422 (AllowUnconditionalUpdate upstream; false for custom resources and CRDs).
+    allow_unconditional_update: bool
     # DELETE answers with the object rather than a Success Status (the store's
     # ReturnDeletedObject upstream).
     return_deleted_object: bool
@@ -113,6 +118,7 @@ class DefaultStrategy:
     """
 
     allow_create_on_update: bool = False
+    allow_unconditional_update: bool = True
     return_deleted_object: bool = False
     # Kinds with a status subresource clear status on create and keep it on update.
     has_status: bool = False
@@ -179,6 +185,7 @@ class StatusStrategy(DefaultStrategy):
 
     def __init__(self, main: Strategy) -> None:
         self.main = main
+        self.allow_unconditional_update = main.allow_unconditional_update
 
     def prepare_for_create(self, obj: Obj) -> None:
         return None

@@ -67,6 +67,8 @@ class _CustomResourceDefinition(_GenerationalWithStatus):
     """A new CRD shows a status at once, before it is established (apiextensions'
     strategy.go PrepareForCreate), so clients waiting on its conditions can read it."""
 
+    allow_unconditional_update = False
+
     def prepare_for_create(self, crd: Obj) -> None:
         super().prepare_for_create(crd)
         versions = (crd.get("spec") or {}).get("versions") or []
