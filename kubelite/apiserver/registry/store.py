@@ -189,7 +189,7 @@ class Store:
         strategy.default(requested)
         strategy.prepare_for_create(obj)
         strategy.default(obj)
-        causes = strategy.validate(obj) + validate_object_meta(meta)
+        causes = strategy.validate(obj) + validate_object_meta(obj["metadata"])
         if causes:
             raise errors.invalid(self.spec.group, self.spec.kind, name, causes)
         key = self.key(namespace, name)
