@@ -29,7 +29,6 @@ import orjson
 
 from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
-from kubelite.api.schemas import resource_schema
 from kubelite.apiserver.admission import Attributes, Chain, Operation
 from kubelite.apiserver.patch import managed_fields
 from kubelite.apiserver.registry.objectmeta import validate_object_meta
@@ -222,21 +221,10 @@ class Store:
                 field_invalid("metadata.name", name, p) for p in problems])
 
     def _record_managed_fields(self, old: Obj | None, new: Obj, opts: WriteOptions) -> None:
-        """Give the request's field manager what it changed (an "Update" entry).
-        Server-side apply records its own entries (patch/apply.py)."""
-        if not opts.field_manager or opts.apply:
-            return
-        meta = new.setdefault("metadata", {})
-        entries = managed_fields.update_managed_fields(
-            old, new, manager=opts.field_manager, operation=managed_fields.UPDATE,
-            api_version=new.get("apiVersion", self.spec.gvk().api_version),
-            subresource=opts.subresource, schema=resource_schema(self.spec),
-            managed=(old or {}).get("metadata", {}).get("managedFields") or [],
-            now=now_rfc3339(), ignored=managed_fields.reset_fields(self.spec, opts.subresource))
-        if entries:
-            meta["managedFields"] = entries
-        else:
-            meta.pop("managedFields", None)
+        # Server-side apply records its own entries (patch/apply.py).
+        if opts.field_manager and not opts.apply:
+            managed_fields.record_update(self.spec, old, new, manager=opts.field_manager,
+                                         subresource=opts.subresource, now=now_rfc3339())
 
     def _check_namespace_field(self, namespace: str, meta: Obj) -> None:
         if not self.spec.namespaced:
