@@ -17,6 +17,7 @@ from aiohttp import web
 
 from kubelite.apiserver import (
     compaction,
+    crds,
     discovery,
     namespaces,
     openapi_handlers,
@@ -85,7 +86,6 @@ class APIServer:
             self._tasks.append(asyncio.create_task(
                 compaction.compact_loop(self.backend, self.compaction_interval),
                 name="compaction"))
-        from kubelite.apiserver import crds
         await crds.attach(self.registry, self._tasks)
         app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)

@@ -40,6 +40,8 @@ class _NotYet(Exception):
 
 
 class CustomResourceStrategy(DefaultStrategy):
+    allow_unconditional_update = False  # a PUT must name the resourceVersion it replaces
+
     def __init__(self, schema: Obj | None, *, has_status: bool) -> None:
         self.schema = schema
         self.has_status = has_status

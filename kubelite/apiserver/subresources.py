@@ -3,7 +3,8 @@
 `scale` shows a workload as an autoscaling/v1 Scale (what `kubectl scale` and the HPA
 use): spec.replicas is the workload's, status.replicas and status.selector come from
 its status and selector. Writing a Scale changes only the workload's spec.replicas.
-A custom resource names its own paths for the three (the CRD's scale subresource).
+How a Scale is read from and written into an object, custom resources' paths
+included, is `registry/strategies/scale.py`; here are only its HTTP verbs.
 
 `status` and `approval` are the object itself written under another strategy, so the
 generic handlers serve them (WHOLE_OBJECT); the rest are keyed by subresource and verb: the router has already checked that the
@@ -16,7 +17,6 @@ import datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from kubelite.apiserver import negotiation
@@ -26,8 +26,7 @@ from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.printers import table_for
 from kubelite.apiserver.registry.store import Store, WriteOptions
-from kubelite.api.catalogue import ResourceSpec
-from kubelite.apiserver.registry.strategies.scale import scale_of
+from kubelite.apiserver.registry.strategies.scale import replicas_from, scale_of, set_replicas
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
@@ -40,57 +39,10 @@ Obj = dict[str, Any]
 Handler = Callable[[web.Request, RequestInfo, Store, Accept], Awaitable[web.StreamResponse]]
 
 
-def _replicas_from(scale: Any, name: str) -> tuple[int, str]:
-    if not isinstance(scale, dict):
-        raise errors.BadRequest("the body must be a Scale object")
-    replicas = (scale.get("spec") or {}).get("replicas", 0)
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise errors.invalid("autoscaling", "Scale", name, [errors.Cause(
-            "FieldValueInvalid",
-            f"Invalid value: {orjson.dumps(replicas).decode()}: must be greater than or "
-            f"equal to 0", "spec.replicas")])
-    return replicas, (scale.get("metadata") or {}).get("resourceVersion", "")
-
-
-def _path(obj: Obj, path: str) -> Any:
-    node: Any = obj
-    for part in path.lstrip(".").split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def scale_for(spec: ResourceSpec, obj: Obj) -> Obj:
-    if spec.scale_paths is None:
-        return scale_of(obj)
-    paths = spec.scale_paths
-    meta = obj["metadata"]
-    status: Obj = {"replicas": _path(obj, paths.get("statusReplicasPath", "")) or 0}
-    if paths.get("labelSelectorPath"):
-        selector = _path(obj, paths["labelSelectorPath"])
-        if isinstance(selector, str) and selector:
-            status["selector"] = selector
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                               "creationTimestamp") if k in meta},
-            "spec": {"replicas": _path(obj, paths.get("specReplicasPath", "")) or 0},
-            "status": status}
-
-
-def set_replicas(spec: ResourceSpec, obj: Obj, replicas: int) -> None:
-    path = (spec.scale_paths or {}).get("specReplicasPath", ".spec.replicas")
-    *parents, leaf = path.lstrip(".").split(".")
-    target = obj
-    for part in parents:
-        target = target.setdefault(part, {})
-    target[leaf] = replicas
-
-
 async def get_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept
                     ) -> web.StreamResponse:
     entry = await store.get(info.namespace, info.name)
-    scale = scale_for(store.spec, entry.obj)
+    scale = scale_of(entry.obj, store.spec.scale_paths)
     if accept.table:
         return object_response(table_for("autoscaling", "Scale", [scale],
                                          include_object=accept.include_object,
@@ -102,16 +54,16 @@ async def _write_scale(info: RequestInfo, store: Store, accept: Accept,
                        new_scale: Callable[[Obj], Obj], opts: WriteOptions
                        ) -> web.StreamResponse:
     async def mutate(current: Obj) -> Obj:
-        replicas, precondition = _replicas_from(new_scale(scale_for(store.spec, current)),
-                                                info.name)
-        set_replicas(store.spec, current, replicas)
+        replicas, precondition = replicas_from(
+            new_scale(scale_of(current, store.spec.scale_paths)), info.name)
+        set_replicas(current, replicas, store.spec.scale_paths)
         if precondition:
             current["metadata"]["resourceVersion"] = precondition
         return current
 
     opts.subresource = ""  # the workload's own strategy runs, like a spec update
     result, _ = await store.guaranteed_update(info.namespace, info.name, mutate, opts)
-    return object_response(scale_for(store.spec, result), accept)
+    return object_response(scale_of(result, store.spec.scale_paths), accept)
 
 
 async def update_scale(request: web.Request, info: RequestInfo, store: Store, accept: Accept

@@ -34,17 +34,6 @@ from kubelite.machinery.options import (
 
 Obj = dict[str, Any]
 
-# Kinds whose PUT creates a missing object (AllowCreateOnUpdate upstream).
-CREATE_ON_UPDATE = frozenset({("", "endpoints"), ("", "events"),
-                              ("coordination.k8s.io", "leases")})
-# Kinds whose DELETE answers with the deleted object rather than a Status.
-RETURNS_DELETED_OBJECT = frozenset({
-    ("", "pods"), ("", "services"), ("", "namespaces"), ("", "persistentvolumeclaims"),
-    ("", "persistentvolumes"), ("", "resourcequotas"), ("", "serviceaccounts"),
-    ("", "podtemplates"), ("storage.k8s.io", "storageclasses"),
-    ("storage.k8s.io", "csidrivers"), ("storage.k8s.io", "csinodes"),
-    ("storage.k8s.io", "volumeattachments")})
-
 
 async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec,
                       mode: str) -> tuple[Obj, list[str]]:
@@ -117,10 +106,9 @@ async def update(request: web.Request, info: RequestInfo, store: Store, accept: 
         return await handler(request, info, store, accept)
     options = UpdateOptions.parse(request.query)
     obj, warnings = await read_object(request, info, store.spec, options.validation_directive)
-    allow_create = (store.spec.group, store.spec.plural) in CREATE_ON_UPDATE
     result, created = await store.update(info.namespace, info.name, obj,
                                          write_options(request, info, options),
-                                         allow_create=allow_create)
+                                         allow_create=store.strategy.allow_create_on_update)
     return respond(store.spec, info, result, accept, 201 if created else 200, warnings)
 
 
@@ -154,8 +142,7 @@ async def delete(request: web.Request, info: RequestInfo, store: Store, accept: 
     options = await delete_options(request)
     obj, deleted = await store.delete(info.namespace, info.name, options.to_object(),
                                       write_options(request, info, options))
-    key = (store.spec.group, store.spec.plural)
-    if deleted and key not in RETURNS_DELETED_OBJECT and store.spec.crd_schemas is None:
+    if deleted and not store.strategy.return_deleted_object:
         return object_response(success_status(store.spec, obj), accept, 200)
     return respond(store.spec, info, obj, accept, 200, [])
 

@@ -125,6 +125,14 @@ def is_dns1123_subdomain(value: str) -> list[str]:
     return errs
 
 
+def mask_trailing_dash(name: str) -> str:
+    """A generateName prefix may end in '-': checked as a name, the dash is masked
+    (maskTrailingDash upstream, byte for byte)."""
+    if len(name) > 1 and name.endswith("-"):
+        return name[:-2] + "a"
+    return name
+
+
 def is_dns1035_label(value: str) -> list[str]:
     errs: list[str] = []
     if _nbytes(value) > DNS1035_LABEL_MAX_LENGTH:

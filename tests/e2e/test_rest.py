@@ -352,8 +352,12 @@ def test_custom_resource_definition_lifecycle(cluster: Cluster, ns: str) -> None
     _, scale = call(cluster, "GET", f"{base}/c/scale")
     assert (scale["kind"], scale["spec"]["replicas"]) == ("Scale", 4)
     obj["status"] = {"replicas": 2}
-    code, _ = call(cluster, "PUT", f"{base}/c/status", {**obj, "metadata": {
+    # Custom resources allow no unconditional update (AllowUnconditionalUpdate false).
+    code, status = call(cluster, "PUT", f"{base}/c/status", {**obj, "metadata": {
         **obj["metadata"], "resourceVersion": ""}})
+    assert code == 422 and status["details"]["causes"][0]["field"] == "metadata.resourceVersion"
+    _, current = call(cluster, "GET", f"{base}/c")
+    code, _ = call(cluster, "PUT", f"{base}/c/status", {**current, "status": {"replicas": 2}})
     assert code == 200
     _, obj = call(cluster, "GET", f"{base}/c")
     assert obj["status"] == {"replicas": 2} and obj["spec"]["replicas"] == 4

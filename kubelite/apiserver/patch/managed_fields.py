@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.catalogue import ResourceSpec
-from kubelite.api.schemas import Schema, resolve
+from kubelite.api.schemas import Schema, resolve, resource_schema
 from kubelite.apiserver.patch.fieldpath import FieldSet, PathElement
 from kubelite.apiserver.patch.typed import compare, field_schema
 
@@ -168,6 +168,23 @@ def update_managed_fields(
         managers[key] = Entry(manager, operation, api_version, now, fields, subresource)
     drop_empty(managers)
     return encode(managers)
+
+
+def record_update(spec: ResourceSpec, old: dict[str, Any] | None, new: dict[str, Any], *,
+                  manager: str, subresource: str, now: str) -> None:
+    """Set new's metadata.managedFields after an ordinary create (`old` None) or update
+    of a `spec` resource by `manager`, through `subresource` ("" for the object)."""
+    meta = new.setdefault("metadata", {})
+    entries = update_managed_fields(
+        old, new, manager=manager, operation=UPDATE,
+        api_version=new.get("apiVersion", spec.gvk().api_version),
+        subresource=subresource, schema=resource_schema(spec),
+        managed=(old or {}).get("metadata", {}).get("managedFields") or [],
+        now=now, ignored=reset_fields(spec, subresource))
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)
 
 
 # Struct fields that a Go object always has, even empty (they are not pointers), so

@@ -4,8 +4,12 @@ One `Store` per resource does what upstream's generic registry
 (staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go) does: names and
 generateName, uid and creationTimestamp, optimistic concurrency on resourceVersion,
 generation bumps, finalizers and deletionTimestamp, dry runs. What differs per kind is
-asked of its strategy. Reads come from the watch cache after it has caught up with
-the newest revision this server knows of, so a client reads its own writes.
+asked of its strategy (registry/strategy.py); what crosses objects (namespaces, pod
+priorities, Service addresses) is asked of the admission chain (apiserver/admission),
+whose mutating phase runs before the strategy and whose validating phase runs on the
+finished object just before it is written. Reads come from the watch cache after it
+has caught up with the newest revision this server knows of, so a client reads its
+own writes.
 
 Stored values are the object's JSON without `metadata.resourceVersion`: the store's
 revision is the resourceVersion, stamped on read (watchcache.decode_object).
@@ -19,25 +23,26 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
+from kubelite.apiserver.admission import Attributes, Chain, Operation
+from kubelite.apiserver.patch import managed_fields
+from kubelite.apiserver.registry.objectmeta import validate_object_meta
 from kubelite.apiserver.registry.strategy import Strategy, selectable_field_names
 from kubelite.apiserver.watchcache import Cache, Entry, decode_object
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339
+from kubelite.machinery.validation import field_invalid
 from kubelite.storage.backend import (
     Backend,
     KeyExists,
     KeyNotFound,
     RevisionMismatch,
 )
-
-if TYPE_CHECKING:
-    from kubelite.apiserver.registry.registry import Registry
 
 Obj = dict[str, Any]
 Mutator = Callable[[Obj], Awaitable[Obj]]
@@ -67,6 +72,17 @@ class WriteOptions:
     apply: bool = False  # server-side apply: the patch code records managedFields itself
 
 
+class StoreTable(Protocol):
+    """What a store asks of the table of stores it belongs to (the Registry)."""
+
+    # Whether a garbage collector runs: orphan and foreground deletion add their
+    # finalizers only then, or nothing would ever remove them.
+    has_gc: bool
+
+    def store_for(self, group: str, plural: str) -> Store:
+        """Another served resource's store (pods/eviction reads PodDisruptionBudgets)."""
+
+
 class Store:
     def __init__(
         self,
@@ -76,13 +92,15 @@ class Store:
         cache: Cache,
         strategy: Strategy,
         subresource_strategies: dict[str, Strategy],
-        registry: Registry,
+        admission: Chain,
+        registry: StoreTable,
     ) -> None:
         self.spec = spec
         self.backend = backend
         self.cache = cache
         self.strategy = strategy
         self.subresource_strategies = subresource_strategies
+        self.admission = admission
         self.registry = registry
         self.prefix = spec.key_prefix()
         self.field_names = selectable_field_names(strategy)
@@ -94,14 +112,6 @@ class Store:
 
     def key_prefix(self, namespace: str) -> str:
         return f"{self.prefix}{namespace}/" if self.spec.namespaced and namespace else self.prefix
-
-    def extra_finalizers(self, obj: Obj) -> list[str]:
-        """Finalizers beyond metadata.finalizers that hold a deleted object (a
-        Namespace's spec.finalizers)."""
-        return []
-
-    def on_deletion_started(self, obj: Obj) -> None:
-        """Adjust an object that just got its deletionTimestamp (Namespace: phase)."""
 
     def _normalize_times(self, obj: Obj) -> None:
         if self.spec.crd_schemas is None:  # custom resources keep their strings, as upstream
@@ -162,44 +172,59 @@ class Store:
         meta = obj["metadata"]
         name = meta["name"]
         self._check_namespace_field(namespace, meta)
-        await self.registry.check_namespace_allows_create(self.spec, namespace)
-        self.registry.validate_name(self.spec, name)
-        self._reset_system_metadata(meta)
+        # The writer owns what it sent, defaulted, and nothing that admission or
+        # PrepareForCreate add (upstream's field manager runs before both).
+        requested = copy.deepcopy(obj)
+        attrs = Attributes(self.spec, Operation.CREATE, namespace, name, obj,
+                           dry_run=opts.dry_run)
+        await self.admission.admit(attrs)
+        self._validate_name(name)
+        strategy = self.strategy
+        for created in (obj, requested):
+            self._reset_system_metadata(created["metadata"])
+            self._normalize_times(created)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
-        strategy = self.strategy
-        self._normalize_times(obj)
-        # The writer owns what it sent, defaulted, and nothing that PrepareForCreate or
-        # admission add later (upstream's field manager runs between the two).
-        requested = copy.deepcopy(obj)
         strategy.default(requested)
         strategy.prepare_for_create(obj)
         strategy.default(obj)
-        causes = strategy.validate(obj) + self.registry.validate_metadata(obj)
+        causes = strategy.validate(obj) + validate_object_meta(obj["metadata"])
         if causes:
             raise errors.invalid(self.spec.group, self.spec.kind, name, causes)
         key = self.key(namespace, name)
         if self.cache.get(key) is not None:
-            # Known to exist: say so before allocating anything for it.
+            # Known to exist: say so before claiming anything for it.
             raise errors.already_exists(self.spec.group, self.spec.plural, name)
-        reserved = await self.registry.admit(self.spec, obj, None)
-        self.registry.record_managed_fields(self.spec, None, requested, opts,
-                                            operation="Update")
+        finish = await self.admission.validate(attrs)
+        self._record_managed_fields(None, requested, opts)
         if "managedFields" in requested["metadata"]:
             meta["managedFields"] = requested["metadata"]["managedFields"]
         if opts.dry_run:
-            await self.registry.release(reserved)
+            await finish(False)
             return obj
         try:
             rev = await self.backend.create(key, encode_for_storage(obj))
         except BaseException as exc:
-            await self.registry.release(reserved)
+            await finish(False)
             if isinstance(exc, KeyExists):
                 raise errors.already_exists(self.spec.group, self.spec.plural,
                                             name) from None
             raise
+        await finish(True)
         meta["resourceVersion"] = str(rev)
         return obj
+
+    def _validate_name(self, name: str) -> None:
+        problems = self.strategy.validate_name(name)
+        if problems:
+            raise errors.invalid(self.spec.group, self.spec.kind, name, [
+                field_invalid("metadata.name", name, p) for p in problems])
+
+    def _record_managed_fields(self, old: Obj | None, new: Obj, opts: WriteOptions) -> None:
+        # Server-side apply records its own entries (patch/apply.py).
+        if opts.field_manager and not opts.apply:
+            managed_fields.record_update(self.spec, old, new, manager=opts.field_manager,
+                                         subresource=opts.subresource, now=now_rfc3339())
 
     def _check_namespace_field(self, namespace: str, meta: Obj) -> None:
         if not self.spec.namespaced:
@@ -241,6 +266,14 @@ class Store:
                 return await self.create(namespace, obj, opts), True
             raise self.not_found(name)
         old = decode_object(kv)
+        if not wanted_rv and not self._strategy_for(opts).allow_unconditional_update:
+            raise errors.Invalid(
+                f'{self._qualified_resource()} "{name}" is invalid: metadata.resourceVersion: '
+                f"Invalid value: 0x0: must be specified for an update",
+                group=self.spec.group, kind=self.spec.plural, name=name,
+                causes=(errors.Cause("FieldValueInvalid",
+                                     "Invalid value: 0x0: must be specified for an update",
+                                     "metadata.resourceVersion"),))
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self.conflict(name)
         new = await self._prepare_update(old, obj, opts)
@@ -286,12 +319,20 @@ class Store:
             "the object has been modified; please apply your changes to the latest version "
             "and try again")
 
+    def _strategy_for(self, opts: WriteOptions) -> Strategy:
+        return self.subresource_strategies.get(opts.subresource, self.strategy)
+
+    def _qualified_resource(self) -> str:
+        # How upstream names a resource in some messages: "pods", "widgets.example.com".
+        return f"{self.spec.plural}.{self.spec.group}" if self.spec.group else self.spec.plural
+
     async def _prepare_update(self, old: Obj, new: Obj, opts: WriteOptions) -> Obj:
-        strategy = self.subresource_strategies.get(opts.subresource, self.strategy)
+        strategy = self._strategy_for(opts)
         new.setdefault("apiVersion", old.get("apiVersion"))
         new.setdefault("kind", old.get("kind"))
         meta = new.setdefault("metadata", {})
         old_meta = old["metadata"]
+        await self.admission.admit(self._update_attributes(old, new, opts))
         # System fields are the server's: a client cannot change them with an update.
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation", "namespace", "name"):
@@ -308,28 +349,31 @@ class Store:
         self._normalize_times(new)
         strategy.default(new)
         causes = (strategy.validate(new) + strategy.validate_update(new, old)
-                  + self.registry.validate_metadata(new))
+                  + validate_object_meta(new["metadata"]))
         if causes:
             raise errors.invalid(self.spec.group, self.spec.kind, old_meta["name"], causes)
         if "generation" in old_meta and strategy.bumps_generation(new, old):
             new["metadata"]["generation"] = old_meta["generation"] + 1
-        self.registry.record_managed_fields(self.spec, old, new, opts, operation="Update")
+        self._record_managed_fields(old, new, opts)
         return new
+
+    def _update_attributes(self, old: Obj, new: Obj, opts: WriteOptions) -> Attributes:
+        meta = old["metadata"]
+        return Attributes(self.spec, Operation.UPDATE, meta.get("namespace", ""),
+                          meta["name"], new, old, subresource=opts.subresource,
+                          dry_run=opts.dry_run)
 
     async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
                             new: Obj, opts: WriteOptions) -> Obj:
-        """Write `new` over `old` (at `old_revision`), with what the change needs from
-        shared pools reserved first and what it no longer uses released after."""
-        reserved = await self.registry.admit(self.spec, new, old)
+        """Write `new` over `old` (at `old_revision`) once the validating admission
+        plugins have passed it; what they claimed is settled after the write."""
+        finish = await self.admission.validate(self._update_attributes(old, new, opts))
         try:
             written = await self._write(key, name, old, old_revision, new, opts)
         except BaseException:
-            await self.registry.release(reserved)
+            await finish(False)
             raise
-        if opts.dry_run:
-            await self.registry.release(reserved)
-        else:
-            await self.registry.admitted(self.spec, written, old)
+        await finish(not opts.dry_run)
         return written
 
     async def _write(self, key: str, name: str, old: Obj, old_revision: int,
@@ -341,7 +385,7 @@ class Store:
         if opts.dry_run:
             return new
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers") \
-                and not self.extra_finalizers(new):
+                and not self.strategy.deletion_finalizers(new):
             # The last finalizer is gone from an object being deleted: delete it now.
             if await self._delete_now(key, name, old_revision):
                 new_meta["resourceVersion"] = str(await self.backend.current_revision())
@@ -385,8 +429,8 @@ class Store:
             if policy == "Foreground" and "foregroundDeletion" not in finalizers \
                     and self.registry.has_gc:
                 finalizers.append("foregroundDeletion")
-            grace = self.registry.grace_period(self.spec, obj, options)
-            holding = finalizers + self.extra_finalizers(obj)
+            grace = self.strategy.grace_period(obj, options)
+            holding = finalizers + self.strategy.deletion_finalizers(obj)
             if meta.get("deletionTimestamp"):
                 if not holding and grace == 0 and not opts.dry_run:
                     await self._delete_now(key, name, revision)
@@ -406,7 +450,7 @@ class Store:
                 meta.pop("finalizers")
             meta["deletionTimestamp"] = now_rfc3339()
             meta["deletionGracePeriodSeconds"] = grace
-            self.on_deletion_started(obj)
+            self.strategy.mark_deleting(obj)
             if opts.dry_run:
                 return obj, False
             try:

@@ -1,32 +1,59 @@
 """What is special about a kind, and nothing else (pkg/registry/*/strategy.go upstream).
 
-The generic store (`registry/store.py`) runs every create and update the same way:
+The generic store (`registry/store.py`) runs every create, update and delete the same
+way and asks the kind's strategy at each step:
 
-    create:  strategy.prepare_for_create(obj); strategy.default(obj);
-             causes = strategy.validate(obj)                    -> 422 Invalid if any
+    create:  strategy.validate_name(name); strategy.prepare_for_create(obj);
+             strategy.default(obj); causes = strategy.validate(obj)   -> 422 Invalid if any
     update:  strategy.prepare_for_update(new, old); strategy.default(new);
              causes = strategy.validate(new) + strategy.validate_update(new, old)
+    PUT of a missing object: a create if `allow_create_on_update`, else 404
+    PUT without resourceVersion: an unconditional update if `allow_unconditional_update`,
+             else 422
+    delete:  strategy.grace_period(obj, options) seconds with a deletionTimestamp, held
+             by metadata.finalizers and strategy.deletion_finalizers(obj); the answer is
+             the object if `return_deleted_object`, else a Success Status
 
 `prepare_*` enforce who owns what (a plain update cannot change status; a status update
 cannot change spec), `default` fills upstream's defaults (pkg/apis/*/v1/defaults.go),
 `validate*` return field causes with upstream's messages (pkg/apis/*/validation).
-Objects are plain JSON dicts, edited in place. `DefaultStrategy` does nothing, so a
-kind like ConfigMap needs no class at all.
+Objects are plain JSON dicts, edited in place.
 
-A subresource (`status`, `scale`...) has its own strategy object: usually the kind's
-strategy with `prepare_for_update` copying everything but status from `old`.
+`DefaultStrategy` is the one base class: every answer it gives is upstream's default,
+so a kind like ConfigMap needs no class of its own, and a kind that differs in one way
+overrides one attribute. Where a kind keeps its scope, plural and subresources is the
+catalogue (`kubelite/api/catalogue.py`), not the strategy.
+
+A subresource (`status`, `finalize`, `binding`...) has its own strategy object, named
+by the kind's `subresource_strategies`: usually the kind's strategy with
+`prepare_for_update` copying everything but the subresource's part from `old`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import copy
+from typing import Any, ClassVar, Protocol
 
 from kubelite.machinery.errors import Cause
+from kubelite.machinery.validation import is_dns1123_subdomain, mask_trailing_dash
 
 Obj = dict[str, Any]
 
 
 class Strategy(Protocol):
+    # PUT of a missing object creates it (AllowCreateOnUpdate upstream).
+    allow_create_on_update: bool
+    # PUT without metadata.resourceVersion overwrites whatever is stored; otherwise it
+    # is 422 (AllowUnconditionalUpdate upstream; false for custom resources and CRDs).
+    allow_unconditional_update: bool
+    # DELETE answers with the object rather than a Success Status (the store's
+    # ReturnDeletedObject upstream).
+    return_deleted_object: bool
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        """Upstream's name-function messages for `name` ([] if valid). With `prefix`,
+        `name` is a generateName prefix, which may end in '-'."""
+
     def prepare_for_create(self, obj: Obj) -> None:
         """Clear what a client may not set on create (e.g. status)."""
 
@@ -51,6 +78,23 @@ class Strategy(Protocol):
         """True if the change is to the object's desired state (spec), which increments
         metadata.generation."""
 
+    def grace_period(self, obj: Obj, options: Obj) -> int:
+        """Seconds a deleted object lingers with its deletionTimestamp before it goes
+        (CheckGracefulDelete upstream); 0 deletes at once. `options` is the request's
+        DeleteOptions."""
+
+    def deletion_finalizers(self, obj: Obj) -> list[str]:
+        """Finalizers beyond metadata.finalizers that hold a deleted object (a
+        Namespace's spec.finalizers)."""
+
+    def mark_deleting(self, obj: Obj) -> None:
+        """Adjust an object that just got its deletionTimestamp (a Namespace turns
+        Terminating)."""
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        """The strategy of each writable subresource this kind can have; the catalogue
+        row says which of them a resource serves."""
+
 
 METADATA_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
 
@@ -63,14 +107,39 @@ def selectable_field_names(strategy: Strategy) -> frozenset[str]:
 
 
 class DefaultStrategy:
-    """Nothing special: no defaults, no extra validation, generation follows spec."""
+    """Upstream's default answer to every question; kinds override what differs.
 
-    # Kinds with a status subresource clear and protect status; set per strategy.
+    Upstream, each strategy's PrepareForCreate resets status (to the zero struct, which
+    serializes as `status: {}`) and, for kinds that track a generation, sets
+    `metadata.generation = 1`; PrepareForUpdate keeps the old status and bumps the
+    generation when the desired state changed. The class attributes below say which of
+    that a kind does. Kinds without generation tracking upstream (ConfigMap, Secret,
+    Namespace, Node, RBAC, events...) never get `metadata.generation`.
+    """
+
+    allow_create_on_update: bool = False
+    allow_unconditional_update: bool = True
+    return_deleted_object: bool = False
+    # Kinds with a status subresource clear status on create and keep it on update.
     has_status: bool = False
+    # Sets metadata.generation = 1 on create and counts changes to `spec_keys`.
+    tracks_generation: ClassVar[bool] = False
+    # Top-level keys whose change is a change of desired state.
+    spec_keys: ClassVar[tuple[str, ...]] = ("spec",)
+    # What status a new object starts with (None: no status at all).
+    initial_status: ClassVar[Obj | None] = None
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        # NameIsDNSSubdomain: most kinds' names must be DNS subdomains.
+        return is_dns1123_subdomain(mask_trailing_dash(name) if prefix else name)
 
     def prepare_for_create(self, obj: Obj) -> None:
         if self.has_status:
             obj.pop("status", None)
+            if self.initial_status is not None:
+                obj["status"] = copy.deepcopy(self.initial_status)
+        if self.tracks_generation:
+            obj.setdefault("metadata", {})["generation"] = 1
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         if self.has_status:
@@ -92,22 +161,31 @@ class DefaultStrategy:
         return {}
 
     def bumps_generation(self, new: Obj, old: Obj) -> bool:
-        # Upstream bumps on any change outside metadata and status (spec, data, rules...).
-        for key in new.keys() | old.keys():
-            if key in ("metadata", "status", "apiVersion", "kind"):
-                continue
-            if new.get(key) != old.get(key):
-                return True
-        return False
+        if not self.tracks_generation:
+            return False
+        return any(new.get(key) != old.get(key) for key in self.spec_keys)
+
+    def grace_period(self, obj: Obj, options: Obj) -> int:
+        return 0  # only pods are graceful upstream
+
+    def deletion_finalizers(self, obj: Obj) -> list[str]:
+        return []
+
+    def mark_deleting(self, obj: Obj) -> None:
+        return None
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {"status": StatusStrategy(self)}
 
 
 class StatusStrategy(DefaultStrategy):
-    """The `status` subresource of a kind: only status changes; metadata except labels
-    and annotations... upstream keeps the whole metadata of the old object except for
-    resourceVersion (for optimistic concurrency) and managedFields."""
+    """The `status` subresource of a kind: only status changes. Upstream keeps the whole
+    metadata of the old object except resourceVersion (for optimistic concurrency) and
+    managedFields. Defaults and validation stay the kind's."""
 
     def __init__(self, main: Strategy) -> None:
         self.main = main
+        self.allow_unconditional_update = main.allow_unconditional_update
 
     def prepare_for_create(self, obj: Obj) -> None:
         return None
@@ -137,3 +215,14 @@ class StatusStrategy(DefaultStrategy):
 
     def bumps_generation(self, new: Obj, old: Obj) -> bool:
         return False
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {}
+
+
+def spec_of(obj: Obj) -> Obj:
+    """The object's spec, made an empty dict if it is missing or not a dict."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        spec = obj["spec"] = {}
+    return spec

@@ -1,9 +1,10 @@
 """Per-kind strategies, keyed by (group, plural); kinds not listed use DefaultStrategy.
 
-`STRATEGIES` serves the main resource, `STATUS_STRATEGIES` its `status` subresource and
-`SUBRESOURCE_STRATEGIES` the other writable subresources ((group, plural, name):
-namespaces/finalize, certificatesigningrequests/approval). Name rules per kind are in
-`names.validate_name` / `names.name_causes`; the scale subresource helpers in `scale`.
+`STRATEGIES` holds one strategy per kind; the strategies of its writable subresources
+(status, scale's workload, namespaces/finalize, certificatesigningrequests/approval,
+pods/binding) come from each one's `subresource_strategies`. Everything the generic
+store asks of a kind is an attribute or method of its strategy (registry/strategy.py):
+names, defaults, validation, create-on-update, what a DELETE answers, grace periods.
 
 Every kind listed here declares upstream's generation behaviour: `tracks_generation`
 kinds get metadata.generation = 1 in prepare_for_create and bump it through
@@ -12,26 +13,39 @@ kinds get metadata.generation = 1 in prepare_for_create and bump it through
 
 from __future__ import annotations
 
-from kubelite.apiserver.registry.strategy import Obj, Strategy
+from kubelite.api.catalogue import ResourceSpec
+from kubelite.apiserver.registry.strategy import DefaultStrategy, Obj, Strategy
 
 from .apiextensions import CustomResourceDefinitionStrategy
-from .base import KindStatusStrategy, KindStrategy
 from .batch import CronJobStrategy, JobStrategy
-from .certificates import CertificateApprovalStrategy, CertificateSigningRequestStrategy
-from .config import ConfigMapStrategy, EndpointsStrategy, EventStrategy, SecretStrategy
-from .names import name_causes, validate_name
-from .namespaces import NamespaceFinalizeStrategy, NamespaceStrategy, NodeStrategy
+from .certificates import CertificateSigningRequestStrategy
+from .config import (
+    ConfigMapStrategy,
+    EndpointsStrategy,
+    EventStrategy,
+    LeaseStrategy,
+    LimitRangeStrategy,
+    PodTemplateStrategy,
+    ResourceQuotaStrategy,
+    SecretStrategy,
+    ServiceAccountStrategy,
+)
+from .namespaces import NamespaceStrategy, NodeStrategy
 from .networking import IngressStrategy, NetworkPolicyStrategy
-from .pods import PodStatusStrategy, PodStrategy
+from .pods import PodStrategy
 from .policy import (
     HorizontalPodAutoscalerStrategy,
     PodDisruptionBudgetStrategy,
     PriorityClassStrategy,
 )
 from .rbac import ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy
-from .scale import SCALABLE, apply_scale, scale_of, validate_scale
 from .services import ServiceStrategy
-from .storage import PersistentVolumeClaimStrategy, PersistentVolumeStrategy, StorageClassStrategy
+from .storage import (
+    CSIStrategy,
+    PersistentVolumeClaimStrategy,
+    PersistentVolumeStrategy,
+    StorageClassStrategy,
+)
 from .workloads import (
     DaemonSetStrategy,
     DeploymentStrategy,
@@ -41,29 +55,21 @@ from .workloads import (
 )
 
 
-class _Plain(KindStrategy):
-    """No defaults or rules, and no generation (ServiceAccount, Lease, LimitRange...)."""
-
-
-class _PlainWithStatus(KindStrategy):
-    has_status = True
-
-
-class _Generational(KindStrategy):
+class _Generational(DefaultStrategy):
     tracks_generation = True
 
 
-class _GenerationalWithStatus(KindStrategy):
+class _GenerationalWithStatus(DefaultStrategy):
     has_status = True
     tracks_generation = True
 
 
-class _EndpointSlice(KindStrategy):
+class _EndpointSlice(DefaultStrategy):
     tracks_generation = True
     spec_keys = ("endpoints", "ports", "addressType")
 
 
-class _WebhookConfiguration(KindStrategy):
+class _WebhookConfiguration(DefaultStrategy):
     tracks_generation = True
     spec_keys = ("webhooks",)
 
@@ -77,10 +83,10 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("", "configmaps"): ConfigMapStrategy(),
     ("", "events"): EventStrategy(),
     ("", "endpoints"): EndpointsStrategy(),
-    ("", "serviceaccounts"): _Plain(),
-    ("", "limitranges"): _Plain(),
-    ("", "podtemplates"): _Plain(),
-    ("", "resourcequotas"): _PlainWithStatus(),
+    ("", "serviceaccounts"): ServiceAccountStrategy(),
+    ("", "limitranges"): LimitRangeStrategy(),
+    ("", "podtemplates"): PodTemplateStrategy(),
+    ("", "resourcequotas"): ResourceQuotaStrategy(),
     ("", "persistentvolumes"): PersistentVolumeStrategy(),
     ("", "persistentvolumeclaims"): PersistentVolumeClaimStrategy(),
     ("", "replicationcontrollers"): ReplicationControllerStrategy(),
@@ -88,7 +94,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("apps", "replicasets"): ReplicaSetStrategy(),
     ("apps", "statefulsets"): StatefulSetStrategy(),
     ("apps", "daemonsets"): DaemonSetStrategy(),
-    ("apps", "controllerrevisions"): _Plain(),
+    ("apps", "controllerrevisions"): DefaultStrategy(),
     ("batch", "jobs"): JobStrategy(),
     ("batch", "cronjobs"): CronJobStrategy(),
     ("autoscaling", "horizontalpodautoscalers"): HorizontalPodAutoscalerStrategy(),
@@ -99,8 +105,11 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("networking.k8s.io", "networkpolicies"): NetworkPolicyStrategy(),
     ("discovery.k8s.io", "endpointslices"): _EndpointSlice(),
     ("events.k8s.io", "events"): EventStrategy(),
-    ("coordination.k8s.io", "leases"): _Plain(),
+    ("coordination.k8s.io", "leases"): LeaseStrategy(),
     ("storage.k8s.io", "storageclasses"): StorageClassStrategy(),
+    ("storage.k8s.io", "csidrivers"): CSIStrategy(),
+    ("storage.k8s.io", "csinodes"): CSIStrategy(),
+    ("storage.k8s.io", "volumeattachments"): CSIStrategy(),
     ("rbac.authorization.k8s.io", "roles"): RoleStrategy(),
     ("rbac.authorization.k8s.io", "clusterroles"): ClusterRoleStrategy(),
     ("rbac.authorization.k8s.io", "rolebindings"): RoleBindingStrategy(),
@@ -111,19 +120,11 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): CustomResourceDefinitionStrategy(),
 }
 
-STATUS_STRATEGIES: dict[tuple[str, str], Strategy] = {
-    key: (PodStatusStrategy(main) if key == ("", "pods") else KindStatusStrategy(main))
-    for key, main in STRATEGIES.items()
-    if getattr(main, "has_status", False)
-}
 
-SUBRESOURCE_STRATEGIES: dict[tuple[str, str, str], Strategy] = {
-    ("", "namespaces", "finalize"): NamespaceFinalizeStrategy(STRATEGIES[("", "namespaces")]),
-    ("certificates.k8s.io", "certificatesigningrequests", "approval"): CertificateApprovalStrategy(
-        STRATEGIES[("certificates.k8s.io", "certificatesigningrequests")]),
-}
+def strategy_for(spec: ResourceSpec) -> Strategy:
+    """A built-in resource's strategy. An alias (events.k8s.io events) stores as, and
+    so behaves as, the kind it aliases."""
+    return STRATEGIES.get(spec.storage_alias or (spec.group, spec.plural)) or DefaultStrategy()
 
-__all__ = [
-    "SCALABLE", "STATUS_STRATEGIES", "STRATEGIES", "SUBRESOURCE_STRATEGIES", "apply_scale",
-    "name_causes", "scale_of", "validate_name", "validate_scale",
-]
+
+__all__ = ["STRATEGIES", "strategy_for"]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy, spec_of
 from .causes import immutable, invalid, nonnegative, not_supported, path, required
 from .cron import schedule_errors
+from .names import cronjob_name
 from .podspec import default_pod_spec
 from .podvalidation import validate_pod_spec
 from .selectors import is_empty, selector_matches
@@ -53,7 +54,7 @@ def generate_selector(job: Obj) -> None:
     selector.setdefault("matchLabels", {}).setdefault(CONTROLLER_UID, uid)
 
 
-class JobStrategy(KindStrategy):
+class JobStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
     initial_status = {}
@@ -166,10 +167,13 @@ def validate_job_spec(spec: Obj, base: str, *, with_selector: bool) -> list[Caus
     return causes
 
 
-class CronJobStrategy(KindStrategy):
+class CronJobStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
     initial_status = {}
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        return cronjob_name(name, prefix)
 
     def default(self, cronjob: Obj) -> None:
         spec = spec_of(cronjob)

@@ -13,18 +13,20 @@ import binascii
 import copy
 from typing import Any
 
-from kubelite.apiserver.registry.strategy import StatusStrategy
+from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy
 from .causes import invalid, required
 
 Obj = dict[str, Any]
 
 
-class CertificateSigningRequestStrategy(KindStrategy):
+class CertificateSigningRequestStrategy(DefaultStrategy):
     has_status = True
     initial_status = {}
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {"status": StatusStrategy(self), "approval": CertificateApprovalStrategy(self)}
 
     def validate(self, csr: Obj) -> list[Cause]:
         spec = csr.get("spec") or {}

@@ -1,4 +1,5 @@
-"""Secrets, ConfigMaps, Events, Endpoints, ServiceAccounts (pkg/registry/core/*).
+"""Secrets, ConfigMaps, Events, Endpoints, and the core and coordination kinds with
+nothing to check (pkg/registry/core/*, pkg/registry/coordination/lease).
 
 Secrets: `stringData` is folded into base64 `data` (as the v1 conversion does), type
 defaults to Opaque and never changes, keys must be config keys, and the well-known types
@@ -13,10 +14,10 @@ import base64
 import binascii
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy
 from kubelite.machinery.errors import BadRequest, Cause
 from kubelite.machinery.validation import is_config_map_key
 
-from .base import KindStrategy
 from .causes import forbidden, immutable, invalid, required, too_long
 
 Obj = dict[str, Any]
@@ -59,7 +60,7 @@ def _immutable_causes(new: Obj, old: Obj) -> list[Cause]:
     return causes
 
 
-class SecretStrategy(KindStrategy):
+class SecretStrategy(DefaultStrategy):
     def default(self, secret: Obj) -> None:
         for key, value in (secret.get("data") or {}).items():
             error = base64_error(str(value))
@@ -101,7 +102,7 @@ class SecretStrategy(KindStrategy):
         return causes + _immutable_causes(new, old)
 
 
-class ConfigMapStrategy(KindStrategy):
+class ConfigMapStrategy(DefaultStrategy):
     def validate(self, cm: Obj) -> list[Cause]:
         causes = _key_causes("data", cm.get("data")) + _key_causes("binaryData", cm.get("binaryData"))
         for key in (cm.get("data") or {}):
@@ -116,7 +117,9 @@ class ConfigMapStrategy(KindStrategy):
         return _immutable_causes(new, old)
 
 
-class EventStrategy(KindStrategy):
+class EventStrategy(DefaultStrategy):
+    allow_create_on_update = True
+
     def selectable_fields(self, event: Obj) -> dict[str, str]:
         # core/v1 shape; events.k8s.io/v1 calls involvedObject "regarding".
         involved = event.get("involvedObject") or event.get("regarding") or {}
@@ -136,10 +139,32 @@ class EventStrategy(KindStrategy):
         }
 
 
-class EndpointsStrategy(KindStrategy):
+class EndpointsStrategy(DefaultStrategy):
+    allow_create_on_update = True
+
     def default(self, endpoints: Obj) -> None:
         for subset in endpoints.get("subsets") or ():
             for port in (subset or {}).get("ports") or ():
                 if isinstance(port, dict) and not port.get("protocol"):
                     port["protocol"] = "TCP"
 
+
+class ServiceAccountStrategy(DefaultStrategy):
+    return_deleted_object = True
+
+
+class PodTemplateStrategy(DefaultStrategy):
+    return_deleted_object = True
+
+
+class ResourceQuotaStrategy(DefaultStrategy):
+    has_status = True
+    return_deleted_object = True
+
+
+class LimitRangeStrategy(DefaultStrategy):
+    allow_create_on_update = True
+
+
+class LeaseStrategy(DefaultStrategy):
+    allow_create_on_update = True

@@ -1,7 +1,8 @@
 """Namespaces and Nodes (pkg/registry/core/namespace, pkg/registry/core/node).
 
 A new namespace is Active and carries the `kubernetes` finalizer; only the `finalize`
-subresource changes spec.finalizers afterwards. The label
+subresource changes spec.finalizers afterwards, and while any is left a deleted
+namespace stays, Terminating (pkg/registry/core/namespace/storage). The label
 `kubernetes.io/metadata.name` always equals the name. Nodes keep the status their
 kubelet registers with (upstream does not clear it on create), take allocatable from
 capacity when missing, and select on spec.unschedulable.
@@ -12,16 +13,32 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kubelite.apiserver.registry.strategy import StatusStrategy
+from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
 
-from .base import KindStrategy
+from .names import dns_label
+
 
 Obj = dict[str, Any]
 NAME_LABEL = "kubernetes.io/metadata.name"
 
 
-class NamespaceStrategy(KindStrategy):
+class NamespaceStrategy(DefaultStrategy):
     has_status = True
+    return_deleted_object = True
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        return dns_label(name, prefix)
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {"status": StatusStrategy(self), "finalize": NamespaceFinalizeStrategy(self)}
+
+    def deletion_finalizers(self, ns: Obj) -> list[str]:
+        # spec.finalizers hold a deleted namespace until the namespace lifecycle loop
+        # (apiserver/namespaces.py) has emptied it and removed `kubernetes`.
+        return list((ns.get("spec") or {}).get("finalizers") or ())
+
+    def mark_deleting(self, ns: Obj) -> None:
+        ns.setdefault("status", {})["phase"] = "Terminating"
 
     def prepare_for_create(self, ns: Obj) -> None:
         super().prepare_for_create(ns)
@@ -74,7 +91,7 @@ class NamespaceFinalizeStrategy(StatusStrategy):
             spec.pop("finalizers", None)
 
 
-class NodeStrategy(KindStrategy):
+class NodeStrategy(DefaultStrategy):
     has_status = True
 
     def prepare_for_create(self, node: Obj) -> None:

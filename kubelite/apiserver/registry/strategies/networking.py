@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy, spec_of
 from .causes import invalid, not_supported, path, required
 
 Obj = dict[str, Any]
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
 
 
-class IngressStrategy(KindStrategy):
+class IngressStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
     initial_status = {"loadBalancer": {}}
@@ -58,7 +58,7 @@ def _validate_path(item: Obj, base: str) -> list[Cause]:
     return causes
 
 
-class NetworkPolicyStrategy(KindStrategy):
+class NetworkPolicyStrategy(DefaultStrategy):
     tracks_generation = True
 
     def default(self, policy: Obj) -> None:

@@ -3,7 +3,8 @@
 Create: defaults (PodSpec defaults plus the Pod-only ones), then what kube-apiserver's
 default admission chain adds to every pod (ServiceAccount: serviceAccountName
 "default"; DefaultTolerationSeconds: tolerate not-ready/unreachable for 300s; the
-Priority plugin, which needs the PriorityClasses, runs in Registry.admit), generation 1, and a fresh status of
+Priority plugin, which needs the PriorityClasses, is apiserver/admission/priority.py),
+generation 1, and a fresh status of
 `{phase: Pending, qosClass}`. All of it is idempotent, so a real admission chain may
 run the same steps again.
 
@@ -22,10 +23,10 @@ import json
 from fractions import Fraction
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy, spec_of
 from kubelite.machinery.errors import Cause
 from kubelite.machinery.quantity import parse_json
 
-from .base import KindStatusStrategy, KindStrategy, spec_of
 from .causes import forbidden, invalid, path
 from .podspec import default_pod_only, default_pod_spec
 from .podvalidation import validate_pod_spec
@@ -117,9 +118,26 @@ def _amount(value: Any) -> Fraction:
         return Fraction(0)
 
 
-class PodStrategy(KindStrategy):
+class PodStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
+    return_deleted_object = True
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {"status": PodStatusStrategy(self), "binding": BindingStrategy()}
+
+    def grace_period(self, pod: Obj, options: Obj) -> int:
+        # CheckGracefulDelete: a pod not yet on a node, or finished, goes at once, since
+        # no kubelet has to stop it; otherwise the request's period, else the pod's own.
+        spec = pod.get("spec") or {}
+        if not spec.get("nodeName"):
+            return 0
+        if (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+            return 0
+        given = options.get("gracePeriodSeconds")
+        if given is not None:
+            return max(int(given), 0)
+        return int(spec.get("terminationGracePeriodSeconds", 30))
 
     def prepare_for_create(self, pod: Obj) -> None:
         super().prepare_for_create(pod)
@@ -154,7 +172,13 @@ class PodStrategy(KindStrategy):
         }
 
 
-class PodStatusStrategy(KindStatusStrategy):
+class BindingStrategy(DefaultStrategy):
+    """pods/binding: the one write allowed to set an existing pod's spec.nodeName
+    (pkg/registry/core/pod/storage BindingREST). The binding handler makes exactly that
+    change, so none of the pod's update rules, which forbid it, run."""
+
+
+class PodStatusStrategy(StatusStrategy):
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
         # qosClass is fixed at creation; old kubelets drop it, so carry it over.

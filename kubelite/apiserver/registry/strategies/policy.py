@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy, spec_of
 from .causes import forbidden, invalid, nonnegative, not_supported, required
 
 Obj = dict[str, Any]
@@ -31,7 +31,7 @@ def _int_or_percent_causes(value: Any, field: str) -> list[Cause]:
     return nonnegative(field, value)
 
 
-class PodDisruptionBudgetStrategy(KindStrategy):
+class PodDisruptionBudgetStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
     initial_status = {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
@@ -51,7 +51,7 @@ class PodDisruptionBudgetStrategy(KindStrategy):
         return causes
 
 
-class PriorityClassStrategy(KindStrategy):
+class PriorityClassStrategy(DefaultStrategy):
     def default(self, pc: Obj) -> None:
         if not pc.get("preemptionPolicy"):
             pc["preemptionPolicy"] = "PreemptLowerPriority"
@@ -99,7 +99,7 @@ def _scale_down_rules(rules: Obj | None) -> Obj:
     return rules
 
 
-class HorizontalPodAutoscalerStrategy(KindStrategy):
+class HorizontalPodAutoscalerStrategy(DefaultStrategy):
     has_status = True
     initial_status = {"desiredReplicas": 0}
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy
 from .causes import invalid, not_supported, path, required
+from .names import path_segment
 
 Obj = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -38,7 +39,17 @@ def validate_policy_rule(rule: Obj, namespaced: bool, base: str) -> list[Cause]:
     return causes
 
 
-class RoleStrategy(KindStrategy):
+class _RBACStrategy(DefaultStrategy):
+    """What every RBAC kind shares: names are path segments (ValidateRBACName), and a
+    PUT creates a missing object (AllowCreateOnUpdate: true for all four)."""
+
+    allow_create_on_update = True
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        return path_segment(name, prefix)
+
+
+class RoleStrategy(_RBACStrategy):
     namespaced = True
 
     def validate(self, role: Obj) -> list[Cause]:
@@ -56,7 +67,7 @@ class ClusterRoleStrategy(RoleStrategy):
         return super().validate(role)
 
 
-class RoleBindingStrategy(KindStrategy):
+class RoleBindingStrategy(_RBACStrategy):
     role_kinds: tuple[str, ...] = ("Role", "ClusterRole")
     namespaced = True
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 from kubelite.machinery.validation import is_dns1123_subdomain
 
-from .base import KindStrategy, spec_of
 from .causes import duplicate, forbidden, immutable, invalid, not_supported, path, required
 from kubelite.machinery.validation import is_dns1123_label
+from .names import dns1035_label
 from .podvalidation import PROTOCOLS, is_valid_port_name, is_valid_port_num
 
 Obj = dict[str, Any]
@@ -66,9 +67,15 @@ def default_service(svc: Obj) -> None:
             spec["ipFamilies"] = ["IPv6" if ":" in ip else "IPv4" for ip in ips] or ["IPv4"]
 
 
-class ServiceStrategy(KindStrategy):
+class ServiceStrategy(DefaultStrategy):
     has_status = True
     initial_status = {"loadBalancer": {}}
+    allow_create_on_update = True
+    return_deleted_object = True
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        # The name becomes a DNS label of its own: <service>.<namespace>.svc.
+        return dns1035_label(name, prefix)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)

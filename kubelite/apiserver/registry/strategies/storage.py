@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 from kubelite.machinery.timestamps import now_rfc3339
 
-from .base import KindStrategy, spec_of
 from .causes import forbidden, not_supported, path, required
 
 Obj = dict[str, Any]
@@ -43,8 +43,9 @@ def _default_volume(obj: Obj) -> None:
         status["phase"] = "Pending"
 
 
-class PersistentVolumeStrategy(KindStrategy):
+class PersistentVolumeStrategy(DefaultStrategy):
     has_status = True
+    return_deleted_object = True
 
     def prepare_for_create(self, pv: Obj) -> None:
         super().prepare_for_create(pv)
@@ -77,8 +78,9 @@ class PersistentVolumeStrategy(KindStrategy):
         return {"name": (pv.get("metadata") or {}).get("name") or ""}
 
 
-class PersistentVolumeClaimStrategy(KindStrategy):
+class PersistentVolumeClaimStrategy(DefaultStrategy):
     has_status = True
+    return_deleted_object = True
     initial_status = {"phase": "Pending"}
 
     def default(self, pvc: Obj) -> None:
@@ -109,7 +111,9 @@ class PersistentVolumeClaimStrategy(KindStrategy):
         return []
 
 
-class StorageClassStrategy(KindStrategy):
+class StorageClassStrategy(DefaultStrategy):
+    return_deleted_object = True
+
     def default(self, sc: Obj) -> None:
         if not sc.get("reclaimPolicy"):
             sc["reclaimPolicy"] = "Delete"
@@ -133,3 +137,10 @@ class StorageClassStrategy(KindStrategy):
         if new.get("volumeBindingMode") != old.get("volumeBindingMode"):
             causes.append(forbidden("volumeBindingMode", "field is immutable"))
         return causes
+
+
+class CSIStrategy(DefaultStrategy):
+    """CSIDrivers, CSINodes and VolumeAttachments: what is special about them here is
+    only that their stores answer a DELETE with the object (their storage.go files)."""
+
+    return_deleted_object = True

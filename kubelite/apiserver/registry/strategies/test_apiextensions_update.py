@@ -4,7 +4,7 @@ from typing import Any, Callable
 
 import pytest
 
-from kubelite.apiserver.registry.strategies import STATUS_STRATEGIES, STRATEGIES
+from kubelite.apiserver.registry.strategies import STRATEGIES
 from kubelite.apiserver.registry.strategies.crdwebhook import ca_bundle_problem
 
 from .test_apiextensions import created, widget_crd
@@ -66,7 +66,7 @@ def test_status_subresource_may_drop_a_migrated_version() -> None:
     _add_v2_storage(old)
     old["status"]["storedVersions"] = ["v1", "v2"]
     old["spec"]["versions"] = old["spec"]["versions"][1:]
-    status = STATUS_STRATEGIES[KEY]
+    status = CRD.subresource_strategies()["status"]
     new = copy.deepcopy(old)
     new["status"]["storedVersions"] = ["v2"]
     status.prepare_for_update(new, old)

@@ -1,6 +1,13 @@
 import pytest
 
-from kubelite.apiserver.registry.strategies.names import name_causes, validate_name
+from kubelite.apiserver.registry.strategies.names import (
+    cronjob_name,
+    dns1035_label,
+    dns_label,
+    dns_subdomain,
+    name_causes,
+    path_segment,
+)
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
@@ -20,43 +27,50 @@ DNS1035_MSG = (
 
 
 @pytest.mark.parametrize(
-    ("group", "plural", "name", "want"),
+    ("rule", "name", "want"),
     [
-        ("", "pods", "web-0", []),
-        ("", "pods", "Bad_Name", [SUBDOMAIN_MSG]),
-        ("", "configmaps", "kube-root-ca.crt", []),
-        ("", "namespaces", "a.b", ["must not contain dots"]),
-        ("apps", "statefulsets", "db.x", ["must not contain dots"]),
-        ("apps", "deployments", "db.x", []),
-        ("", "services", "1web", [DNS1035_MSG]),
-        ("", "services", "web", []),
-        ("rbac.authorization.k8s.io", "clusterroles", "system:node", []),
-        ("rbac.authorization.k8s.io", "roles", "a/b", ["may not contain '/'"]),
-        ("rbac.authorization.k8s.io", "roles", "..", ["may not be '..'"]),
-        ("", "pods", "a" * 254, ["must be no more than 253 characters"]),
-        ("batch", "cronjobs", "c" * 53, ["must be no more than 52 characters"]),
-        ("example.com", "widgets", "w1", []),
+        (dns_subdomain, "web-0", []),
+        (dns_subdomain, "Bad_Name", [SUBDOMAIN_MSG]),
+        (dns_subdomain, "kube-root-ca.crt", []),
+        (dns_subdomain, "a" * 254, ["must be no more than 253 characters"]),
+        (dns_label, "a.b", ["must not contain dots"]),
+        (dns_label, "Bad", [LABEL_MSG]),
+        (dns1035_label, "1web", [DNS1035_MSG]),
+        (dns1035_label, "web", []),
+        (path_segment, "system:node", []),
+        (path_segment, "a/b", ["may not contain '/'"]),
+        (path_segment, "..", ["may not be '..'"]),
+        (cronjob_name, "c" * 53, ["must be no more than 52 characters"]),
+        (cronjob_name, "c" * 52, []),
     ],
-    ids=["pod-ok", "pod-bad", "cm-dots", "ns-label", "sts-label", "deploy-subdomain",
-         "svc-digit", "svc-ok", "rbac-colon", "rbac-slash", "rbac-dotdot", "too-long",
-         "cronjob-52", "custom-default"],
+    ids=["subdomain-ok", "subdomain-bad", "subdomain-dots", "subdomain-too-long",
+         "label-dots", "label-upper", "dns1035-digit", "dns1035-ok", "segment-colon",
+         "segment-slash", "segment-dotdot", "cronjob-53", "cronjob-52"],
 )
-def test_validate_name_applies_the_kinds_rule(group, plural, name, want):
-    assert validate_name(group, plural, name) == want
+def test_name_rule_gives_upstreams_messages(rule, name, want):
+    assert rule(name, False) == want
 
 
-def test_generate_name_prefix_may_end_in_dash():
-    assert validate_name("", "pods", "web-", prefix=True) == []
-    assert name_causes("", "pods", {"generateName": "web-", "name": "web-abcde"}) == []
+@pytest.mark.parametrize("rule", [dns_subdomain, dns_label, dns1035_label, cronjob_name],
+                         ids=["subdomain", "label", "dns1035", "cronjob"])
+def test_generate_name_prefix_may_end_in_dash(rule):
+    assert rule("web-", True) == []
+    assert rule("web-", False) != []
+    assert name_causes(rule, {"generateName": "web-", "name": "web-abcde"}) == []
 
 
 def test_name_causes_format_like_upstream():
-    [cause] = name_causes("", "pods", {"name": "Bad_Name"})
+    [cause] = name_causes(dns_subdomain, {"name": "Bad_Name"})
     assert cause.field == "metadata.name"
     assert cause.type == "FieldValueInvalid"
     assert cause.message == f'Invalid value: "Bad_Name": {SUBDOMAIN_MSG}'
 
 
+def test_name_causes_check_generate_name_as_a_prefix():
+    [cause] = name_causes(dns_subdomain, {"generateName": "Web-", "name": "ok"})
+    assert (cause.field, cause.type) == ("metadata.generateName", "FieldValueInvalid")
+
+
 def test_missing_name_is_required():
-    [cause] = name_causes("", "pods", {})
+    [cause] = name_causes(dns_subdomain, {})
     assert (cause.field, cause.message) == ("metadata.name", "Required value: name or generateName is required")

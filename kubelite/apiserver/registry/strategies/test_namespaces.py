@@ -1,6 +1,6 @@
 import copy
 
-from kubelite.apiserver.registry.strategies import STATUS_STRATEGIES, STRATEGIES, SUBRESOURCE_STRATEGIES
+from kubelite.apiserver.registry.strategies import STRATEGIES
 
 NS = STRATEGIES[("", "namespaces")]
 NODE = STRATEGIES[("", "nodes")]
@@ -31,7 +31,7 @@ def test_plain_update_keeps_finalizers_and_finalize_changes_them():
     finalize = copy.deepcopy(old)
     finalize["spec"]["finalizers"] = []
     finalize["metadata"]["labels"] = {"x": "y"}
-    SUBRESOURCE_STRATEGIES[("", "namespaces", "finalize")].prepare_for_update(finalize, old)
+    NS.subresource_strategies()["finalize"].prepare_for_update(finalize, old)
     assert finalize["spec"] == {}
     assert "labels" not in finalize["metadata"]
 
@@ -42,4 +42,4 @@ def test_node_keeps_registered_status_and_defaults_allocatable():
     NODE.default(node)
     assert node["status"] == {"capacity": {"cpu": "4"}, "allocatable": {"cpu": "4"}}
     assert NODE.selectable_fields(node) == {"spec.unschedulable": "false"}
-    assert ("", "nodes") in STATUS_STRATEGIES
+    assert "status" in NODE.subresource_strategies()

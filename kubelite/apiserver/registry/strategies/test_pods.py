@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from kubelite.apiserver.registry.strategies import STATUS_STRATEGIES, STRATEGIES
+from kubelite.apiserver.registry.strategies import STRATEGIES
 from kubelite.apiserver.registry.strategies.pods import qos_class
 
 POD = STRATEGIES[("", "pods")]
@@ -184,7 +184,7 @@ def test_update_keeps_status_and_status_update_keeps_spec():
     new_status = copy.deepcopy(old)
     new_status["status"] = {"phase": "Running"}
     new_status["spec"]["nodeName"] = "sneaky"
-    STATUS_STRATEGIES[("", "pods")].prepare_for_update(new_status, old)
+    POD.subresource_strategies()["status"].prepare_for_update(new_status, old)
     assert new["status"] == old["status"]
     assert new_status["spec"] == old["spec"]
     assert new_status["status"] == {"phase": "Running", "qosClass": "BestEffort"}

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
 from kubelite.machinery.errors import Cause
 
-from .base import KindStrategy, spec_of
 from .causes import forbidden, immutable, invalid, nonnegative, not_supported, required
+from .names import dns_label
 from .podspec import default_pod_spec
 from .podvalidation import validate_pod_spec
 from .selectors import is_empty, selector_matches
@@ -33,7 +34,7 @@ def default_template(spec: Obj) -> None:
             default_pod_spec(template_spec)
 
 
-class _AppsStrategy(KindStrategy):
+class _AppsStrategy(DefaultStrategy):
     has_status = True
     tracks_generation = True
     initial_status: ClassVar[Obj | None] = {}
@@ -182,6 +183,10 @@ class ReplicaSetStrategy(_AppsStrategy):
 class StatefulSetStrategy(_AppsStrategy):
     word = "statefulset"
     initial_status = {"replicas": 0, "availableReplicas": 0}
+
+    def validate_name(self, name: str, prefix: bool = False) -> list[str]:
+        # The name ends up in the pods' hostnames, which are DNS labels.
+        return dns_label(name, prefix)
 
     def default(self, obj: Obj) -> None:
         spec = spec_of(obj)

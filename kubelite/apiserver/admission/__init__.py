@@ -1,0 +1,43 @@
+"""Admission: the checks and changes every write passes besides its kind's strategy
+(plugin/pkg/admission upstream). The interfaces are `chain.py`; each plugin is one
+module; `default_chain` lists the plugins kubelite runs, in upstream's order
+(kubeapiserver/options/plugins.go AllOrderedPlugins).
+
+| plugin | phase | does |
+|---|---|---|
+| NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
+| Priority | admit | a new pod's priority from its PriorityClass |
+| ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
+"""
+
+from __future__ import annotations
+
+from kubelite.apiserver.admission.chain import (
+    Attributes,
+    Chain,
+    Finish,
+    MutatingPlugin,
+    Operation,
+    ValidatingPlugin,
+)
+from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
+from kubelite.apiserver.admission.priority import Priority
+from kubelite.apiserver.admission.service_addresses import ServiceAddresses
+from kubelite.apiserver.admission.stores import Stores
+from kubelite.apiserver.registry.allocators import ServiceAllocator
+from kubelite.apiserver.watchcache import Cache
+
+
+def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) -> Chain:
+    """The chain every server runs. The ServiceAddresses plugin also listens to the
+    cache, to give back what deleted Services held."""
+    addresses = ServiceAddresses(stores=stores, allocator=allocator)
+    cache.add_listener(addresses.on_event)
+    return Chain(
+        mutating=[NamespaceLifecycle(stores=stores, cache=cache),
+                  Priority(stores=stores, cache=cache)],
+        validating=[addresses])
+
+
+__all__ = ["Attributes", "Chain", "Finish", "MutatingPlugin", "Operation",
+           "ValidatingPlugin", "default_chain"]

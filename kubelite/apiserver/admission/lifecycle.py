@@ -1,0 +1,46 @@
+"""NamespaceLifecycle (plugin/pkg/admission/namespace/lifecycle upstream): nothing is
+created in a namespace that does not exist or is being deleted.
+
+The namespace is looked up in the watch cache; only when it is missing there does the
+plugin wait for the cache to catch up with the store, so a namespace created just
+before is found, and an everyday create costs no round trip to the store.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from kubelite.apiserver.admission.chain import Attributes, Operation
+from kubelite.apiserver.admission.stores import Stores
+from kubelite.apiserver.watchcache import Cache
+from kubelite.machinery import errors
+
+
+class NamespaceLifecycle:
+    name: ClassVar[str] = "NamespaceLifecycle"
+
+    def __init__(self, *, stores: Stores, cache: Cache) -> None:
+        self.stores = stores
+        self.cache = cache
+
+    def handles(self, attrs: Attributes) -> bool:
+        return attrs.operation is Operation.CREATE and attrs.resource.namespaced \
+            and not attrs.subresource
+
+    async def admit(self, attrs: Attributes) -> None:
+        namespaces = self.stores.store_for("", "namespaces")
+        key = namespaces.key("", attrs.namespace)
+        entry = self.cache.get(key)
+        if entry is None:
+            await namespaces.sync_cache()
+            entry = self.cache.get(key)
+        if entry is None:
+            raise errors.not_found("", "namespaces", attrs.namespace)
+        if entry.deleting:
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {attrs.namespace} because it "
+                f"is being terminated",
+                kind=attrs.resource.plural, group=attrs.resource.group,
+                causes=(errors.Cause("NamespaceTerminating",
+                                     f"namespace {attrs.namespace} is being terminated",
+                                     "metadata.namespace"),))

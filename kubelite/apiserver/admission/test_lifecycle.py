@@ -1,0 +1,64 @@
+"""NamespaceLifecycle against a real registry on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubelite.apiserver.admission.chain import Attributes, Operation
+from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
+from kubelite.apiserver.registry.registry import Registry
+from kubelite.apiserver.registry.store import WriteOptions
+from kubelite.machinery import errors
+
+
+def configmap_in(registry: Registry, namespace: str,
+                 operation: Operation = Operation.CREATE) -> Attributes:
+    spec = registry.store_for("", "configmaps").spec
+    return Attributes(spec, operation, namespace, "cm", {"metadata": {"name": "cm"}})
+
+
+async def make_namespace(registry: Registry, name: str) -> None:
+    await registry.store_for("", "namespaces").create(
+        "", {"metadata": {"name": name}}, WriteOptions())
+
+
+async def test_create_in_an_active_namespace_passes(registry: Registry) -> None:
+    await make_namespace(registry, "team")
+    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    await plugin.admit(configmap_in(registry, "team"))
+
+
+async def test_create_in_a_missing_namespace_is_not_found(registry: Registry) -> None:
+    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    with pytest.raises(errors.NotFound) as caught:
+        await plugin.admit(configmap_in(registry, "nowhere"))
+    assert caught.value.message == 'namespaces "nowhere" not found'
+
+
+async def test_create_in_a_terminating_namespace_is_forbidden(registry: Registry) -> None:
+    await make_namespace(registry, "going")
+    # The `kubernetes` finalizer holds it Terminating: no namespace loop runs here.
+    await registry.store_for("", "namespaces").delete("", "going", {}, WriteOptions())
+    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    with pytest.raises(errors.Forbidden) as caught:
+        await plugin.admit(configmap_in(registry, "going"))
+    assert caught.value.message == ("unable to create new content in namespace going "
+                                    "because it is being terminated")
+    [cause] = caught.value.causes
+    assert (cause.type, cause.field) == ("NamespaceTerminating", "metadata.namespace")
+
+
+@pytest.mark.parametrize(
+    ("plural", "operation", "subresource", "handled"),
+    [("configmaps", Operation.CREATE, "", True),
+     ("configmaps", Operation.UPDATE, "", False),
+     ("namespaces", Operation.CREATE, "", False),
+     ("pods", Operation.CREATE, "binding", False)],
+    ids=["namespaced-create", "update", "cluster-scoped", "subresource"],
+)
+def test_only_creates_of_namespaced_objects_are_checked(
+        registry: Registry, plural: str, operation: Operation, subresource: str,
+        handled: bool) -> None:
+    spec = registry.store_for("", plural).spec
+    attrs = Attributes(spec, operation, "team", "x", {}, subresource=subresource)
+    assert NamespaceLifecycle(stores=registry, cache=registry.cache).handles(attrs) is handled
