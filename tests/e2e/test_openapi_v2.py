@@ -174,22 +174,29 @@ def test_create_validate_strict_still_refuses_an_unknown_field(cluster: Cluster,
 
 def test_client_side_apply_merges_containers_by_name(cluster: Cluster, ns: str,
                                                      version: str) -> None:
+    """A List is validated against /openapi/v2, then each item gets a three-way
+    strategic merge patch (merge keys from /openapi/v3; v2 is kubectl's fallback): a
+    container apply never set stays, one it set and then dropped goes."""
     def deployment(*containers: tuple[str, str]) -> str:
-        return json.dumps({
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": [{
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "pair", "namespace": ns},
             "spec": {"selector": {"matchLabels": {"app": "pair"}}, "template": {
                 "metadata": {"labels": {"app": "pair"}},
-                "spec": {"containers": [{"name": n, "image": i} for n, i in containers]}}}})
+                "spec": {"containers": [{"name": n, "image": i} for n, i in containers]}}}}]})
+
+    def containers() -> dict[str, str]:
+        spec = get_json(cluster, ns, "deploy/pair")["spec"]["template"]["spec"]
+        return {c["name"]: c["image"] for c in spec["containers"]}
 
     cluster.kubectl("apply", "-f", "-", input=deployment(("a", "nginx:1"), ("b", "redis:7")),
                     version=version)
+    cluster.kubectl("patch", "-n", ns, "deploy/pair", "-p", json.dumps({"spec": {"template": {
+        "spec": {"containers": [{"name": "sidecar", "image": "busybox"}]}}}}))
     cluster.kubectl("apply", "-f", "-", input=deployment(("a", "nginx:1"), ("b", "redis:8")),
                     version=version)
-    containers = get_json(cluster, ns, "deploy/pair")["spec"]["template"]["spec"]["containers"]
-    assert [(c["name"], c["image"]) for c in containers] == [("a", "nginx:1"), ("b", "redis:8")]
+    assert containers() == {"a": "nginx:1", "b": "redis:8", "sidecar": "busybox"}
     cluster.kubectl("apply", "-f", "-", input=deployment(("b", "redis:8")), version=version)
-    containers = get_json(cluster, ns, "deploy/pair")["spec"]["template"]["spec"]["containers"]
-    assert [(c["name"], c["image"]) for c in containers] == [("b", "redis:8")]
+    assert containers() == {"b": "redis:8", "sidecar": "busybox"}
 
 
 def test_explain_reads_the_v2_document(cluster: Cluster, version: str, gadgets: str) -> None:
