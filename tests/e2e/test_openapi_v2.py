@@ -127,6 +127,18 @@ def test_get_yaml_saved_to_a_file_applies(cluster: Cluster, ns: str, version: st
     assert get_json(cluster, ns, "cm/saved")["data"] == {"k": "v"}
 
 
+def test_edit_of_several_objects_saves(cluster: Cluster, ns: str, version: str) -> None:
+    """`kubectl edit` of more than one object edits a List and validates it client-side."""
+    for name in ("e1", "e2"):
+        cluster.kubectl("create", "configmap", name, "-n", ns, "--from-literal=k=old")
+    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig, "HOME": cluster.kubeconfig + ".home",
+           "KUBE_EDITOR": "sed -i s/old/new/"}
+    edited = subprocess.run([tool(f"kubectl-{version}"), "edit", "-n", ns, "cm", "e1", "e2"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert edited.returncode == 0, edited.stderr
+    assert get_json(cluster, ns, "cm/e1")["data"] == get_json(cluster, ns, "cm/e2")["data"] == {"k": "new"}
+
+
 # --- a List of several kinds, custom resources included ----------------------------
 
 @pytest.mark.parametrize("mode", [(), ("--server-side",)], ids=["client-side", "server-side"])
