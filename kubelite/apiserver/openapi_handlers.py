@@ -59,24 +59,29 @@ async def serve(request: web.Request, registry: Registry) -> web.StreamResponse:
 
 def _serve_v2(request: web.Request, forms: openapi_v2.Forms) -> web.StreamResponse:
     headers = {"Vary": "Accept"}
-    for type_, subtype in accept_clauses(request.headers.get("Accept") or "*/*"):
+    protobuf = _pick_form(request.headers.get("Accept") or "*/*")
+    if protobuf is None:
+        return _with_vary(web.Response(status=406, headers=headers))
+    gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    headers["Etag"] = etag = '"' + forms.etag + ("-gzip" if gzipped else "") + '"'
+    if _not_modified(request, etag, forms.built_at):
+        return _with_vary(web.Response(status=304, headers=headers))
+    headers["Content-Type"] = PROTOBUF_V2 if protobuf else "application/json"
+    headers["Last-Modified"] = formatdate(forms.built_at, usegmt=True)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    body = forms.body(protobuf=protobuf, gzipped=gzipped)
+    return _with_vary(web.Response(body=body, headers=headers))
+
+
+def _pick_form(accept: str) -> bool | None:
+    """True for protobuf, False for JSON, None when the Accept header allows neither:
+    the first clause that matches a form, trying the forms in upstream's order."""
+    for type_, subtype in accept_clauses(accept):
         for form_type, form_subtype, protobuf in _V2_FORMS:
             if type_ in (form_type, "*") and subtype in (form_subtype, "*"):
-                break
-        else:
-            continue
-        gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-        etag = '"' + forms.etag + ('-gzip' if gzipped else "") + '"'
-        headers["Etag"] = etag
-        if _not_modified(request, etag, forms.built_at):
-            return _with_vary(web.Response(status=304, headers=headers))
-        headers["Content-Type"] = PROTOBUF_V2 if protobuf else "application/json"
-        headers["Last-Modified"] = formatdate(forms.built_at, usegmt=True)
-        if gzipped:
-            headers["Content-Encoding"] = "gzip"
-        body = forms.body(protobuf=protobuf, gzipped=gzipped)
-        return _with_vary(web.Response(body=body, headers=headers))
-    return _with_vary(web.Response(status=406, headers=headers))
+                return protobuf
+    return None
 
 
 def _with_vary(response: web.Response) -> web.Response:
