@@ -15,7 +15,10 @@ more than that reader understands, so upstream publishes a weaker v2 schema
   type; an `array` left without items loses its type; and a nullable property is no
   longer required;
 - `allOf`, `anyOf`, `oneOf` and `not` go (swagger 2.0 has no junctors); the schema
-  converter drops them too.
+  converter drops them too;
+- an embedded resource (`x-kubernetes-embedded-resource`) that does not keep unknown
+  fields gets apiVersion, kind and metadata properties, and requires kind and
+  apiVersion (`addEmbeddedProperties`), as the kind itself does.
 
 The v3 documents are not affected: they carry the CRD's schema as written.
 """
@@ -25,10 +28,23 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from kubelite.api import schemas
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.openapi import Schema, crd_definitions, definition_name
 
 _JUNCTORS = ("allOf", "anyOf", "oneOf", "not")
+# The descriptions upstream gives an embedded resource's type and object meta.
+_EMBEDDED_API_VERSION = (
+    "apiVersion defines the versioned schema of this representation of an object. Servers "
+    "should convert recognized schemas to the latest internal value, and may reject "
+    "unrecognized values. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources")
+_EMBEDDED_KIND = (
+    "kind is a string value representing the type of this object. In CamelCase. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds")
+_OBJECT_META_DESCRIPTION = (
+    "Standard object's metadata. More info: "
+    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
 
 
 def crd_definitions_v2(resource: ResourceSpec, version: str) -> dict[str, Schema]:
@@ -77,4 +93,12 @@ def structural_v2(schema: Schema) -> Schema:
         if additional.get("nullable") is True:
             out.pop("required", None)
         out["additionalProperties"] = structural_v2(additional)
+    if out.get("x-kubernetes-embedded-resource") is True and not preserves:
+        out["properties"] = {**out.get("properties", {}),
+                             "apiVersion": {"description": _EMBEDDED_API_VERSION, "type": "string"},
+                             "kind": {"description": _EMBEDDED_KIND, "type": "string"},
+                             "metadata": {"$ref": "#/$defs/" + schemas.OBJECT_META,
+                                          "description": _OBJECT_META_DESCRIPTION}}
+        required = list(out.get("required", []))
+        out["required"] = required + [r for r in ("kind", "apiVersion") if r not in required]
     return out

@@ -37,7 +37,21 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
          "type": "array", "items": {"type": "integer", "oneOf": [{"minimum": 1}], "not": {}},
          "allOf": [{"maxItems": 2}]}}},
      {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}}}),
+    ("preserving-embedded-resource-stays-open",
+     {"type": "object", "x-kubernetes-embedded-resource": True,
+      "x-kubernetes-preserve-unknown-fields": True},
+     {"x-kubernetes-embedded-resource": True, "x-kubernetes-preserve-unknown-fields": True}),
 ]
+
+
+def test_embedded_resource_gets_type_and_object_meta() -> None:
+    schema = {"type": "object", "properties": {"template": {
+        "type": "object", "x-kubernetes-embedded-resource": True, "required": ["spec"],
+        "properties": {"spec": {"type": "object"}}}}}
+    template = structural_v2(schema)["properties"]["template"]
+    assert set(template["properties"]) == {"spec", "apiVersion", "kind", "metadata"}
+    assert template["properties"]["metadata"]["$ref"].endswith("meta.v1.ObjectMeta")
+    assert template["required"] == ["spec", "kind", "apiVersion"]
 
 
 @pytest.mark.parametrize(("schema", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

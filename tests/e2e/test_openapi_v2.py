@@ -28,8 +28,8 @@ VERSIONS = ("1.32", "1.35")
 GROUP = "openapi2.kubelite.test"
 PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
-# Nested fields that keep unknown fields and nullable fields are what kubectl's strict
-# v2 reader would reject if the CRD's schema were published unchanged.
+# Nested fields that keep unknown fields, nullable fields and embedded resources are
+# what kubectl's strict v2 reader would reject if the CRD's schema were published as is.
 CRD = textwrap.dedent(f"""\
     apiVersion: apiextensions.k8s.io/v1
     kind: CustomResourceDefinition
@@ -58,6 +58,11 @@ CRD = textwrap.dedent(f"""\
                     x-kubernetes-preserve-unknown-fields: true
                     properties:
                       known: {{type: string}}
+                  template:
+                    type: object
+                    x-kubernetes-embedded-resource: true
+                    properties:
+                      data: {{type: object, additionalProperties: {{type: string}}}}
     """)
 
 
@@ -92,7 +97,9 @@ def several_kinds(ns: str, replicas: Any = 2) -> dict[str, Any]:
                       {"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8080}],
                        "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]}}}},
         {"apiVersion": f"{GROUP}/v1", "kind": "Gadget", "metadata": {"name": "g1", "namespace": ns},
-         "spec": {"size": 3, "note": None, "extra": {"known": "k", "anything": {"deep": [1, 2]}}}},
+         "spec": {"size": 3, "note": None, "extra": {"known": "k", "anything": {"deep": [1, 2]}},
+                  "template": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "t"},
+                               "data": {"a": "b"}}}},
     ]}
 
 
@@ -154,6 +161,7 @@ def test_list_of_several_kinds_applies(cluster: Cluster, ns: str, version: str, 
     assert get_json(cluster, ns, "deploy/web")["spec"]["replicas"] == 2
     gadget = get_json(cluster, ns, f"{gadgets}/g1")
     assert gadget["spec"]["extra"] == {"known": "k", "anything": {"deep": [1, 2]}}
+    assert gadget["spec"]["template"]["metadata"] == {"name": "t"}
     again = cluster.kubectl("apply", *mode, "-f", "-", input=doc, version=version)
     assert ("unchanged" in again.stdout) != bool(mode), again.stdout
 
