@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from kubelite.api.protobuf.wire import bytes_field, double_field, varint_field
+from kubelite.api.protobuf.wire import BYTES, double_field, tag, varint, varint_field
 
 # (field number, value) -> the encoded field or fields; b"" for nothing to write.
 FieldEncoder = Callable[[int, Any], bytes]
@@ -51,14 +51,26 @@ def encode_document(document: dict[str, Any]) -> bytes:
     return _encode("Document", document)
 
 
+# Nearly every field is length-delimited and most values are short, so the tags (every
+# gnostic field number is below 32) and one-byte lengths are made once: the wire
+# helpers' varint loop was most of the encoding time.
+_TAGS = tuple(tag(n, BYTES) for n in range(32))
+_SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))
+
+
+def _bytes_field(number: int, value: bytes) -> bytes:
+    n = len(value)
+    return _TAGS[number] + (_SHORT_LENGTHS[n] if n < 0x80 else varint(n)) + value
+
+
 # --- scalars -----------------------------------------------------------------------
 
 def _string(number: int, value: Any) -> bytes:
-    return bytes_field(number, value.encode()) if value else b""
+    return _bytes_field(number, value.encode()) if value else b""
 
 
 def _strings(number: int, values: Any) -> bytes:
-    return b"".join(bytes_field(number, v.encode()) for v in values)
+    return b"".join(_bytes_field(number, v.encode()) for v in values)
 
 
 def _bool(number: int, value: Any) -> bytes:
@@ -75,19 +87,19 @@ def _double(number: int, value: Any) -> bytes:
 
 def _yaml(value: Any) -> bytes:
     """The `Any` message of a free-form value: its JSON text in the `yaml` field."""
-    return bytes_field(2, orjson.dumps(value) + b"\n")
+    return _bytes_field(2, orjson.dumps(value) + b"\n")
 
 
 def _any(number: int, value: Any) -> bytes:
-    return bytes_field(number, _yaml(value))
+    return _bytes_field(number, _yaml(value))
 
 
 def _anys(number: int, values: Any) -> bytes:
-    return b"".join(bytes_field(number, _yaml(v)) for v in values)
+    return b"".join(_bytes_field(number, _yaml(v)) for v in values)
 
 
 def _named_any(name: str, value: Any) -> bytes:
-    return bytes_field(1, name.encode()) + bytes_field(2, _yaml(value))
+    return _bytes_field(1, name.encode()) + _bytes_field(2, _yaml(value))
 
 
 # --- messages ----------------------------------------------------------------------
@@ -100,21 +112,21 @@ def _encode(message: str, obj: dict[str, Any]) -> bytes:
         if field is not None:
             out.append(field[1](field[0], value))
         elif extensions and key.startswith("x-"):
-            out.append(bytes_field(extensions, _named_any(key, value)))
+            out.append(_bytes_field(extensions, _named_any(key, value)))
     return b"".join(out)
 
 
 def _message(name: str) -> FieldEncoder:
     """A singular message field, written even when empty (its presence is meaningful)."""
     def encode(number: int, value: Any) -> bytes:
-        return bytes_field(number, _ENCODERS[name](value))
+        return _bytes_field(number, _ENCODERS[name](value))
     return encode
 
 
 def _messages(name: str) -> FieldEncoder:
     def encode(number: int, values: Any) -> bytes:
         body = _ENCODERS[name]
-        return b"".join(bytes_field(number, body(v)) for v in values)
+        return b"".join(_bytes_field(number, body(v)) for v in values)
     return encode
 
 
@@ -126,7 +138,7 @@ def _named(value_name: str) -> Callable[[Any], bytes]:
     """A map message (`Definitions`, `Properties`, ...): `repeated Named<X> = 1`."""
     def body(obj: Any) -> bytes:
         value = _ENCODERS[value_name]
-        return b"".join(bytes_field(1, bytes_field(1, k.encode()) + bytes_field(2, value(v)))
+        return b"".join(_bytes_field(1, _bytes_field(1, k.encode()) + _bytes_field(2, value(v)))
                         for k, v in obj.items())
     return body
 
@@ -140,7 +152,7 @@ def _string_array(values: Any) -> bytes:
 
 
 def _named_anys(obj: Any) -> bytes:
-    return b"".join(bytes_field(1, _named_any(k, v)) for k, v in obj.items())
+    return b"".join(_bytes_field(1, _named_any(k, v)) for k, v in obj.items())
 
 
 def _keyed(prefix: str, named: int, value_name: str, extensions: int) -> Callable[[Any], bytes]:
@@ -150,9 +162,9 @@ def _keyed(prefix: str, named: int, value_name: str, extensions: int) -> Callabl
         out: list[bytes] = []
         for k, v in obj.items():
             if k.startswith("x-"):
-                out.append(bytes_field(extensions, _named_any(k, v)))
+                out.append(_bytes_field(extensions, _named_any(k, v)))
             elif k.startswith(prefix):
-                out.append(bytes_field(named, bytes_field(1, k.encode()) + bytes_field(2, value(v))))
+                out.append(_bytes_field(named, _bytes_field(1, k.encode()) + _bytes_field(2, value(v))))
         return b"".join(out)
     return body
 
@@ -165,13 +177,13 @@ def _type_item(value: Any) -> bytes:
 
 def _items_item(value: Any) -> bytes:
     schemas = [value] if isinstance(value, dict) else value
-    return b"".join(bytes_field(1, _encode("Schema", s)) for s in schemas)
+    return b"".join(_bytes_field(1, _encode("Schema", s)) for s in schemas)
 
 
 def _additional_properties(value: Any) -> bytes:
     if isinstance(value, bool):
         return varint_field(2, int(value))  # a oneof member: false is written too
-    return bytes_field(1, _encode("Schema", value))
+    return _bytes_field(1, _encode("Schema", value))
 
 
 def _json_reference(value: Any) -> bytes:
@@ -185,27 +197,27 @@ _NON_BODY = {"header": (1, "HeaderParameterSubSchema"), "formData": (2, "FormDat
 def _parameter(value: Any) -> bytes:
     where = value.get("in")
     if where == "body":
-        return bytes_field(1, _encode("BodyParameter", value))
+        return _bytes_field(1, _encode("BodyParameter", value))
     number, name = _NON_BODY.get(where, (3, "QueryParameterSubSchema"))
-    return bytes_field(2, bytes_field(number, _encode(name, value)))
+    return _bytes_field(2, _bytes_field(number, _encode(name, value)))
 
 
 def _parameters_item(value: Any) -> bytes:
     if "$ref" in value:
-        return bytes_field(2, _json_reference(value))
-    return bytes_field(1, _parameter(value))
+        return _bytes_field(2, _json_reference(value))
+    return _bytes_field(1, _parameter(value))
 
 
 def _response_value(value: Any) -> bytes:
     if "$ref" in value:
-        return bytes_field(2, _json_reference(value))
-    return bytes_field(1, _encode("Response", value))
+        return _bytes_field(2, _json_reference(value))
+    return _bytes_field(1, _encode("Response", value))
 
 
 def _schema_item(value: Any) -> bytes:
     if value.get("type") == "file":
-        return bytes_field(2, _encode("FileSchema", value))
-    return bytes_field(1, _encode("Schema", value))
+        return _bytes_field(2, _encode("FileSchema", value))
+    return _bytes_field(1, _encode("Schema", value))
 
 
 _OAUTH2_FLOWS = {"implicit": (3, "Oauth2ImplicitSecurity"), "password": (4, "Oauth2PasswordSecurity"),
@@ -216,11 +228,11 @@ _OAUTH2_FLOWS = {"implicit": (3, "Oauth2ImplicitSecurity"), "password": (4, "Oau
 def _security_definitions_item(value: Any) -> bytes:
     kind = value.get("type")
     if kind == "basic":
-        return bytes_field(1, _encode("BasicAuthenticationSecurity", value))
+        return _bytes_field(1, _encode("BasicAuthenticationSecurity", value))
     if kind == "oauth2" and value.get("flow") in _OAUTH2_FLOWS:
         number, name = _OAUTH2_FLOWS[value["flow"]]
-        return bytes_field(number, _encode(name, value))
-    return bytes_field(2, _encode("ApiKeySecurity", value))
+        return _bytes_field(number, _encode(name, value))
+    return _bytes_field(2, _encode("ApiKeySecurity", value))
 
 
 # --- the tables (field numbers from gnostic-models openapiv2/OpenAPIv2.proto) --------
