@@ -2,14 +2,26 @@
 
 One document holds every path and every definition reachable from them, as
 kube-apiserver's does. It is large (megabytes), so it is built once per resource set
-and kept: `openapi_v2` returns the cached dict, `openapi_v2_json` its cached bytes.
+and kept: `openapi_v2` returns the cached dict, `openapi_v2_json` its cached bytes, and
+`served_forms` the record /openapi/v2 answers from. The resource set is the cache key,
+so adding a CustomResourceDefinition (or changing its schema) makes a new document.
 Callers must not mutate what they get.
+
+Like kube-openapi's handler, the JSON and the protobuf are one spec in two forms with
+one ETag: the upper-case hex SHA-512 of the JSON bytes (clients tell the forms apart by
+`Vary: Accept`). The protobuf and the gzipped bodies cost time and memory, and most
+clients only ever ask for one form, so each is made on its first request and kept with
+the document.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,16 +32,49 @@ from kubelite.api.openapi import (
     KUBERNETES_VERSION,
     Operation,
     Schema,
-    crd_definitions,
     definitions_closure,
     fingerprint,
     operations,
     path_params,
     render_definitions,
 )
+from kubelite.api.openapi_v2_crd import crd_definitions_v2
+from kubelite.api.openapi_v2_protobuf import encode_document
 
 _CACHE_SIZE = 4
-_cache: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
+_GZIP_LEVEL = 6  # Go's gzip.DefaultCompression, which upstream's handler uses
+
+
+@dataclass(slots=True)
+class Forms:
+    """One built document and the bodies it is served as."""
+
+    document: dict[str, Any]
+    json: bytes
+    etag: str  # unquoted; the same for every form
+    built_at: float  # seconds since the epoch: the Last-Modified of every form
+    _bodies: dict[tuple[bool, bool], bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> Forms:
+        body = orjson.dumps(document)
+        return cls(document, body, hashlib.sha512(body).hexdigest().upper(), time.time())
+
+    def body(self, *, protobuf: bool, gzipped: bool) -> bytes:
+        """The JSON or gnostic protobuf bytes, gzipped or not (made once each)."""
+        key = (protobuf, gzipped)
+        out = self._bodies.get(key)
+        if out is None:
+            if gzipped:
+                out = gzip.compress(self.body(protobuf=protobuf, gzipped=False),
+                                    compresslevel=_GZIP_LEVEL, mtime=0)
+            else:
+                out = encode_document(self.document) if protobuf else self.json
+            self._bodies[key] = out
+        return out
+
+
+_cache: OrderedDict[tuple[Any, ...], Forms] = OrderedDict()
 
 
 def _parameter(name: str, where: str = "query", description: str | None = None,
@@ -78,7 +123,7 @@ def build(resources: Sequence[ResourceSpec]) -> dict[str, Any]:
     for resource in resources:
         for version in resource.versions:
             if resource.crd_schemas is not None:
-                extra.update(crd_definitions(resource, version))
+                extra.update(crd_definitions_v2(resource, version))
             for op in operations(resource, version):
                 item = paths.setdefault(op.path, {})
                 if "parameters" not in item:
@@ -101,13 +146,12 @@ def build(resources: Sequence[ResourceSpec]) -> dict[str, Any]:
     }
 
 
-def _cached(resources: Sequence[ResourceSpec]) -> tuple[dict[str, Any], bytes]:
+def served_forms(resources: Sequence[ResourceSpec] = RESOURCES) -> Forms:
+    """The document for `resources` with its served forms (cached; do not mutate)."""
     key = fingerprint(resources)
     hit = _cache.get(key)
     if hit is None:
-        doc = build(resources)
-        hit = (doc, orjson.dumps(doc))
-        _cache[key] = hit
+        hit = _cache[key] = Forms.of(build(resources))
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     else:
@@ -117,9 +161,9 @@ def _cached(resources: Sequence[ResourceSpec]) -> tuple[dict[str, Any], bytes]:
 
 def openapi_v2(resources: Sequence[ResourceSpec] = RESOURCES) -> dict[str, Any]:
     """The swagger 2.0 document for `resources` (cached; do not mutate)."""
-    return _cached(resources)[0]
+    return served_forms(resources).document
 
 
 def openapi_v2_json(resources: Sequence[ResourceSpec] = RESOURCES) -> bytes:
     """The same document serialized as JSON (cached)."""
-    return _cached(resources)[1]
+    return served_forms(resources).json
