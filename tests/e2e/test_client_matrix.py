@@ -274,3 +274,102 @@ def test_kr8s_crud_and_watch(cluster: Cluster) -> None:
     events = itertools.islice(api.watch("configmaps", namespace=ns, since=start), 2)
     assert [(kind, obj.name, obj.raw["data"]) for kind, obj in events] == [
         ("MODIFIED", "k", {"a": "2"}), ("DELETED", "k", {"a": "2"})]
+
+
+# --- kopf ------------------------------------------------------------------------------------
+
+WIDGETS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.clients.kubelite.io"},
+    "spec": {
+        "group": "clients.kubelite.io", "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+        "versions": [{
+            "name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            }}},
+        }],
+    },
+}
+KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
+
+
+@pytest.fixture
+def kopf_operator(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`kopf run --standalone --namespace NS kopf_operator.py`, stopped by its pid."""
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(WIDGETS_CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s",
+                    "crd/widgets.clients.kubelite.io")
+    ns = unique("kopf")
+    cluster.kubectl("create", "namespace", ns)
+    log = tmp_path / "kopf.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace", ns,
+             "--verbose", str(CLIENTS / "kopf_operator.py")],
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            env={**os.environ, "KUBECONFIG": cluster.kubeconfig})
+    try:
+        yield ns, log
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.timeout(120)
+def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
+                                                    kopf_operator: tuple[str, Path]) -> None:
+    from kubernetes import client, config
+
+    ns, log = kopf_operator
+    api = config.new_client_from_config(config_file=cluster.kubeconfig)
+    custom = client.CustomObjectsApi(api)
+    widget = ("clients.kubelite.io", "v1", ns, "widgets")
+
+    def status_has(key: str, want: Any) -> Callable[[], Any]:
+        def check() -> Any:
+            got = custom.get_namespaced_custom_object(*widget, "w")
+            return got if want(got.get("status", {}).get(key)) else None
+        return check
+
+    def waited(what: str, check: Callable[[], Any]) -> Any:
+        try:
+            return wait_for(what, check, timeout=45)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; kopf said:\n{log.read_text()[-6000:]}") from None
+
+    custom.create_namespaced_custom_object(*widget, {
+        "apiVersion": "clients.kubelite.io/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 1}})
+    created = waited("the create handler", status_has("created", lambda v: v == {"size": 1}))
+    assert KOPF_FINALIZER in created["metadata"]["finalizers"]
+
+    custom.patch_namespaced_custom_object(*widget, "w", {"spec": {"size": 2}})
+    waited("the update handler",
+           status_has("resized/spec.size", lambda v: v == {"from": 1, "to": 2}))
+    waited("the timer to fire twice", status_has("ticks", lambda v: (v or 0) >= 2))
+
+    custom.delete_namespaced_custom_object(*widget, "w")
+    core = client.CoreV1Api(api)
+
+    def trace_of_delete() -> Any:
+        try:
+            return core.read_namespaced_config_map("deleted-w", ns).data
+        except client.ApiException as err:
+            assert err.status == 404
+            return None
+    assert waited("the delete handler", trace_of_delete) == {"size": "2"}
+
+    def gone() -> bool:
+        try:
+            custom.get_namespaced_custom_object(*widget, "w")
+        except client.ApiException as err:
+            return err.status == 404
+        return False
+    waited("kopf to remove its finalizer and the widget to go", gone)

@@ -26,7 +26,6 @@ GROUP, VERSION, PLURAL = "clients.kubelite.io", "v1", "widgets"
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     config.load_kube_config()
     settings.watching.server_timeout = 10  # reconnect now and then: exercises resuming
-    settings.posting.level = 0  # post every handler outcome as a Kubernetes Event
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
