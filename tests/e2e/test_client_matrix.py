@@ -29,6 +29,8 @@ from typing import Any
 import kr8s
 import pytest
 from kr8s.objects import ConfigMap as Kr8sConfigMap
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 from kubernetes_asyncio import client as async_client
 from kubernetes_asyncio import config as async_config
 from kubernetes_asyncio import watch as async_watch
@@ -325,11 +327,9 @@ def kopf_operator(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, Path]
 @pytest.mark.timeout(120)
 def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
                                                     kopf_operator: tuple[str, Path]) -> None:
-    from kubernetes import client, config
-
     ns, log = kopf_operator
-    api = config.new_client_from_config(config_file=cluster.kubeconfig)
-    custom = client.CustomObjectsApi(api)
+    api = k8s_config.new_client_from_config(config_file=cluster.kubeconfig)
+    custom = k8s.CustomObjectsApi(api)
     widget = ("clients.kubelite.io", "v1", ns, "widgets")
 
     def status_has(key: str, want: Any) -> Callable[[], Any]:
@@ -356,12 +356,12 @@ def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
     waited("the timer to fire twice", status_has("ticks", lambda v: (v or 0) >= 2))
 
     custom.delete_namespaced_custom_object(*widget, "w")
-    core = client.CoreV1Api(api)
+    core = k8s.CoreV1Api(api)
 
     def trace_of_delete() -> Any:
         try:
             return core.read_namespaced_config_map("deleted-w", ns).data
-        except client.ApiException as err:
+        except k8s.ApiException as err:
             assert err.status == 404
             return None
     assert waited("the delete handler", trace_of_delete) == {"size": "2"}
@@ -369,7 +369,7 @@ def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
     def gone() -> bool:
         try:
             custom.get_namespaced_custom_object(*widget, "w")
-        except client.ApiException as err:
+        except k8s.ApiException as err:
             return err.status == 404
         return False
     waited("kopf to remove its finalizer and the widget to go", gone)

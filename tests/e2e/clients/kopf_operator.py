@@ -25,7 +25,7 @@ GROUP, VERSION, PLURAL = "clients.kubelite.io", "v1", "widgets"
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     config.load_kube_config()
-    settings.watching.server_timeout = 10  # reconnect now and then: exercises resuming
+    settings.watching.server_timeout = 2  # the server ends each watch: kopf watches again
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
