@@ -282,10 +282,10 @@ def test_kr8s_crud_and_watch(cluster: Cluster) -> None:
 
 WIDGETS_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.clients.kubelite.io"},
+    "metadata": {"name": "knobs.clients.kubelite.io"},
     "spec": {
         "group": "clients.kubelite.io", "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+        "names": {"plural": "knobs", "singular": "knob", "kind": "Knob"},
         "versions": [{
             "name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
             "schema": {"openAPIV3Schema": {"type": "object", "properties": {
@@ -303,7 +303,7 @@ def kopf_operator(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, Path]
     """`kopf run --standalone --namespace NS kopf_operator.py`, stopped by its pid."""
     cluster.kubectl("apply", "-f", "-", input=json.dumps(WIDGETS_CRD))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s",
-                    "crd/widgets.clients.kubelite.io")
+                    "crd/knobs.clients.kubelite.io")
     ns = unique("kopf")
     cluster.kubectl("create", "namespace", ns)
     log = tmp_path / "kopf.log"
@@ -330,11 +330,11 @@ def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
     ns, log = kopf_operator
     api = k8s_config.new_client_from_config(config_file=cluster.kubeconfig)
     custom = k8s.CustomObjectsApi(api)
-    widget = ("clients.kubelite.io", "v1", ns, "widgets")
+    knob = ("clients.kubelite.io", "v1", ns, "knobs")
 
     def status_has(key: str, want: Any) -> Callable[[], Any]:
         def check() -> Any:
-            got = custom.get_namespaced_custom_object(*widget, "w")
+            got = custom.get_namespaced_custom_object(*knob, "w")
             return got if want(got.get("status", {}).get(key)) else None
         return check
 
@@ -344,18 +344,18 @@ def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
         except AssertionError as err:
             raise AssertionError(f"{err}; kopf said:\n{log.read_text()[-6000:]}") from None
 
-    custom.create_namespaced_custom_object(*widget, {
-        "apiVersion": "clients.kubelite.io/v1", "kind": "Widget",
+    custom.create_namespaced_custom_object(*knob, {
+        "apiVersion": "clients.kubelite.io/v1", "kind": "Knob",
         "metadata": {"name": "w"}, "spec": {"size": 1}})
     created = waited("the create handler", status_has("created", lambda v: v == {"size": 1}))
     assert KOPF_FINALIZER in created["metadata"]["finalizers"]
 
-    custom.patch_namespaced_custom_object(*widget, "w", {"spec": {"size": 2}})
+    custom.patch_namespaced_custom_object(*knob, "w", {"spec": {"size": 2}})
     waited("the update handler",
            status_has("resized/spec.size", lambda v: v == {"from": 1, "to": 2}))
     waited("the timer to fire twice", status_has("ticks", lambda v: (v or 0) >= 2))
 
-    custom.delete_namespaced_custom_object(*widget, "w")
+    custom.delete_namespaced_custom_object(*knob, "w")
     core = k8s.CoreV1Api(api)
 
     def trace_of_delete() -> Any:
@@ -368,8 +368,8 @@ def test_kopf_operator_handlers_timer_and_finalizer(cluster: Cluster,
 
     def gone() -> bool:
         try:
-            custom.get_namespaced_custom_object(*widget, "w")
+            custom.get_namespaced_custom_object(*knob, "w")
         except k8s.ApiException as err:
             return err.status == 404
         return False
-    waited("kopf to remove its finalizer and the widget to go", gone)
+    waited("kopf to remove its finalizer and the knob to go", gone)

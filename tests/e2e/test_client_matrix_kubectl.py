@@ -19,6 +19,7 @@ import json
 import string
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ def get_yaml(cluster: Cluster, kind: Kind, manifest: dict[str, Any], kubectl: st
 
 
 @pytest.fixture(scope="module")
-def round_trips(cluster: Cluster) -> RoundTrips:
+def round_trips(cluster: Cluster) -> Iterator[RoundTrips]:
     run_id = uuid.uuid4().hex[:6]
     ns = f"rt-{run_id}"
     cluster.kubectl("create", "namespace", ns)
@@ -129,7 +130,11 @@ def round_trips(cluster: Cluster) -> RoundTrips:
                 trips.applies[(kubectl, form)] = cluster.kubectl(
                     "apply", "-f", "-", input=stream, version=kubectl, check=False)
         trips.after = snapshot()
-    return trips
+    yield trips
+    # the cluster outlives this module: take away what other tests would see cluster-wide
+    cluster_wide = [m for k in kinds if not k.spec.namespaced for m in [manifests[k.id]]]
+    cluster.kubectl("delete", "--wait=false", "--ignore-not-found", "-f", "-",
+                    input=yaml.safe_dump_all(cluster_wide), check=False)
 
 
 def comparable(obj: Any) -> Any:

@@ -1,7 +1,7 @@
 """A small kopf operator, written the way kopf's documentation writes one.
 
 Run by tests/e2e/test_client_matrix.py as `kopf run --standalone --namespace NS
-kopf_operator.py` with KUBECONFIG pointing at kubelite. It serves `widgets` of the
+kopf_operator.py` with KUBECONFIG pointing at kubelite. It serves `knobs` of the
 group `clients.kubelite.io` (the test creates the CRD) and leaves a trace of every
 handler the test can read back:
 
@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
-GROUP, VERSION, PLURAL = "clients.kubelite.io", "v1", "widgets"
+GROUP, VERSION, PLURAL = "clients.kubelite.io", "v1", "knobs"
 
 
 @kopf.on.startup()
