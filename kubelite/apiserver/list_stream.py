@@ -48,14 +48,16 @@ def list_body_chunks(head: bytes, items: Iterable[bytes], tail: bytes,
     size = len(head)
     separator = b""
     for raw in items:
-        pending.append(separator)
-        pending.append(raw)
-        separator = b","
-        size += len(raw) + 1
+        # Flushed before the next item rather than after this one: the tail then
+        # always rides with the last items instead of being a write of its own.
         if size >= chunk_bytes:
             yield b"".join(pending)
             pending.clear()
             size = 0
+        pending.append(separator)
+        pending.append(raw)
+        separator = b","
+        size += len(raw) + 1
     pending.append(tail)
     yield b"".join(pending)
 

@@ -38,8 +38,10 @@ def test_chunks_concatenate_to_the_joined_list(items: list[bytes], chunk_bytes: 
     assert b"".join(chunks) == head + b",".join(items) + tail
     assert orjson.loads(b"".join(chunks))["items"] == [orjson.loads(i) for i in items]
     longest_item = max((len(i) for i in items), default=0)
-    # A chunk ends at the first item that takes it past the size.
+    # A chunk ends once an item takes it to the size; only the last has the tail.
     assert all(len(c) < chunk_bytes + longest_item + len(head) + 1 for c in chunks[:-1])
+    assert all(not c.endswith(tail) for c in chunks[:-1]) and chunks[-1].endswith(tail)
+    assert len(chunks[-1]) > len(tail) or not items
 
 
 @pytest.fixture
