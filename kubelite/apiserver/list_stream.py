@@ -71,15 +71,13 @@ class StreamedList(web.StreamResponse):
     finishes the response (after prepare(), in write_eof()), so the handler returns it
     unprepared like any other response."""
 
-    def __init__(self, head: bytes, entries: Sequence[Entry], tail: bytes, *,
-                 chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(self, head: bytes, entries: Sequence[Entry], tail: bytes) -> None:
         super().__init__(status=200)
         self.content_type = JSON
         self.content_length = list_body_length(head, entries, tail)
         self._head = head
         self._entries: Sequence[Entry] | None = entries
         self._tail = tail
-        self._chunk_bytes = chunk_bytes
         self._head_only = False
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
@@ -89,8 +87,7 @@ class StreamedList(web.StreamResponse):
     async def write_eof(self, data: bytes = b"") -> None:
         entries, self._entries = self._entries, None  # drop the snapshot once written
         if entries is not None and not self._head_only:
-            for chunk in list_body_chunks(self._head, (e.raw for e in entries), self._tail,
-                                          self._chunk_bytes):
+            for chunk in list_body_chunks(self._head, (e.raw for e in entries), self._tail):
                 # write() waits for the transport to drain when its buffer is full.
                 await self.write(chunk)
         await super().write_eof(data)
