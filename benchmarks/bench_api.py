@@ -8,7 +8,11 @@ Figures, each printed with its ratio to a limit measured in the same run:
   (uvloop, aiohttp) answering the same bytes: goal ratio >= 0.5.
 - ConfigMap creates with 32 concurrent clients (wrk POSTing generateName bodies) vs the
   store's raw write rate (bench_storage's bare sqlite3 / etcd puts): goal >= 1,500/s.
-- LIST of N pods (N=10,000): median and p90 latency over 20 lists, vs 150 ms.
+- LIST of N pods (N=10,000): median and p90 latency over 20 lists, vs 150 ms; and the
+  median vs a bare aiohttp handler answering the same list's bytes, the two taking turns.
+- 32 concurrent full LISTs of the N pods: the server's peak RSS meanwhile, vs 300 MB; and
+  their median latency, vs 32 times the single LIST's median (the time to serve them
+  one after another).
 - 100 watchers on one namespace while a writer makes 500 writes/s: events delivered
   (every one to every watcher) and p99 delivery delay, vs 1 s.
 - Server RSS with N pods stored, vs 300 MB.
@@ -29,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import textwrap
 import time
 from pathlib import Path
@@ -107,6 +112,45 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+class PeakRSS:
+    """The peak RSS of a process over a `with` block: the kernel's high-water mark
+    (VmHWM, reset on entry through clear_refs), or, where that cannot be reset, the
+    highest of samples taken every 2 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples = [rss_mb(pid)]
+        self.hwm_reset = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.002):
+            self.samples.append(rss_mb(self.pid))
+
+    def __enter__(self) -> PeakRSS:
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            self.hwm_reset = True
+        except OSError:
+            pass
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        peak = max(self.samples)
+        if self.hwm_reset:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        return peak
+
+
 def figure(name: str, value: float, unit: str, limit: float, limit_name: str,
            goal: str) -> None:
     ratio = value / limit if limit else float("inf")
@@ -136,15 +180,30 @@ async def create_pods(url: str, numbers: range) -> None:
         await asyncio.gather(*(one(i) for i in numbers))
 
 
-async def list_latencies(url: str, rounds: int = 20) -> list[float]:
-    out = []
+async def list_latencies(*urls: str, rounds: int = 20) -> list[list[float]]:
+    """Latencies (ms) of LISTs from each server, taking turns, so a machine busy with
+    something else slows each server alike."""
+    out: list[list[float]] = [[] for _ in urls]
     async with aiohttp.ClientSession() as session:
         for _ in range(rounds):
+            for url, latencies in zip(urls, out):
+                t = time.perf_counter()
+                async with session.get(f"{url}/api/v1/namespaces/bench/pods") as r:
+                    await r.read()
+                latencies.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+async def concurrent_lists(url: str, clients: int = 32) -> list[float]:
+    """Latencies (ms) of `clients` full LISTs started together, one connection each."""
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        async def one() -> float:
             t = time.perf_counter()
             async with session.get(f"{url}/api/v1/namespaces/bench/pods") as r:
                 await r.read()
-            out.append((time.perf_counter() - t) * 1000)
-    return out
+            return (time.perf_counter() - t) * 1000
+        return list(await asyncio.gather(*(one() for _ in range(clients))))
 
 
 async def watch_fanout(url: str, watchers: int = 100, rate: int = 500,
@@ -253,13 +312,30 @@ def run_backend(backend: str, pods: int, workdir: Path) -> None:
                "goal >= 1500/s on SQLite")
         # LIST of N pods.
         asyncio.run(create_pods(url, range(1, pods)))
-        lat = asyncio.run(list_latencies(url))
+        list_file = workdir / "list.json"
+        list_file.write_bytes(urllib.request.urlopen(f"{url}/api/v1/namespaces/bench/pods")
+                              .read())
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, "-c", BARE_HANDLER, str(bare_port),
+                                 str(list_file)])
+        wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
+        lat, bare_lat = asyncio.run(list_latencies(url, f"http://127.0.0.1:{bare_port}"))
+        stop(bare)
+        bare = None
         med = statistics.median(lat)
         figure(f"LIST {pods} pods, median ms", med, "ms", 150.0, "150 ms goal", "goal < 150")
         figure(f"LIST {pods} pods, p90 ms", sorted(lat)[int(len(lat) * 0.9) - 1], "ms", 150.0,
                "150 ms goal", "info")
+        figure(f"LIST {pods} pods, median ms", med, "ms", statistics.median(bare_lat),
+               "bare handler, same bytes", "info")
         figure(f"server RSS with {pods} pods", rss_mb(server.pid), "MB", 300.0,
                "300 MB goal", "goal < 300")
+        with PeakRSS(server.pid) as peak:
+            concurrent = asyncio.run(concurrent_lists(url))
+        figure(f"peak RSS, 32 concurrent LISTs of {pods}", peak.peak_mb, "MB", 300.0,
+               "300 MB goal", "goal < 300")
+        figure("32 concurrent LISTs, median ms", statistics.median(concurrent), "ms",
+               32 * med, "32 x single LIST median", "info")
         expected, delivered, p99 = asyncio.run(watch_fanout(url))
         figure("watch events delivered (100 watchers)", delivered, "events", expected,
                "events written x watchers", "goal 1.0")

@@ -1,8 +1,10 @@
 """Turning objects, lists and errors into HTTP responses.
 
-Cached objects are already encoded (watchcache.Entry.raw); a LIST is those bytes joined
-inside a list envelope, so serving 10,000 pods costs a join, not 10,000 encodes. Only
-when the client asked for another version, a Table or YAML are objects re-encoded.
+Cached objects are already encoded (watchcache.Entry.raw); a LIST is those bytes
+written inside a list envelope, a chunk at a time (list_stream.py), so serving 10,000
+pods costs neither 10,000 encodes nor a 15 MB body per LIST in flight. Only when the
+client asked for another version, a Table or YAML are objects re-encoded, and then the
+body is built whole.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from aiohttp import web
 
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.conversion import convert
+from kubelite.apiserver.list_stream import StreamedList
 from kubelite.apiserver.negotiation import JSON, Accept, encode
 from kubelite.apiserver.printers import table_for
 from kubelite.apiserver.watchcache import Entry
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
+
+LIST_TAIL = b"]}"
 
 
 def json_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None
@@ -98,7 +103,11 @@ def partial_metadata(obj: Obj) -> Obj:
 
 
 def list_response(spec: ResourceSpec, version: str, entries: Sequence[Entry], revision: int,
-                  continue_token: str, remaining: int | None, accept: Accept) -> web.Response:
+                  continue_token: str, remaining: int | None, accept: Accept
+                  ) -> web.StreamResponse:
+    """A page of a LIST as the client asked for it. The plain JSON list of the stored
+    version is streamed from the entries' cached bytes (list_stream.py); Tables,
+    partial metadata, YAML and other versions build their body whole."""
     list_meta: Obj = {"resourceVersion": str(revision)}
     if continue_token:
         list_meta["continue"] = continue_token
@@ -117,7 +126,12 @@ def list_response(spec: ResourceSpec, version: str, entries: Sequence[Entry], re
         body = {"kind": spec.list_kind, "apiVersion": spec.gvk(version).api_version,
                 "metadata": list_meta, "items": objs}
         return object_response(body, accept)
-    head = orjson.dumps({"kind": spec.list_kind, "apiVersion": spec.gvk(version).api_version,
-                         "metadata": list_meta})
+    api_version = spec.gvk(version).api_version
+    head = orjson.dumps({"kind": spec.list_kind, "apiVersion": api_version,
+                         "metadata": list_meta})[:-1] + b',"items":['
+    if all(e.api_version == api_version for e in entries):
+        # Every item is its cached bytes: stream them rather than build the body.
+        return StreamedList(head, entries, LIST_TAIL)
+    # Another version: converted items are built, so the body is built with them.
     items = b",".join(entry_bytes(spec, version, e) for e in entries)
-    return json_response(head[:-1] + b',"items":[' + items + b"]}")
+    return json_response(head + items + LIST_TAIL)
