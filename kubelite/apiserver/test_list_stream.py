@@ -263,8 +263,8 @@ BAD_LISTS = [
     ("unknown-selectable-field", "fieldSelector=spec.nope%3Dx", 400, "BadRequest"),
     ("malformed-continue", "limit=2&continue=not-a-token", 400, "BadRequest"),
     ("non-integer-limit", "limit=ten", 400, "BadRequest"),
-    ("unknown-resource-version-match", "resourceVersion=1&resourceVersionMatch=Newest", 400,
-     "BadRequest"),
+    ("unknown-resource-version-match", "resourceVersion=1&resourceVersionMatch=Newest", 422,
+     "Invalid"),
 ]
 
 
