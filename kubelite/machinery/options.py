@@ -241,6 +241,13 @@ class _WriteOptions(Options):
                                         FIELD_VALIDATIONS))
         return causes
 
+    @classmethod
+    def parse(cls, query: Query) -> Self:
+        opts = cls.decode(query)
+        if causes := opts.validate():
+            raise opts.invalid(causes)
+        return opts
+
 
 @dataclass(frozen=True, slots=True)
 class CreateOptions(_WriteOptions):
@@ -248,26 +255,12 @@ class CreateOptions(_WriteOptions):
 
     KIND: ClassVar[str] = "CreateOptions"
 
-    @classmethod
-    def parse(cls, query: Query) -> CreateOptions:
-        opts = cls.decode(query)
-        if causes := opts.validate():
-            raise opts.invalid(causes)
-        return opts
-
 
 @dataclass(frozen=True, slots=True)
 class UpdateOptions(_WriteOptions):
     """metav1.UpdateOptions."""
 
     KIND: ClassVar[str] = "UpdateOptions"
-
-    @classmethod
-    def parse(cls, query: Query) -> UpdateOptions:
-        opts = cls.decode(query)
-        if causes := opts.validate():
-            raise opts.invalid(causes)
-        return opts
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +271,7 @@ class PatchOptions(_WriteOptions):
     force: bool | None = FORCE.field()
 
     @classmethod
-    def parse(cls, query: Query, *, apply: bool) -> PatchOptions:
+    def parse(cls, query: Query, *, apply: bool = False) -> Self:
         """`apply`: the patch is application/apply-patch+yaml."""
         opts = cls.decode(query)
         causes: list[Cause] = []
