@@ -1,6 +1,6 @@
 """kubelite's client: the REST client, informers, work queue, controller runner and
-leader election that
-every component uses to reach an API server (kubelite's or any Kubernetes)."""
+leader election that every component uses to reach an API server (kubelite's or any
+Kubernetes)."""
 
 from kubelite.client.controller import Controller, PermanentError, TemporaryError
 from kubelite.client.informer import Informer
