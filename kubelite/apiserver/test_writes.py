@@ -12,7 +12,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
 
-from .conftest import Call
+from kubelite.apiserver.conftest import Call
 
 CMS = "/api/v1/namespaces/default/configmaps"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
