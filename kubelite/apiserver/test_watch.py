@@ -11,10 +11,9 @@ from typing import Any
 import orjson
 
 from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.conftest import Call
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.transport import Stream
-
-from kubelite.apiserver.conftest import Call
 
 CMS = "/api/v1/namespaces/default/configmaps"
 WAIT = 5.0

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
+from kubelite.apiserver.conftest import Call
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
 
-from kubelite.apiserver.conftest import Call
-
 CMS = "/api/v1/namespaces/default/configmaps"
-DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
 # Upstream's generateName suffix: five characters without vowels or look-alikes.
 SUFFIX = re.compile(r"^[bcdfghjklmnpqrstvwxz2456789]{5}$")
 
