@@ -45,7 +45,7 @@ async def test_compacted_revisions_answer_410_and_newer_ones_still_list(
     kept = str(await server.backend.current_revision())
     await compactor.sync(COMPACT_KEY)
     await compactor.sync(COMPACT_KEY)  # compacts to `kept`
-    # A continuation at a compacted revision is gone; at the compacted one it reads.
+    # The revision compacted to still reads; anything older is gone.
     page = await client.list("configmaps", namespace="default", resource_version=kept,
                              resource_version_match="Exact")
     assert {i["metadata"]["name"] for i in page["items"]} == {"a", "b"}
