@@ -15,14 +15,18 @@ It is a `Controller` keyed by namespace name, fed from the watch cache:
   never reports (it reloads without events after falling behind compaction).
 
 `sync(name)` is idempotent: it deletes what is left in the namespace (objects already
-being deleted are left to their finalizers and grace periods), and once nothing is
-left drops the `kubernetes` finalizer, which deletes the namespace if no other
+being deleted are left to their finalizers and grace periods), records what remains
+in the namespace's status conditions as upstream does (NamespaceContentRemaining,
+NamespaceFinalizersRemaining, ...; written only when they change), and once nothing
+is left drops the `kubernetes` finalizer, which deletes the namespace if no other
 finalizer holds it. Objects still present raise `TemporaryError`, a retry after
-REMAINING_RETRY_SECONDS; any other error is a failure retried with backoff.
+REMAINING_RETRY_SECONDS; a delete that failed is a failure retried with backoff.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.apiserver.registry.registry import Registry
@@ -30,10 +34,12 @@ from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.watchcache import CacheEvent
 from kubelite.client.controller import Controller, TemporaryError
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
 FINALIZER = "kubernetes"
 _OPTS = WriteOptions(field_manager="namespace-controller")
+_STATUS_OPTS = WriteOptions(field_manager="namespace-controller", subresource="status")
 RESYNC_SECONDS = 30.0
 REMAINING_RETRY_SECONDS = 2.0
 
@@ -77,17 +83,50 @@ class NamespaceController:
         # A consistent read first: an object created just before the namespace was
         # marked must be in the cache, or it would outlive its namespace.
         await self._ns_store.sync_cache()
-        remaining = await delete_content(self.registry, name)
-        if remaining:
-            raise TemporaryError(f"{remaining} objects remain in namespace {name}",
+        content = await delete_content(self.registry, name)
+        await self._report(name, content)
+        if content.failures:
+            raise RuntimeError(f"deleting content of namespace {name}: "
+                               + "; ".join(content.failures))
+        if content.remaining:
+            raise TemporaryError(f"{content.remaining} objects remain in namespace {name}",
                                  delay=REMAINING_RETRY_SECONDS)
         await drop_finalizer(self.registry, name)
 
+    async def _report(self, name: str, content: Content) -> None:
+        """Write the deletion conditions upstream's controller keeps in the namespace's
+        status (what `kubectl describe ns` shows of a namespace stuck Terminating),
+        only when they changed."""
+        async def mutate(ns: Obj) -> Obj:
+            status = ns.setdefault("status", {})
+            status["conditions"] = deletion_conditions(status.get("conditions") or [],
+                                                       content)
+            return ns
 
-async def delete_content(registry: Registry, namespace: str) -> int:
-    """Ask every namespaced object in `namespace` to go; returns how many were there
-    (deleted now or still being deleted). Zero means the namespace is empty."""
-    remaining = 0
+        entry = self.registry.cache.get(self._ns_store.key("", name))
+        current = ((entry.obj.get("status") or {}).get("conditions") or []) if entry else []
+        if deletion_conditions(current, content) == current:
+            return
+        try:
+            await self._ns_store.guaranteed_update("", name, mutate, _STATUS_OPTS)
+        except errors.NotFound:
+            pass
+
+
+@dataclass(slots=True)
+class Content:
+    """What a deletion pass left in a namespace."""
+
+    remaining: int = 0  # objects still there (being deleted, held by finalizers)
+    by_resource: Counter[str] = field(default_factory=Counter)  # "configmaps." -> n
+    by_finalizer: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)  # deletes that failed
+
+
+async def delete_content(registry: Registry, namespace: str) -> Content:
+    """Ask every namespaced object in `namespace` to go; report what is left (objects
+    deleted now are not). Nothing left and no failures means the namespace is empty."""
+    content = Content()
     for store in list(registry.stores.values()):
         if not store.spec.namespaced or "delete" not in store.spec.verbs:
             continue
@@ -96,16 +135,75 @@ async def delete_content(registry: Registry, namespace: str) -> int:
         bucket = registry.cache.bucket(store.prefix)
         prefix = store.key_prefix(namespace)
         for key in [k for k in bucket if k.startswith(prefix)]:
-            remaining += 1
             entry = bucket.get(key)
-            if entry is None or entry.deleting:
+            if entry is None:
                 continue
             try:
-                await store.delete(namespace, entry.name,
-                                   {"propagationPolicy": "Background"}, _OPTS)
+                obj, deleted_now = await store.delete(
+                    namespace, entry.name, {"propagationPolicy": "Background"}, _OPTS)
             except errors.NotFound:
-                pass
-    return remaining
+                continue
+            except errors.StatusError as err:
+                content.failures.append(f"{store.spec.group_resource} {entry.name}: "
+                                        f"{err.message}")
+                continue
+            if deleted_now:
+                continue
+            content.remaining += 1
+            # Upstream prints resource.group, so core resources end with a dot.
+            content.by_resource[f"{store.spec.plural}.{store.spec.group}"] += 1
+            for finalizer in (obj.get("metadata") or {}).get("finalizers") or ():
+                content.by_finalizer[finalizer] += 1
+    return content
+
+
+# The condition types upstream's namespace deleter maintains, with the reason and
+# message each has when all is well (pkg/controller/namespace/deletion).
+_OK = {
+    "NamespaceDeletionDiscoveryFailure": ("ResourcesDiscovered",
+                                          "All resources successfully discovered"),
+    "NamespaceDeletionGroupVersionParsingFailure": (
+        "ParsedGroupVersions", "All legacy kube types successfully parsed"),
+    "NamespaceDeletionContentFailure": (
+        "ContentDeleted", "All content successfully deleted, may be waiting on finalization"),
+    "NamespaceContentRemaining": ("ContentRemoved", "All content successfully removed"),
+    "NamespaceFinalizersRemaining": ("ContentRemoved", "All content successfully removed"),
+}
+
+
+def deletion_conditions(old: list[Obj], content: Content) -> list[Obj]:
+    """`old` with the deletion conditions set from `content`; a condition whose status
+    did not change keeps its lastTransitionTime, so an unchanged pass compares equal."""
+    problems: dict[str, tuple[str, str]] = {}
+    if content.failures:
+        problems["NamespaceDeletionContentFailure"] = (
+            "ContentDeletionFailed", f"Failed to delete all resource types, "
+            f"{len(content.failures)} remaining: {', '.join(sorted(content.failures))}")
+    if content.by_resource:
+        problems["NamespaceContentRemaining"] = ("SomeResourcesRemain", (
+            "Some resources are remaining: " + ", ".join(sorted(
+                f"{resource} has {n} resource instances"
+                for resource, n in content.by_resource.items()))))
+    if content.by_finalizer:
+        problems["NamespaceFinalizersRemaining"] = ("SomeFinalizerRemain", (
+            "Some finalizers are remaining: " + ", ".join(sorted(
+                f"{finalizer} in {n} resource instances"
+                for finalizer, n in content.by_finalizer.items()))))
+    conditions = [dict(c) for c in old]
+    by_type = {c.get("type"): c for c in conditions}
+    for type_, ok in _OK.items():
+        status = "True" if type_ in problems else "False"
+        reason, message = problems.get(type_, ok)
+        current = by_type.get(type_)
+        if current is None:
+            conditions.append({"type": type_, "status": status,
+                               "lastTransitionTime": now_rfc3339(),
+                               "reason": reason, "message": message})
+            continue
+        if current.get("status") != status:
+            current["lastTransitionTime"] = now_rfc3339()
+        current.update(status=status, reason=reason, message=message)
+    return conditions
 
 
 async def drop_finalizer(registry: Registry, namespace: str) -> None:

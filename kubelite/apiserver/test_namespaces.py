@@ -67,13 +67,36 @@ async def test_object_held_by_a_finalizer_keeps_the_namespace_until_released(
                         namespace="held")
     await client.create("configmaps", cm("free"), namespace="held")
     await client.delete("namespaces", "held")
-    await eventually(lambda: gone(client, "configmaps", "free", "held"))
 
+    async def reported() -> bool:
+        ns = await client.get("namespaces", "held")
+        return "conditions" in ns["status"]
+
+    await eventually(reported)  # written after the pass that deleted what it could
+    assert await gone(client, "configmaps", "free", "held")
     held = await client.get("configmaps", "held", namespace="held")
     assert held["metadata"]["deletionTimestamp"]
     ns = await client.get("namespaces", "held")
     assert ns["status"]["phase"] == "Terminating"
     assert ns["spec"]["finalizers"] == ["kubernetes"]
+    # What upstream's controller reports of a namespace stuck Terminating.
+    conditions = {c["type"]: (c["status"], c["reason"], c["message"])
+                  for c in ns["status"]["conditions"]}
+    assert conditions == {
+        "NamespaceDeletionDiscoveryFailure": (
+            "False", "ResourcesDiscovered", "All resources successfully discovered"),
+        "NamespaceDeletionGroupVersionParsingFailure": (
+            "False", "ParsedGroupVersions", "All legacy kube types successfully parsed"),
+        "NamespaceDeletionContentFailure": (
+            "False", "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization"),
+        "NamespaceContentRemaining": (
+            "True", "SomeResourcesRemain",
+            "Some resources are remaining: configmaps. has 1 resource instances"),
+        "NamespaceFinalizersRemaining": (
+            "True", "SomeFinalizerRemain",
+            "Some finalizers are remaining: example.com/hold in 1 resource instances"),
+    }
 
     # Releasing the last object is what finalizes the namespace: no wait for a resync.
     await client.patch("configmaps", "held", {"metadata": {"finalizers": None}},
@@ -122,8 +145,11 @@ async def test_sync_of_a_namespace_with_objects_left_asks_for_a_retry(
     with pytest.raises(TemporaryError) as err:
         await server.namespace_controller.sync("busy")
     assert err.value.delay is not None and "1 objects remain" in str(err.value)
+    ns = await client.get("namespaces", "busy")
     with pytest.raises(TemporaryError):
-        await server.namespace_controller.sync("busy")  # idempotent: same answer
+        await server.namespace_controller.sync("busy")  # idempotent: same answer,
+    again = await client.get("namespaces", "busy")  # and nothing written again
+    assert again["metadata"]["resourceVersion"] == ns["metadata"]["resourceVersion"]
 
 
 async def test_namespace_left_terminating_is_finalized_when_the_server_starts(
