@@ -17,6 +17,7 @@ from aiohttp import web
 
 from kubelite.apiserver import (
     compaction,
+    crd_controller,
     discovery,
     namespaces,
     openapi_handlers,
@@ -78,9 +79,8 @@ class APIServer:
         # The loops the API server runs itself, each a Controller fed by cache events
         # (or a timer): created after the cache has loaded, so each starts from the
         # stored state, and before serving, so no event is missed.
-        from kubelite.apiserver import crds
         self.namespace_controller = namespaces.NamespaceController(self.registry)
-        self.crd_controller = crds.CRDController(self.registry)
+        self.crd_controller = crd_controller.CRDController(self.registry)
         self.reservation_repair = allocators.repair_controller(
             self.registry.services, self.registry.store_for("", "services").prefix)
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {

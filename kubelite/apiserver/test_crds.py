@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kubelite.apiserver.app import APIServer
-from kubelite.apiserver.crds import CLEANUP_FINALIZER
+from kubelite.apiserver.crd_controller import CLEANUP_FINALIZER
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
@@ -166,3 +166,70 @@ async def test_crds_stored_before_start_are_served_as_soon_as_the_server_is(
             assert (await client.get(WIDGETS, "w", namespace="default"))["kind"] == "Widget"
     finally:
         await second.stop()
+
+
+def gadget_crd(**names: Any) -> dict[str, Any]:
+    crd = copy.deepcopy(CRD)
+    crd["metadata"]["name"] = "gadgets.example.com"
+    crd["spec"]["names"] = {"plural": "gadgets", "kind": "Gadget", **names}
+    return crd
+
+
+async def conditions_of(client: Client, name: str) -> dict[str, tuple[str, str, str]]:
+    crd = await client.get(CRDS, name)
+    return {t: (c["status"], c["reason"], c["message"]) for t, c in conditions(crd).items()}
+
+
+@pytest.mark.parametrize(("names", "reason", "message"), [
+    ({"kind": "Widget", "listKind": "GadgetList"}, "KindConflict",
+     '"Widget" is already in use'),
+    ({"listKind": "WidgetList"}, "ListKindConflict", '"WidgetList" is already in use'),
+    ({"singular": "widget"}, "SingularConflict", '"widget" is already in use'),
+    ({"shortNames": ["wd"]}, "ShortNamesConflict", '"wd" is already in use'),
+    ({"shortNames": ["widgets"]}, "ShortNamesConflict", '"widgets" is already in use'),
+], ids=["kind", "list-kind", "singular", "short-name", "short-name-is-a-plural"])
+async def test_names_another_crd_of_the_group_accepted_are_refused_until_released(
+        client: Client, names: dict[str, Any], reason: str, message: str) -> None:
+    first = copy.deepcopy(CRD)
+    first["spec"]["names"]["shortNames"] = ["wd"]
+    await client.create(CRDS, first)
+    await established(client)
+    await client.create(CRDS, gadget_crd(**names))
+
+    async def refused() -> bool:
+        got = await conditions_of(client, "gadgets.example.com")
+        return got.get("NamesAccepted", ("",))[0] == "False"
+
+    await eventually(refused)
+    got = await conditions_of(client, "gadgets.example.com")
+    assert got["NamesAccepted"] == ("False", reason, message)
+    assert got["Established"] == ("False", "NotAccepted", "not all names are accepted")
+    accepted = (await client.get(CRDS, "gadgets.example.com"))["status"]["acceptedNames"]
+    assert accepted["plural"] == "gadgets"  # what is free is still accepted
+
+    await client.delete(CRDS, "widgets.example.com")  # releases its names
+
+    async def accepted_now() -> bool:
+        got = await conditions_of(client, "gadgets.example.com")
+        return got.get("Established", ("",))[0] == "True"
+
+    await eventually(accepted_now)
+    got = await conditions_of(client, "gadgets.example.com")
+    assert got["NamesAccepted"] == ("True", "NoConflicts", "no conflicts found")
+
+
+async def test_the_same_names_in_another_group_do_not_conflict(client: Client) -> None:
+    await client.create(CRDS, copy.deepcopy(CRD))
+    await established(client)
+    other = copy.deepcopy(CRD)
+    other["metadata"]["name"] = "widgets.example.org"
+    other["spec"]["group"] = "example.org"
+    await client.create(CRDS, other)
+
+    async def both() -> bool:
+        got = await conditions_of(client, "widgets.example.org")
+        return got.get("Established", ("",))[0] == "True"
+
+    await eventually(both)
+    got = await conditions_of(client, "widgets.example.org")
+    assert got["NamesAccepted"] == ("True", "NoConflicts", "no conflicts found")
