@@ -75,6 +75,9 @@ class NamespaceController:
                 self.controller.enqueue(ev.entry.namespace)
 
     async def sync(self, name: str) -> None:
+        """One idempotent pass over namespace `name`: returns once it is finalized (or
+        when there is nothing of ours to do); raises TemporaryError while objects remain
+        and RuntimeError when a delete failed, both retried by the controller."""
         entry = self.registry.cache.get(self._ns_store.key("", name))
         if entry is None or not entry.deleting:
             return  # gone, or not being deleted: nothing to do
