@@ -89,10 +89,19 @@ class CRDController:
             self.controller.enqueue(ev.entry.name)
 
     def _enqueue_group(self, crd: Obj, *, but: str) -> None:
+        for other in self._group(crd, but=but):
+            self.controller.enqueue(other["metadata"]["name"])
+
+    def _group(self, crd: Obj, *, but: str) -> list[Obj]:
+        """The other CRDs of `crd`'s group. A CRD is named <plural>.<group>, so only
+        names with that suffix are decoded, not every CRD in the cache."""
         group = (crd.get("spec") or {}).get("group")
-        for entry in self.registry.cache.bucket(self._crd_store.prefix).values():
-            if entry.name != but and (entry.obj.get("spec") or {}).get("group") == group:
-                self.controller.enqueue(entry.name)
+        if not isinstance(group, str):
+            return []
+        suffix = "." + group
+        entries = list(self.registry.cache.bucket(self._crd_store.prefix).values())
+        candidates = [e.obj for e in entries if e.name != but and e.name.endswith(suffix)]
+        return [obj for obj in candidates if (obj.get("spec") or {}).get("group") == group]
 
     async def sync(self, name: str) -> None:
         """Bring the CRD named `name` to what it should be (see the module docstring)."""
@@ -114,8 +123,7 @@ class CRDController:
         if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or ()):
             # A separate write: the status subresource never changes metadata.
             await self._crd_store.guaranteed_update("", name, _add_finalizer, _OPTS)
-        others = [e.obj for e in self.registry.cache.bucket(self._crd_store.prefix).values()
-                  if e.name != name]
+        others = self._group(crd, but=name)
         status = desired_status(crd, others)
         if status == crd.get("status"):
             return
