@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -17,7 +17,7 @@ from aiohttp import web
 
 from kubelite.apiserver import (
     compaction,
-    crds,
+    crd_controller,
     discovery,
     namespaces,
     openapi_handlers,
@@ -69,6 +69,7 @@ class APIServer:
         self.ready = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.compactor: compaction.Compactor | None = None  # with compaction_interval > 0
 
     @property
     def url(self) -> str:
@@ -77,16 +78,23 @@ class APIServer:
     async def start(self) -> None:
         await self.backend.start()
         await self.cache.start()
-        self._tasks.append(asyncio.create_task(namespaces.finalize_loop(self.registry),
-                                               name="namespace-lifecycle"))
-        self._tasks.append(asyncio.create_task(allocators.repair_loop(
-            self.registry.services, self.registry.store_for("", "services").prefix),
-            name="service-reservation-repair"))
+        # The loops the API server runs itself, each a Controller fed by cache events
+        # (or a timer): created after the cache has loaded, so each starts from the
+        # stored state, and before serving, so no event is missed.
+        self.namespace_controller = namespaces.NamespaceController(self.registry)
+        self.crd_controller = crd_controller.CRDController(self.registry)
+        self.reservation_repair = allocators.repair_controller(
+            self.registry.services, self.registry.store_for("", "services").prefix)
+        loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "namespace-lifecycle": self.namespace_controller.run,
+            "crd-lifecycle": self.crd_controller.run,
+            "service-reservation-repair": self.reservation_repair.run,
+        }
         if self.compaction_interval > 0:
-            self._tasks.append(asyncio.create_task(
-                compaction.compact_loop(self.backend, self.compaction_interval),
-                name="compaction"))
-        await crds.attach(self.registry, self._tasks)
+            self.compactor = compaction.Compactor(self.backend, self.compaction_interval)
+            loops["compaction"] = self.compactor.run
+        for name, run in loops.items():
+            self._tasks.append(asyncio.create_task(run(), name=name))
         app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

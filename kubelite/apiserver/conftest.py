@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from kubelite.apiserver.app import APIServer
+from kubelite.client.inprocess import InProcessTransport
+from kubelite.client.rest import Client
 from kubelite.storage.factory import open_backend
 
 
@@ -24,3 +28,49 @@ async def small_history_server(tmp_path: Path) -> AsyncIterator[APIServer]:
 async def http(small_history_server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=small_history_server.url) as session:
         yield session
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[APIServer]:
+    """A fresh server on an in-memory SQLite store (no compaction) for in-process tests."""
+    srv = APIServer(backend=open_backend(":memory:"), port=0, compaction_interval=0)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+async def client(server: APIServer) -> AsyncIterator[Client]:
+    """kubelite's Client reaching `server` through the in-process transport."""
+    c = Client(InProcessTransport(server.handle), field_manager="kubelite-test")
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+Call = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+@pytest.fixture
+def call(client: Client) -> Call:
+    """One raw request: `await call("GET", path, body=..., params=..., headers=...)` gives
+    (HTTP status, decoded JSON body or the bytes when it is not JSON), so tests see the
+    exact Status a client would."""
+    async def do(method: str, path: str, *, body: Any = None,
+                 params: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        data = body if isinstance(body, bytes) or body is None else orjson.dumps(body)
+        hdrs = {"Accept": "application/json"}
+        if data is not None:
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        resp = await client.transport.request(method, path, params=params, body=data,
+                                              headers=hdrs)
+        try:
+            return resp.status, orjson.loads(resp.body) if resp.body else None
+        except orjson.JSONDecodeError:
+            return resp.status, resp.body
+    return do

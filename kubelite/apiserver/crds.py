@@ -1,10 +1,8 @@
 """CustomResourceDefinitions: a CRD becomes a served resource as soon as it is stored.
 
-The apiextensions-apiserver part of kube-apiserver, in one loop: every CRD event from
-the watch cache (re)registers its resource in the registry (discovery, OpenAPI and
-the REST paths follow from the registry), and sets the CRD's NamesAccepted and
-Established conditions. A CRD being deleted first loses all its objects, then its
-`customresourcecleanup.apiextensions.k8s.io` finalizer, then itself.
+`register` turns a CRD into a resource of the registry (discovery, OpenAPI and the REST
+paths follow from the registry); crd_controller.py calls it on every CRD event and
+runs the CRD lifecycle (conditions, names, the cleanup finalizer).
 
 Custom objects take the generic store like any kind; their strategy prunes unknown
 fields, applies schema defaults and validates against the version's
@@ -13,30 +11,18 @@ openAPIV3Schema (apiextensions-apiserver pkg/registry/customresource/strategy.go
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
 from typing import Any
 
 from kubelite.api import structural
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.registry import Registry
-from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.registry.strategy import DefaultStrategy
-from kubelite.apiserver.watchcache import CacheEvent
-from kubelite.machinery import errors
-from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.errors import Cause
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
-_OPTS = WriteOptions(field_manager="kube-apiserver")
-
-
-class _NotYet(Exception):
-    """A deleted CRD still has objects; its cleanup is retried."""
 
 
 class CustomResourceStrategy(DefaultStrategy):
@@ -105,110 +91,3 @@ def register(registry: Registry, crd: Obj) -> ResourceSpec | None:
                                       has_status="status" in spec.subresources)
     registry.add(spec, strategy)
     return spec
-
-
-async def attach(registry: Registry, tasks: list[asyncio.Task[None]]) -> None:
-    """Serve the CRDs already stored, and follow changes."""
-    crd_store = registry.store_for("apiextensions.k8s.io", "customresourcedefinitions")
-    pending: asyncio.Queue[str] = asyncio.Queue()
-    for entry in list(registry.cache.bucket(crd_store.prefix).values()):
-        register(registry, entry.obj)
-        pending.put_nowait(entry.name)
-
-    def on_event(ev: CacheEvent) -> None:
-        if ev.key.startswith(crd_store.prefix):
-            if ev.type == "DELETED":
-                spec = ev.entry.obj.get("spec") or {}
-                names = spec.get("names") or {}
-                store = registry.stores.get((spec.get("group", ""), names.get("plural", "")))
-                if store is not None and store.spec.crd_schemas is not None:
-                    registry.remove(store.spec.group, store.spec.plural)
-            else:
-                register(registry, ev.entry.obj)
-                pending.put_nowait(ev.entry.name)
-
-    registry.cache.add_listener(on_event)
-    tasks.append(asyncio.create_task(_reconcile_loop(registry, pending), name="crd-status"))
-
-
-async def _reconcile_loop(registry: Registry, pending: asyncio.Queue[str]) -> None:
-    crd_store = registry.store_for("apiextensions.k8s.io", "customresourcedefinitions")
-    while True:
-        name = await pending.get()
-        try:
-            entry = registry.cache.get(crd_store.key("", name))
-            if entry is None:
-                continue
-            crd = entry.obj
-            if entry.deleting:
-                await _cleanup(registry, crd)
-            else:
-                await _establish(registry, crd)
-        except asyncio.CancelledError:
-            raise
-        except errors.NotFound:
-            pass
-        except _NotYet:
-            asyncio.get_running_loop().call_later(1.0, pending.put_nowait, name)
-        except Exception:
-            log.exception("reconciling CRD %s", name)
-
-
-def _condition(type_: str, reason: str, message: str, old: list[Obj]) -> Obj:
-    for c in old:
-        if c.get("type") == type_ and c.get("status") == "True":
-            return c
-    return {"type": type_, "status": "True", "lastTransitionTime": now_rfc3339(),
-            "reason": reason, "message": message}
-
-
-async def _establish(registry: Registry, crd: Obj) -> None:
-    crd_store = registry.store_for("apiextensions.k8s.io", "customresourcedefinitions")
-    name = crd["metadata"]["name"]
-
-    async def mutate(current: Obj) -> Obj:
-        status = current.setdefault("status", {})
-        old = status.get("conditions") or []
-        status["conditions"] = [
-            _condition("NamesAccepted", "NoConflicts", "no conflicts found", old),
-            _condition("Established", "InitialNamesAccepted",
-                       "the initial names have been accepted", old)]
-        status["acceptedNames"] = copy.deepcopy(current["spec"]["names"])
-        status["acceptedNames"].setdefault("singular",
-                                           current["spec"]["names"]["kind"].lower())
-        status["storedVersions"] = sorted(set(status.get("storedVersions") or []) | {
-            v["name"] for v in current["spec"].get("versions") or () if v.get("storage")})
-        return current
-
-    async def add_finalizer(current: Obj) -> Obj:
-        current["metadata"].setdefault("finalizers", []).append(CLEANUP_FINALIZER)
-        return current
-
-    if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or ()):
-        # A separate write: the status subresource never changes metadata.
-        await crd_store.guaranteed_update("", name, add_finalizer, _OPTS)
-    opts = WriteOptions(field_manager="kube-apiserver", subresource="status")
-    await crd_store.guaranteed_update("", name, mutate, opts)
-
-
-async def _cleanup(registry: Registry, crd: Obj) -> None:
-    crd_store = registry.store_for("apiextensions.k8s.io", "customresourcedefinitions")
-    spec = crd["spec"]
-    store = registry.stores.get((spec["group"], spec["names"]["plural"]))
-    if store is not None and store.spec.crd_schemas is not None:
-        for entry in list(registry.cache.bucket(store.prefix).values()):
-            try:
-                await store.delete(entry.namespace, entry.name, {}, _OPTS)
-            except errors.NotFound:
-                pass
-        await store.sync_cache()
-        if registry.cache.bucket(store.prefix):
-            raise _NotYet  # objects held by their own finalizers: try again later
-        registry.remove(store.spec.group, store.spec.plural)
-
-    async def drop(current: Obj) -> Obj:
-        current["metadata"]["finalizers"] = [
-            f for f in current["metadata"].get("finalizers") or () if f != CLEANUP_FINALIZER]
-        return current
-
-    await crd_store.guaranteed_update("", crd["metadata"]["name"], drop, _OPTS)

@@ -1,6 +1,8 @@
-"""kubelite's client: the REST client, informers, work queue and leader election that
-every component uses to reach an API server (kubelite's or any Kubernetes)."""
+"""kubelite's client: the REST client, informers, work queue, controller runner and
+leader election that every component uses to reach an API server (kubelite's or any
+Kubernetes)."""
 
+from kubelite.client.controller import Controller, PermanentError, TemporaryError
 from kubelite.client.informer import Informer
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.kubeconfig import ClusterConfig, in_cluster_config, load_kubeconfig
@@ -13,8 +15,9 @@ from kubelite.client.transport import HTTPTransport, Transport, TransportError
 from kubelite.client.workqueue import WorkQueue
 
 __all__ = [
-    "Client", "ClusterConfig", "HTTPTransport", "InProcessTransport", "Indexer", "Informer",
-    "LeaderElector", "Lister", "Resource", "Transport", "TransportError", "WorkQueue",
+    "Client", "ClusterConfig", "Controller", "HTTPTransport", "InProcessTransport", "Indexer",
+    "Informer", "LeaderElector", "Lister", "PermanentError", "Resource", "TemporaryError",
+    "Transport", "TransportError", "WorkQueue",
     "from_body", "from_status", "in_cluster_config", "load_kubeconfig", "object_key",
     "resolve", "split_key",
 ]

@@ -11,12 +11,11 @@ value is a lookup in memory.
 A reservation belongs to a Service by uid. It is released when that Service's create
 fails, when a Service update stops using it, and when the Service is deleted; a
 reservation left behind by a crash (older than REPAIR_AGE and owned by no Service) is
-removed by `repair`.
+removed by `repair`, which `repair_controller` runs every five minutes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import ipaddress
 import logging
@@ -27,6 +26,7 @@ from typing import Any
 import orjson
 
 from kubelite.apiserver.watchcache import Cache
+from kubelite.client.controller import Controller
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339, parse_rfc3339
 from kubelite.storage.backend import Backend, KeyExists, KeyNotFound
@@ -224,13 +224,22 @@ class ServiceAllocator:
                     await self._release_keys([key])
 
 
-async def repair_loop(allocator: ServiceAllocator, services_prefix: str,
-                      interval: float = 300.0) -> None:
-    """Upstream's repair controllers, for reservations a crash left behind."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            services = [e.obj for e in allocator.cache.bucket(services_prefix).values()]
-            await allocator.repair(services)
-        except Exception:
-            log.exception("repairing service reservations")
+REPAIR_KEY = "service-reservations"
+REPAIR_INTERVAL = 300.0
+
+
+def repair_controller(allocator: ServiceAllocator, services_prefix: str,
+                      interval: float = REPAIR_INTERVAL) -> Controller[str]:
+    """Upstream's repair controllers (pkg/registry/core/service/ipallocator/controller,
+    portallocator/controller), for reservations a crash left behind: one key,
+    REPAIR_KEY, enqueued every `interval`; its sync compares the reservations with
+    the Services in the watch cache and drops the orphans. Idempotent: a second pass
+    finds nothing to drop. A failure is retried with backoff."""
+
+    async def sync(key: str) -> None:
+        services = [e.obj for e in allocator.cache.bucket(services_prefix).values()]
+        await allocator.repair(services)
+
+    controller: Controller[str] = Controller("service-reservation-repair", sync)
+    controller.enqueue_every(interval, lambda: [REPAIR_KEY])
+    return controller

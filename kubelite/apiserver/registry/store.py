@@ -156,7 +156,8 @@ class Store:
         if not prefix:
             raise errors.invalid(self.spec.group, self.spec.kind, "", [
                 errors.Cause("FieldValueRequired",
-                             "name or generateName is required", "metadata.name")])
+                             "Required value: name or generateName is required",
+                             "metadata.name")])
         # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
         for attempt in range(GENERATE_NAME_TRIES):
             candidate = copy.deepcopy(obj) if attempt < GENERATE_NAME_TRIES - 1 else obj

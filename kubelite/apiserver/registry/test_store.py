@@ -1,0 +1,148 @@
+"""The generic Store (registry/store.py), in process: what holds when writes race,
+how objects are kept in the store, grace periods, read-modify-write, and resources
+that share storage."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.conftest import Call
+from kubelite.apiserver.registry.store import WriteOptions
+from kubelite.machinery import errors
+
+CMS = "/api/v1/namespaces/default/configmaps"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def cm(name: str, **data: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "data": data}
+
+
+async def test_racing_creates_of_one_name_make_exactly_one_object(call: Call) -> None:
+    results = await asyncio.gather(*(call("POST", CMS, body=cm("same", n=str(i)))
+                                     for i in range(8)))
+    codes = Counter(code for code, _ in results)
+    assert codes == {201: 1, 409: 7}
+    assert {body["reason"] for code, body in results if code == 409} == {"AlreadyExists"}
+    winner = next(body for code, body in results if code == 201)
+    _, stored = await call("GET", f"{CMS}/same")
+    assert stored["data"] == winner["data"]
+
+
+async def test_racing_updates_from_one_version_let_exactly_one_win(call: Call) -> None:
+    _, base = await call("POST", CMS, body=cm("c"))
+    results = await asyncio.gather(*(
+        call("PUT", f"{CMS}/c", body={**base, "data": {"writer": str(i)}})
+        for i in range(8)))
+    codes = Counter(code for code, _ in results)
+    assert codes == {200: 1, 409: 7}
+    winner = next(body for code, body in results if code == 200)
+    _, stored = await call("GET", f"{CMS}/c")
+    assert stored["data"] == winner["data"]
+
+
+async def test_racing_patches_without_a_version_all_land(call: Call) -> None:
+    await call("POST", CMS, body=cm("c"))
+    results = await asyncio.gather(*(
+        call("PATCH", f"{CMS}/c", body={"data": {f"k{i}": "v"}}, headers=MERGE)
+        for i in range(8)))
+    assert {code for code, _ in results} == {200}
+    _, stored = await call("GET", f"{CMS}/c")
+    assert stored["data"] == {f"k{i}": "v" for i in range(8)}
+
+
+async def test_the_store_keeps_objects_without_their_resource_version(
+        server: APIServer, call: Call) -> None:
+    _, made = await call("POST", CMS, body=cm("c"))
+    kv = await server.backend.get("/registry/core/configmaps/default/c")
+    assert kv is not None
+    stored = orjson.loads(kv.value)
+    assert "resourceVersion" not in stored["metadata"]
+    assert made["metadata"]["resourceVersion"] == str(kv.mod_revision)
+
+
+async def test_resource_versions_grow_across_resources_and_recreation_gets_a_new_uid(
+        call: Call) -> None:
+    _, a = await call("POST", CMS, body=cm("c"))
+    _, s = await call("POST", "/api/v1/namespaces/default/secrets",
+                      body={"metadata": {"name": "s"}})
+    await call("DELETE", f"{CMS}/c")
+    _, again = await call("POST", CMS, body=cm("c"))
+    versions = [int(o["metadata"]["resourceVersion"]) for o in (a, s, again)]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    assert again["metadata"]["uid"] != a["metadata"]["uid"]
+
+
+async def test_pod_on_a_node_waits_out_its_grace_period_unless_told_zero(
+        call: Call) -> None:
+    await call("POST", "/api/v1/nodes", body={"metadata": {"name": "n"}})
+    await call("POST", "/api/v1/namespaces/default/pods", body={
+        "metadata": {"name": "p"},
+        "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "i"}]}})
+    code, deleting = await call("DELETE", "/api/v1/namespaces/default/pods/p")
+    assert code == 200
+    assert deleting["metadata"]["deletionTimestamp"]
+    assert deleting["metadata"]["deletionGracePeriodSeconds"] == 30
+    code, _ = await call("GET", "/api/v1/namespaces/default/pods/p")
+    assert code == 200
+    code, _ = await call("DELETE", "/api/v1/namespaces/default/pods/p",
+                         body={"gracePeriodSeconds": 0})
+    assert code == 200
+    code, _ = await call("GET", "/api/v1/namespaces/default/pods/p")
+    assert code == 404
+
+
+async def test_guaranteed_update_rereads_and_reapplies_after_a_racing_write(
+        server: APIServer, call: Call) -> None:
+    await call("POST", CMS, body=cm("c", n="0"))
+    store = server.registry.store_for("", "configmaps")
+    attempts = 0
+
+    async def increment(obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:  # someone else writes between our read and our write
+            await call("PATCH", f"{CMS}/c", body={"data": {"other": "x"}}, headers=MERGE)
+        obj["data"]["n"] = str(int(obj["data"]["n"]) + 1)
+        return obj
+
+    updated, created = await store.guaranteed_update(
+        "default", "c", increment, WriteOptions(field_manager="test"))
+    assert (attempts, created) == (2, False)
+    assert updated["data"] == {"n": "1", "other": "x"}
+
+
+async def test_guaranteed_update_creates_only_when_asked(
+        server: APIServer) -> None:
+    store = server.registry.store_for("", "configmaps")
+
+    async def unchanged(obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    async def fresh(obj: dict[str, Any]) -> dict[str, Any]:
+        return cm("new", made="yes")
+
+    with pytest.raises(errors.NotFound):
+        await store.guaranteed_update("default", "new", unchanged,
+                                      WriteOptions(field_manager="test"))
+    made, created = await store.guaranteed_update(
+        "default", "new", unchanged, WriteOptions(field_manager="test"), create=fresh)
+    assert created and made["data"] == {"made": "yes"}
+
+
+async def test_a_resource_served_in_two_groups_shares_its_objects(call: Call) -> None:
+    await call("POST", "/api/v1/namespaces/default/events", body={
+        "metadata": {"name": "e"}, "reason": "Started", "message": "m",
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}})
+    code, same = await call("GET", "/apis/events.k8s.io/v1/namespaces/default/events/e")
+    assert (code, same["apiVersion"], same["kind"]) == (200, "events.k8s.io/v1", "Event")
+    code, _ = await call("DELETE", "/apis/events.k8s.io/v1/namespaces/default/events/e")
+    assert code == 200
+    code, _ = await call("GET", "/api/v1/namespaces/default/events/e")
+    assert code == 404
