@@ -7,6 +7,10 @@ runs the CRD lifecycle (conditions, names, the cleanup finalizer).
 Custom objects take the generic store like any kind; their strategy prunes unknown
 fields, applies schema defaults and validates against the version's
 openAPIV3Schema (apiextensions-apiserver pkg/registry/customresource/strategy.go).
+
+As upstream's crdHandler: a CRD is served unless its names were refused (NamesAccepted
+False and never Established), and while it is Terminating its objects can be read,
+changed and deleted but no new one created.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from kubelite.api import structural
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.strategy import DefaultStrategy
+from kubelite.machinery import errors
 from kubelite.machinery.errors import Cause
 
 log = logging.getLogger(__name__)
@@ -28,11 +33,17 @@ Obj = dict[str, Any]
 class CustomResourceStrategy(DefaultStrategy):
     allow_unconditional_update = False  # a PUT must name the resourceVersion it replaces
 
-    def __init__(self, schema: Obj | None, *, has_status: bool) -> None:
+    def __init__(self, schema: Obj | None, *, has_status: bool,
+                 terminating: bool = False) -> None:
         self.schema = schema
         self.has_status = has_status
+        self.terminating = terminating
 
     def prepare_for_create(self, obj: Obj) -> None:
+        if self.terminating:
+            # The CRD's cleanup is deleting every object; a new one would hold it up.
+            raise errors.MethodNotAllowed(
+                "create not allowed while custom resource definition is terminating")
         super().prepare_for_create(obj)
         obj["metadata"]["generation"] = 1  # custom resources always track generation
 
@@ -77,7 +88,16 @@ def spec_from_crd(crd: Obj) -> ResourceSpec:
         scale_paths=subresources.get("scale"))
 
 
+def condition_true(crd: Obj, type_: str) -> bool | None:
+    """The CRD's condition of that type: True, False, or None when it has none yet."""
+    for condition in (crd.get("status") or {}).get("conditions") or ():
+        if condition.get("type") == type_:
+            return bool(condition.get("status") == "True")
+    return None
+
+
 def register(registry: Registry, crd: Obj) -> ResourceSpec | None:
+    """Serve the CRD's resource as the CRD now stands (called on every CRD event)."""
     try:
         spec = spec_from_crd(crd)
     except (KeyError, IndexError, TypeError):
@@ -86,8 +106,16 @@ def register(registry: Registry, crd: Obj) -> ResourceSpec | None:
     existing = registry.stores.get((spec.group, spec.plural))
     if existing is not None and existing.spec.crd_schemas is None:
         return None  # never shadow a built-in resource
+    if condition_true(crd, "NamesAccepted") is False and not condition_true(
+            crd, "Established"):
+        # Names another CRD of the group holds: not served until they are released.
+        # A new CRD, with no conditions yet, is served at once.
+        if existing is not None:
+            registry.remove(spec.group, spec.plural)
+        return None
     strategy = CustomResourceStrategy(spec.crd_schemas.get(spec.storage_version)
                                       if spec.crd_schemas else None,
-                                      has_status="status" in spec.subresources)
+                                      has_status="status" in spec.subresources,
+                                      terminating=bool(condition_true(crd, "Terminating")))
     registry.add(spec, strategy)
     return spec

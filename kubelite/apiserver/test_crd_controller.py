@@ -21,6 +21,7 @@ from kubelite.storage.factory import open_backend
 WAIT = 10.0
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 WIDGETS = Resource("example.com", "v1", "widgets", kind="Widget")
+GADGETS = Resource("example.com", "v1", "gadgets", kind="Gadget")
 CRD: dict[str, Any] = {
     "metadata": {"name": "widgets.example.com"},
     "spec": {
@@ -143,6 +144,10 @@ async def test_object_held_by_its_finalizer_keeps_the_crd_terminating_until_rele
         return bool(held["metadata"].get("deletionTimestamp"))
 
     await eventually(held_deleting)  # still served while its objects go
+    with pytest.raises(errors.MethodNotAllowed) as refused:
+        await client.create(WIDGETS, {"metadata": {"name": "late"}}, namespace="default")
+    assert str(refused.value) == (
+        "create not allowed while custom resource definition is terminating")
     await client.patch(WIDGETS, "held", {"metadata": {"finalizers": None}},
                        namespace="default")
     await eventually(lambda: crd_gone(client))
@@ -206,6 +211,8 @@ async def test_names_another_crd_of_the_group_accepted_are_refused_until_release
     assert got["Established"] == ("False", "NotAccepted", "not all names are accepted")
     accepted = (await client.get(CRDS, "gadgets.example.com"))["status"]["acceptedNames"]
     assert accepted["plural"] == "gadgets"  # what is free is still accepted
+    with pytest.raises(errors.NotFound):  # not served while its names are refused
+        await client.list(GADGETS, namespace="default")
 
     await client.delete(CRDS, "widgets.example.com")  # releases its names
 
@@ -216,6 +223,7 @@ async def test_names_another_crd_of_the_group_accepted_are_refused_until_release
     await eventually(accepted_now)
     got = await conditions_of(client, "gadgets.example.com")
     assert got["NamesAccepted"] == ("True", "NoConflicts", "no conflicts found")
+    assert (await client.list(GADGETS, namespace="default"))["items"] == []
 
 
 async def test_the_same_names_in_another_group_do_not_conflict(client: Client) -> None:
