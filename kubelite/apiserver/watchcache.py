@@ -208,15 +208,19 @@ class Cache:
             return None
 
     def add_listener(self, listener: Callable[[CacheEvent], None]) -> None:
-        """Called synchronously for every event (after the cache applied it)."""
+        """Called synchronously for every event (after the cache applied it), and for
+        every difference a reload after compaction found."""
         self._listeners.append(listener)
 
     async def _load(self) -> None:
         result = await self.backend.range(self.root)
+        # Built aside and swapped in: reads during a reload see the old objects.
+        objects: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         for kv in result.kvs:
             entry = self._safe_entry(kv)
             if entry is not None:
-                self.objects[self.prefix_of(kv.key)][kv.key] = entry
+                objects[self.prefix_of(kv.key)][kv.key] = entry
+        self.objects = objects
         self._sorted_keys.clear()
         self.revision = result.revision
         self._history.clear()
@@ -235,12 +239,42 @@ class Cache:
                 # We fell behind compaction: reload everything, expire every watcher.
                 log.warning("watch cache fell behind compaction; reloading")
                 self._expire_all()
-                self.objects.clear()
-                await self._load()
+                await self._reload()
                 continue
             except Exception:
                 log.exception("store watch failed; resuming at %d", self.revision)
             await asyncio.sleep(0.2)
+
+    async def _reload(self) -> None:
+        """Read everything afresh, then tell listeners what changed while the events
+        were lost, as an informer's relist does: ADDED and MODIFIED for what is new or
+        different, DELETED (at the new revision) for what is gone. Watchers were
+        expired; they relist on their own."""
+        before = self.objects
+        await self._load()
+        for prefix, bucket in self.objects.items():
+            old = before.get(prefix, {})
+            for key, entry in bucket.items():
+                prev = old.get(key)
+                if prev is None or prev.raw != entry.raw:
+                    self._changed_at[prefix] = self.revision
+                    self._notify(CacheEvent("MODIFIED" if prev else "ADDED", key, entry,
+                                            prev, entry.revision))
+        for prefix, old in before.items():
+            bucket = self.objects.get(prefix, {})
+            for key, prev in old.items():
+                if key not in bucket:
+                    self._changed_at[prefix] = self.revision
+                    gone = make_entry(_restamped(prev, self.revision), self.revision,
+                                      self._extractors.get(prefix))
+                    self._notify(CacheEvent("DELETED", key, gone, prev, self.revision))
+
+    def _notify(self, event: CacheEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("watch cache listener failed on %s", event.key)
 
     def _expire_all(self) -> None:
         for watchers in self._watchers.values():
@@ -286,11 +320,7 @@ class Cache:
             for w in self._watchers.get(prefix, ()):
                 if key.startswith(w.prefix):
                     w.push(cev)
-            for listener in self._listeners:
-                try:
-                    listener(cev)
-                except Exception:
-                    log.exception("watch cache listener failed on %s", key)
+            self._notify(cev)
         self._wake_waiters()
 
     def _remember(self, prefix: str, event: CacheEvent) -> None:
