@@ -286,6 +286,17 @@ def test_namespace_deletion_removes_contents(cluster: Cluster, version: str) -> 
     assert leftovers == ""
 
 
+def test_the_clusters_own_namespaces_may_not_be_deleted(cluster: Cluster, version: str
+                                                        ) -> None:
+    result = cluster.kubectl("delete", "namespace", "kube-public", check=False,
+                             version=version)
+    assert result.returncode == 1
+    assert ('Error from server (Forbidden): namespaces "kube-public" is forbidden: this '
+            "namespace may not be deleted") in result.stderr
+    assert cluster.kubectl("get", "ns", "kube-public", "-o", "jsonpath={.status.phase}",
+                           version=version).stdout == "Active"
+
+
 IMPERATIVE = [
     ("configmap", ["create", "configmap", "cfg", "--from-literal=a=b"], "cm/cfg",
      "{.data.a}", "b"),

@@ -37,12 +37,14 @@ Finish = Callable[[bool], Awaitable[None]]
 class Operation(enum.StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
+    DELETE = "DELETE"  # mutating plugins only, with obj and old both the stored object
 
 
 @dataclass(slots=True)
 class Attributes:
     """One write as admission sees it. `obj` is the object being written, which
-    mutating plugins edit in place; `old` is the stored object on update, else None."""
+    mutating plugins edit in place; `old` is the stored object on update and delete,
+    else None."""
 
     resource: ResourceSpec
     operation: Operation

@@ -1,5 +1,6 @@
 """NamespaceLifecycle (plugin/pkg/admission/namespace/lifecycle upstream): nothing is
-created in a namespace that does not exist or is being deleted.
+created in a namespace that does not exist or is being deleted, and the namespaces the
+cluster itself lives in (default, kube-system, kube-public) are never deleted.
 
 The namespace is looked up in the watch cache; only when it is missing there does the
 plugin wait for the cache to catch up with the store, so a namespace created just
@@ -15,6 +16,8 @@ from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.watchcache import Cache
 from kubelite.machinery import errors
 
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+
 
 class NamespaceLifecycle:
     name: ClassVar[str] = "NamespaceLifecycle"
@@ -24,10 +27,18 @@ class NamespaceLifecycle:
         self.cache = cache
 
     def handles(self, attrs: Attributes) -> bool:
+        if attrs.operation is Operation.DELETE:
+            return attrs.is_resource("", "namespaces")
         return attrs.operation is Operation.CREATE and attrs.resource.namespaced \
             and not attrs.subresource
 
     async def admit(self, attrs: Attributes) -> None:
+        if attrs.operation is Operation.DELETE:
+            if attrs.name in IMMORTAL_NAMESPACES:
+                raise errors.Forbidden(
+                    f'namespaces "{attrs.name}" is forbidden: this namespace may not be '
+                    f"deleted", kind="namespaces", name=attrs.name)
+            return
         namespaces = self.stores.store_for("", "namespaces")
         key = namespaces.key("", attrs.namespace)
         entry = self.cache.get(key)

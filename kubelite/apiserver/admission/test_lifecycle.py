@@ -62,3 +62,22 @@ def test_only_creates_of_namespaced_objects_are_checked(
     spec = registry.store_for("", plural).spec
     attrs = Attributes(spec, operation, "team", "x", {}, subresource=subresource)
     assert NamespaceLifecycle(stores=registry, cache=registry.cache).handles(attrs) is handled
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+async def test_the_clusters_own_namespaces_may_not_be_deleted(registry: Registry,
+                                                              name: str) -> None:
+    await make_namespace(registry, name)  # the API server's bootstrap makes them
+    namespaces = registry.store_for("", "namespaces")
+    with pytest.raises(errors.Forbidden) as caught:
+        await namespaces.delete("", name, {}, WriteOptions())
+    assert caught.value.message == (f'namespaces "{name}" is forbidden: this namespace '
+                                    "may not be deleted")
+    assert not (await namespaces.get("", name)).deleting
+
+
+async def test_other_namespaces_may_be_deleted(registry: Registry) -> None:
+    await make_namespace(registry, "scratch")
+    _, deleted_now = await registry.store_for("", "namespaces").delete(
+        "", "scratch", {}, WriteOptions())
+    assert not deleted_now  # held by its `kubernetes` finalizer, as upstream

@@ -421,6 +421,11 @@ class Store:
             obj, revision = await self._read_for_write(key, name)
             meta = obj["metadata"]
             self._check_preconditions(name, meta, options.get("preconditions") or {})
+            # As upstream's DELETE handler: the mutating plugins may refuse a delete
+            # (NamespaceLifecycle keeps default, kube-system and kube-public).
+            await self.admission.admit(Attributes(
+                self.spec, Operation.DELETE, namespace, name, obj, obj,
+                subresource=opts.subresource, dry_run=opts.dry_run))
             finalizers = list(meta.get("finalizers") or [])
             policy = options.get("propagationPolicy")
             if options.get("orphanDependents") is True:
