@@ -55,7 +55,9 @@ def check_patched(spec: ResourceSpec, version: str, obj: Obj, mode: str, patch: 
     try:
         decode_types(spec, version, obj)
     except gotypes.DecodeError as exc:
-        shown = go_print(patch) if strategic else orjson.dumps(obj).decode()
+        # Go marshals a map with its keys sorted.
+        shown = go_print(patch) if strategic else \
+            orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
         raise errors.invalid("", "", "", [errors.Cause(
             "FieldValueInvalid", f"Invalid value: {orjson.dumps(shown).decode()}: {exc}",
             "patch")]) from None
