@@ -5,6 +5,15 @@ come in Kubernetes protobuf, which kubectl's and helm's typed clients send for
 built-in kinds; they are decoded into the same JSON objects. Clients that prefer
 protobuf answers always list JSON as an alternative, so they get JSON. `kubectl get` asks for a server-side Table with
 `application/json;as=Table;v=v1;g=meta.k8s.io`.
+
+Limits on what a body may be, so no body can crash or stall the server:
+- 3 MiB, as upstream (413);
+- nesting at most MAX_DEPTH levels of objects and lists (400). Upstream's decoder
+  allows 10,000, but kubelite's walks are recursive Python and its JSON encoder stops
+  at 255 levels, so a deeper body could be neither checked nor stored; real objects,
+  CRDs with big schemas included, stay far below;
+- YAML aliases may not expand a document past EXPANDED_NODES nodes, nor refer to
+  themselves: go-yaml refuses such "billion laughs" documents the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from kubelite.api import protobuf
 from kubelite.machinery import errors
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request size limit
+MAX_DEPTH = 150
+EXPANDED_NODES = 1_000_000
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -90,7 +101,9 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f"Request entity too large: limit is {MAX_BODY_BYTES}")
     media = media_type(content_type) if content_type else JSON
     if media in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
-        return _decode_yaml(body)
+        decoded = _decode_yaml(body)
+        _check_shape(decoded)
+        return decoded
     if media == protobuf.CONTENT_TYPE:
         # kubectl's and helm's typed clients send built-in kinds as protobuf.
         try:
@@ -104,14 +117,67 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f'include: application/json, application/yaml, {protobuf.CONTENT_TYPE}')
     try:
         if strict:
-            return json.loads(body, object_pairs_hook=_reject_duplicates)
-        return orjson.loads(body)
+            decoded = json.loads(body, object_pairs_hook=_reject_duplicates)
+        else:
+            decoded = orjson.loads(body)
     except _DuplicateField as dup:
         raise errors.BadRequest(
             f'strict decoding error: json: duplicate field "{dup.field}"') from None
+    except RecursionError:
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(
             f"the object provided is unrecognized or malformed: {exc}") from None
+    # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+        _check_shape(decoded)
+    return decoded
+
+
+def _too_deep() -> errors.BadRequest:
+    return errors.BadRequest(f"the object provided is unrecognized or malformed: "
+                             f"exceeded max depth of {MAX_DEPTH} nested objects and lists")
+
+
+def _check_shape(value: Any) -> None:
+    """400 for a value nested deeper than MAX_DEPTH, or (YAML, where one node may sit
+    in many places) one whose aliases expand past EXPANDED_NODES or contain
+    themselves. Iterative, and linear in the distinct nodes: each container's depth
+    and expanded size are computed once, however often it is referred to."""
+    if not isinstance(value, (dict, list)):
+        return
+    shape: dict[int, tuple[int, int]] = {}  # id -> (depth, expanded nodes)
+    pending: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = [c for c in (node.values() if isinstance(node, dict) else node)
+                    if isinstance(c, (dict, list))]
+        key = id(node)
+        if not children_done:
+            if key in shape:
+                continue
+            if key in pending:
+                raise errors.BadRequest("error converting YAML to JSON: yaml: anchor "
+                                        "value contains itself")
+            pending.add(key)
+            stack.append((node, True))
+            for child in children:
+                if id(child) in pending:
+                    raise errors.BadRequest("error converting YAML to JSON: yaml: anchor "
+                                            "value contains itself")
+                if id(child) not in shape:
+                    stack.append((child, False))
+            continue
+        pending.discard(key)
+        depth = 1 + max((shape[id(c)][0] for c in children), default=0)
+        size = len(node) + 1 + sum(shape[id(c)][1] for c in children) - len(children)
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        if size > EXPANDED_NODES:
+            raise errors.BadRequest("error converting YAML to JSON: yaml: document "
+                                    "contains excessive aliasing")
+        shape[key] = (depth, size)
 
 
 def _decode_yaml(body: bytes) -> Any:
@@ -119,6 +185,8 @@ def _decode_yaml(body: bytes) -> Any:
         return yaml.safe_load(body)
     except yaml.YAMLError as exc:
         raise errors.BadRequest(f"error converting YAML to JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def encode(obj: Any, accept: Accept) -> tuple[bytes, str]:
