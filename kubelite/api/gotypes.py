@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,8 +237,7 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
             state.save(type_error(_what(value), "string", struct, path))
         return value
     if kind == MAP or kind == SLICE:
-        elem = t.elem
-        assert elem is not None
+        entries: Iterable[tuple[Any, Any]]
         if kind == MAP:
             if type(value) is not dict:
                 state.save(type_error(_what(value), t.name, struct, path))
@@ -248,7 +248,8 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
                 state.save(type_error(_what(value), t.name, struct, path))
                 return value
             entries = enumerate(value)
-        if elem.kind == ANY:
+        elem = t.elem
+        if elem is None or elem.kind == ANY:
             return value
         for key, child in entries:
             if child is None:

@@ -6,14 +6,8 @@ built-in kinds; they are decoded into the same JSON objects. Clients that prefer
 protobuf answers always list JSON as an alternative, so they get JSON. `kubectl get` asks for a server-side Table with
 `application/json;as=Table;v=v1;g=meta.k8s.io`.
 
-Limits on what a body may be, so no body can crash or stall the server:
-- 3 MiB, as upstream (413);
-- nesting at most MAX_DEPTH levels of objects and lists (400). Upstream's decoder
-  allows 10,000, but kubelite's walks are recursive Python and its JSON encoder stops
-  at 255 levels, so a deeper body could be neither checked nor stored; real objects,
-  CRDs with big schemas included, stay far below;
-- YAML aliases may not expand a document past EXPANDED_NODES nodes, nor refer to
-  themselves: go-yaml refuses such "billion laughs" documents the same way.
+Limits on what a body may be, so no body can crash or stall the server: 3 MiB, as
+upstream (413), and the nesting, aliasing and YAML values body_shape describes (400).
 """
 
 from __future__ import annotations
@@ -26,11 +20,10 @@ import orjson
 import yaml
 
 from kubelite.api import protobuf
+from kubelite.apiserver.body_shape import MAX_DEPTH, check_shape, too_deep
 from kubelite.machinery import errors
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request size limit
-MAX_DEPTH = 150
-EXPANDED_NODES = 1_000_000
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -101,9 +94,7 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f"Request entity too large: limit is {MAX_BODY_BYTES}")
     media = media_type(content_type) if content_type else JSON
     if media in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
-        decoded = _decode_yaml(body)
-        _check_shape(decoded)
-        return decoded
+        return check_shape(_decode_yaml(body), from_yaml=True)
     if media == protobuf.CONTENT_TYPE:
         # kubectl's and helm's typed clients send built-in kinds as protobuf.
         try:
@@ -117,76 +108,43 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f'include: application/json, application/yaml, {protobuf.CONTENT_TYPE}')
     try:
         if strict:
-            decoded = json.loads(body, object_pairs_hook=_reject_duplicates)
+            if b"\\u" in body:
+                orjson.loads(body)  # refuses a lone UTF-16 surrogate, which json keeps
+            decoded = json.loads(body, object_pairs_hook=_reject_duplicates,
+                                 parse_int=_json_int)
         else:
             decoded = orjson.loads(body)
     except _DuplicateField as dup:
         raise errors.BadRequest(
             f'strict decoding error: json: duplicate field "{dup.field}"') from None
     except RecursionError:
-        raise _too_deep() from None
+        raise too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(
             f"the object provided is unrecognized or malformed: {exc}") from None
     # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
-        _check_shape(decoded)
+        check_shape(decoded)
     return decoded
 
 
-def _too_deep() -> errors.BadRequest:
-    return errors.BadRequest(f"the object provided is unrecognized or malformed: "
-                             f"exceeded max depth of {MAX_DEPTH} nested objects and lists")
+def _json_int(text: str) -> int | float:
+    """Go keeps an integer that fits 64 bits and makes a float of a bigger one, as
+    orjson does on the other path; the store could not encode it otherwise."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
 
 
-def _check_shape(value: Any) -> None:
-    """400 for a value nested deeper than MAX_DEPTH, or (YAML, where one node may sit
-    in many places) one whose aliases expand past EXPANDED_NODES or contain
-    themselves. Iterative, and linear in the distinct nodes: each container's depth
-    and expanded size are computed once, however often it is referred to."""
-    if not isinstance(value, (dict, list)):
-        return
-    shape: dict[int, tuple[int, int]] = {}  # id -> (depth, expanded nodes)
-    pending: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(value, False)]
-    while stack:
-        node, children_done = stack.pop()
-        children = [c for c in (node.values() if isinstance(node, dict) else node)
-                    if isinstance(c, (dict, list))]
-        key = id(node)
-        if not children_done:
-            if key in shape:
-                continue
-            if key in pending:
-                raise errors.BadRequest("error converting YAML to JSON: yaml: anchor "
-                                        "value contains itself")
-            pending.add(key)
-            stack.append((node, True))
-            for child in children:
-                if id(child) in pending:
-                    raise errors.BadRequest("error converting YAML to JSON: yaml: anchor "
-                                            "value contains itself")
-                if id(child) not in shape:
-                    stack.append((child, False))
-            continue
-        pending.discard(key)
-        depth = 1 + max((shape[id(c)][0] for c in children), default=0)
-        size = len(node) + 1 + sum(shape[id(c)][1] for c in children) - len(children)
-        if depth > MAX_DEPTH:
-            raise _too_deep()
-        if size > EXPANDED_NODES:
-            raise errors.BadRequest("error converting YAML to JSON: yaml: document "
-                                    "contains excessive aliasing")
-        shape[key] = (depth, size)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
 def _decode_yaml(body: bytes) -> Any:
     try:
-        return yaml.safe_load(body)
+        return yaml.load(body, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise errors.BadRequest(f"error converting YAML to JSON: {exc}") from None
     except RecursionError:
-        raise _too_deep() from None
+        raise too_deep() from None
 
 
 def encode(obj: Any, accept: Accept) -> tuple[bytes, str]:

@@ -63,14 +63,14 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
             raise errors.BadRequest(
                 f"apiVersion and kind in the applied configuration must be {expected} "
                 f"and {spec.kind}")
+        # Types are checked on a copy: a null in an applied configuration means
+        # "remove", which decoding would settle away.
+        warnings.extend(check_body(spec, version, orjson.loads(orjson.dumps(patch)), mode))
         meta = patch.get("metadata") or {}
         if meta.get("name") not in (None, info.name):
             raise errors.BadRequest(
                 f"the name of the object ({meta.get('name')}) does not match the name on "
                 f"the URL ({info.name})")
-        # Types are checked on a copy: a null in an applied configuration means
-        # "remove", which decoding would settle away.
-        warnings.extend(check_body(spec, version, orjson.loads(orjson.dumps(patch)), mode))
 
     async def mutate(current: Obj) -> Obj:
         shown = convert(spec, current, version)

@@ -22,7 +22,7 @@ from kubelite.apiserver.registry.store import Store
 from kubelite.apiserver.responses import object_response, success_status
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
-from kubelite.apiserver.validation import check_body
+from kubelite.apiserver.validation import check_body, check_delete_options
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
@@ -158,6 +158,7 @@ async def delete_options(request: web.Request) -> Obj:
         decoded = decode_body(body, request.headers.get("Content-Type", ""))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
+        check_delete_options(decoded)
         options = decoded
     q = request.query
     if "gracePeriodSeconds" in q:
