@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from hypothesis import strategies as st
 
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
 from kubelite.api.schemas import Schema, resolve, resource_schema, types_of
+from kubelite.apiserver import crds
 from kubelite.apiserver.app import APIServer
 from kubelite.storage.factory import open_backend
 
@@ -51,7 +53,38 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # under a later, refused request: deleting a namespace (its finalizer empties it) and
 # creating a CRD (its Established condition). Both are covered by their own tests.
 SKIPPED = frozenset({("", "namespaces"), ("apiextensions.k8s.io", "customresourcedefinitions")})
-FUZZED = [s for s in RESOURCES if (s.group, s.plural) not in SKIPPED]
+CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.fuzz.example.com"},
+    "spec": {"group": "fuzz.example.com", "scope": "Namespaced",
+             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "subresources": {"status": {}, "scale": {
+                               "specReplicasPath": ".spec.replicas",
+                               "statusReplicasPath": ".status.replicas"}},
+                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                               "spec": {"type": "object", "required": ["replicas"],
+                                        "properties": {
+                                   "replicas": {"type": "integer", "minimum": 0,
+                                                "default": 1},
+                                   "port": {"x-kubernetes-int-or-string": True},
+                                   "mode": {"type": "string", "enum": ["a", "b"]},
+                                   "ratio": {"type": "number", "maximum": 1},
+                                   "tags": {"type": "array", "maxItems": 3,
+                                            "items": {"type": "string"}},
+                                   "labels": {"type": "object",
+                                              "additionalProperties": {"type": "string"}},
+                                   "free": {"type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True},
+                                   "template": {"type": "object",
+                                                "x-kubernetes-embedded-resource": True,
+                                                "x-kubernetes-preserve-unknown-fields": True},
+                               }},
+                               "status": {"type": "object", "properties": {
+                                   "replicas": {"type": "integer"}}}}}}}]},
+}
+FUZZED = [s for s in RESOURCES if (s.group, s.plural) not in SKIPPED] + \
+    [crds.spec_from_crd(CRD)]
 
 
 class ThreadedServer:
@@ -86,6 +119,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]
     session.post(s.server.url + "/api/v1/namespaces", json={
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
         timeout=REQUEST_TIMEOUT).raise_for_status()
+    session.post(s.server.url + "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                 json=CRD, timeout=REQUEST_TIMEOUT).raise_for_status()
+    widgets = s.server.url + collection_path(FUZZED[-1], "v1")
+    deadline = time.monotonic() + REQUEST_TIMEOUT
+    while session.get(widgets, timeout=REQUEST_TIMEOUT).status_code != 200:
+        assert time.monotonic() < deadline, "the fuzzed CRD was never served"
+        time.sleep(0.02)
     for spec in FUZZED:  # something to update, patch and delete, where a bare one will do
         for name in NAMES:
             session.post(s.server.url + collection_path(spec, spec.versions[0]),
@@ -109,6 +149,7 @@ SEED_SPECS: dict[str, dict[str, Any]] = {
         "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}},
     "Service": {"spec": {"ports": [{"port": 80}]}},
     "Lease": {"spec": {"holderIdentity": "x"}},
+    "Widget": {"spec": {"replicas": 1, "port": "http"}},
 }
 
 
@@ -240,7 +281,7 @@ queries = st.dictionaries(st.sampled_from(sorted(QUERY_VALUES)), st.just(""), ma
         {k: st.sampled_from(QUERY_VALUES[k]) for k in keys}))
 
 VERBS = ["create", "update", "merge", "json-patch", "strategic", "apply", "delete",
-         "deletecollection", "status", "get", "list"]
+         "deletecollection", "status", "subresource-post", "get", "list"]
 
 
 @st.composite
@@ -257,6 +298,14 @@ def api_request(draw: st.DrawFn) -> tuple[str, str, dict[str, str], bytes, str]:
     ctype = "application/json"
     if verb == "create":
         method, path = "POST", base
+    elif verb == "subresource-post":
+        sub = draw(st.sampled_from([*spec.subresources, "token", "bogus"]))
+        method, path = "POST", f"{base}/{name}/{sub}"
+        body = draw(st.one_of(st.just(body), any_json, st.fixed_dictionaries({
+            "apiVersion": st.sampled_from(["v1", "policy/v1", "authentication.k8s.io/v1"]),
+            "kind": st.sampled_from(["Binding", "Eviction", "TokenRequest"]),
+            "metadata": st.one_of(st.just({"name": name}), any_json),
+            "target": any_json, "spec": any_json, "deleteOptions": any_json})))
     elif verb in ("update", "status"):
         method, path = "PUT", f"{base}/{name}"
         if verb == "status" or draw(st.integers(0, 5)) == 0:
