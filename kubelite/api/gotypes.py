@@ -40,6 +40,7 @@ from typing import Any
 from kubelite.api import schemas
 from kubelite.api.schemas import Schema
 from kubelite.machinery import quantity
+from kubelite.machinery.go_base64 import base64_error
 
 # GoType.kind values (plain ints: compared on every value of every write).
 STRUCT, MAP, SLICE, STRING, INT, FLOAT, BOOL, BYTES, QUANTITY, INT_OR_STRING, TIME, ANY = \
@@ -351,49 +352,3 @@ def _bytes(value: Any, struct: str, path: str, state: _State) -> Any:
         return value
     state.save(type_error(_what(value), "[]uint8", struct, path))
     return value
-
-
-_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def base64_error(src: bytes) -> str | None:
-    """Go's base64.StdEncoding.Decode verdict: None, or `illegal base64 data at input
-    byte N` with Go's N. Newlines are skipped; padding is required."""
-    si, n = 0, len(src)
-    while si < n:
-        j = 0
-        while j < 4:
-            if si == n:
-                if j == 0:
-                    return None
-                return _corrupt(si - j)
-            c = src[si]
-            si += 1
-            if c in _B64:
-                j += 1
-                continue
-            if c in (10, 13):
-                continue
-            if c != 61:  # "="
-                return _corrupt(si - 1)
-            # padding
-            if j in (0, 1):
-                return _corrupt(si - 1)
-            if j == 2:
-                while si < n and src[si] in (10, 13):
-                    si += 1
-                if si == n:
-                    return _corrupt(n)
-                if src[si] != 61:
-                    return _corrupt(si - 1)
-                si += 1
-            while si < n and src[si] in (10, 13):
-                si += 1
-            if si < n:
-                return _corrupt(si)
-            return None
-    return None
-
-
-def _corrupt(offset: int) -> str:
-    return f"illegal base64 data at input byte {offset}"

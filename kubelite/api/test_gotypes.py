@@ -182,26 +182,3 @@ def test_root_that_is_not_a_struct_names_the_go_value() -> None:
     with pytest.raises(gotypes.DecodeError) as err:
         gotypes.check(gotypes.object_meta(), "x")
     assert str(err.value) == "json: cannot unmarshal string into Go value of type v1.ObjectMeta"
-
-
-BASE64 = [
-    ("valid", "YWJj", None),
-    ("one-pad", "YWI=", None),
-    ("two-pads", "YQ==", None),
-    ("empty", "", None),
-    ("newlines-skipped", "YW\r\nJj", None),
-    ("missing-padding", "YWJjZA", 4),
-    ("short", "abc", 0),
-    ("bad-char", "a!bc", 1),
-    ("pad-too-early", "Y===", 1),
-    ("single-pad-where-two-needed", "YQ=", 3),
-    ("wrong-second-pad", "YQ=a", 2),
-    ("trailing-garbage", "YWJjZA==x", 8),
-    ("space", "YW Jj", 2),
-]
-
-
-@pytest.mark.parametrize("text,offset", [r[1:] for r in BASE64], ids=[r[0] for r in BASE64])
-def test_base64_errors_name_go_offset(text: str, offset: int | None) -> None:
-    expected = None if offset is None else f"illegal base64 data at input byte {offset}"
-    assert gotypes.base64_error(text.encode()) == expected
