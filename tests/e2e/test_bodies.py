@@ -191,3 +191,15 @@ def test_mistyped_custom_resource_is_refused(cluster: Cluster, ns: str, gizmos: 
     got, status = call(cluster, "POST", base, body)
     assert (got, status["message"]) == (code, message)
     assert call(cluster, "GET", base)[1]["items"] == []
+
+
+@pytest.mark.parametrize("version", ["1.35", "1.32"])
+def test_kubectl_create_prints_the_decoder_message(cluster: Cluster, ns: str,
+                                                   version: str) -> None:
+    manifest = json.dumps(configmap("k", data={"a": 1}))
+    result = cluster.kubectl("create", "-n", ns, "-f", "-", input=manifest, version=version,
+                             check=False)
+    assert result.returncode != 0
+    assert "Error from server (BadRequest)" in result.stderr
+    assert CM_PREFIX + MISTYPED_CONFIGMAPS[1][2] in result.stderr
+    assert call(cluster, "GET", f"/api/v1/namespaces/{ns}/configmaps/k")[0] == 404
