@@ -26,10 +26,11 @@ from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.printers import table_for
 from kubelite.apiserver.registry.store import Store, WriteOptions
-from kubelite.api.catalogue import ResourceSpec
+from kubelite.api.catalogue import GVK, ResourceSpec
 from kubelite.apiserver.registry.strategies.scale import scale_of
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
+from kubelite.apiserver.validation import check_subresource_body
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339
 from kubelite.machinery.labels import selector_from_label_selector
@@ -143,6 +144,7 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
     binding = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
+    check_subresource_body(GVK("", "v1", "Binding"), binding)
     target = binding.get("target") or {}
     node = target.get("name")
     if not node:
@@ -189,6 +191,7 @@ async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
     eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(eviction, dict):
         raise errors.BadRequest("the body must be an Eviction object")
+    check_subresource_body(GVK("policy", "v1", "Eviction"), eviction)
     named = (eviction.get("metadata") or {}).get("name")
     if named and named != info.name:
         raise errors.BadRequest("name in URL does not match name in Eviction object")
@@ -248,6 +251,7 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
     body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(body, dict):
         raise errors.BadRequest("the body must be a Namespace object")
+    check_subresource_body(GVK("", "v1", "Namespace"), body)
     finalizers = (body.get("spec") or {}).get("finalizers") or []
 
     async def mutate(ns: Obj) -> Obj:

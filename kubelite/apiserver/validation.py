@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from kubelite.api import gotypes, schemas
-from kubelite.api.catalogue import ResourceSpec
+from kubelite.api.catalogue import GVK, ResourceSpec
 from kubelite.api.structural import unknown_fields
 from kubelite.machinery import errors
 
@@ -77,6 +77,20 @@ def decode_types(spec: ResourceSpec, version: str, obj: Obj) -> None:
     name = schemas.definition_name(spec.gvk(version))
     if name is not None:
         gotypes.check(gotypes.definition_type(name), obj)
+
+
+def check_subresource_body(gvk: GVK, body: Obj) -> None:
+    """A subresource's body (Binding, Eviction, Scale, a Namespace to finalize), decoded
+    as its Go type: 400 with the decoder's message, as check_body words it."""
+    name = schemas.definition_name(gvk)
+    if name is None:
+        return
+    try:
+        gotypes.check(gotypes.definition_type(name), body)
+    except gotypes.DecodeError as exc:
+        raise errors.BadRequest(
+            f'{gvk.kind} in version "{gvk.version}" cannot be handled as a {gvk.kind}: '
+            f"{exc}") from None
 
 
 def check_delete_options(options: Obj) -> None:
