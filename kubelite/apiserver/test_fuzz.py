@@ -34,7 +34,7 @@ import orjson
 import pytest
 import requests
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from kubelite.api.catalogue import RESOURCES, ResourceSpec
@@ -400,6 +400,32 @@ def check_answer(s: ThreadedServer, session: requests.Session, method: str, path
           suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.generate, Phase.shrink])
 @given(request=api_request())
+# What earlier runs found (each was a 500), replayed first.
+@example(request=("PATCH", "/api/v1/namespaces/fuzz/pods/f-a", {"fieldManager": "fuzzer"},
+                  b'{"apiVersion": "v1", "kind": "Pod", "metadata": true}',
+                  "application/apply-patch+yaml"))
+@example(request=("DELETE", "/apis/networking.k8s.io/v1/namespaces/fuzz/networkpolicies/f-a",
+                  {}, b'{"gracePeriodSeconds": [{}], "preconditions": [null]}',
+                  "application/json"))
+@example(request=("POST", "/api/v1/namespaces/fuzz/pods/f-b/eviction", {},
+                  b'{"deleteOptions": [[""]], "metadata": [1], "kind": "Eviction", '
+                  b'"apiVersion": "policy/v1"}', "application/json"))
+@example(request=("PATCH", "/api/v1/namespaces/fuzz/configmaps/f-b", {"fieldManager": "f"},
+                  b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "f-b"}, '
+                  b'"data": {"a": "\\ud800"}}', "application/apply-patch+yaml"))
+@example(request=("PATCH", "/apis/apps/v1/namespaces/fuzz/replicasets/f-b",
+                  {"fieldManager": "f", "fieldValidation": "Strict"},
+                  b'{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "f-b",'
+                  b' "annotations": {"a": 1e400}}, "x": 100000000000000000000000}',
+                  "application/merge-patch+json"))
+@example(request=("POST", "/api/v1/namespaces/fuzz/configmaps", {},
+                  b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, '
+                  b'"x": ' + b"[" * 600 + b"]" * 600 + b"}", "application/json"))
+@example(request=("POST", "/api/v1/namespaces/fuzz/configmaps", {},
+                  b"a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                  b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                  b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+                  "application/yaml"))
 def test_requests_built_from_the_schemas(server: ThreadedServer,
                                          request: tuple[str, str, dict[str, str], bytes, str]
                                          ) -> None:
