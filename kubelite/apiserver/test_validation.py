@@ -4,8 +4,14 @@ from typing import Any
 
 import pytest
 
-from kubelite.api.catalogue import RESOURCES
-from kubelite.apiserver.validation import check_body, check_patched, go_print
+from kubelite.api.catalogue import GVK, RESOURCES
+from kubelite.apiserver.validation import (
+    check_body,
+    check_delete_options,
+    check_patched,
+    check_subresource_body,
+    go_print,
+)
 from kubelite.machinery import errors
 
 CONFIGMAPS = next(s for s in RESOURCES if s.plural == "configmaps")
@@ -51,3 +57,18 @@ def test_patched_object_mistyped_is_a_422_on_patch() -> None:
         ' "" is invalid: patch: Invalid value: "map[data:map[k:2]]": json: cannot unmarshal '
         "number into Go struct field ConfigMap.data of type string")
     assert status["details"]["causes"][0]["field"] == "patch"
+
+
+def test_mistyped_subresource_body_is_a_400_in_its_own_kind() -> None:
+    with pytest.raises(errors.BadRequest) as err:
+        check_subresource_body(GVK("policy", "v1", "Eviction"), {"deleteOptions": []})
+    assert str(err.value) == (
+        'Eviction in version "v1" cannot be handled as a Eviction: json: cannot unmarshal '
+        "array into Go struct field Eviction.deleteOptions of type v1.DeleteOptions")
+
+
+def test_mistyped_delete_options_is_a_400_with_the_decoder_message() -> None:
+    with pytest.raises(errors.BadRequest) as err:
+        check_delete_options({"gracePeriodSeconds": "5"})
+    assert str(err.value) == ("json: cannot unmarshal string into Go struct field "
+                              "DeleteOptions.gracePeriodSeconds of type int64")

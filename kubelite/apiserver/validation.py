@@ -80,7 +80,7 @@ def decode_types(spec: ResourceSpec, version: str, obj: Obj) -> None:
 
 
 def check_subresource_body(gvk: GVK, body: Obj) -> None:
-    """A subresource's body (Binding, Eviction, Scale, a Namespace to finalize), decoded
+    """A subresource's body (Binding, Eviction, a Namespace to finalize), decoded
     as its Go type: 400 with the decoder's message, as check_body words it."""
     name = schemas.definition_name(gvk)
     if name is None:
