@@ -112,7 +112,7 @@ class ThreadedServer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
+def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]:
     s = ThreadedServer(tmp_path_factory.mktemp("fuzz"))
     s.start()
     session = requests.Session()
@@ -426,17 +426,17 @@ def check_answer(s: ThreadedServer, session: requests.Session, method: str, path
                   b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
                   b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
                   "application/yaml"))
-def test_requests_built_from_the_schemas(server: ThreadedServer,
+def test_requests_built_from_the_schemas(fuzzed_server: ThreadedServer,
                                          request: tuple[str, str, dict[str, str], bytes, str]
                                          ) -> None:
     with requests.Session() as session:
-        check_answer(server, session, *request)
+        check_answer(fuzzed_server, session, *request)
 
 
-def test_oversized_body_is_refused_and_stores_nothing(server: ThreadedServer) -> None:
+def test_oversized_body_is_refused_and_stores_nothing(fuzzed_server: ThreadedServer) -> None:
     body = orjson.dumps(seed(FUZZED[0], "v1", "huge") | {"data": {"a": "x" * (3 << 20)}})
     with requests.Session() as session:
-        check_answer(server, session, "POST", collection_path(FUZZED[0], "v1"), {}, body,
+        check_answer(fuzzed_server, session, "POST", collection_path(FUZZED[0], "v1"), {}, body,
                      "application/json")
 
 
@@ -444,11 +444,11 @@ OPENAPI_SAMPLE = ("configmaps", "secrets", "deployments", "services", "leases",
                   "poddisruptionbudgets", "roles")
 
 
-def test_operations_of_the_openapi_documents(server: ThreadedServer) -> None:
+def test_operations_of_the_openapi_documents(fuzzed_server: ThreadedServer) -> None:
     import schemathesis
     from schemathesis import GenerationMode
 
-    url = server.server.url
+    url = fuzzed_server.server.url
     session = requests.Session()
     index = session.get(url + "/openapi/v3", timeout=REQUEST_TIMEOUT).json()["paths"]
     operations = []
@@ -475,7 +475,7 @@ def test_operations_of_the_openapi_documents(server: ThreadedServer) -> None:
         @given(case=strategy)
         def one(case: Any) -> None:
             kwargs = case.as_transport_kwargs(base_url=url)
-            check_answer(server, session, kwargs["method"],
+            check_answer(fuzzed_server, session, kwargs["method"],
                          kwargs["url"][len(url):], kwargs.get("params") or {},
                          _body_bytes(kwargs), kwargs.get("headers", {}).get(
                              "Content-Type", "application/json"))
