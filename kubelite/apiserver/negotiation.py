@@ -5,6 +5,9 @@ come in Kubernetes protobuf, which kubectl's and helm's typed clients send for
 built-in kinds; they are decoded into the same JSON objects. Clients that prefer
 protobuf answers always list JSON as an alternative, so they get JSON. `kubectl get` asks for a server-side Table with
 `application/json;as=Table;v=v1;g=meta.k8s.io`.
+
+Limits on what a body may be, so no body can crash or stall the server: 3 MiB, as
+upstream (413), and the nesting, aliasing and YAML values body_shape describes (400).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import orjson
 import yaml
 
 from kubelite.api import protobuf
+from kubelite.apiserver.body_shape import MAX_DEPTH, check_shape, too_deep
 from kubelite.machinery import errors
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request size limit
@@ -90,7 +94,7 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f"Request entity too large: limit is {MAX_BODY_BYTES}")
     media = media_type(content_type) if content_type else JSON
     if media in (YAML, APPLY_PATCH, "application/x-yaml", "text/yaml"):
-        return _decode_yaml(body)
+        return check_shape(_decode_yaml(body), from_yaml=True)
     if media == protobuf.CONTENT_TYPE:
         # kubectl's and helm's typed clients send built-in kinds as protobuf.
         try:
@@ -104,21 +108,43 @@ def decode_body(body: bytes, content_type: str, *, strict: bool = False) -> Any:
             f'include: application/json, application/yaml, {protobuf.CONTENT_TYPE}')
     try:
         if strict:
-            return json.loads(body, object_pairs_hook=_reject_duplicates)
-        return orjson.loads(body)
+            if b"\\u" in body:
+                orjson.loads(body)  # refuses a lone UTF-16 surrogate, which json keeps
+            decoded = json.loads(body, object_pairs_hook=_reject_duplicates,
+                                 parse_int=_json_int)
+        else:
+            decoded = orjson.loads(body)
     except _DuplicateField as dup:
         raise errors.BadRequest(
             f'strict decoding error: json: duplicate field "{dup.field}"') from None
+    except RecursionError:
+        raise too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(
             f"the object provided is unrecognized or malformed: {exc}") from None
+    # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+        check_shape(decoded)
+    return decoded
+
+
+def _json_int(text: str) -> int | float:
+    """Go keeps an integer that fits 64 bits and makes a float of a bigger one, as
+    orjson does on the other path; the store could not encode it otherwise."""
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
 def _decode_yaml(body: bytes) -> Any:
     try:
-        return yaml.safe_load(body)
+        return yaml.load(body, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise errors.BadRequest(f"error converting YAML to JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep() from None
 
 
 def encode(obj: Any, accept: Accept) -> tuple[bytes, str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from kubelite.api.conversion import convert, to_storage
 from kubelite.api.schemas import resource_schema
 from kubelite.apiserver import negotiation
@@ -21,7 +23,7 @@ from kubelite.apiserver.patch.merge_patch import apply_merge_patch
 from kubelite.apiserver.patch.strategic import apply_strategic_merge_patch
 from kubelite.apiserver.registry.store import Mutator, Store, WriteOptions
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.apiserver.validation import check_fields
+from kubelite.apiserver.validation import check_body, check_patched
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339
 
@@ -61,12 +63,14 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
             raise errors.BadRequest(
                 f"apiVersion and kind in the applied configuration must be {expected} "
                 f"and {spec.kind}")
+        # Types are checked on a copy: a null in an applied configuration means
+        # "remove", which decoding would settle away.
+        warnings.extend(check_body(spec, version, orjson.loads(orjson.dumps(patch)), mode))
         meta = patch.get("metadata") or {}
         if meta.get("name") not in (None, info.name):
             raise errors.BadRequest(
                 f"the name of the object ({meta.get('name')}) does not match the name on "
                 f"the URL ({info.name})")
-        warnings.extend(check_fields(spec, version, patch, mode))
 
     async def mutate(current: Obj) -> Obj:
         shown = convert(spec, current, version)
@@ -80,8 +84,12 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
             result = _apply(shown, patch)
         if not isinstance(result, dict):
             raise errors.BadRequest("the patch produced something that is not an object")
-        if content_type != negotiation.APPLY_PATCH:
-            warnings.extend(check_fields(spec, version, result, mode))
+        if content_type == negotiation.APPLY_PATCH:
+            check_body(spec, version, result, "Ignore")  # the applied config was checked
+        else:
+            warnings.extend(check_patched(
+                spec, version, result, mode, patch,
+                strategic=content_type == negotiation.STRATEGIC_PATCH))
         _check_identity(result, shown, info)
         return to_storage(spec, result)
 
@@ -96,6 +104,7 @@ def patch_mutator(store: Store, info: RequestInfo, content_type: str, patch: Any
 
     async def create(_: Obj) -> Obj:
         new = _apply({}, patch)
+        check_body(spec, version, new, "Ignore")
         meta = new.setdefault("metadata", {})
         meta["name"] = info.name
         if spec.namespaced:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kubelite.api.catalogue import GVK
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Accept, decode_body
 from kubelite.apiserver.patch.json_patch import apply_json_patch
@@ -29,6 +30,7 @@ from kubelite.apiserver.registry.store import Store, WriteOptions
 from kubelite.apiserver.registry.strategies.scale import replicas_from, scale_of, set_replicas
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
+from kubelite.apiserver.validation import check_subresource_body
 from kubelite.machinery import errors
 from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
@@ -101,6 +103,7 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
     binding = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(binding, dict):
         raise errors.BadRequest("the body must be a Binding object")
+    check_subresource_body(GVK("", "v1", "Binding"), binding)
     target = binding.get("target") or {}
     node = target.get("name")
     if not node:
@@ -148,6 +151,7 @@ async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
     eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(eviction, dict):
         raise errors.BadRequest("the body must be an Eviction object")
+    check_subresource_body(GVK("policy", "v1", "Eviction"), eviction)
     named = (eviction.get("metadata") or {}).get("name")
     if named and named != info.name:
         raise errors.BadRequest("name in URL does not match name in Eviction object")
@@ -210,6 +214,7 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
     body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
     if not isinstance(body, dict):
         raise errors.BadRequest("the body must be a Namespace object")
+    check_subresource_body(GVK("", "v1", "Namespace"), body)
     finalizers = (body.get("spec") or {}).get("finalizers") or []
 
     async def mutate(ns: Obj) -> Obj:

@@ -22,7 +22,7 @@ from kubelite.apiserver.registry.store import Store
 from kubelite.apiserver.responses import object_response, success_status
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
-from kubelite.apiserver.validation import check_fields
+from kubelite.apiserver.validation import check_body
 from kubelite.machinery import errors
 from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
@@ -58,7 +58,7 @@ async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpe
             f"the kind in the body does not match the endpoint")
     obj["apiVersion"] = expected.api_version
     obj["kind"] = spec.kind
-    warnings = check_fields(spec, info.version, obj, mode)
+    warnings = check_body(spec, info.version, obj, mode)
     return to_storage(spec, obj), warnings
 
 

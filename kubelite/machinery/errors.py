@@ -193,11 +193,13 @@ def conflict(group: str, resource: str, name: str, why: str) -> Conflict:
 
 
 def invalid(group: str, kind: str, name: str, causes: list[Cause]) -> Invalid:
-    """422 with upstream's message: `Pod "x" is invalid: [spec.containers: Required value, ...]`."""
+    """422 with upstream's message: `Pod "x" is invalid: [spec.containers: Required value, ...]`,
+    the kind qualified by its group as GroupKind.String() does (`Deployment.apps "x"`)."""
+    qualified = f"{kind}.{group}" if group else kind
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     return Invalid(
-        f'{kind} "{name}" is invalid: {joined}',
+        f'{qualified} "{name}" is invalid: {joined}',
         group=group,
         kind=kind,
         name=name,
