@@ -41,6 +41,7 @@ from kubelite.api import schemas
 from kubelite.api.schemas import Schema
 from kubelite.machinery import quantity
 from kubelite.machinery.go_base64 import base64_error
+from kubelite.machinery.go_json import json_value_name, unmarshal_type_error
 
 # GoType.kind values (plain ints: compared on every value of every write).
 STRUCT, MAP, SLICE, STRING, INT, FLOAT, BOOL, BYTES, QUANTITY, INT_OR_STRING, TIME, ANY = \
@@ -174,29 +175,8 @@ class _Abort(Exception):
     pass
 
 
-def _what(value: Any) -> str:
-    """How Go's decoder names a JSON value in its errors."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _number_text(value: int | float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
-
-
-def type_error(what: str, type_name: str, struct: str, path: str) -> str:
-    """encoding/json's UnmarshalTypeError.Error()."""
-    if struct or path:
-        return f"json: cannot unmarshal {what} into Go struct field {struct}.{path} of type " \
-               f"{type_name}"
-    return f"json: cannot unmarshal {what} into Go value of type {type_name}"
 
 
 def _zero(t: GoType) -> Any:
@@ -219,7 +199,7 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
     kind = t.kind
     if kind == STRUCT:
         if type(value) is not dict:
-            state.save(type_error(_what(value), t.name, struct, path))
+            state.save(unmarshal_type_error(json_value_name(value), t.name, struct, path))
             return value
         fields = t.fields
         nulls = None
@@ -240,18 +220,18 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
         return value
     if kind == STRING:
         if type(value) is not str:
-            state.save(type_error(_what(value), "string", struct, path))
+            state.save(unmarshal_type_error(json_value_name(value), "string", struct, path))
         return value
     if kind == MAP or kind == SLICE:
         entries: Iterable[tuple[Any, Any]]
         if kind == MAP:
             if type(value) is not dict:
-                state.save(type_error(_what(value), t.name, struct, path))
+                state.save(unmarshal_type_error(json_value_name(value), t.name, struct, path))
                 return value
             entries = value.items()
         else:
             if type(value) is not list:
-                state.save(type_error(_what(value), t.name, struct, path))
+                state.save(unmarshal_type_error(json_value_name(value), t.name, struct, path))
                 return value
             entries = enumerate(value)
         elem = t.elem
@@ -274,19 +254,19 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
         if type(value) is int:
             limit = _INT_LIMITS[t.bits]
             if not -limit <= value < limit:
-                state.save(type_error(f"number {value}", t.name, struct, path))
+                state.save(unmarshal_type_error(f"number {value}", t.name, struct, path))
         elif type(value) is float:
-            state.save(type_error(f"number {_number_text(value)}", t.name, struct, path))
+            state.save(unmarshal_type_error(f"number {_number_text(value)}", t.name, struct, path))
         else:
-            state.save(type_error(_what(value), t.name, struct, path))
+            state.save(unmarshal_type_error(json_value_name(value), t.name, struct, path))
         return value
     if kind == BOOL:
         if type(value) is not bool:
-            state.save(type_error(_what(value), "bool", struct, path))
+            state.save(unmarshal_type_error(json_value_name(value), "bool", struct, path))
         return value
     if kind == FLOAT:
         if type(value) is not int and type(value) is not float:
-            state.save(type_error(_what(value), "float64", struct, path))
+            state.save(unmarshal_type_error(json_value_name(value), "float64", struct, path))
         return value
     if kind == BYTES:
         return _bytes(value, struct, path, state)
@@ -298,11 +278,11 @@ def _walk(t: GoType, value: Any, struct: str, path: str, state: _State) -> Any:
             return value
         if type(value) is int and -2**31 <= value < 2**31:
             return value
-        what = f"number {_number_text(value)}" if type(value) in (int, float) else _what(value)
-        raise DecodeError(type_error(what, "int32", struct, path))
+        what = f"number {_number_text(value)}" if type(value) in (int, float) else json_value_name(value)
+        raise DecodeError(unmarshal_type_error(what, "int32", struct, path))
     if kind == TIME:
         if type(value) is not str:
-            raise DecodeError(type_error(_what(value), "string", struct, path))
+            raise DecodeError(unmarshal_type_error(json_value_name(value), "string", struct, path))
         return value
     return value  # ANY
 
@@ -344,11 +324,11 @@ def _bytes(value: Any, struct: str, path: str, state: _State) -> Any:
                 continue
             if type(item) is not int or not 0 <= item < 256:
                 what = f"number {_number_text(item)}" if type(item) in (int, float) \
-                    else _what(item)
-                state.save(type_error(what, "uint8", struct, path))
+                    else json_value_name(item)
+                state.save(unmarshal_type_error(what, "uint8", struct, path))
                 ok = False
         if ok:
             return binascii.b2a_base64(bytes(b or 0 for b in value), newline=False).decode()
         return value
-    state.save(type_error(_what(value), "[]uint8", struct, path))
+    state.save(unmarshal_type_error(json_value_name(value), "[]uint8", struct, path))
     return value

@@ -22,7 +22,7 @@ from kubelite.apiserver.registry.store import Store
 from kubelite.apiserver.responses import object_response, success_status
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.subresources import SUBRESOURCE_WRITES, WHOLE_OBJECT, Handler
-from kubelite.apiserver.validation import check_body
+from kubelite.apiserver.validation import check_body, check_delete_options
 from kubelite.machinery import errors
 from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import (
@@ -155,6 +155,7 @@ async def delete_options(request: web.Request) -> DeleteOptions:
         decoded = decode_body(raw, request.headers.get("Content-Type", ""))
         if not isinstance(decoded, dict):
             raise errors.BadRequest("DeleteOptions must be an object")
+        check_delete_options(decoded)  # every field, nested ones too, as Go decodes it
         body = decoded
     return DeleteOptions.parse(request.query, body)
 

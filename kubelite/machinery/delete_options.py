@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kubelite.machinery.errors import BadRequest, Cause
+from kubelite.machinery.go_json import json_value_name, unmarshal_type_error
 from kubelite.machinery.options import Options, not_supported, validate_dry_run
 from kubelite.machinery.parameters import (
     DRY_RUN,
@@ -36,16 +37,6 @@ _BODY_TYPES: dict[str, tuple[type, str]] = {
     "preconditions": (dict, "v1.Preconditions")}
 
 
-def _json_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _body_field(body: Obj, name: str) -> Any:
     value = body.get(name)
     if value is None:
@@ -55,8 +46,8 @@ def _body_field(body: Obj, name: str) -> Any:
     if fits and name == "dryRun":
         fits = all(isinstance(v, str) for v in value)
     if not fits:
-        raise BadRequest(f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-                         f"DeleteOptions.{name} of type {go_type}")
+        raise BadRequest(unmarshal_type_error(json_value_name(value), go_type,
+                                              "DeleteOptions", name))
     return value
 
 
@@ -81,8 +72,7 @@ class DeleteOptions(Options):
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            raise BadRequest(f"json: cannot unmarshal {_json_type(body)} into Go value of "
-                             "type v1.DeleteOptions")
+            raise BadRequest(unmarshal_type_error(json_value_name(body), "v1.DeleteOptions"))
         from_body = cls(
             grace_period_seconds=_body_field(body, "gracePeriodSeconds"),
             propagation_policy=_body_field(body, "propagationPolicy"),

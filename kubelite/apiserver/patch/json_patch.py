@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from kubelite.machinery.errors import BadRequest, Invalid, RequestEntityTooLarge
+from kubelite.machinery.go_json import json_value_name, unmarshal_type_error
 
 MAX_OPERATIONS = 10000
 REJECTED = "the server rejected our request due to an error in our request"
@@ -179,13 +180,10 @@ def decode_patch(patch: Any) -> list[dict[str, Any]]:
     if patch is None:
         return []  # Go decodes `null` into an empty patch
     if not isinstance(patch, list):
-        kind = _json_kind(patch)
-        raise BadRequest(f"json: cannot unmarshal {kind} into Go value of type jsonpatch.Patch")
+        raise BadRequest(unmarshal_type_error(json_value_name(patch), "jsonpatch.Patch"))
     for op in patch:
         if not isinstance(op, dict):
-            raise BadRequest(
-                f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation"
-            )
+            raise BadRequest(unmarshal_type_error(json_value_name(op), "jsonpatch.Operation"))
     if len(patch) > MAX_OPERATIONS:
         raise RequestEntityTooLarge(
             "Request entity too large: The allowed maximum operations in a JSON patch is "
@@ -204,17 +202,3 @@ def apply_json_patch(doc: Any, patch_ops: Any) -> Any:
         except (PatchError, IndexError) as err:
             raise Invalid(REJECTED) from err
     return result
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "null"

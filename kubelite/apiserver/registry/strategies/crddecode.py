@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.machinery.go_json import json_value_name, unmarshal_type_error
+
 from .jsonvalues import as_list, as_object
 
 _INT64 = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
@@ -27,21 +29,8 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
 _SCHEMA_LISTS = ("allOf", "oneOf", "anyOf")
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _problem(value: Any, path: str, go_type: str) -> str:
-    return (f"json: cannot unmarshal {_json_type(value)} into Go struct field "
-            f"JSONSchemaProps.{path} of type {go_type}")
+    return unmarshal_type_error(json_value_name(value), go_type, "JSONSchemaProps", path)
 
 
 def decode_problem(schema: Any, path: str) -> str:
