@@ -13,8 +13,11 @@ import socket
 import subprocess
 import sys
 import time
+import json
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / ".tools" / "bin"
@@ -113,3 +116,18 @@ class Cluster:
             raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
+
+
+def call(cluster: Cluster, method: str, path: str, body: Any = None, *,
+         content_type: str = "application/json", raw: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """One raw HTTP request to the cluster: (status code, decoded JSON body)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                        else None)
+    req = urllib.request.Request(cluster.url + path, data=data, method=method,
+                                 headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")

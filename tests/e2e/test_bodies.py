@@ -17,8 +17,7 @@ import pytest
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
-from tests.cluster import Cluster
-from tests.e2e.test_rest import call
+from tests.cluster import Cluster, call
 
 CM_PREFIX = 'ConfigMap in version "v1" cannot be handled as a ConfigMap: '
 

@@ -13,19 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 
-from tests.cluster import Cluster
-
-
-def call(cluster: Cluster, method: str, path: str, body: Any = None, *,
-         content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(cluster.url + path, data=data, method=method,
-                                 headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+from tests.cluster import Cluster, call
 
 
 def first_events(cluster: Cluster, path: str, count: int) -> list[dict[str, Any]]:
