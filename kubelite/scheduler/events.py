@@ -148,21 +148,29 @@ def node_update_action(old: Obj, new: Obj) -> ActionType:
     return action
 
 
-def _requests(pod: Obj) -> dict[str, int]:
-    total: dict[str, int] = {}
+def _requests(pod: Obj) -> dict[str, int | None]:
+    """Requested amounts (milli-units) per resource; None where a quantity does not parse
+    (validation rejects those, and the queue must not crash or guess on one)."""
+    total: dict[str, int | None] = {}
     for container in _get(pod, "spec", "containers") or []:
         for name, amount in (_get(container, "resources", "requests") or {}).items():
             try:
                 milli = parse_quantity(str(amount)).milli_value()
             except (ValueError, OverflowError):
-                continue  # validation rejects bad quantities; never crash the queue on one
-            total[name] = total.get(name, 0) + milli
+                total[name] = None
+                continue
+            so_far = total.get(name, 0)
+            total[name] = None if so_far is None else so_far + milli
     return total
 
 
 def _is_scaled_down(old: Obj, new: Obj) -> bool:
     before, after = _requests(old), _requests(new)
-    return any(after.get(name, 0) < amount for name, amount in before.items())
+    for name, amount in before.items():
+        now = after.get(name, 0)  # a request dropped altogether frees it all
+        if amount is not None and now is not None and now < amount:
+            return True
+    return False
 
 
 def pod_update_action(old: Obj, new: Obj) -> ActionType:

@@ -89,6 +89,11 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+def pod_priority(pod: Obj) -> int:
+    priority = (pod.get("spec") or {}).get("priority")
+    return priority if isinstance(priority, int) else 0
+
+
 @dataclass(slots=True, eq=False)
 class QueuedPodInfo:
     """A pending pod and its scheduling history (framework.QueuedPodInfo)."""
@@ -102,21 +107,24 @@ class QueuedPodInfo:
     pending_plugins: set[str] = field(default_factory=set)
     gated: bool = False
     gating_reason: str | None = None
+    # read on every heap comparison, so kept beside the pod rather than looked up in it
+    priority: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.priority = pod_priority(self.pod)
+
+    def update_pod(self, pod: Obj) -> None:
+        self.pod = pod
+        self.priority = pod_priority(pod)
 
 
 Less = Callable[[QueuedPodInfo, QueuedPodInfo], bool]
 PreEnqueueCheck = Callable[[Obj], str | None]  # None admits, a reason gates
 
 
-def pod_priority(pod: Obj) -> int:
-    priority = (pod.get("spec") or {}).get("priority")
-    return priority if isinstance(priority, int) else 0
-
-
 def priority_less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool:
     """PrioritySort's ordering: higher priority first, then the earlier timestamp."""
-    pa, pb = pod_priority(a.pod), pod_priority(b.pod)
-    return pa > pb or (pa == pb and a.timestamp < b.timestamp)
+    return a.priority > b.priority or (a.priority == b.priority and a.timestamp < b.timestamp)
 
 
 def backoff_duration(attempts: int) -> float:
@@ -211,18 +219,18 @@ class SchedulingQueue:
         self.nominator.update(old, new)
         for heap in (self._active, self._backoff):
             if (info := heap.get(key)) is not None:
-                info.pod = new
+                info.update_pod(new)
                 heap.push(key, info)  # re-sort: priority may have changed
                 return
         if (info := self._unschedulable.get(key)) is not None:
-            info.pod = new
+            info.update_pod(new)
             if info.gated or is_pod_updated(old, new):
                 # the update may be what the pod waited for: retry it
                 del self._unschedulable[key]
                 self._requeue(info)
             return
         if (flight := self._in_flight.get(key)) is not None:
-            flight.info.pod = new
+            flight.info.update_pod(new)
             flight.updated = flight.updated or is_pod_updated(old, new)
             return
         self._add_to_active(QueuedPodInfo(key, new, self._clock.now()))
