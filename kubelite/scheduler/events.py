@@ -3,8 +3,8 @@ pkg/scheduler/framework/events.go and the EventsToRegister of the default plugin
 
 A pod rejected by some plugins waits in the queue's unschedulable set until an event
 arrives that one of those plugins registered interest in: a pod rejected only by
-NodeResourcesFit is retried when a pod is deleted or a node grows, not when a node gets
-a new label. This is upstream's event filter without queueing hints; the hints (which
+NodeResourcesFit is retried when a pod is deleted or a node grows, not when a node's
+conditions change. This is upstream's event filter without queueing hints; the hints (which
 look at the changed object itself) are left out, so an event that might help always
 moves the pod, and the scheduling cycle answers whether it really did.
 
@@ -84,7 +84,13 @@ WILDCARD = ClusterEvent(Resource.WILDCARD, ActionType.ALL, "WildCard")
 
 
 def _events(*pairs: tuple[Resource, ActionType]) -> tuple[ClusterEvent, ...]:
-    return tuple(ClusterEvent(resource, action) for resource, action in pairs)
+    # Without queueing hints upstream widens every Node/Add registration by taint and
+    # label updates: a node the pre-check skipped when it was added (not ready yet,
+    # tainted) must still wake the pod once it changes (kubernetes issue 109437).
+    return tuple(
+        ClusterEvent(resource, action | ActionType.UPDATE_NODE_TAINT | ActionType.UPDATE_NODE_LABEL
+                     if resource == Resource.NODE and action & ActionType.ADD else action)
+        for resource, action in pairs)
 
 
 _A, _D = ActionType.ADD, ActionType.DELETE

@@ -15,7 +15,8 @@ Three places hold a pending pod, each pod in exactly one:
 
 - activeQ: a heap ordered by `less` (PrioritySort: higher `spec.priority` first, then
   the earlier enqueue time). `pop()` waits for a pod, counts the attempt and clears the
-  plugins that rejected it last time; it returns None once the queue is closed.
+  plugins that rejected it last time; it returns None once the queue is closed and
+  activeQ is empty.
 - backoffQ: a heap by backoff expiry. A pod's backoff is 1 s after its first attempt,
   doubling per attempt up to 10 s (podInitialBackoffDuration, podMaxBackoffDuration),
   counted from its last failure. `flush_backoff_completed()` moves expired pods to
@@ -247,7 +248,8 @@ class SchedulingQueue:
     # --- the scheduling cycle -------------------------------------------------------
 
     async def pop(self) -> QueuedPodInfo | None:
-        """The next pod to schedule; waits for one; None once the queue is closed."""
+        """The next pod to schedule; waits for one. After `close()` it still hands out
+        what activeQ holds, then returns None (as upstream's Pop)."""
         while (info := self._active.pop(_key_of)) is None:
             if self._closed.is_set():
                 return None
@@ -268,7 +270,8 @@ class SchedulingQueue:
 
     def add_unschedulable_if_not_present(self, info: QueuedPodInfo, cycle: int) -> None:
         """Requeue a pod whose scheduling cycle `cycle` failed; its rejecting plugins are
-        in `unschedulable_plugins` (empty: it failed with an error)."""
+        in `unschedulable_plugins` (empty: it failed with an error). Ends its flight, as
+        `done()` does. Raises PodAlreadyQueued if the pod was added again meanwhile."""
         flight = self._in_flight.pop(info.key, None)
         for name, queued in (("activeQ", info.key in self._active),
                              ("backoffQ", info.key in self._backoff),

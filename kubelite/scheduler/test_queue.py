@@ -27,6 +27,13 @@ from kubelite.scheduler.queue import (
 Obj = dict[str, Any]
 
 
+NODE_LABEL = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_LABEL)
+NODE_TAINT = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_TAINT)
+NODE_ALLOCATABLE = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_ALLOCATABLE)
+POD_LABEL = ClusterEvent(Resource.POD, ActionType.UPDATE_POD_LABEL)
+NODE_CONDITION = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_CONDITION)
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.time = 1000.0
@@ -161,23 +168,18 @@ async def test_failed_pod_goes_where_move_request_cycle_says(
     cycle = queue.scheduling_cycle
     if move_during_cycle:
         # upstream records every move request, relevant to this pod or not
-        queue.move_all_to_active_or_backoff(ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_LABEL))
+        queue.move_all_to_active_or_backoff(NODE_CONDITION)
     info.unschedulable_plugins.update(plugins)
     queue.add_unschedulable_if_not_present(info, cycle)
     assert where(queue, "p") == expected
-
-
-NODE_LABEL = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_LABEL)
-NODE_TAINT = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_TAINT)
-NODE_ALLOCATABLE = ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_ALLOCATABLE)
-POD_LABEL = ClusterEvent(Resource.POD, ActionType.UPDATE_POD_LABEL)
 
 
 @pytest.mark.parametrize(("plugins", "event", "moved"), [
     (("NodeResourcesFit",), NODE_ADD, True),
     (("NodeResourcesFit",), NODE_ALLOCATABLE, True),
     (("NodeResourcesFit",), ASSIGNED_POD_DELETE, True),
-    (("NodeResourcesFit",), NODE_LABEL, False),
+    (("NodeResourcesFit",), NODE_LABEL, True),
+    (("NodeResourcesFit",), NODE_CONDITION, False),
     (("NodeAffinity",), NODE_LABEL, True),
     (("NodeAffinity",), ASSIGNED_POD_DELETE, False),
     (("TaintToleration",), NODE_TAINT, True),
@@ -185,7 +187,8 @@ POD_LABEL = ClusterEvent(Resource.POD, ActionType.UPDATE_POD_LABEL)
     (("InterPodAffinity",), POD_LABEL, True),
     (("NodeAffinity", "NodeResourcesFit"), ASSIGNED_POD_DELETE, True),
     (("SomeOutOfTreePlugin",), NODE_LABEL, True),
-], ids=["fit-node-add", "fit-allocatable", "fit-pod-delete", "fit-ignores-labels",
+], ids=["fit-node-add", "fit-allocatable", "fit-pod-delete",
+        "fit-node-label-as-upstream-without-hints", "fit-ignores-conditions",
         "affinity-node-label", "affinity-ignores-pod-delete", "taint-node-taint",
         "taint-ignores-allocatable", "interpod-pod-label", "any-rejecting-plugin",
         "unregistered-plugin-wakes-on-anything"])
@@ -361,6 +364,14 @@ async def test_close_unblocks_every_waiting_pop(queue: SchedulingQueue) -> None:
     await asyncio.sleep(0)  # let them block
     queue.close()
     assert await asyncio.wait_for(asyncio.gather(*waiters), timeout=5) == [None] * 3
+
+
+async def test_pop_after_close_hands_out_what_is_queued_then_none(
+        queue: SchedulingQueue) -> None:
+    queue.add(make_pod("p"))
+    queue.close()
+    assert (await pop(queue)).key == "default/p"
+    assert await asyncio.wait_for(queue.pop(), timeout=5) is None
 
 
 async def test_pop_waits_for_an_add(queue: SchedulingQueue) -> None:
