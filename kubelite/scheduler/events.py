@@ -144,8 +144,8 @@ def node_update_action(old: Obj, new: Obj) -> ActionType:
     if _get(old, "metadata", "labels") != _get(new, "metadata", "labels"):
         action |= ActionType.UPDATE_NODE_LABEL
     # spec.unschedulable is reported as a taint change, as upstream does
-    if (_get(old, "spec", "taints") != _get(new, "spec", "taints")
-            or bool(_get(old, "spec", "unschedulable")) != bool(_get(new, "spec", "unschedulable"))):
+    cordoned = bool(_get(old, "spec", "unschedulable")), bool(_get(new, "spec", "unschedulable"))
+    if _get(old, "spec", "taints") != _get(new, "spec", "taints") or cordoned[0] != cordoned[1]:
         action |= ActionType.UPDATE_NODE_TAINT
     if _condition_statuses(old) != _condition_statuses(new):
         action |= ActionType.UPDATE_NODE_CONDITION

@@ -41,6 +41,7 @@ Kubelite choices where upstream relies on the surrounding scheduler:
   (upstream checks the informer cache first).
 - A pod updated while in flight is requeued to backoffQ when it fails, as upstream does
   with queueing hints (the update may be what it needed), not added a second time.
+- `activate(pods)` of a pod in flight sends it to activeQ if its cycle fails.
 
 Pods are keyed `namespace/name`. Every time decision reads the injected Clock, so tests
 step a fake clock instead of sleeping. Everything runs in one event loop.
@@ -51,11 +52,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kubelite.machinery.errors import BadRequest
-from kubelite.machinery.labels import selector_from_label_selector
 from kubelite.scheduler.events import (
     ASSIGNED_POD_ADD,
     DEFAULT_PLUGIN_EVENTS,
@@ -66,11 +65,28 @@ from kubelite.scheduler.events import (
 )
 from kubelite.scheduler.heap import KeyedHeap
 from kubelite.scheduler.nominator import Nominator, pod_key
+from kubelite.scheduler.queued_pod import (
+    INITIAL_BACKOFF,
+    MAX_BACKOFF,
+    Less,
+    PreEnqueueCheck,
+    QueuedPodInfo,
+    backoff_duration,
+    backoff_expiry,
+    has_affinity_to,
+    is_pod_updated,
+    pod_priority,
+    priority_less,
+)
+
+__all__ = [  # the queue's vocabulary, importable from here
+    "INITIAL_BACKOFF", "MAX_BACKOFF", "MAX_IN_UNSCHEDULABLE", "Clock", "Less",
+    "PendingPods", "PodAlreadyQueued", "PreEnqueueCheck", "QueuedPodInfo",
+    "SchedulingQueue", "SystemClock", "backoff_duration", "pod_priority", "priority_less",
+]
 
 Obj = dict[str, Any]
 
-INITIAL_BACKOFF = 1.0  # podInitialBackoffDuration
-MAX_BACKOFF = 10.0  # podMaxBackoffDuration
 MAX_IN_UNSCHEDULABLE = 300.0  # podMaxInUnschedulablePodsDuration
 BACKOFF_FLUSH_PERIOD = 1.0
 LEFT_OVER_FLUSH_PERIOD = 30.0
@@ -88,73 +104,6 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-def pod_priority(pod: Obj) -> int:
-    priority = (pod.get("spec") or {}).get("priority")
-    return priority if isinstance(priority, int) else 0
-
-
-@dataclass(slots=True, eq=False)
-class QueuedPodInfo:
-    """A pending pod and its scheduling history (framework.QueuedPodInfo)."""
-
-    key: str
-    pod: Obj
-    timestamp: float  # when it entered the queue, or last failed
-    initial_attempt_timestamp: float | None = None  # first pop
-    attempts: int = 0
-    unschedulable_plugins: set[str] = field(default_factory=set)
-    pending_plugins: set[str] = field(default_factory=set)
-    gated: bool = False
-    gating_reason: str | None = None
-    # read on every heap comparison, so kept beside the pod rather than looked up in it
-    priority: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.priority = pod_priority(self.pod)
-
-    def update_pod(self, pod: Obj) -> None:
-        self.pod = pod
-        self.priority = pod_priority(pod)
-
-
-Less = Callable[[QueuedPodInfo, QueuedPodInfo], bool]
-PreEnqueueCheck = Callable[[Obj], str | None]  # None admits, a reason gates
-
-
-def priority_less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool:
-    """PrioritySort's ordering: higher priority first, then the earlier timestamp."""
-    return a.priority > b.priority or (a.priority == b.priority and a.timestamp < b.timestamp)
-
-
-def backoff_duration(attempts: int) -> float:
-    """Initial backoff doubled per attempt after the first, capped (upstream's
-    calculateBackoffDuration); a pod never attempted owes no backoff."""
-    if attempts == 0:
-        return 0.0
-    duration = INITIAL_BACKOFF
-    for _ in range(1, attempts):
-        if duration > MAX_BACKOFF - duration:
-            return MAX_BACKOFF
-        duration += duration
-    return duration
-
-
-def backoff_expiry(info: QueuedPodInfo) -> float:
-    return info.timestamp + backoff_duration(info.attempts)
-
-
-def _stripped(pod: Obj) -> Obj:
-    """The pod without what changes on every write (upstream's isPodUpdated strip)."""
-    meta = {k: v for k, v in (pod.get("metadata") or {}).items()
-            if k not in ("resourceVersion", "generation", "managedFields", "finalizers")}
-    status = {k: v for k, v in (pod.get("status") or {}).items() if k == "resourceClaimStatuses"}
-    return {**pod, "metadata": meta, "status": status}
-
-
-def is_pod_updated(old: Obj, new: Obj) -> bool:
-    return _stripped(old) != _stripped(new)
 
 
 class PodAlreadyQueued(Exception):
@@ -177,6 +126,7 @@ class _InFlight:
     info: QueuedPodInfo
     deleted: bool = False
     updated: bool = False
+    activated: bool = False
 
 
 def _key_of(info: QueuedPodInfo) -> str:
@@ -281,6 +231,9 @@ class SchedulingQueue:
         if flight is not None and flight.deleted:
             return  # deleted while being scheduled: nothing left to retry
         info.timestamp = self._clock.now()
+        if flight is not None and flight.activated:
+            self._add_to_active(info)  # a plugin asked for it during the cycle
+            return
         updated = flight is not None and flight.updated
         if (self.move_request_cycle >= cycle or updated
                 or not (info.unschedulable_plugins or info.pending_plugins)):
@@ -307,6 +260,18 @@ class SchedulingQueue:
             self.move_all_to_active_or_backoff(event)
         else:
             self._move(self._with_affinity_to(new), event)
+
+    def activate(self, pods: Iterable[Obj]) -> None:
+        """Move these pods to activeQ now, backoff or not (upstream's Activate, for
+        plugins that know a waiting pod can go, e.g. the rest of a gang). PreEnqueue
+        checks still apply; a pod in flight goes to activeQ if its cycle fails."""
+        for pod in pods:
+            key = pod_key(pod)
+            info = self._unschedulable.pop(key, None) or self._backoff.remove(key)
+            if info is not None:
+                self._add_to_active(info)
+            elif (flight := self._in_flight.get(key)) is not None:
+                flight.activated = True
 
     def flush_backoff_completed(self) -> None:
         now = self._clock.now()
@@ -344,6 +309,10 @@ class SchedulingQueue:
         """Wake every `pop()` waiter with None and stop `run()`."""
         self._closed.set()
         self._ready.set()
+
+    def get(self, key: str) -> QueuedPodInfo | None:
+        """The pod queued under `key` in any sub-queue (not one in flight)."""
+        return self._active.get(key) or self._backoff.get(key) or self._unschedulable.get(key)
 
     def pending_pods(self) -> PendingPods:
         return PendingPods(active=[i.pod for i in self._active.items()],
@@ -405,31 +374,4 @@ class SchedulingQueue:
     def _with_affinity_to(self, assigned: Obj) -> list[QueuedPodInfo]:
         """Unschedulable pods with a required pod-affinity term the assigned pod meets."""
         return [info for info in self._unschedulable.values()
-                if any(_term_matches(term, info.pod, assigned)
-                       for term in _required_affinity_terms(info.pod))]
-
-
-def _required_affinity_terms(pod: Obj) -> list[Obj]:
-    affinity = ((pod.get("spec") or {}).get("affinity") or {}).get("podAffinity") or {}
-    terms = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or []
-    return [t for t in terms if isinstance(t, dict)]
-
-
-def _term_matches(term: Obj, pod: Obj, assigned: Obj) -> bool:
-    meta = assigned.get("metadata") or {}
-    namespaces = term.get("namespaces") or []
-    ns_selector = term.get("namespaceSelector")
-    if ns_selector is not None and not ns_selector.get("matchLabels") \
-            and not ns_selector.get("matchExpressions"):
-        in_namespace = True  # `{}` selects every namespace
-    elif namespaces or ns_selector is not None:
-        # Namespace labels are not known here; a labelled namespaceSelector counts only
-        # the namespaces listed by name.
-        in_namespace = meta.get("namespace") in namespaces
-    else:
-        in_namespace = meta.get("namespace") == (pod.get("metadata") or {}).get("namespace")
-    try:
-        selector = selector_from_label_selector(term.get("labelSelector"))
-    except BadRequest:  # a bad selector cannot match; validation reports it elsewhere
-        return False
-    return in_namespace and selector.matches(meta.get("labels") or {})
+                if has_affinity_to(info.pod, assigned)]

@@ -247,8 +247,9 @@ async def test_gated_pod_waits_until_its_own_update_lifts_the_gate(clock: FakeCl
     gated = make_pod("p", schedulingGates=[{"name": "example.com/quota"}])
     queue.add(gated)
     assert where(queue, "p") == "unschedulable"
-    info = queue._unschedulable["default/p"]
-    assert info.gated and info.gating_reason == "waiting for scheduling gates: ['example.com/quota']"
+    info = queue.get("default/p")
+    assert info is not None and info.gated
+    assert info.gating_reason == "waiting for scheduling gates: ['example.com/quota']"
     queue.move_all_to_active_or_backoff(NODE_ADD)  # no cluster event lifts a gate
     clock.step(MAX_IN_UNSCHEDULABLE + 1)
     queue.flush_unschedulable_left_over()  # re-checked, still gated
@@ -480,3 +481,27 @@ def test_added_pod_with_nominated_node_name_is_nominated(queue: SchedulingQueue)
     pod = {**make_pod("p"), "status": {"nominatedNodeName": "n3"}}
     queue.add(pod)
     assert queue.nominated_pods_for_node("n3") == [pod]
+
+
+@pytest.mark.parametrize(("start", "expected"), [
+    ("unschedulable", "active"), ("backoff", "active"), ("active", "active"),
+    ("in-flight", "active"), ("gated", "unschedulable"), (None, None),
+], ids=["from-unschedulable", "from-backoff-before-expiry", "already-active",
+        "in-flight-requeued-to-active", "gate-still-applies", "unknown-pod-ignored"])
+async def test_activate_moves_pod_to_active_now(clock: FakeClock, start: str | None,
+                                                expected: str | None) -> None:
+    queue = SchedulingQueue(clock=clock, pre_enqueue=[no_gates])
+    pod = make_pod("p", **({"schedulingGates": [{"name": "g"}]} if start == "gated" else {}))
+    if start is not None:
+        queue.add(pod)
+    if start in ("unschedulable", "backoff", "in-flight"):
+        info = await pop(queue)
+        if start != "in-flight":
+            info.unschedulable_plugins.update(["NodeAffinity"] if start == "unschedulable" else [])
+            queue.add_unschedulable_if_not_present(info, queue.scheduling_cycle)
+    queue.activate([pod])
+    if start == "in-flight":
+        assert where(queue, "p") is None
+        info.unschedulable_plugins.add("NodeAffinity")
+        queue.add_unschedulable_if_not_present(info, queue.scheduling_cycle)
+    assert where(queue, "p") == expected
