@@ -157,6 +157,12 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """The server keeps serving if its simulated nodes fail; the log says why."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simulated nodes stopped", exc_info=task.exception())
+
+
 async def _stop(task: asyncio.Task[None] | None) -> None:
     if task is None:
         return
@@ -166,7 +172,7 @@ async def _stop(task: asyncio.Task[None] | None) -> None:
     except asyncio.CancelledError:
         pass
     except Exception:
-        log.exception("simulated nodes failed")
+        pass  # _report_failure logged it when it happened
 
 
 async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
@@ -228,6 +234,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         client = Client(transport, field_manager="kubelite-kubelet")
         simulated = asyncio.create_task(SimulatedNodes(client, config).run(),
                                         name="simulated nodes")
+        simulated.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)
     await stop.wait()
     print("kubelite: stopping", flush=True)

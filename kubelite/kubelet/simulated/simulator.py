@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from kubelite.client.rest import Client
+from kubelite.client.transport import TransportError
 from kubelite.kubelet.simulated.heartbeat import Clock, Heartbeat, NodeRecord, wall_clock
 from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, node_object
 from kubelite.kubelet.simulated.pods import PodSimulator
@@ -22,6 +23,7 @@ from kubelite.machinery import errors
 log = logging.getLogger(__name__)
 
 REGISTER_CONCURRENCY = 64
+REGISTER_BACKOFF_MAX = 7.0
 
 
 class SimulatedNodes:
@@ -64,6 +66,20 @@ class SimulatedNodes:
         self.registered.set()
 
     async def _register_node(self, index: int) -> Obj:
+        """Retries as the kubelet's registerWithAPIServer does, while the server is
+        unreachable or busy, backing off up to 7 s; a refusal (403, 422) is final."""
+        backoff = 0.1
+        while True:
+            try:
+                return await self._register_once(index)
+            except (TransportError, errors.TooManyRequests, errors.InternalError,
+                    errors.ServiceUnavailable, errors.Timeout) as err:
+                log.warning("registering %s: %s; retrying in %.1fs",
+                            self.config.name(index), err, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, REGISTER_BACKOFF_MAX)
+
+    async def _register_once(self, index: int) -> Obj:
         wanted = node_object(self.config, index, self.clock())
         name = wanted["metadata"]["name"]
         while True:
@@ -73,10 +89,8 @@ class SimulatedNodes:
                 pass
             try:
                 return await self._reconcile(name, wanted)
-            except errors.NotFound:
-                continue  # deleted in between: create it again
-            except errors.Conflict:
-                continue
+            except (errors.NotFound, errors.Conflict):
+                continue  # deleted or changed in between: start over
 
     async def _reconcile(self, name: str, wanted: Obj) -> Obj:
         """An existing node takes this simulator's labels, podCIDR and status."""
