@@ -41,9 +41,11 @@ def tool(name: str) -> str:
 
 
 class Cluster:
-    def __init__(self, data_dir: Path, *, datastore: str = "") -> None:
+    def __init__(self, data_dir: Path, *, datastore: str = "",
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.datastore = datastore
+        self.extra_args = extra_args
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
@@ -62,6 +64,7 @@ class Cluster:
                 "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.datastore:
             args += ["--datastore-endpoint", self.datastore]
+        args += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,

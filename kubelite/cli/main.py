@@ -2,6 +2,8 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
+                    [--simulated-nodes N]
+    kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
 
 The server listens on loopback unless told otherwise: until kubelite authenticates
 clients, a non-loopback address needs --allow-insecure-bind, said out loud.
@@ -17,9 +19,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
+
+if TYPE_CHECKING:
+    from kubelite.kubelet.simulated import NodeConfig
 
 log = logging.getLogger("kubelite")
 
@@ -60,8 +66,51 @@ def build_parser() -> argparse.ArgumentParser:
                              "older resourceVersion; older ones get 410 Gone")
     server.add_argument("--compaction-interval", type=float, default=300.0,
                         help="seconds between store compactions (0: never)")
+    server.add_argument("--simulated-nodes", type=int, default=0, metavar="N",
+                        help="run N simulated nodes (sim-0 ...) in the server process")
+    _add_simulated_node_flags(server)
     server.add_argument("--log-level", default="INFO")
+    agent = sub.add_parser("agent", help="run nodes that join a cluster")
+    agent.add_argument("--simulate", type=int, required=True, metavar="N",
+                       help="run N simulated nodes (only simulated nodes so far)")
+    agent.add_argument("--kubeconfig", type=Path, required=True,
+                       help="how to reach the API server")
+    agent.add_argument("--name-prefix", default="sim-",
+                       help="node names are <prefix>0 ... <prefix>N-1")
+    _add_simulated_node_flags(agent)
+    agent.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("simulated nodes")
+    group.add_argument("--node-cpu", default="32", help="cpu capacity of a simulated node")
+    group.add_argument("--node-memory", default="256Gi",
+                       help="memory capacity of a simulated node")
+    group.add_argument("--node-pods", default="110", help="pods a simulated node takes")
+    group.add_argument("--node-ephemeral-storage", default="100Gi",
+                       help="ephemeral-storage capacity of a simulated node")
+    group.add_argument("--cluster-cidr", default="10.42.0.0/16",
+                       help="pod CIDR the simulated nodes' /24s are cut from (it must "
+                            "hold one /24 per node: 10.64.0.0/10 for up to 16384)")
+
+
+def simulated_node_config(args: argparse.Namespace, count: int,
+                          name_prefix: str = "sim-") -> NodeConfig:
+    from kubelite.kubelet.simulated import NodeConfig
+    from kubelite.machinery.quantity import parse_quantity
+
+    for flag, value in (("--node-cpu", args.node_cpu), ("--node-memory", args.node_memory),
+                        ("--node-pods", args.node_pods),
+                        ("--node-ephemeral-storage", args.node_ephemeral_storage)):
+        try:
+            parse_quantity(value)
+        except ValueError:
+            raise ValueError(f"{flag}: {value!r} is not a quantity") from None
+    return NodeConfig(count=count, name_prefix=name_prefix, cpu=args.node_cpu,
+                      memory=args.node_memory, pods=args.node_pods,
+                      ephemeral_storage=args.node_ephemeral_storage,
+                      cluster_cidr=args.cluster_cidr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,15 +124,87 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         try:
-            import uvloop
-            uvloop.install()
-        except ImportError:
-            pass
-        return asyncio.run(run_server(args))
+            config = simulated_node_config(args, args.simulated_nodes)
+        except ValueError as err:
+            print(f"kubelite: {err}", file=sys.stderr)
+            return 2
+        _install_uvloop()
+        return asyncio.run(run_server(args, config))
+    if args.command == "agent":
+        try:
+            config = simulated_node_config(args, args.simulate, args.name_prefix)
+        except ValueError as err:
+            print(f"kubelite: {err}", file=sys.stderr)
+            return 2
+        _install_uvloop()
+        return asyncio.run(run_agent(args, config))
     return 2
 
 
-async def run_server(args: argparse.Namespace) -> int:
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """The server keeps serving if its simulated nodes fail; the log says why."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simulated nodes stopped", exc_info=task.exception())
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        pass  # _report_failure logged it when it happened
+
+
+async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
+    from kubelite.client.rest import Client
+    from kubelite.kubelet.simulated import SimulatedNodes
+
+    from kubelite.client.kubeconfig import ConfigError
+
+    try:
+        client = Client.from_kubeconfig(args.kubeconfig, field_manager="kubelite-kubelet")
+    except (ConfigError, OSError) as err:
+        print(f"kubelite: {err}", file=sys.stderr)
+        return 2
+    nodes = asyncio.create_task(SimulatedNodes(client, config).run())
+    waiter = asyncio.create_task(_until_signalled())
+    done, _ = await asyncio.wait((nodes, waiter), return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    code = 0
+    if nodes in done:
+        try:
+            nodes.result()
+        except Exception as err:
+            print(f"kubelite: simulated nodes stopped: {err}", file=sys.stderr)
+            code = 1
+    else:
+        print("kubelite: stopping", flush=True)
+        await _stop(nodes)
+    await client.close()
+    return code
+
+
+async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
     from kubelite.storage.factory import open_backend
 
@@ -102,9 +223,22 @@ async def run_server(args: argparse.Namespace) -> int:
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url)
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
+    simulated = None
+    if config.count:
+        from kubelite.client.inprocess import InProcessTransport
+        from kubelite.client.rest import Client
+        from kubelite.kubelet.simulated import SimulatedNodes
+
+        # handle() takes the BaseRequest the transport builds (typed as web.Request).
+        transport = InProcessTransport(server.handle)  # type: ignore[arg-type]
+        client = Client(transport, field_manager="kubelite-kubelet")
+        simulated = asyncio.create_task(SimulatedNodes(client, config).run(),
+                                        name="simulated nodes")
+        simulated.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)
     await stop.wait()
     print("kubelite: stopping", flush=True)
+    await _stop(simulated)
     await server.stop()
     return 0
 

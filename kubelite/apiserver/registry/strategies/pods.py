@@ -20,12 +20,11 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from fractions import Fraction
 from typing import Any
 
+from kubelite.api.qos import qos_class
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy, spec_of
 from kubelite.machinery.errors import Cause
-from kubelite.machinery.quantity import parse_json
 
 from .causes import forbidden, invalid, path
 from .podspec import default_pod_only, default_pod_spec
@@ -46,7 +45,6 @@ DEFAULT_TOLERATIONS = (
     {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
      "tolerationSeconds": 300},
 )
-_QOS_RESOURCES = ("cpu", "memory")
 
 
 def default_pod(pod: Obj) -> None:
@@ -74,48 +72,6 @@ def _tolerates(toleration: Obj, key: str) -> bool:
     if toleration.get("operator") == "Exists" and not toleration.get("key"):
         return True
     return toleration.get("key") == key
-
-
-def qos_class(pod: Obj) -> str:
-    """GetPodQOS: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits."""
-    spec = pod.get("spec") or {}
-    pod_resources = spec.get("resources")
-    if isinstance(pod_resources, dict) and (pod_resources.get("requests") or pod_resources.get("limits")):
-        # Pod-level resources decide alone when set.
-        groups = [pod_resources]
-    else:
-        groups = [(c.get("resources") or {}) for key in ("containers", "initContainers")
-                  for c in spec.get(key) or () if isinstance(c, dict)]
-    requests: dict[str, Fraction] = {}
-    limits: dict[str, Fraction] = {}
-    guaranteed = True
-    for resources in groups:
-        for name, value in (resources.get("requests") or {}).items():
-            amount = _amount(value)
-            if name in _QOS_RESOURCES and amount > 0:
-                requests[name] = requests.get(name, Fraction(0)) + amount
-        found = set()
-        for name, value in (resources.get("limits") or {}).items():
-            amount = _amount(value)
-            if name in _QOS_RESOURCES and amount > 0:
-                found.add(name)
-                limits[name] = limits.get(name, Fraction(0)) + amount
-        if not found.issuperset(_QOS_RESOURCES):
-            guaranteed = False
-    if not requests and not limits:
-        return "BestEffort"
-    if guaranteed and all(limits.get(name) == amount for name, amount in requests.items()):
-        if len(requests) == len(limits):
-            return "Guaranteed"
-    return "Burstable"
-
-
-def _amount(value: Any) -> Fraction:
-    # An unparsable (or absurdly scaled) amount counts as none, as if the field were unset.
-    try:
-        return parse_json(value).amount
-    except (ValueError, OverflowError):
-        return Fraction(0)
 
 
 class PodStrategy(DefaultStrategy):

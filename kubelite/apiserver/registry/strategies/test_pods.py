@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from kubelite.apiserver.registry.strategies import STRATEGIES
-from kubelite.apiserver.registry.strategies.pods import qos_class
+from kubelite.api.qos import qos_class
 
 POD = STRATEGIES[("", "pods")]
 

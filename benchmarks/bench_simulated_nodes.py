@@ -1,0 +1,152 @@
+"""Simulated nodes in one `kubelite server`: memory and idle CPU, against the goal.
+
+    python benchmarks/bench_simulated_nodes.py [--nodes 5000] [--window 30]
+
+Starts `kubelite server --simulated-nodes N` (SQLite store, in a temporary data dir),
+waits until every node is registered and holds a Lease, lets one full renew interval
+pass, then samples the process over `--window` seconds of steady state (leases renewed
+every 10 s, nothing else happening). Figures, each with its ratio to the goal:
+
+- registration time of the N nodes;
+- server RSS, vs 600 MB; and the same server with no simulated node, for the share
+  the nodes add (and per node);
+- CPU over the window in cores (utime + stime / wall), vs 1 core; and the lease
+  writes per second that cost it (N / 10 s expected).
+
+A benchmark, not a test: it prints, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RSS_GOAL_MB = 600.0
+CPU_GOAL_CORES = 1.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def get(url: str) -> dict:  # type: ignore[type-arg]
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def count(url: str) -> int:
+    """Items of a list, counted page by page (limit=500)."""
+    total, token = 0, ""
+    while True:
+        page = get(url + ("&" if "?" in url else "?") + "limit=500"
+                   + (f"&continue={token}" if token else ""))
+        total += len(page.get("items") or ())
+        token = (page.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return total
+
+
+class Server:
+    def __init__(self, data_dir: Path, nodes: int) -> None:
+        self.port = free_port()
+        args = [sys.executable, "-m", "kubelite.cli.main", "server", "--data-dir",
+                str(data_dir), "--port", str(self.port), "--log-level", "WARNING"]
+        if nodes:
+            args += ["--simulated-nodes", str(nodes), "--cluster-cidr", "10.64.0.0/10"]
+        self.proc = subprocess.Popen(args, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                get(self.url + "/version")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def sample(pid: int, window: float) -> tuple[float, float]:
+    """(CPU cores used over the window, peak RSS MB seen)."""
+    cpu0, wall0, peak = cpu_seconds(pid), time.monotonic(), rss_mb(pid)
+    while time.monotonic() - wall0 < window:
+        time.sleep(1.0)
+        peak = max(peak, rss_mb(pid))
+    return (cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0), peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--window", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Server(Path(tmp) / "base", 0)
+        try:
+            time.sleep(2)
+            base_cpu, base_rss = sample(base.proc.pid, min(args.window, 10.0))
+        finally:
+            base.stop()
+        start = time.monotonic()
+        server = Server(Path(tmp) / "sim", args.nodes)
+        try:
+            while count(server.url + "/api/v1/nodes") < args.nodes:
+                time.sleep(0.5)
+            registered = time.monotonic() - start
+            leases_url = server.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+            while count(leases_url) < args.nodes:
+                time.sleep(0.5)
+            time.sleep(10.0)  # one renew interval: the wheel is in its steady state
+            rv0 = int(get(leases_url + "?limit=1")["metadata"]["resourceVersion"])
+            cpu, rss = sample(server.proc.pid, args.window)
+            rv1 = int(get(leases_url + "?limit=1")["metadata"]["resourceVersion"])
+        finally:
+            server.stop()
+    writes = (rv1 - rv0) / args.window
+    added = rss - base_rss
+    print(f"simulated nodes: {args.nodes} in one kubelite server (SQLite)")
+    print(f"  registered in {registered:.1f} s (all Leases held shortly after)")
+    print(f"  RSS {rss:.0f} MB vs goal {RSS_GOAL_MB:.0f} MB: ratio {rss / RSS_GOAL_MB:.2f}"
+          f"  (server alone {base_rss:.0f} MB; nodes add {added:.0f} MB, "
+          f"{added * 1024 / max(args.nodes, 1):.1f} KB per node)")
+    print(f"  idle CPU {cpu:.2f} cores vs goal {CPU_GOAL_CORES:.0f} core: ratio "
+          f"{cpu / CPU_GOAL_CORES:.2f}  (server alone {base_cpu:.3f} cores)")
+    print(f"  writes {writes:.0f}/s over {args.window:.0f} s (expected {args.nodes / 10:.0f}/s: "
+          f"one lease renewal per node per 10 s)")
+
+
+if __name__ == "__main__":
+    main()

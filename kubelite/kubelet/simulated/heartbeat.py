@@ -1,0 +1,131 @@
+"""One loop that keeps every simulated node alive: Lease renewals and status reports.
+
+Upstream each kubelet runs its own nodelease controller (renew every
+leaseDuration * 0.25 = 10 s) and node status loop (report every
+nodeStatusReportFrequency = 5 min, or when the status changes). Thousands of tasks
+with their own timers would cost more than the nodes themselves, so one task turns a
+timer wheel instead: the renew interval is cut into slots of about 0.1 s, node i
+belongs to slot i mod slots, and each tick renews its slot's leases together. The
+load is thus spread evenly over the interval, every lease is renewed once per
+interval, and a slow tick only delays the next (the schedule is absolute, so no drift
+accumulates; a late loop catches up without sleeping).
+
+Per node it keeps a small slotted record: its name, the Node's uid (the Lease's
+owner) and the last Lease written, so a renewal is one PUT with the Lease's
+resourceVersion, as the nodelease controller does. A Conflict or NotFound drops
+the cached Lease; the next tick reads or recreates it. A status report is a
+strategic merge patch of the conditions' lastHeartbeatTime on nodes/status. Nothing
+in a simulated node's status changes otherwise, so only the 5-minute report is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import logging
+import math
+from collections.abc import Callable, Sequence
+
+from kubelite.client.rest import Client
+from kubelite.kubelet.simulated.nodes import (
+    NODE_LEASE_NAMESPACE, NodeConfig, Obj, heartbeat_patch, lease_object, micro_time)
+from kubelite.machinery import errors
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime.datetime]
+TICK = 0.1  # target seconds between two slots of the wheel
+
+
+def wall_clock() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class NodeRecord:
+    """What the heartbeat remembers of one node."""
+
+    __slots__ = ("name", "uid", "lease", "next_report")
+
+    def __init__(self, name: str, uid: str, next_report: float) -> None:
+        self.name = name
+        self.uid = uid
+        self.lease: Obj | None = None
+        self.next_report = next_report  # loop time of the next status report
+
+
+class Heartbeat:
+    def __init__(self, client: Client, config: NodeConfig, nodes: Sequence[NodeRecord], *,
+                 clock: Clock = wall_clock) -> None:
+        self.client = client
+        self.config = config
+        self.nodes = nodes
+        self.clock = clock
+        self.slots = max(1, min(len(nodes), math.ceil(config.renew_interval / TICK)))
+        self.renewals = 0  # leases written, for tests and benchmarks
+        self.reports = 0  # status reports sent
+
+    async def run(self) -> None:
+        """Tick until cancelled."""
+        loop = asyncio.get_running_loop()
+        tick = self.config.renew_interval / self.slots
+        start = loop.time()
+        turn = 0
+        while True:
+            for slot in range(self.slots):
+                due = start + (turn * self.slots + slot) * tick
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self.beat(self.nodes[slot::self.slots], loop.time())
+            turn += 1
+
+    async def beat(self, batch: Sequence[NodeRecord], now: float) -> None:
+        """Renew the batch's leases and send the reports that are due, together."""
+        work = [self.renew(node) for node in batch]
+        work += [self.report(node, now) for node in batch if node.next_report <= now]
+        results = await asyncio.gather(*work, return_exceptions=True)
+        for result in results:
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, Exception):
+                # One failed write must not stop the wheel: the node retries next turn.
+                log.warning("simulated node heartbeat failed: %s", result)
+
+    async def renew(self, node: NodeRecord) -> None:
+        now = self.clock()
+        if node.lease is None:
+            node.lease = await self._get_or_create(node, now)
+            return
+        lease = copy.copy(node.lease)
+        lease["spec"] = {**lease["spec"], "renewTime": micro_time(now),
+                         "holderIdentity": node.name,
+                         "leaseDurationSeconds": self.config.lease_duration_seconds}
+        try:
+            node.lease = await self.client.update("leases", lease,
+                                                  namespace=NODE_LEASE_NAMESPACE)
+            self.renewals += 1
+        except (errors.Conflict, errors.NotFound):
+            node.lease = None  # someone else wrote it, or it was deleted: start afresh
+
+    async def _get_or_create(self, node: NodeRecord, now: datetime.datetime) -> Obj:
+        try:
+            lease = await self.client.get("leases", node.name, namespace=NODE_LEASE_NAMESPACE)
+        except errors.NotFound:
+            created = await self.client.create(
+                "leases", lease_object(self.config, node.name, node.uid, now),
+                namespace=NODE_LEASE_NAMESPACE)
+            self.renewals += 1
+            return created
+        lease["spec"] = {**(lease.get("spec") or {}), "holderIdentity": node.name,
+                         "leaseDurationSeconds": self.config.lease_duration_seconds,
+                         "renewTime": micro_time(now)}
+        updated = await self.client.update("leases", lease, namespace=NODE_LEASE_NAMESPACE)
+        self.renewals += 1
+        return updated
+
+    async def report(self, node: NodeRecord, now: float) -> None:
+        node.next_report = now + self.config.status_report_frequency
+        await self.client.patch("nodes", node.name, heartbeat_patch(self.clock()),
+                                type="strategic", subresource="status")
+        self.reports += 1
