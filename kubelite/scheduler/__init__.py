@@ -1,0 +1,1 @@
+"""kubelite's scheduler: the framework, the columnar node table and the default plugins."""
