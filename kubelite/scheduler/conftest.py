@@ -26,7 +26,7 @@ def make_node(name: str, *, cpu: str | None = "4", memory: str | None = "32Gi", 
 def make_pod(name: str = "p", *, requests: list[dict[str, str]] | None = None, node: str = "",
              **spec: Any) -> Obj:
     containers = [{"name": f"c{i}", "image": "busybox", "resources": {"requests": r}}
-                  for i, r in enumerate(requests or [{}])]
+                  for i, r in enumerate([{}] if requests is None else requests)]
     pod_spec: Obj = {"containers": containers, **spec}
     if node:
         pod_spec["nodeName"] = node
