@@ -134,9 +134,10 @@ class NodeTable:
         self._node_images.pop()
 
     def _move(self, src: int, dst: int) -> None:
-        for column in (self.allocatable, self.requested, self.non_zero_requested,
-                       self.unschedulable, self.taint_set, *self._labels.values(),
-                       *self._images.values()):
+        columns: list[npt.NDArray[Any]] = [
+            self.allocatable, self.requested, self.non_zero_requested, self.unschedulable,
+            self.taint_set, *self._labels.values(), *self._images.values()]
+        for column in columns:
             column[dst] = column[src]
         self.names[dst] = self.names[src]
         self.nodes[dst] = self.nodes[src]

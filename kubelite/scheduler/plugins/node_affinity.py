@@ -31,9 +31,9 @@ def _as_int(value: Any) -> int | None:
 def _requirement(column: Any, operator: str, values: list[str]) -> Mask:
     present = column != None  # noqa: E711 - elementwise over an object column
     if operator == "In":
-        return np.isin(column, values) & present
+        return np.asarray(np.isin(column, values) & present, dtype=np.bool_)
     if operator == "NotIn":
-        return ~(np.isin(column, values) & present)
+        return np.asarray(~(np.isin(column, values) & present), dtype=np.bool_)
     if operator == "Exists":
         return np.asarray(present, dtype=np.bool_)
     if operator == "DoesNotExist":
