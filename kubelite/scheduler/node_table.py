@@ -117,8 +117,8 @@ class NodeTable:
         for key, column in self._labels.items():
             column[row] = labels.get(key)
         self._node_images[row] = node_images(node)
-        for image, column in self._images.items():
-            column[row] = self._node_images[row].get(image, -1)
+        for image, sizes in self._images.items():
+            sizes[row] = self._node_images[row].get(image, -1)
 
     def remove_node(self, name: str) -> None:
         """Drop a node's row; its pods stay known and count again if it comes back."""
