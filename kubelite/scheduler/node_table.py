@@ -84,6 +84,7 @@ class NodeTable:
         self.taint_sets: list[tuple[Taint, ...]] = [()]  # id 0: no taints
         self._taint_set_ids: dict[tuple[Taint, ...], int] = {(): 0}
         self.ports: list[Counter[Port]] = []
+        self.ports_in_use = np.zeros(capacity, dtype=np.bool_)  # rows whose ports are not empty
         self._labels: dict[str, ObjectColumn] = {}
         self._images: dict[str, IntColumn] = {}
         self._node_images: list[dict[str, int]] = []
@@ -136,7 +137,7 @@ class NodeTable:
     def _move(self, src: int, dst: int) -> None:
         columns: list[npt.NDArray[Any]] = [
             self.allocatable, self.requested, self.non_zero_requested, self.unschedulable,
-            self.taint_set, *self._labels.values(), *self._images.values()]
+            self.taint_set, self.ports_in_use, *self._labels.values(), *self._images.values()]
         for column in columns:
             column[dst] = column[src]
         self.names[dst] = self.names[src]
@@ -161,6 +162,7 @@ class NodeTable:
         self.non_zero_requested = grown(self.non_zero_requested)
         self.unschedulable = grown(self.unschedulable)
         self.taint_set = grown(self.taint_set)
+        self.ports_in_use = grown(self.ports_in_use)
         self._labels = {k: grown(c, None) for k, c in self._labels.items()}
         self._images = {k: grown(c, -1) for k, c in self._images.items()}
 
@@ -239,10 +241,12 @@ class NodeTable:
         else:
             self.ports[row].subtract(entry.ports)
             self.ports[row] = +self.ports[row]
+        self.ports_in_use[row] = bool(self.ports[row])
 
     def _recount(self, row: int, name: str) -> None:
         self.requested[row] = 0
         self.non_zero_requested[row] = 0
+        self.ports_in_use[row] = False
         for key in self._pods_on.get(name, ()):
             self._apply(row, self._pods[key], 1)
 

@@ -10,6 +10,7 @@ asking for 100m cpu and 200Mi memory (`non_zero=True`), so best-effort pods stil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,8 +25,17 @@ Amounts = dict[str, int]
 
 def amount(resource: str, value: Any) -> int:
     """One quantity in scheduler units; ValueError for a malformed one."""
+    if isinstance(value, str):
+        return _parsed(resource == "cpu", value)
     quantity = parse_json(value)
     return quantity.milli_value() if resource == "cpu" else quantity.value()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(milli: bool, text: str) -> int:
+    # a cluster spells its requests with few distinct strings; parsing is the cost per pod
+    quantity = parse_json(text)
+    return quantity.milli_value() if milli else quantity.value()
 
 
 def amounts(resources: Mapping[str, Any] | None) -> Amounts:

@@ -37,8 +37,8 @@ class NodePorts:
     def filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Verdict:
         wanted: list[Port] = state[self.name]
         mask = np.zeros(len(nodes), dtype=np.bool_)
-        for row, used in enumerate(nodes.ports):
-            if used and any(conflicts(w, u) for w in wanted for u in used):
+        for row in np.flatnonzero(nodes.ports_in_use[: len(nodes)]):
+            if any(conflicts(w, u) for w in wanted for u in nodes.ports[row]):
                 mask[row] = True
         verdict = Verdict(len(nodes))
         verdict.reject(mask, REASON)
