@@ -44,6 +44,11 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score:
     return max(found, MIN_FEASIBLE_NODES_TO_FIND)
 
 
+class SchedulingError(Exception):
+    """A plugin answered Error, or the pod cannot be read (a malformed quantity): not a
+    statement that the pod does not fit, so the caller retries with backoff, as upstream."""
+
+
 @dataclass(slots=True)
 class FitError(Exception):
     """No node can run the pod: how many nodes there were and how many said each reason."""
@@ -100,7 +105,13 @@ class Scheduler:
         self.rng = np.random.default_rng(seed)
 
     def schedule_one(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
-        """The node to bind `pod` to; FitError if none fits, RuntimeError on a plugin Error."""
+        """The node to bind `pod` to; FitError if none fits, SchedulingError on a plugin Error."""
+        try:
+            return self._schedule(pod, nodes)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise SchedulingError(f"cannot schedule pod: {error}") from error
+
+    def _schedule(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
         name = f"{(pod.get('metadata') or {}).get('namespace', '')}/{(pod.get('metadata') or {}).get('name', '')}"
         n = len(nodes)
         if n == 0:
@@ -114,7 +125,7 @@ class Scheduler:
                 raise FitError(name, n, pre_filter_message=status.message(),
                                unschedulable_plugins={plugin.name})
             elif not status.is_success():
-                raise RuntimeError(f"running PreFilter plugin {plugin.name}: {status.message()}")
+                raise SchedulingError(f"running PreFilter plugin {plugin.name}: {status.message()}")
 
         feasible = np.ones(n, dtype=np.bool_)
         verdicts = []
@@ -139,7 +150,7 @@ class Scheduler:
             if status.is_skip():
                 state.skip_score.add(plugin.name)
             elif not status.is_success():
-                raise RuntimeError(f"running PreScore plugin {plugin.name}: {status.message()}")
+                raise SchedulingError(f"running PreScore plugin {plugin.name}: {status.message()}")
         for plugin in self.profile.at("score"):
             weight = self.profile.weights.get(plugin.name, 0)
             if plugin.name in state.skip_score or weight == 0:
@@ -185,5 +196,5 @@ def schedule_one(pod: Obj, nodes: NodeTable, scheduler: Scheduler | None = None)
     return (scheduler or Scheduler()).schedule_one(pod, nodes)
 
 
-__all__ = ["Code", "FitError", "Profile", "ScheduleResult", "Scheduler", "num_feasible_nodes_to_find",
+__all__ = ["Code", "FitError", "SchedulingError", "Profile", "ScheduleResult", "Scheduler", "num_feasible_nodes_to_find",
            "schedule_one"]

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
-from kubelite.scheduler.schedule_one import FitError, Scheduler, num_feasible_nodes_to_find, schedule_one
+from kubelite.scheduler.schedule_one import (
+    FitError, Scheduler, SchedulingError, num_feasible_nodes_to_find, schedule_one)
 
 
 @pytest.mark.parametrize("percentage, num_nodes, expected", [
@@ -109,3 +110,11 @@ def test_ties_are_broken_at_random_by_the_seed() -> None:
     assert set(picks) == {"n0", "n1", "n2", "n3"}
     again = [Scheduler(seed=seed).schedule_one(make_pod(), nodes).node for seed in range(40)]
     assert picks == again
+
+
+@pytest.mark.parametrize("requests", [{"cpu": "lots"}, {"memory": "1Zi"}, {"cpu": ["1"]}],
+                         ids=["not-a-quantity", "bad-suffix", "not-a-string"])
+def test_malformed_request_is_a_scheduling_error_not_a_crash(requests) -> None:
+    nodes = table(make_node("a"))
+    with pytest.raises(SchedulingError, match="cannot schedule pod"):
+        schedule_one(make_pod(requests=[requests]), nodes)

@@ -10,6 +10,7 @@ weights of the preferred terms a node matches, normalized so the best node score
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,11 +22,15 @@ from kubelite.scheduler.node_table import NodeTable
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
 
+_GO_INT64 = re.compile(r"[+-]?[0-9]+\Z")
+
+
 def _as_int(value: Any) -> int | None:
-    try:
-        return int(value) if isinstance(value, str) and value.strip() == value else None
-    except ValueError:
+    """strconv.ParseInt(value, 10, 64): Python's int() would also take " 5" and "1_000"."""
+    if not isinstance(value, str) or not _GO_INT64.match(value):
         return None
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _requirement(column: Any, operator: str, values: list[str]) -> Mask:

@@ -29,6 +29,8 @@ def expr(key: str, operator: str, *values: str) -> dict[str, Any]:
      {"kernel-version": "0206"}, True),
     ({"affinity": required({"matchExpressions": [expr("kernel-version", "Gt", "0204")]})},
      {"kernel-version": "v0206"}, False),
+    ({"affinity": required({"matchExpressions": [expr("kernel-version", "Lt", "5000")]})},
+     {"kernel-version": "1_000"}, False),
     ({"affinity": required({"matchExpressions": [expr("mem-type", "NotIn", "DDR", "DDR2")]})},
      {"mem-type": "DDR3"}, True),
     ({"affinity": required({"matchExpressions": [expr("GPU", "Exists")]})}, {"GPU": "NVIDIA-GRID-K1"}, True),
@@ -46,7 +48,7 @@ def expr(key: str, operator: str, *values: str) -> dict[str, Any]:
     ({"affinity": required({"matchFields": [expr("metadata.name", "In", "node2")]})}, {}, False),
     ({"affinity": required({"matchFields": [expr("metadata.name", "In", "node1")],
                             "matchExpressions": [expr("foo", "In", "bar")]})}, {"foo": "baz"}, False),
-], ids=["no-selector", "selector-matches", "selector-mismatch", "in", "gt", "gt-not-integer", "not-in",
+], ids=["no-selector", "selector-matches", "selector-mismatch", "in", "gt", "gt-not-integer", "lt-not-a-go-integer", "not-in",
         "exists", "in-mismatch", "does-not-exist", "no-terms-match-nothing", "empty-term-matches-nothing",
         "terms-are-ored", "expressions-are-anded", "selector-and-affinity", "match-fields-name",
         "match-fields-other-name", "fields-and-expressions-anded"])
