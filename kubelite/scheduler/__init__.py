@@ -1,1 +1,2 @@
-"""The scheduler."""
+"""kubelite's scheduler: the scheduling queue, the framework, the columnar node table and
+the default plugins."""

@@ -1,0 +1,125 @@
+"""NodeResourcesFit: the node must have room for the pod's requests; Score by a strategy.
+
+Filter compares the pod's requests (upstream's PodRequests: containers, init-container peak,
+sidecars, overhead) with allocatable minus requested on every node at once, and reports each
+shortage as its own reason ("Insufficient cpu", "Insufficient memory", "Too many pods"), as
+upstream does. Score uses non-zero requests (100m cpu / 200Mi memory for an unset request)
+and one of upstream's strategies, all in Go's int64 arithmetic:
+
+- LeastAllocated (default): (allocatable - requested) * 100 / allocatable per resource;
+- MostAllocated: requested * 100 / allocatable, capped at 100;
+- RequestedToCapacityRatio: a broken-line function of utilization given by shape points
+  (utilization 0..100, score 0..10, scaled to 0..100).
+Per-resource scores are combined by weight (cpu 1, memory 1 by default) with integer division.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from kubelite.scheduler import resources
+from kubelite.scheduler.framework import (
+    MAX_NODE_SCORE, CycleState, Obj, Rows, Scores, Status, Verdict)
+from kubelite.scheduler.node_table import CPU, EPHEMERAL_STORAGE, MEMORY, PODS, NodeTable
+
+LEAST_ALLOCATED = "LeastAllocated"
+MOST_ALLOCATED = "MostAllocated"
+REQUESTED_TO_CAPACITY_RATIO = "RequestedToCapacityRatio"
+MAX_CUSTOM_PRIORITY_SCORE = 10
+MAX_UTILIZATION = 100
+
+_COLUMN = {"cpu": CPU, "memory": MEMORY, "ephemeral-storage": EPHEMERAL_STORAGE}
+
+
+def go_div(a: Scores, b: Scores | int) -> Scores:
+    """Go's integer division, which truncates toward zero (numpy's // floors)."""
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (np.asarray(b) < 0), -q, q)
+
+
+def allocation(nodes: NodeTable, rows: Rows, resource: str, pod_amount: int,
+               *, non_zero: bool) -> tuple[Scores, Scores]:
+    """(allocatable, requested-with-the-pod) of one resource on `rows`."""
+    column = _COLUMN[resource]
+    if non_zero and column in (CPU, MEMORY):
+        requested = nodes.non_zero_requested[rows, column]
+    else:
+        requested = nodes.requested[rows, column]
+    return nodes.allocatable[rows, column], requested + pod_amount
+
+
+def broken_linear(shape: list[tuple[int, int]], p: Scores) -> Scores:
+    """Upstream's BuildBrokenLinearFunction over an array of utilizations."""
+    out = np.full_like(p, shape[-1][1])
+    done = np.zeros(p.shape, dtype=np.bool_)
+    for i, (utilization, score) in enumerate(shape):
+        here = ~done & (p <= utilization)
+        if i == 0:
+            out[here] = score
+        else:
+            u0, s0 = shape[i - 1]
+            out[here] = s0 + go_div((score - s0) * (p[here] - u0), utilization - u0)
+        done |= here
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringStrategy:
+    type: str = LEAST_ALLOCATED
+    resources: tuple[tuple[str, int], ...] = (("cpu", 1), ("memory", 1))
+    shape: tuple[tuple[int, int], ...] = field(default=((0, 10), (100, 0)))
+
+
+class NodeResourcesFit:
+    name: ClassVar[str] = "NodeResourcesFit"
+
+    def __init__(self, *, strategy: ScoringStrategy | None = None) -> None:
+        self.strategy = strategy or ScoringStrategy()
+
+    def pre_filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Status:
+        state[self.name] = resources.pod_requests(pod)
+        return Status.success()
+
+    def filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Verdict:
+        wanted: resources.Amounts = state[self.name]
+        n = len(nodes)
+        free = nodes.allocatable[:n] - nodes.requested[:n]
+        verdict = Verdict(n)
+        verdict.reject(free[:, PODS] < 1, "Too many pods")
+        if any(wanted.values()):  # a pod asking nothing fits wherever there is a pod slot
+            for resource in resources.RESOURCES:
+                verdict.reject(free[:, _COLUMN[resource]] < wanted[resource], f"Insufficient {resource}")
+        return verdict
+
+    def pre_score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Status:
+        state[f"{self.name}/score"] = resources.pod_requests(pod, non_zero=True)
+        return Status.success()
+
+    def score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Scores:
+        wanted: resources.Amounts = state[f"{self.name}/score"]
+        total = np.zeros(len(rows), dtype=np.int64)
+        weights = np.zeros(len(rows), dtype=np.int64)
+        for resource, weight in self.strategy.resources:
+            alloc, req = allocation(nodes, rows, resource, wanted[resource], non_zero=True)
+            counted = alloc != 0  # a resource the node does not have is left out
+            safe = np.where(counted, alloc, 1)
+            if self.strategy.type == MOST_ALLOCATED:
+                per = np.minimum(req, safe) * MAX_NODE_SCORE // safe
+            elif self.strategy.type == REQUESTED_TO_CAPACITY_RATIO:
+                scaled = [(u, s * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE))
+                          for u, s in self.strategy.shape]
+                utilization = np.where(req > safe, MAX_UTILIZATION, req * MAX_UTILIZATION // safe)
+                per = broken_linear(scaled, utilization)
+                counted &= per > 0  # upstream leaves zero scores out of the weighted mean
+            else:
+                per = np.where(req > safe, 0, (safe - req) * MAX_NODE_SCORE // safe)
+            total += np.where(counted, per * weight, 0)
+            weights += np.where(counted, weight, 0)
+        if self.strategy.type == REQUESTED_TO_CAPACITY_RATIO:
+            mean = np.round(total / np.maximum(weights, 1)).astype(np.int64)
+        else:
+            mean = total // np.maximum(weights, 1)
+        return np.where(weights == 0, 0, mean)

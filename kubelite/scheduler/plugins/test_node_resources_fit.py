@@ -1,0 +1,120 @@
+"""NodeResourcesFit against upstream's fit_test.go, least_allocated_test.go,
+most_allocated_test.go and requested_to_capacity_ratio_test.go outcomes.
+
+Upstream's cases give cpu in cores ("4000" = 4000 cores); the scores depend only on the
+ratios, so kubelite's tables keep upstream's numbers. Upstream's bare st.MakePod() has no
+container at all, hence `requests=[]` (no 100m/200Mi defaults apply)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kubelite.scheduler.conftest import make_node, make_pod, table
+from kubelite.scheduler.framework import Code, CycleState
+from kubelite.scheduler.plugins.node_resources_fit import (
+    MOST_ALLOCATED, REQUESTED_TO_CAPACITY_RATIO, NodeResourcesFit, ScoringStrategy)
+
+CPU_AND_MEMORY = [{"cpu": "1000", "memory": "2000"}, {"cpu": "2000", "memory": "3000"}]
+
+
+def reasons_by_node(plugin: NodeResourcesFit, pod: dict, nodes) -> dict[str, tuple[str, ...]]:
+    state = CycleState()
+    plugin.pre_filter(state, pod, nodes)
+    verdict = plugin.filter(state, pod, nodes)
+    return {name: verdict.status_of(row, plugin.name).reasons for name, row in nodes.row_of.items()}
+
+
+@pytest.mark.parametrize("pod_requests, used, expected", [
+    ([{"cpu": "1", "memory": "1"}], [{"cpu": "5", "memory": "5"}], ()),
+    ([{"cpu": "1", "memory": "1"}], [{"cpu": "10", "memory": "20"}], ("Insufficient cpu", "Insufficient memory")),
+    ([{"cpu": "1", "memory": "1"}], [{"cpu": "9", "memory": "20"}], ("Insufficient memory",)),
+    ([{"cpu": "2", "memory": "1"}], [{"cpu": "9", "memory": "5"}], ("Insufficient cpu",)),
+    ([{"ephemeral-storage": "10"}], [{"ephemeral-storage": "15"}], ("Insufficient ephemeral-storage",)),
+    ([{}], [{"cpu": "10", "memory": "20"}], ()),
+], ids=["fits", "short-of-cpu-and-memory", "short-of-memory", "short-of-cpu",
+        "short-of-ephemeral-storage", "best-effort-fits-a-full-node"])
+def test_filter_reports_every_shortage(pod_requests, used, expected) -> None:
+    node = make_node("n", cpu="10", memory="20", pods="32")
+    node["status"]["allocatable"]["ephemeral-storage"] = "20"
+    nodes = table(node, pods=tuple(make_pod(requests=used, node="n") for _ in range(1)))
+    plugin = NodeResourcesFit()
+    assert reasons_by_node(plugin, make_pod(requests=pod_requests), nodes)["n"] == expected
+
+
+def test_filter_rejects_a_node_with_no_pod_slot_left() -> None:
+    nodes = table(make_node("n", pods="1"), pods=(make_pod(node="n"),))
+    got = reasons_by_node(NodeResourcesFit(), make_pod(requests=[{"cpu": "100"}]), nodes)
+    assert got["n"] == ("Too many pods", "Insufficient cpu")
+
+
+def scores(plugin: NodeResourcesFit, pod: dict, nodes) -> list[int]:
+    state = CycleState()
+    rows = np.arange(len(nodes))
+    plugin.pre_score(state, pod, nodes, rows)
+    return plugin.score(state, pod, nodes, rows).tolist()
+
+
+LEAST = [
+    ("nothing-requested", [], [("4000", "10000"), ("4000", "10000")], [], [100, 100]),
+    ("differently-sized-nodes", CPU_AND_MEMORY, [("4000", "10000"), ("6000", "10000")], [], [37, 50]),
+    ("pods-scheduled-with-resources", [], [("10000", "20000"), ("10000", "20000")],
+     [("node1", {"cpu": "3000", "memory": "0"}), ("node1", {"cpu": "3000", "memory": "0"}),
+      ("node2", {"cpu": "3000", "memory": "0"}), ("node2", {"cpu": "3000", "memory": "5000"})], [70, 57]),
+    ("requested-and-scheduled", CPU_AND_MEMORY, [("10000", "20000"), ("10000", "20000")],
+     [("node1", {"cpu": "3000", "memory": "0"}), ("node2", {"cpu": "3000", "memory": "5000"})], [57, 45]),
+    ("requested-exceeds-capacity", [{"cpu": "3000", "memory": "0"}], [("4000", "10000"), ("4000", "10000")],
+     [("node1", {"cpu": "3000", "memory": "0"}), ("node2", {"cpu": "3000", "memory": "5000"})], [50, 25]),
+    ("zero-node-resources", [], [(None, None), (None, None)],
+     [("node1", {"cpu": "3000", "memory": "0"})], [0, 0]),
+]
+
+
+def cluster(sizes, existing):
+    nodes = [make_node(f"node{i + 1}", cpu=c, memory=m) for i, (c, m) in enumerate(sizes)]
+    return table(*nodes, pods=tuple(make_pod(requests=[r], node=n) for n, r in existing))
+
+
+@pytest.mark.parametrize("pod_requests, sizes, existing, expected",
+                         [case[1:] for case in LEAST], ids=[case[0] for case in LEAST])
+def test_least_allocated_scores_as_upstream(pod_requests, sizes, existing, expected) -> None:
+    assert scores(NodeResourcesFit(), make_pod(requests=pod_requests), cluster(sizes, existing)) == expected
+
+
+def test_least_allocated_weights_resources() -> None:
+    plugin = NodeResourcesFit(strategy=ScoringStrategy(resources=(("memory", 2), ("cpu", 1))))
+    nodes = cluster([("4000", "10000"), ("6000", "10000")], [])
+    assert scores(plugin, make_pod(requests=CPU_AND_MEMORY), nodes) == [41, 50]
+
+
+MOST = [
+    ("differently-sized-nodes", CPU_AND_MEMORY, [("4000", "10000"), ("6000", "10000")], [], [62, 50]),
+    ("requested-exceeds-capacity-is-capped", [{"cpu": "5000", "memory": "0"}],
+     [("4000", "10000"), ("4000", "10000")], [("node2", {"cpu": "0", "memory": "5000"})], [50, 75]),
+]
+
+
+@pytest.mark.parametrize("pod_requests, sizes, existing, expected",
+                         [case[1:] for case in MOST], ids=[case[0] for case in MOST])
+def test_most_allocated_scores_as_upstream(pod_requests, sizes, existing, expected) -> None:
+    plugin = NodeResourcesFit(strategy=ScoringStrategy(type=MOST_ALLOCATED))
+    assert scores(plugin, make_pod(requests=pod_requests), cluster(sizes, existing)) == expected
+
+
+@pytest.mark.parametrize("shape, pod_requests, sizes, expected", [
+    (((0, 10), (100, 0)), [], [("4000", "10000"), ("4000", "10000")], [100, 100]),
+    (((0, 10), (100, 0)), CPU_AND_MEMORY, [("4000", "10000"), ("6000", "10000")], [38, 50]),
+    (((0, 0), (100, 10)), CPU_AND_MEMORY, [("4000", "10000"), ("6000", "10000")], [62, 50]),
+], ids=["least-shape-nothing-requested", "least-shape-rounds-half-up", "bin-packing-shape"])
+def test_requested_to_capacity_ratio_follows_its_shape(shape, pod_requests, sizes, expected) -> None:
+    plugin = NodeResourcesFit(strategy=ScoringStrategy(type=REQUESTED_TO_CAPACITY_RATIO, shape=shape))
+    assert scores(plugin, make_pod(requests=pod_requests), cluster(sizes, [])) == expected
+
+
+def test_filter_status_code_is_unschedulable() -> None:
+    nodes = table(make_node("n", cpu="1"))
+    plugin = NodeResourcesFit()
+    state = CycleState()
+    pod = make_pod(requests=[{"cpu": "2"}])
+    plugin.pre_filter(state, pod, nodes)
+    assert plugin.filter(state, pod, nodes).status_of(0, plugin.name).code == Code.UNSCHEDULABLE

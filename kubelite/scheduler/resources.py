@@ -1,0 +1,104 @@
+"""What a pod asks for: upstream's resourcehelper.PodRequests, in scheduler units.
+
+Units are the scheduler's int64s: cpu in millicores, memory and ephemeral-storage in bytes.
+A pod's request is the sum over its containers, raised to the largest init-container phase
+(an init container runs alone, beside the restartable "sidecar" init containers started
+before it), with sidecars added to the total as they keep running, then plus the pod's
+overhead. For scoring, upstream counts a container without a cpu or memory request as
+asking for 100m cpu and 200Mi memory (`non_zero=True`), so best-effort pods still spread.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from kubelite.machinery.quantity import parse_json
+
+RESOURCES = ("cpu", "memory", "ephemeral-storage")
+DEFAULT_MILLI_CPU_REQUEST = 100
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
+
+Amounts = dict[str, int]
+
+
+def amount(resource: str, value: Any) -> int:
+    """One quantity in scheduler units; ValueError for a malformed one."""
+    if isinstance(value, str):
+        return _parsed(resource == "cpu", value)
+    quantity = parse_json(value)
+    return quantity.milli_value() if resource == "cpu" else quantity.value()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(milli: bool, text: str) -> int:
+    # a cluster spells its requests with few distinct strings; parsing is the cost per pod
+    quantity = parse_json(text)
+    return quantity.milli_value() if milli else quantity.value()
+
+
+def amounts(resources: Mapping[str, Any] | None) -> Amounts:
+    """The resources kubelite tracks from a ResourceList, in scheduler units."""
+    out = dict.fromkeys(RESOURCES, 0)
+    for name, value in (resources or {}).items():
+        if name in out:
+            out[name] = amount(name, value)
+    return out
+
+
+def _container_requests(container: Mapping[str, Any], non_zero: bool) -> Amounts:
+    requests = (container.get("resources") or {}).get("requests") or {}
+    out = amounts(requests)
+    if non_zero:
+        if "cpu" not in requests:
+            out["cpu"] = DEFAULT_MILLI_CPU_REQUEST
+        if "memory" not in requests:
+            out["memory"] = DEFAULT_MEMORY_REQUEST
+    return out
+
+
+def _add(total: Amounts, more: Amounts) -> None:
+    for name, value in more.items():
+        total[name] = total.get(name, 0) + value
+
+
+def _raise_to(total: Amounts, other: Amounts) -> None:
+    for name, value in other.items():
+        total[name] = max(total.get(name, 0), value)
+
+
+def pod_requests(pod: Mapping[str, Any], *, non_zero: bool = False) -> Amounts:
+    spec = pod.get("spec") or {}
+    total = dict.fromkeys(RESOURCES, 0)
+    for container in spec.get("containers") or ():
+        _add(total, _container_requests(container, non_zero))
+    sidecars = dict.fromkeys(RESOURCES, 0)
+    init_peak = dict.fromkeys(RESOURCES, 0)
+    for container in spec.get("initContainers") or ():
+        requests = _container_requests(container, non_zero)
+        if container.get("restartPolicy") == "Always":
+            _add(total, requests)  # a sidecar keeps running beside the app containers
+            _add(sidecars, requests)
+            phase = dict(sidecars)
+        else:
+            phase = dict(sidecars)
+            _add(phase, requests)
+        _raise_to(init_peak, phase)
+    _raise_to(total, init_peak)
+    _add(total, amounts(spec.get("overhead")))
+    return total
+
+
+def host_ports(pod: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """(protocol, hostIP, hostPort) the pod binds on its node, defaults applied as upstream."""
+    spec = pod.get("spec") or {}
+    containers = list(spec.get("containers") or ())
+    containers += [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+    out = []
+    for container in containers:
+        for port in container.get("ports") or ():
+            host_port = port.get("hostPort") or 0
+            if isinstance(host_port, int) and host_port > 0:
+                out.append((port.get("protocol") or "TCP", port.get("hostIP") or "0.0.0.0", host_port))
+    return out

@@ -1,0 +1,200 @@
+"""One scheduling cycle for one pod: PreFilter, Filter, PreScore, Score, NormalizeScore,
+then the best node, as upstream's schedulePod (pkg/scheduler/schedule_one.go).
+
+Every Filter plugin judges all nodes at once; a node's status comes from the first plugin
+(in profile order) that rejects it, as upstream stops at the first failure. Then, walking the
+nodes from a rotating start index, the first `num_feasible_nodes_to_find` feasible nodes are
+taken and scoring stops there (percentageOfNodesToScore); the nodes walked past count as
+processed, and the next cycle starts after them, so successive pods spread over the cluster.
+Rejections are reported only for processed nodes, as upstream's Diagnosis.
+
+Scores are summed with the profile's weights; ties between the best nodes are broken at
+random by the Scheduler's seedable generator. A pod that fits nowhere raises FitError, whose
+message is upstream's: "0/3 nodes are available: 1 node(s) ..., 2 Insufficient cpu.".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kubelite.scheduler.framework import Code, CycleState, Obj, Status
+from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score: int = 0) -> int:
+    """How many feasible nodes to find before scoring (upstream's numFeasibleNodesToFind).
+
+    0 means adaptive: 50% minus 1% per 125 nodes, at least 5%; never fewer than 100 nodes.
+    Go's int32 arithmetic truncates, and so does this.
+    """
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    percentage = percentage_of_nodes_to_score
+    if percentage == 0:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    found = num_all_nodes * percentage // 100
+    return max(found, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+class SchedulingError(Exception):
+    """A plugin answered Error, or the pod cannot be read (a malformed quantity): not a
+    statement that the pod does not fit, so the caller retries with backoff, as upstream."""
+
+
+@dataclass(slots=True)
+class FitError(Exception):
+    """No node can run the pod: how many nodes there were and how many said each reason."""
+
+    pod: str
+    num_all_nodes: int
+    reasons: Counter[str] = field(default_factory=Counter)
+    pre_filter_message: str = ""
+    unschedulable_plugins: set[str] = field(default_factory=set)
+
+    def __str__(self) -> str:
+        message = f"0/{self.num_all_nodes} nodes are available:"
+        if self.pre_filter_message:
+            return f"{message} {self.pre_filter_message}."
+        # upstream sorts the "count reason" strings themselves, so "10 x" sorts before "2 y"
+        histogram = sorted(f"{count} {reason}" for reason, count in self.reasons.items())
+        if histogram:
+            message += f" {', '.join(histogram)}."
+        return message
+
+
+@dataclass(slots=True)
+class Profile:
+    """Plugins by extension point, in order, with score weights (upstream's default profile
+    unless told otherwise)."""
+
+    plugins: list[Any]
+    weights: dict[str, int]
+    percentage_of_nodes_to_score: int = 0
+
+    @classmethod
+    def default(cls, *, percentage_of_nodes_to_score: int = 0, **overrides: Any) -> Profile:
+        plugins = [overrides.get(name) or REGISTRY[name]() for name, _ in DEFAULT_PLUGINS]
+        return cls(plugins, {name: weight for name, weight in DEFAULT_PLUGINS if weight},
+                   percentage_of_nodes_to_score)
+
+    def at(self, method: str) -> list[Any]:
+        return [p for p in self.plugins if hasattr(p, method)]
+
+
+@dataclass(slots=True)
+class ScheduleResult:
+    node: str
+    evaluated_nodes: int
+    feasible_nodes: int
+
+
+class Scheduler:
+    """Holds what lives across cycles: the rotating start index and the tie-break generator."""
+
+    def __init__(self, profile: Profile | None = None, *, seed: int | None = None) -> None:
+        self.profile = profile or Profile.default()
+        self.next_start_node_index = 0
+        self.rng = np.random.default_rng(seed)
+
+    def schedule_one(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
+        """The node to bind `pod` to; FitError if none fits, SchedulingError on a plugin Error."""
+        try:
+            return self._schedule(pod, nodes)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise SchedulingError(f"cannot schedule pod: {error}") from error
+
+    def _schedule(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
+        name = f"{(pod.get('metadata') or {}).get('namespace', '')}/{(pod.get('metadata') or {}).get('name', '')}"
+        n = len(nodes)
+        if n == 0:
+            raise FitError(name, 0)
+        state = CycleState()
+        for plugin in self.profile.at("pre_filter"):
+            status: Status = plugin.pre_filter(state, pod, nodes)
+            if status.is_skip():
+                state.skip_filter.add(plugin.name)
+            elif status.is_rejected():
+                raise FitError(name, n, pre_filter_message=status.message(),
+                               unschedulable_plugins={plugin.name})
+            elif not status.is_success():
+                raise SchedulingError(f"running PreFilter plugin {plugin.name}: {status.message()}")
+
+        feasible = np.ones(n, dtype=np.bool_)
+        verdicts = []
+        for plugin in self.profile.at("filter"):
+            if plugin.name in state.skip_filter:
+                continue
+            verdict = plugin.filter(state, pod, nodes)
+            first_to_reject = verdict.rejected() & feasible
+            if first_to_reject.any():
+                verdicts.append((plugin.name, verdict, first_to_reject))
+                feasible &= ~first_to_reject
+
+        rows, processed = self._take_feasible(feasible, n)
+        if rows.size == 0:
+            raise self._fit_error(name, n, verdicts, processed)
+
+        if rows.size == 1:  # upstream skips scoring when only one node fits
+            return ScheduleResult(nodes.names[int(rows[0])], int(processed.sum()), 1)
+        total = np.zeros(rows.size, dtype=np.int64)
+        for plugin in self.profile.at("pre_score"):
+            status = plugin.pre_score(state, pod, nodes, rows)
+            if status.is_skip():
+                state.skip_score.add(plugin.name)
+            elif not status.is_success():
+                raise SchedulingError(f"running PreScore plugin {plugin.name}: {status.message()}")
+        for plugin in self.profile.at("score"):
+            weight = self.profile.weights.get(plugin.name, 0)
+            if plugin.name in state.skip_score or weight == 0:
+                continue
+            scores = plugin.score(state, pod, nodes, rows)
+            if hasattr(plugin, "normalize_score"):
+                scores = plugin.normalize_score(state, pod, scores)
+            total += scores * weight
+        best = np.flatnonzero(total == total.max())
+        chosen = int(rows[best[int(self.rng.integers(best.size))]])
+        return ScheduleResult(nodes.names[chosen], int(processed.sum()), int(rows.size))
+
+    def _take_feasible(self, feasible: Any, n: int) -> tuple[Any, Any]:
+        """The first feasible rows in rotated order, and which rows were walked past."""
+        wanted = num_feasible_nodes_to_find(n, self.profile.percentage_of_nodes_to_score)
+        order = (self.next_start_node_index + np.arange(n)) % n
+        in_order = feasible[order]
+        seen = np.cumsum(in_order)
+        # upstream stops when it meets one feasible node too many; the nodes before that
+        # one (the wanted feasible ones and the rejected ones among them) were processed
+        walked = n if seen[-1] <= wanted else int(np.searchsorted(seen, wanted + 1))
+        processed = np.zeros(n, dtype=np.bool_)
+        processed[order[:walked]] = True
+        self.next_start_node_index = (self.next_start_node_index + walked) % n
+        return order[:walked][in_order[:walked]], processed
+
+    @staticmethod
+    def _fit_error(name: str, n: int, verdicts: list[Any], processed: Any) -> FitError:
+        error = FitError(name, n)
+        for plugin, verdict, first in verdicts:
+            mine = first & processed
+            for rejection in verdict.rejections:
+                count = int(np.count_nonzero(rejection.mask & mine))
+                if count:
+                    error.reasons[rejection.reason] += count
+                    error.unschedulable_plugins.add(plugin)
+        return error
+
+
+def schedule_one(pod: Obj, nodes: NodeTable, scheduler: Scheduler | None = None) -> ScheduleResult:
+    """One cycle with a fresh default Scheduler unless one is given (its start index and
+    random generator carry over between calls)."""
+    return (scheduler or Scheduler()).schedule_one(pod, nodes)
+
+
+__all__ = ["Code", "FitError", "SchedulingError", "Profile", "ScheduleResult", "Scheduler", "num_feasible_nodes_to_find",
+           "schedule_one"]
