@@ -1,0 +1,121 @@
+"""What a failed scheduling attempt leaves on the pod for people to read (upstream's
+handleSchedulingFailure: updatePod and the FailedScheduling event).
+
+- The pod's PodScheduled condition becomes False with reason Unschedulable (no node
+  fits) or SchedulerError (anything else), and the message of the failure. The patch is
+  strategic, so conditions merge by type and nobody else's condition is touched; it is
+  skipped when the condition already says exactly that, so repeated attempts do not
+  churn the pod (and the pod informer does not wake it for nothing).
+- A core/v1 Event of type Warning, reason FailedScheduling, source and reporting
+  component "default-scheduler", about the pod: what `kubectl describe pod` prints.
+  Repeats of the same message on the same pod add to one Event's count and move its
+  lastTimestamp, as client-go's event correlator does, instead of piling up objects.
+
+Both are best effort: a failure to write them is logged, never raised, and never
+stops the pod from being retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timezone
+
+from kubelite.client.leaderelection import micro_time
+from kubelite.client.rest import Client
+from kubelite.machinery import errors
+from kubelite.scheduler.framework import Obj
+
+log = logging.getLogger(__name__)
+
+UNSCHEDULABLE = "Unschedulable"
+SCHEDULER_ERROR = "SchedulerError"
+FAILED_SCHEDULING = "FailedScheduling"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(pod: Obj) -> Obj:
+    meta: Obj = pod.get("metadata") or {}
+    return meta
+
+
+def pod_scheduled_condition(pod: Obj) -> Obj | None:
+    for condition in (pod.get("status") or {}).get("conditions") or ():
+        if isinstance(condition, dict) and condition.get("type") == "PodScheduled":
+            return condition
+    return None
+
+
+def condition_is_current(pod: Obj, reason: str, message: str) -> bool:
+    current = pod_scheduled_condition(pod)
+    return current is not None and (current.get("status"), current.get("reason"),
+                                    current.get("message")) == ("False", reason, message)
+
+
+class FailureReporter:
+    def __init__(self, client: Client, *, component: str = "default-scheduler",
+                 host: str = "") -> None:
+        self.client = client
+        self.component = component
+        self.host = host
+
+    async def report(self, pod: Obj, reason: str, message: str) -> None:
+        await self._update_condition(pod, reason, message)
+        await self._record_event(pod, message)
+
+    async def _update_condition(self, pod: Obj, reason: str, message: str) -> None:
+        if condition_is_current(pod, reason, message):
+            return
+        meta = _meta(pod)
+        previous = pod_scheduled_condition(pod)
+        transition = (previous.get("lastTransitionTime") if previous is not None
+                      and previous.get("status") == "False" else None) or _now()
+        condition = {"type": "PodScheduled", "status": "False", "reason": reason,
+                     "message": message, "lastProbeTime": None,
+                     "lastTransitionTime": transition}
+        try:
+            await self.client.patch("pods", meta.get("name", ""),
+                                    {"status": {"conditions": [condition]}},
+                                    type="strategic", subresource="status",
+                                    namespace=meta.get("namespace", ""))
+        except errors.NotFound:
+            pass  # deleted meanwhile: nothing to tell
+        except Exception:
+            log.exception("cannot set PodScheduled on %s/%s", meta.get("namespace"),
+                          meta.get("name"))
+
+    async def _record_event(self, pod: Obj, message: str) -> None:
+        meta = _meta(pod)
+        namespace = meta.get("namespace") or "default"
+        # one Event per pod and message: the correlator's key, in a name
+        digest = hashlib.sha1(f"{meta.get('uid')}/{message}".encode()).hexdigest()[:12]
+        name = f"{meta.get('name', '')}.{digest}"
+        now = _now()
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": {"kind": "Pod", "apiVersion": "v1", "namespace": namespace,
+                               "name": meta.get("name", ""), "uid": meta.get("uid", ""),
+                               "resourceVersion": meta.get("resourceVersion", "")},
+            "type": "Warning", "reason": FAILED_SCHEDULING, "message": message,
+            "source": {"component": self.component},
+            "reportingComponent": self.component, "reportingInstance": self.host,
+            "action": "Scheduling", "firstTimestamp": now, "lastTimestamp": now,
+            "eventTime": micro_time(), "count": 1,
+        }
+        try:
+            try:
+                await self.client.create("events", event, namespace=namespace)
+            except errors.AlreadyExists:
+                existing = await self.client.get("events", name, namespace=namespace)
+                await self.client.patch(
+                    "events", name, {"count": int(existing.get("count") or 1) + 1,
+                                     "lastTimestamp": now}, namespace=namespace)
+        except errors.NotFound:
+            pass  # the namespace is going away
+        except Exception:
+            log.exception("cannot record FailedScheduling for %s/%s", namespace,
+                          meta.get("name"))

@@ -1,0 +1,196 @@
+"""kube-scheduler's main loop (upstream's pkg/scheduler/scheduler.go and schedule_one.go):
+informers feed the queue and the node table, one pod at a time is scheduled, and
+bindings go out in the background while the next pod is scheduled.
+
+    LeaderElector (Lease kube-system/kube-scheduler)
+        └─ while leading: informers (pods, nodes) ─► EventHandlers ─► queue, table
+                          queue.run()  (backoff flushes)
+                          loop: pop ─► schedule_one(pod, table)
+                                 ├─ node: assume in table ─► bind task (POST pods/binding)
+                                 │          ok: queue.done    failed: forget, requeue
+                                 ├─ FitError: requeue unschedulable; PodScheduled=False,
+                                 │            FailedScheduling event (in the background)
+                                 └─ other error: requeue with backoff
+
+Guarantees:
+- The scheduling cycle is synchronous and runs in one task, so cycles never overlap and
+  each sees every assumption made before it: two pods are never both placed in the
+  room only one fits, even while their bindings are still in flight.
+- The binding cycle is a task per pod (upstream's goroutine). A failed binding forgets
+  the assumption, wakes pods that the freed room may help (AssignedPodDelete, as
+  upstream), and sends the pod back through backoff.
+- Only the Lease holder schedules. Each term of leadership starts from a fresh table
+  and queue filled by fresh informers, so nothing stale outlives a lost lease; losing
+  the lease cancels the term's tasks, in-flight bindings included.
+- Nothing here reads the store: everything goes through kubelite/client, so the loop
+  runs unchanged against any Kubernetes API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from kubelite.client.informer import Informer
+from kubelite.client.leaderelection import LeaderElector
+from kubelite.client.rest import Client
+from kubelite.machinery import errors
+from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting
+from kubelite.scheduler.events import ASSIGNED_POD_DELETE
+from kubelite.scheduler.framework import Obj
+from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
+from kubelite.scheduler.queued_pod import QueuedPodInfo
+from kubelite.scheduler.reporting import SCHEDULER_ERROR, UNSCHEDULABLE, FailureReporter
+from kubelite.scheduler.schedule_one import FitError, Profile, Scheduler, SchedulingError
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "kube-scheduler"
+SYNC_TIMEOUT = 60.0
+
+
+def default_identity() -> str:
+    """hostname_uuid, as upstream names a scheduler replica in its Lease."""
+    return f"{socket.gethostname()}_{uuid.uuid4()}"
+
+
+class KubeScheduler:
+    def __init__(self, client: Client, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+                 profile: Profile | None = None, seed: int | None = None,
+                 identity: str | None = None, lease_namespace: str = "kube-system",
+                 lease_duration: float = 15.0, renew_deadline: float = 10.0,
+                 retry_period: float = 2.0) -> None:
+        self.client = client
+        self.scheduler_name = scheduler_name
+        self.algorithm = Scheduler(profile, seed=seed)
+        self.identity = identity or default_identity()
+        self.elector = LeaderElector(
+            client, name=LEASE_NAME, namespace=lease_namespace, identity=self.identity,
+            on_started_leading=self._lead, lease_duration=lease_duration,
+            renew_deadline=renew_deadline, retry_period=retry_period)
+        self.reporter = FailureReporter(client, component=scheduler_name,
+                                        host=self.identity)
+        self.table = NodeTable()
+        self.queue = SchedulingQueue()
+        self.leading = asyncio.Event()  # set once a term's informers have synced
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Campaign for the Lease and schedule while holding it; campaign again after
+        losing it, until cancelled."""
+        while True:
+            await self.elector.run()
+            log.warning("scheduler %s lost its lease; campaigning again", self.identity)
+
+    # --- one term of leadership ------------------------------------------------------
+
+    async def _lead(self) -> None:
+        self.table = NodeTable()
+        self.queue = SchedulingQueue()
+        handlers = EventHandlers(self.queue, self.table, scheduler_name=self.scheduler_name)
+        nodes = Informer(self.client, "nodes")
+        nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
+                                on_delete=handlers.on_node_delete)
+        pods = Informer(self.client, "pods")
+        pods.add_event_handler(on_add=handlers.on_pod_add, on_update=handlers.on_pod_update,
+                               on_delete=handlers.on_pod_delete)
+        informers = [nodes, pods]
+        flushing: asyncio.Task[None] | None = None
+        try:
+            nodes.start()
+            pods.start()
+            for informer in informers:
+                if not await informer.wait_for_sync(SYNC_TIMEOUT):
+                    raise TimeoutError(f"{informer.resource.group_resource} did not sync")
+            flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
+            self.leading.set()
+            await self._schedule_pods()
+        finally:
+            self.leading.clear()
+            self.queue.close()
+            for task in [*self._background, *([flushing] if flushing else [])]:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            if flushing is not None:
+                await asyncio.gather(flushing, return_exceptions=True)
+            for informer in informers:
+                await informer.stop()
+
+    async def _schedule_pods(self) -> None:
+        while (info := await self.queue.pop()) is not None:
+            self.schedule_one(info)
+            await asyncio.sleep(0)  # let informers and bindings run between cycles
+
+    # --- the scheduling cycle ----------------------------------------------------------
+
+    def schedule_one(self, info: QueuedPodInfo) -> None:
+        """One scheduling cycle for a popped pod; the binding cycle is left running."""
+        pod, cycle = info.pod, self.queue.scheduling_cycle
+        if is_deleting(pod):
+            self.queue.done(info.key)  # upstream's skipPodSchedule
+            return
+        try:
+            result = self.algorithm.schedule_one(pod, self.table)
+        except FitError as error:
+            info.unschedulable_plugins = set(error.unschedulable_plugins)
+            self._fail(info, cycle, UNSCHEDULABLE, str(error))
+            return
+        except SchedulingError as error:
+            self._fail(info, cycle, SCHEDULER_ERROR, str(error))
+            return
+        try:
+            self.table.assume_pod(pod, result.node)
+        except ValueError as error:
+            self._fail(info, cycle, SCHEDULER_ERROR, f"cannot assume pod: {error}")
+            return
+        self._spawn(self._bind(info, cycle, result.node), f"bind {info.key}")
+
+    def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
+        log.info("unable to schedule pod %s: %s", info.key, message)
+        self._requeue(info, cycle)
+        self._spawn(self.reporter.report(info.pod, reason, message), f"report {info.key}")
+
+    def _requeue(self, info: QueuedPodInfo, cycle: int) -> None:
+        try:
+            self.queue.add_unschedulable_if_not_present(info, cycle)
+        except PodAlreadyQueued as error:
+            log.debug("%s", error)  # an update re-added it meanwhile: that copy wins
+
+    # --- the binding cycle -------------------------------------------------------------
+
+    async def _bind(self, info: QueuedPodInfo, cycle: int, node: str) -> None:
+        meta: Obj = info.pod.get("metadata") or {}
+        try:
+            await self.client.bind(meta.get("name", ""), node,
+                                   namespace=meta.get("namespace", ""),
+                                   pod_uid=meta.get("uid") or None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.table.forget_pod(info.key)
+            # the room it held may help others (upstream moves on AssignedPodDelete)
+            self.queue.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE)
+            if isinstance(error, errors.NotFound):
+                self.queue.done(info.key)  # deleted: nothing left to bind
+                return
+            info.unschedulable_plugins.clear()  # an error: retry after backoff
+            message = f"binding rejected: {error}"
+            self._fail(info, cycle, SCHEDULER_ERROR, message)
+            return
+        log.debug("bound %s to %s", info.key, node)
+        self.queue.done(info.key)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_idle(self) -> None:
+        """Wait for the bindings and reports in flight (tests and shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)

@@ -1,0 +1,177 @@
+"""The scheduler's loop against a real in-process API server on SQLite, with simulated
+nodes running what it binds. (Here, not in kubelite/scheduler/, because it wires three
+components together, which only the CLI and the tests may do.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubelite.apiserver.app import APIServer
+from kubelite.client.inprocess import InProcessTransport
+from kubelite.client.rest import Client
+from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
+from kubelite.scheduler.scheduler import KubeScheduler
+from kubelite.storage.factory import open_backend
+
+Obj = dict[str, Any]
+TIMEOUT = 15.0
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            if answer := await probe():
+                return answer
+            await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(work: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.ensure_future(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    server = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
+                       compaction_interval=0)
+    await server.start()
+    c = Client(InProcessTransport(server.handle), field_manager="kubelite-test")  # type: ignore[arg-type]
+    try:
+        yield c
+    finally:
+        await c.close()
+        await server.stop()
+
+
+@pytest.fixture
+async def nodes(client: Client) -> AsyncIterator[SimulatedNodes]:
+    sim = SimulatedNodes(client, NodeConfig(count=3, cpu="4", memory="8Gi"))
+    async with running(sim.run()):
+        async with asyncio.timeout(TIMEOUT):
+            await sim.registered.wait()
+        yield sim
+
+
+@pytest.fixture
+async def scheduler(client: Client, nodes: SimulatedNodes) -> AsyncIterator[KubeScheduler]:
+    sched = KubeScheduler(client, seed=1)
+    async with running(sched.run()):
+        async with asyncio.timeout(TIMEOUT):
+            await sched.leading.wait()
+        yield sched
+
+
+def pod(name: str, *, cpu: str = "100m", **spec: Any) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "app", "image": "nginx",
+                                     "resources": {"requests": {"cpu": cpu}}}], **spec}}
+
+
+async def get_pod(client: Client, name: str) -> Obj:
+    return await client.get("pods", name, namespace="default")
+
+
+async def running_on(client: Client, name: str) -> str:
+    p = await get_pod(client, name)
+    return p["spec"].get("nodeName", "") if p["status"].get("phase") == "Running" else ""
+
+
+async def unschedulable_condition(client: Client, name: str) -> Obj | None:
+    for c in (await get_pod(client, name))["status"].get("conditions") or []:
+        if c["type"] == "PodScheduled" and c["status"] == "False":
+            return c
+    return None
+
+
+async def failed_scheduling_events(client: Client, name: str) -> list[Obj]:
+    events = (await client.list("events", namespace="default"))["items"]
+    return [e for e in events if e["involvedObject"]["name"] == name
+            and e["reason"] == "FailedScheduling"]
+
+
+async def test_a_pod_is_bound_and_runs_on_a_simulated_node(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.create("pods", pod("web"), namespace="default")
+    node = await eventually(lambda: running_on(client, "web"))
+    assert node in {"sim-0", "sim-1", "sim-2"}
+    condition = {c["type"]: c["status"] for c in (await get_pod(client, "web"))["status"]["conditions"]}
+    assert condition["PodScheduled"] == "True"
+    lease = await client.get("leases.coordination.k8s.io", "kube-scheduler",
+                             namespace="kube-system")
+    assert lease["spec"]["holderIdentity"] == scheduler.identity
+
+
+async def test_node_selector_picks_the_labelled_node(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.patch("nodes", "sim-1", {"metadata": {"labels": {"disk": "ssd"}}})
+    for i in range(4):
+        await client.create("pods", pod(f"ssd-{i}", nodeSelector={"disk": "ssd"}),
+                            namespace="default")
+    for i in range(4):
+        assert await eventually(lambda: running_on(client, f"ssd-{i}")) == "sim-1"
+
+
+async def test_a_pod_too_big_stays_pending_until_a_node_fits(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.create("pods", pod("huge", cpu="6"), namespace="default")
+    condition = await eventually(lambda: unschedulable_condition(client, "huge"))
+    message = "0/3 nodes are available: 3 Insufficient cpu."
+    assert (condition["reason"], condition["message"]) == ("Unschedulable", message)
+    assert (await get_pod(client, "huge"))["status"]["phase"] == "Pending"
+    [event] = await eventually(lambda: failed_scheduling_events(client, "huge"))
+    assert (event["type"], event["message"]) == ("Warning", message)
+    assert event["source"]["component"] == "default-scheduler"
+    assert event["reportingComponent"] == "default-scheduler"
+    assert event["involvedObject"]["kind"] == "Pod"
+
+    # a bigger node arriving wakes the pod (NodeAdd), with no backoff left to wait out
+    big = SimulatedNodes(client, NodeConfig(count=1, name_prefix="big-", cpu="8",
+                                            cluster_cidr="10.44.0.0/16"))
+    async with running(big.run()):
+        assert await eventually(lambda: running_on(client, "huge")) == "big-0"
+
+
+async def test_a_pod_of_another_scheduler_is_left_alone(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.create("pods", pod("theirs", schedulerName="my-scheduler"),
+                        namespace="default")
+    await client.create("pods", pod("ours"), namespace="default")
+    await eventually(lambda: running_on(client, "ours"))
+    await scheduler.wait_idle()
+    theirs = await get_pod(client, "theirs")
+    assert "nodeName" not in theirs["spec"]
+    assert not theirs["status"].get("conditions")
+    assert await failed_scheduling_events(client, "theirs") == []
+
+
+async def test_assumed_pods_keep_two_pods_off_a_node_only_one_fits(
+        client: Client, scheduler: KubeScheduler) -> None:
+    names = [f"half-{i}" for i in range(6)]
+    for name in names:  # 3 nodes x 4 cpu hold three 3-cpu pods, not six
+        await client.create("pods", pod(name, cpu="3"), namespace="default")
+    bound, pending = await eventually(lambda: _settled(client, names))
+    assert (bound, pending) == (["sim-0", "sim-1", "sim-2"], 3)
+
+
+async def _settled(client: Client, names: list[str]) -> tuple[list[str], int] | None:
+    """Nodes of the bound pods and the number of unschedulable ones, once all are one
+    or the other."""
+    bound, pending = [], 0
+    for name in names:
+        if node := (await get_pod(client, name))["spec"].get("nodeName"):
+            bound.append(node)
+        elif await unschedulable_condition(client, name) is not None:
+            pending += 1
+    return (sorted(bound), pending) if len(bound) + pending == len(names) else None
