@@ -2,8 +2,12 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
-                    [--simulated-nodes N]
+                    [--simulated-nodes N] [--disable scheduler]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
+    kubelite scheduler --kubeconfig FILE
+
+The server runs the scheduler in its own process over the in-process transport unless
+`--disable scheduler`; `kubelite scheduler` runs it alone against any API server.
 
 The server listens on loopback unless told otherwise: until kubelite authenticates
 clients, a non-loopback address needs --allow-insecure-bind, said out loud.
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from kubelite.kubelet.simulated import NodeConfig
 
 log = logging.getLogger("kubelite")
+
+COMPONENTS = ("scheduler",)  # what `kubelite server --disable` can leave out
 
 
 def default_data_dir() -> Path:
@@ -69,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--simulated-nodes", type=int, default=0, metavar="N",
                         help="run N simulated nodes (sim-0 ...) in the server process")
     _add_simulated_node_flags(server)
+    server.add_argument("--disable", action="append", default=[], choices=COMPONENTS,
+                        metavar="COMPONENT",
+                        help="do not run this in-process component (repeatable): "
+                             + ", ".join(COMPONENTS))
     server.add_argument("--log-level", default="INFO")
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
@@ -79,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="node names are <prefix>0 ... <prefix>N-1")
     _add_simulated_node_flags(agent)
     agent.add_argument("--log-level", default="INFO")
+    scheduler = sub.add_parser("scheduler", help="run the scheduler against a cluster")
+    scheduler.add_argument("--kubeconfig", type=Path, required=True,
+                           help="how to reach the API server")
+    scheduler.add_argument("--log-level", default="INFO")
     return parser
 
 
@@ -138,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _install_uvloop()
         return asyncio.run(run_agent(args, config))
+    if args.command == "scheduler":
+        _install_uvloop()
+        return asyncio.run(run_scheduler(args))
     return 2
 
 
@@ -158,9 +175,9 @@ async def _until_signalled() -> None:
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
-    """The server keeps serving if its simulated nodes fail; the log says why."""
+    """The server keeps serving if an in-process component fails; the log says why."""
     if not task.cancelled() and task.exception() is not None:
-        log.error("simulated nodes stopped", exc_info=task.exception())
+        log.error("%s stopped", task.get_name(), exc_info=task.exception())
 
 
 async def _stop(task: asyncio.Task[None] | None) -> None:
@@ -204,6 +221,34 @@ async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
     return code
 
 
+async def run_scheduler(args: argparse.Namespace) -> int:
+    from kubelite.client.kubeconfig import ConfigError
+    from kubelite.client.rest import Client
+    from kubelite.scheduler.scheduler import KubeScheduler
+
+    try:
+        client = Client.from_kubeconfig(args.kubeconfig, field_manager="kube-scheduler")
+    except (ConfigError, OSError) as err:
+        print(f"kubelite: {err}", file=sys.stderr)
+        return 2
+    scheduler = asyncio.create_task(KubeScheduler(client).run(), name="scheduler")
+    waiter = asyncio.create_task(_until_signalled())
+    done, _ = await asyncio.wait((scheduler, waiter), return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    code = 0
+    if scheduler in done:
+        try:
+            scheduler.result()
+        except Exception as err:
+            print(f"kubelite: scheduler stopped: {err}", file=sys.stderr)
+            code = 1
+    else:
+        print("kubelite: stopping", flush=True)
+        await _stop(scheduler)
+    await client.close()
+    return code
+
+
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
     from kubelite.storage.factory import open_backend
@@ -223,22 +268,31 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url)
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
-    simulated = None
-    if config.count:
+    components: list[asyncio.Task[None]] = []
+    if config.count or "scheduler" not in args.disable:
         from kubelite.client.inprocess import InProcessTransport
         from kubelite.client.rest import Client
-        from kubelite.kubelet.simulated import SimulatedNodes
 
         # handle() takes the BaseRequest the transport builds (typed as web.Request).
         transport = InProcessTransport(server.handle)  # type: ignore[arg-type]
+    if "scheduler" not in args.disable:
+        from kubelite.scheduler.scheduler import KubeScheduler
+
+        scheduler = KubeScheduler(Client(transport, field_manager="kube-scheduler"))
+        components.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+    if config.count:
+        from kubelite.kubelet.simulated import SimulatedNodes
+
         client = Client(transport, field_manager="kubelite-kubelet")
-        simulated = asyncio.create_task(SimulatedNodes(client, config).run(),
-                                        name="simulated nodes")
-        simulated.add_done_callback(_report_failure)
+        components.append(asyncio.create_task(SimulatedNodes(client, config).run(),
+                                              name="simulated nodes"))
+    for task in components:
+        task.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)
     await stop.wait()
     print("kubelite: stopping", flush=True)
-    await _stop(simulated)
+    for task in reversed(components):
+        await _stop(task)
     await server.stop()
     return 0
 
