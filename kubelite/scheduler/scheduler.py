@@ -51,7 +51,7 @@ from kubelite.scheduler.schedule_one import FitError, Profile, Scheduler, Schedu
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "kube-scheduler"
-SYNC_TIMEOUT = 60.0
+NO_NODES = "no nodes available to schedule pods"  # upstream's ErrNoNodesAvailable
 
 
 def default_identity() -> str:
@@ -105,8 +105,7 @@ class KubeScheduler:
             nodes.start()
             pods.start()
             for informer in informers:
-                if not await informer.wait_for_sync(SYNC_TIMEOUT):
-                    raise TimeoutError(f"{informer.resource.group_resource} did not sync")
+                await informer.wait_for_sync()  # the informer retries until it lists
             flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
             self.leading.set()
             await self._schedule_pods()
@@ -123,7 +122,11 @@ class KubeScheduler:
 
     async def _schedule_pods(self) -> None:
         while (info := await self.queue.pop()) is not None:
-            self.schedule_one(info)
+            try:
+                self.schedule_one(info)
+            except Exception as error:  # a bug must cost one pod a backoff, not the loop
+                log.exception("scheduling %s failed", info.key)
+                self._fail(info, self.queue.scheduling_cycle, SCHEDULER_ERROR, str(error))
             await asyncio.sleep(0)  # let informers and bindings run between cycles
 
     # --- the scheduling cycle ----------------------------------------------------------
@@ -133,6 +136,10 @@ class KubeScheduler:
         pod, cycle = info.pod, self.queue.scheduling_cycle
         if is_deleting(pod):
             self.queue.done(info.key)  # upstream's skipPodSchedule
+            return
+        if len(self.table) == 0:
+            # an error, not a FitError: no plugin rejected it, so it retries on backoff
+            self._fail(info, cycle, SCHEDULER_ERROR, NO_NODES)
             return
         try:
             result = self.algorithm.schedule_one(pod, self.table)
