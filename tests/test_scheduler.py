@@ -175,3 +175,21 @@ async def _settled(client: Client, names: list[str]) -> tuple[list[str], int] | 
         elif await unschedulable_condition(client, name) is not None:
             pending += 1
     return (sorted(bound), pending) if len(bound) + pending == len(names) else None
+
+
+async def test_repeated_failures_add_to_one_event(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.create("pods", pod("huge", cpu="6"), namespace="default")
+    await eventually(lambda: failed_scheduling_events(client, "huge"))
+    # a label change may help (NodeResourcesFit listens for node updates, upstream's
+    # widening without queueing hints): the pod is tried again and fails the same way
+    await client.patch("nodes", "sim-0", {"metadata": {"labels": {"tier": "gold"}}})
+
+    async def counted_twice() -> list[Obj]:
+        events = await failed_scheduling_events(client, "huge")
+        return events if events and events[0]["count"] >= 2 else []
+
+    [event] = await eventually(counted_twice)
+    assert event["message"] == "0/3 nodes are available: 3 Insufficient cpu."
+    condition = await unschedulable_condition(client, "huge")
+    assert condition is not None and condition["reason"] == "Unschedulable"
