@@ -22,13 +22,15 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
 
 if TYPE_CHECKING:
+    from kubelite.client.rest import Client
     from kubelite.kubelet.simulated import NodeConfig
 
 log = logging.getLogger("kubelite")
@@ -193,58 +195,46 @@ async def _stop(task: asyncio.Task[None] | None) -> None:
 
 
 async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
-    from kubelite.client.rest import Client
     from kubelite.kubelet.simulated import SimulatedNodes
 
-    from kubelite.client.kubeconfig import ConfigError
-
-    try:
-        client = Client.from_kubeconfig(args.kubeconfig, field_manager="kubelite-kubelet")
-    except (ConfigError, OSError) as err:
-        print(f"kubelite: {err}", file=sys.stderr)
-        return 2
-    nodes = asyncio.create_task(SimulatedNodes(client, config).run())
-    waiter = asyncio.create_task(_until_signalled())
-    done, _ = await asyncio.wait((nodes, waiter), return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    code = 0
-    if nodes in done:
-        try:
-            nodes.result()
-        except Exception as err:
-            print(f"kubelite: simulated nodes stopped: {err}", file=sys.stderr)
-            code = 1
-    else:
-        print("kubelite: stopping", flush=True)
-        await _stop(nodes)
-    await client.close()
-    return code
+    return await _run_standalone(
+        args.kubeconfig, "kubelite-kubelet", "simulated nodes",
+        lambda client: SimulatedNodes(client, config).run())
 
 
 async def run_scheduler(args: argparse.Namespace) -> int:
-    from kubelite.client.kubeconfig import ConfigError
-    from kubelite.client.rest import Client
     from kubelite.scheduler.scheduler import KubeScheduler
 
+    return await _run_standalone(args.kubeconfig, "kube-scheduler", "scheduler",
+                                 lambda client: KubeScheduler(client).run())
+
+
+async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
+                          component: Callable[[Client], Coroutine[Any, Any, None]]) -> int:
+    """Run one component against the API server a kubeconfig names, until it fails
+    (exit 1), a bad kubeconfig (exit 2), or SIGTERM / Ctrl-C (exit 0)."""
+    from kubelite.client.kubeconfig import ConfigError
+    from kubelite.client.rest import Client
+
     try:
-        client = Client.from_kubeconfig(args.kubeconfig, field_manager="kube-scheduler")
+        client = Client.from_kubeconfig(kubeconfig, field_manager=field_manager)
     except (ConfigError, OSError) as err:
         print(f"kubelite: {err}", file=sys.stderr)
         return 2
-    scheduler = asyncio.create_task(KubeScheduler(client).run(), name="scheduler")
+    task = asyncio.create_task(component(client), name=what)
     waiter = asyncio.create_task(_until_signalled())
-    done, _ = await asyncio.wait((scheduler, waiter), return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
     code = 0
-    if scheduler in done:
+    if task in done:
         try:
-            scheduler.result()
+            task.result()
         except Exception as err:
-            print(f"kubelite: scheduler stopped: {err}", file=sys.stderr)
+            print(f"kubelite: {what} stopped: {err}", file=sys.stderr)
             code = 1
     else:
         print("kubelite: stopping", flush=True)
-        await _stop(scheduler)
+        await _stop(task)
     await client.close()
     return code
 
