@@ -7,17 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubelite.apiserver.app import APIServer
-from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.scheduler.scheduler import KubeScheduler
-from kubelite.storage.factory import open_backend
 
 Obj = dict[str, Any]
 TIMEOUT = 15.0
@@ -40,19 +36,6 @@ async def running(work: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    server = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                       compaction_interval=0)
-    await server.start()
-    c = Client(InProcessTransport(server.handle), field_manager="kubelite-test")  # type: ignore[arg-type]
-    try:
-        yield c
-    finally:
-        await c.close()
-        await server.stop()
 
 
 @pytest.fixture

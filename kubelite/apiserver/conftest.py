@@ -9,7 +9,6 @@ import orjson
 import pytest
 
 from kubelite.apiserver.app import APIServer
-from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
 from kubelite.storage.factory import open_backend
 
@@ -28,27 +27,6 @@ async def small_history_server(tmp_path: Path) -> AsyncIterator[APIServer]:
 async def http(small_history_server: APIServer) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=small_history_server.url) as session:
         yield session
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[APIServer]:
-    """A fresh server on an in-memory SQLite store (no compaction) for in-process tests."""
-    srv = APIServer(backend=open_backend(":memory:"), port=0, compaction_interval=0)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
-@pytest.fixture
-async def client(server: APIServer) -> AsyncIterator[Client]:
-    """kubelite's Client reaching `server` through the in-process transport."""
-    c = Client(InProcessTransport(server.handle), field_manager="kubelite-test")
-    try:
-        yield c
-    finally:
-        await c.close()
 
 
 Call = Callable[..., Awaitable[tuple[int, Any]]]

@@ -1,5 +1,7 @@
-"""Fixtures: an in-process API server on SQLite and a Client reaching it, for the
-simulated nodes to register with."""
+"""Fixtures every package's tests share: a kubelite API server in the test's event loop
+on a real SQLite store, and kubelite's Client reaching it in process. A package whose
+tests need another shape (the client's run each test over HTTP too) overrides them in
+its own conftest.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from kubelite.storage.factory import open_backend
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
+    """A fresh server on SQLite (no compaction) for in-process tests."""
     srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
                     compaction_interval=0)
     await srv.start()
@@ -27,6 +30,7 @@ async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
 
 @pytest.fixture
 async def client(server: APIServer) -> AsyncIterator[Client]:
+    """kubelite's Client reaching `server` through the in-process transport."""
     c = Client(InProcessTransport(server.handle), field_manager="kubelite-test")
     try:
         yield c
