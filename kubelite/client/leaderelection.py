@@ -30,23 +30,17 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timezone
 from typing import Any
 
 from kubelite.client.rest import Client
 from kubelite.client.transport import TransportError
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_micro_time
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 LEASES = "leases.coordination.k8s.io"
-
-
-def micro_time(now: datetime | None = None) -> str:
-    """metav1.MicroTime's wire form: RFC 3339 with microseconds, UTC."""
-    now = now or datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 async def _maybe_await(result: Any) -> None:
@@ -96,7 +90,7 @@ class LeaderElector:
 
     async def try_acquire_or_renew(self) -> bool:
         """One attempt; True if we hold the Lease afterwards."""
-        now = micro_time()
+        now = now_micro_time()
         duration = max(1, math.ceil(self.lease_duration))
         try:
             lease = await self.client.get(LEASES, self.name, namespace=self.namespace)
@@ -146,7 +140,7 @@ class LeaderElector:
         """Give the Lease up if we hold it; True if it was released."""
         if not self.is_leader() or self._observed is None:
             return False
-        now = micro_time()
+        now = now_micro_time()
         spec = {"holderIdentity": None, "leaseDurationSeconds": 1, "acquireTime": now,
                 "renewTime": now,
                 "leaseTransitions": int(self._observed_spec.get("leaseTransitions") or 0)}

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timezone
 
-from kubelite.client.leaderelection import micro_time
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import now_micro_time, now_rfc3339
 from kubelite.scheduler.framework import Obj
 
 log = logging.getLogger(__name__)
@@ -31,10 +30,6 @@ log = logging.getLogger(__name__)
 UNSCHEDULABLE = "Unschedulable"
 SCHEDULER_ERROR = "SchedulerError"
 FAILED_SCHEDULING = "FailedScheduling"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _meta(pod: Obj) -> Obj:
@@ -72,7 +67,7 @@ class FailureReporter:
         meta = _meta(pod)
         previous = pod_scheduled_condition(pod)
         transition = (previous.get("lastTransitionTime") if previous is not None
-                      and previous.get("status") == "False" else None) or _now()
+                      and previous.get("status") == "False" else None) or now_rfc3339()
         condition = {"type": "PodScheduled", "status": "False", "reason": reason,
                      "message": message, "lastProbeTime": None,
                      "lastTransitionTime": transition}
@@ -93,7 +88,7 @@ class FailureReporter:
         # one Event per pod and message: the correlator's key, in a name
         digest = hashlib.sha1(f"{meta.get('uid')}/{message}".encode()).hexdigest()[:12]
         name = f"{meta.get('name', '')}.{digest}"
-        now = _now()
+        now = now_rfc3339()
         event = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": namespace},
@@ -104,7 +99,7 @@ class FailureReporter:
             "source": {"component": self.component},
             "reportingComponent": self.component, "reportingInstance": self.host,
             "action": "Scheduling", "firstTimestamp": now, "lastTimestamp": now,
-            "eventTime": micro_time(), "count": 1,
+            "eventTime": now_micro_time(), "count": 1,
         }
         try:
             try:

@@ -29,8 +29,9 @@ from collections.abc import Callable, Sequence
 
 from kubelite.client.rest import Client
 from kubelite.kubelet.simulated.nodes import (
-    NODE_LEASE_NAMESPACE, NodeConfig, Obj, heartbeat_patch, lease_object, micro_time)
+    NODE_LEASE_NAMESPACE, NodeConfig, Obj, heartbeat_patch, lease_object)
 from kubelite.machinery import errors
+from kubelite.machinery.timestamps import format_micro_time
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Heartbeat:
             node.lease = await self._get_or_create(node, now)
             return
         lease = copy.copy(node.lease)
-        lease["spec"] = {**lease["spec"], "renewTime": micro_time(now),
+        lease["spec"] = {**lease["spec"], "renewTime": format_micro_time(now),
                          "holderIdentity": node.name,
                          "leaseDurationSeconds": self.config.lease_duration_seconds}
         try:
@@ -119,7 +120,7 @@ class Heartbeat:
             return created
         lease["spec"] = {**(lease.get("spec") or {}), "holderIdentity": node.name,
                          "leaseDurationSeconds": self.config.lease_duration_seconds,
-                         "renewTime": micro_time(now)}
+                         "renewTime": format_micro_time(now)}
         updated = await self.client.update("leases", lease, namespace=NODE_LEASE_NAMESPACE)
         self.renewals += 1
         return updated

@@ -20,6 +20,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.machinery.timestamps import format_micro_time, format_time
+
 Obj = dict[str, Any]
 
 # The version the API server reports at /version (a test holds them equal): kubectl
@@ -34,16 +36,6 @@ ZONES = ("zone-a", "zone-b", "zone-c")
 SIMULATED_LABEL = ("type", "kubelite-simulated")
 NODE_ADDRESS_BASE = ipaddress.IPv4Address("198.18.0.0")
 RUNTIME_VERSION = "simulated://1"
-MICRO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # metav1.MicroTime
-SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # metav1.Time
-
-
-def micro_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime(MICRO_FORMAT)
-
-
-def seconds_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime(SECONDS_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +123,7 @@ def node_object(config: NodeConfig, index: int, now: datetime.datetime) -> Obj:
     """The Node a simulated kubelet registers (registerWithAPIServer's initialNode
     with its status set)."""
     name = config.name(index)
-    stamp = seconds_time(now)
+    stamp = format_time(now)
     labels = {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
@@ -170,7 +162,7 @@ def node_object(config: NodeConfig, index: int, now: datetime.datetime) -> Obj:
 def heartbeat_patch(now: datetime.datetime) -> Obj:
     """The status patch of a periodic report: the same conditions with a new
     lastHeartbeatTime. Conditions merge by type, so transition times stay put."""
-    stamp = seconds_time(now)
+    stamp = format_time(now)
     return {"status": {"conditions": [
         {"type": c["type"], "lastHeartbeatTime": stamp} for c in conditions(stamp, stamp)]}}
 
@@ -178,7 +170,7 @@ def heartbeat_patch(now: datetime.datetime) -> Obj:
 def lease_object(config: NodeConfig, name: str, node_uid: str,
                  now: datetime.datetime) -> Obj:
     """The node's Lease (nodelease controller's newLease)."""
-    stamp = micro_time(now)
+    stamp = format_micro_time(now)
     return {
         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE,

@@ -36,12 +36,12 @@ from kubelite.client.informer import Informer
 from kubelite.client.rest import Client
 from kubelite.client.store import object_key, split_key
 from kubelite.kubelet.simulated.heartbeat import Clock, wall_clock
-from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, node_address, seconds_time
+from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, node_address
 from kubelite.kubelet.simulated.podstatus import (
     exit_plan, finished_status, restarted_status, restarts_after_exit, running_status,
     started_at)
 from kubelite.machinery import errors
-from kubelite.machinery.timestamps import parse_rfc3339
+from kubelite.machinery.timestamps import format_time, parse_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class PodSimulator:
             await self.informer.stop()
 
     def _now(self) -> str:
-        return seconds_time(self.clock())
+        return format_time(self.clock())
 
     async def sync(self, key: str) -> None:
         pod = self.informer.lister.get(*split_key(key))
