@@ -33,6 +33,7 @@ from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.watchcache import CacheEvent
 from kubelite.client.controller import Controller, TemporaryError
 from kubelite.machinery import errors
+from kubelite.machinery.conditions import set_condition
 from kubelite.machinery.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
@@ -173,7 +174,7 @@ class CRDController:
 
         async def mutate(current: Obj) -> Obj:
             status = current.setdefault("status", {})
-            status["conditions"] = _with_condition(
+            status["conditions"] = set_condition(
                 status.get("conditions") or [],
                 _condition("Terminating", "True", reason, message))
             return current
@@ -197,7 +198,7 @@ def desired_status(crd: Obj, others: list[Obj]) -> Obj:
     status = copy.deepcopy(crd.get("status") or {})
     accepted, names_condition = accept_names(crd, others)
     status["acceptedNames"] = accepted
-    conditions = _with_condition(status.get("conditions") or [], names_condition)
+    conditions = set_condition(status.get("conditions") or [], names_condition)
     established = next((c for c in conditions if c.get("type") == "Established"), None)
     if established is None or established.get("status") != "True":
         if names_condition["status"] == "True":
@@ -206,7 +207,7 @@ def desired_status(crd: Obj, others: list[Obj]) -> Obj:
         elif established is None:
             established = _condition("Established", "False", "NotAccepted",
                                      "not all names are accepted")
-        conditions = _with_condition(conditions, established)
+        conditions = set_condition(conditions, established)
     status["conditions"] = conditions
     status["storedVersions"] = sorted(set(status.get("storedVersions") or []) | {
         v["name"] for v in crd["spec"].get("versions") or () if v.get("storage")})
@@ -272,29 +273,6 @@ def accept_names(crd: Obj, others: list[Obj]) -> tuple[Obj, Obj]:
 def _condition(type_: str, status: str, reason: str, message: str) -> Obj:
     return {"type": type_, "status": status, "lastTransitionTime": now_rfc3339(),
             "reason": reason, "message": message}
-
-
-def _with_condition(conditions: list[Obj], new: Obj) -> list[Obj]:
-    """`conditions` with `new` set in place (SetCRDCondition): an equivalent condition
-    (same status, reason and message) is kept as it is; the transition time changes
-    only when the status does."""
-    out = []
-    found = False
-    for old in conditions:
-        if old.get("type") != new["type"]:
-            out.append(old)
-            continue
-        found = True
-        if all(old.get(k) == new[k] for k in ("status", "reason", "message")):
-            out.append(old)
-        else:
-            merged = dict(new)
-            if old.get("status") == new["status"] and "lastTransitionTime" in old:
-                merged["lastTransitionTime"] = old["lastTransitionTime"]
-            out.append(merged)
-    if not found:
-        out.append(new)
-    return out
 
 
 async def _add_finalizer(crd: Obj) -> Obj:

@@ -34,6 +34,7 @@ from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.watchcache import CacheEvent
 from kubelite.client.controller import Controller, TemporaryError
 from kubelite.machinery import errors
+from kubelite.machinery.conditions import set_condition
 from kubelite.machinery.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
@@ -192,20 +193,13 @@ def deletion_conditions(old: list[Obj], content: Content) -> list[Obj]:
             "Some finalizers are remaining: " + ", ".join(sorted(
                 f"{finalizer} in {n} resource instances"
                 for finalizer, n in content.by_finalizer.items()))))
-    conditions = [dict(c) for c in old]
-    by_type = {c.get("type"): c for c in conditions}
+    conditions = list(old)
     for type_, ok in _OK.items():
         status = "True" if type_ in problems else "False"
         reason, message = problems.get(type_, ok)
-        current = by_type.get(type_)
-        if current is None:
-            conditions.append({"type": type_, "status": status,
-                               "lastTransitionTime": now_rfc3339(),
-                               "reason": reason, "message": message})
-            continue
-        if current.get("status") != status:
-            current["lastTransitionTime"] = now_rfc3339()
-        current.update(status=status, reason=reason, message=message)
+        conditions = set_condition(conditions, {
+            "type": type_, "status": status, "lastTransitionTime": now_rfc3339(),
+            "reason": reason, "message": message})
     return conditions
 
 
