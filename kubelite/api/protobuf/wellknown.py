@@ -29,7 +29,7 @@ from kubelite.api.protobuf import wire
 from kubelite.api.protobuf.wire import DecodeError
 
 _UNITS = (("h", 3600 * 10**9), ("m", 60 * 10**9), ("s", 10**9),
-          ("ms", 10**6), ("us", 10**3), ("µs", 10**3), ("ns", 1))
+          ("ms", 10**6), ("us", 10**3), ("µs", 10**3), ("μs", 10**3), ("ns", 1))
 
 
 def _int_fields(data: bytes) -> dict[int, int | bytes]:
@@ -96,12 +96,13 @@ def _fraction(value: int, size: int) -> str:
 
 
 def parse_duration(text: str) -> int:
-    """Nanoseconds of a Go duration string ("1h2m3.5s", "-300ms")."""
+    """Nanoseconds of a Go duration string ("1h2m3.5s", "-300ms"), as time.ParseDuration
+    reads it (both micro signs included)."""
     sign = -1 if text.startswith("-") else 1
     body = text.lstrip("+-")
     if body == "0":
         return 0
-    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|ns|m|s)", body)
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|μs|ns|m|s)", body)
     if not parts or "".join(n + u for n, u in parts) != body:
         raise ValueError(f"invalid duration {text!r}")
     sizes = dict(_UNITS)

@@ -17,10 +17,10 @@ that long after they started, with `sim.kubelite.io/exit-code` (default 0).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api.protobuf.wellknown import parse_duration
 from kubelite.api.qos import qos_class
 from kubelite.kubelet.simulated.nodes import RUNTIME_VERSION
 
@@ -31,31 +31,10 @@ EXIT_CODE = "sim.kubelite.io/exit-code"
 RUNTIME_SCHEME = RUNTIME_VERSION.split(":", 1)[0]  # "simulated"
 KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
-          "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
 def parse_go_duration(text: str) -> float:
     """Seconds in a Go duration string (time.ParseDuration): `5s`, `1m30s`, `1.5h`,
     `300ms`, `0`; ValueError for anything else."""
-    rest = text.strip()
-    sign = 1.0
-    if rest[:1] in ("-", "+"):
-        sign = -1.0 if rest[0] == "-" else 1.0
-        rest = rest[1:]
-    if rest == "0":
-        return 0.0
-    if not rest:
-        raise ValueError(f"invalid duration {text!r}")
-    total, pos = 0.0, 0
-    while pos < len(rest):
-        match = _DURATION_PART.match(rest, pos)
-        if match is None:
-            raise ValueError(f"invalid duration {text!r}")
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    return sign * total
+    return parse_duration(text.strip()) / 1e9
 
 
 @dataclass(frozen=True, slots=True)
