@@ -31,6 +31,7 @@ from kubelite.api import gotypes, schemas
 from kubelite.api.catalogue import GVK, ResourceSpec
 from kubelite.api.structural import unknown_fields
 from kubelite.machinery import errors
+from kubelite.machinery.go_json import cannot_be_handled
 
 Obj = dict[str, Any]
 
@@ -41,9 +42,7 @@ def check_body(spec: ResourceSpec, version: str, obj: Obj, mode: str) -> list[st
     try:
         decode_types(spec, version, obj)
     except gotypes.DecodeError as exc:
-        raise errors.BadRequest(
-            f'{spec.kind} in version "{version}" cannot be handled as a {spec.kind}: '
-            f"{exc}") from None
+        raise errors.BadRequest(cannot_be_handled(spec.kind, version, exc)) from None
     return check_fields(spec, version, obj, mode)
 
 
@@ -88,9 +87,7 @@ def check_subresource_body(gvk: GVK, body: Obj) -> None:
     try:
         gotypes.check(gotypes.definition_type(name), body)
     except gotypes.DecodeError as exc:
-        raise errors.BadRequest(
-            f'{gvk.kind} in version "{gvk.version}" cannot be handled as a {gvk.kind}: '
-            f"{exc}") from None
+        raise errors.BadRequest(cannot_be_handled(gvk.kind, gvk.version, exc)) from None
 
 
 def check_delete_options(options: Obj) -> None:

@@ -29,3 +29,8 @@ def unmarshal_type_error(what: str, type_name: str, struct: str = "", path: str 
         return f"json: cannot unmarshal {what} into Go struct field {struct}.{path} of type " \
                f"{type_name}"
     return f"json: cannot unmarshal {what} into Go value of type {type_name}"
+
+
+def cannot_be_handled(kind: str, version: str, why: object) -> str:
+    """How kube-apiserver words a body its decoder refused for the endpoint's kind."""
+    return f'{kind} in version "{version}" cannot be handled as a {kind}: {why}'

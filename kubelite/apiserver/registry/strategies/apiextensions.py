@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
 from kubelite.machinery.errors import BadRequest, Cause
+from kubelite.machinery.go_json import cannot_be_handled
 
 from .causes import immutable, invalid, required
 from .crddecode import crd_decode_problem
@@ -72,8 +73,7 @@ class CustomResourceDefinitionStrategy(DefaultStrategy):
         # Decoding comes before defaulting upstream: a keyword of the wrong type is a 400.
         problem = crd_decode_problem(crd)
         if problem:
-            raise BadRequest('CustomResourceDefinition in version "v1" cannot be handled as a '
-                             f"CustomResourceDefinition: {problem}")
+            raise BadRequest(cannot_be_handled("CustomResourceDefinition", "v1", problem))
         spec = crd.get("spec")
         if not isinstance(spec, dict):
             return

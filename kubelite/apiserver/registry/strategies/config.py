@@ -11,36 +11,24 @@ Events select on the fields `kubectl get events --field-selector` uses.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from kubelite.apiserver.registry.strategy import DefaultStrategy
 from kubelite.machinery.errors import BadRequest, Cause
+from kubelite.machinery.go_base64 import base64_error
+from kubelite.machinery.go_json import cannot_be_handled
 from kubelite.machinery.validation import is_config_map_key
 
 from .causes import forbidden, immutable, invalid, required, too_long
 
 Obj = dict[str, Any]
 MAX_SIZE = 1024 * 1024
-_B64_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _REQUIRED_KEYS = {
     "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
     "kubernetes.io/dockercfg": (".dockercfg",),
     "kubernetes.io/tls": ("tls.crt", "tls.key"),
     "kubernetes.io/ssh-auth": ("ssh-privatekey",),
 }
-
-
-def base64_error(value: str) -> str:
-    """Go's StdEncoding error text for a bad value, or "" if it decodes."""
-    for i, char in enumerate(value):
-        if char not in _B64_CHARS or (char == "=" and i < len(value) - 2):
-            return f"illegal base64 data at input byte {i}"
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return f"illegal base64 data at input byte {len(value) - len(value) % 4}"
-    return ""
 
 
 def _key_causes(section: str, data: Any) -> list[Cause]:
@@ -63,9 +51,9 @@ def _immutable_causes(new: Obj, old: Obj) -> list[Cause]:
 class SecretStrategy(DefaultStrategy):
     def default(self, secret: Obj) -> None:
         for key, value in (secret.get("data") or {}).items():
-            error = base64_error(str(value))
+            error = base64_error(str(value).encode())
             if error:
-                raise BadRequest(f'Secret in version "v1" cannot be handled as a Secret: {error}')
+                raise BadRequest(cannot_be_handled("Secret", "v1", error))
         string_data = secret.pop("stringData", None)
         if string_data:
             data = secret.setdefault("data", {})
