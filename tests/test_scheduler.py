@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kubelite.client.rest import Client
@@ -198,3 +199,40 @@ async def test_a_rejected_binding_forgets_the_pod_and_backs_off(client: Client) 
     [event] = await failed_scheduling_events(client, "raced")
     assert event["message"].startswith("binding rejected: ")
     assert "already assigned" in event["message"] or "elsewhere" in event["message"], event
+
+
+class _NeedsClaim:
+    """A plugin reading PersistentVolumeClaims through the lister the loop hands it: no node
+    fits until a claim named `ticket` exists."""
+
+    name = "NeedsClaim"
+    watches = ("persistentvolumeclaims",)
+
+    def __init__(self) -> None:
+        self.claims: Any = None
+
+    def use_listers(self, listers: Any) -> None:
+        self.claims = listers["persistentvolumeclaims"]
+
+    def filter(self, state: Any, pod: Obj, nodes: Any) -> Any:
+        from kubelite.scheduler.framework import Verdict
+        verdict = Verdict(len(nodes))
+        if self.claims.get("default", "ticket") is None:
+            verdict.reject(np.ones(len(nodes), dtype=np.bool_), "no ticket")
+        return verdict
+
+
+async def test_a_plugin_reads_a_watched_resource_and_its_changes_wake_pods(
+        client: Client, nodes: SimulatedNodes) -> None:
+    from kubelite.scheduler.schedule_one import Profile
+    profile = Profile.default()
+    profile.plugins.append(_NeedsClaim())
+    sched = KubeScheduler(client, seed=1, profile=profile)
+    async with running(sched.run()):
+        await client.create("pods", pod("waiting"), namespace="default")
+        condition = await eventually(lambda: unschedulable_condition(client, "waiting"))
+        assert condition["message"] == "0/3 nodes are available: 3 no ticket."
+        claim = {"metadata": {"name": "ticket"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+        await client.create("persistentvolumeclaims", claim, namespace="default")
+        assert await eventually(lambda: running_on(client, "waiting"))

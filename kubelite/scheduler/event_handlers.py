@@ -27,6 +27,7 @@ import logging
 from kubelite.scheduler.events import (
     ASSIGNED_POD_DELETE,
     NODE_ADD,
+    ActionType,
     ClusterEvent,
     Resource,
     node_update_action,
@@ -38,6 +39,13 @@ from kubelite.scheduler.queue import SchedulingQueue
 log = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
+# resources plugins watch (by the name they give) and the cluster event their changes are
+WATCHED_RESOURCE_EVENTS = {
+    "persistentvolumes": Resource.PERSISTENT_VOLUME,
+    "persistentvolumeclaims": Resource.PERSISTENT_VOLUME_CLAIM,
+    "storageclasses": Resource.STORAGE_CLASS,
+    "csinodes": Resource.CSI_NODE,
+}
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
@@ -127,6 +135,17 @@ class EventHandlers:
 
     def on_node_delete(self, node: Obj) -> None:
         self.table.remove_node(str((node.get("metadata") or {}).get("name") or ""))
+
+    # --- what plugins read besides pods and nodes -------------------------------------
+
+    def on_other(self, resource: str, action: ActionType) -> None:
+        """A change to a resource a plugin watches (claims, volumes, storage classes)
+        moves the pods waiting on plugins registered for it; resources without an
+        upstream cluster event (disruption budgets) move nothing."""
+        kind = WATCHED_RESOURCE_EVENTS.get(resource)
+        if kind is not None:
+            self.queue.move_all_to_active_or_backoff(
+                ClusterEvent(kind, action, f"{kind.value}{(action.name or '').title()}"))
 
     def _set_node(self, node: Obj) -> bool:
         try:

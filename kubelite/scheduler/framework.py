@@ -21,6 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from kubelite.client.store import Lister
     from kubelite.scheduler.node_table import NodeTable
 
 Obj = dict[str, Any]
@@ -139,6 +142,20 @@ class Verdict:
 
 class Plugin(Protocol):
     name: ClassVar[str]
+
+
+class ListerUser(Plugin, Protocol):
+    """A plugin that reads resources other than pods and nodes (claims, volumes, disruption
+    budgets), as upstream's plugins take listers from the SharedInformerFactory.
+
+    The scheduler starts one informer per resource named in `watches` (anything
+    `kubelite.client.resource.resolve` takes, e.g. "persistentvolumeclaims"), waits for them
+    to sync, and hands the plugin their listers before the first cycle of each term.
+    """
+
+    watches: ClassVar[tuple[str, ...]]
+
+    def use_listers(self, listers: Mapping[str, Lister]) -> None: ...
 
 
 class PreEnqueuePlugin(Plugin, Protocol):

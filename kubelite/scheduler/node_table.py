@@ -13,13 +13,16 @@ node in a handful of array operations:
 Rows are dense: removing a node moves the last row into its place, so row numbers are stable
 only between changes. Pods are counted on the node named by `spec.nodeName` (bound or assumed);
 a pod may arrive before its node, and is counted when the node appears, as upstream's cache
-does. Malformed quantities raise ValueError from add/update, before anything changes.
+does. The counted pods themselves are kept too (`assigned_pods`, `pods_on_row`) for the
+plugins that look at other pods' labels (PodTopologySpread, InterPodAffinity), with the keys
+of pods carrying pod (anti-)affinity so those plugins skip work when nobody uses it, and
+version counters a plugin can key a cache on. Malformed quantities raise ValueError from add/update, before anything changes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +43,7 @@ IntColumn = npt.NDArray[np.int64]
 
 @dataclass(slots=True)
 class _PodEntry:
+    pod: Obj  # as given, spec.nodeName set (the binding's node for an assumed pod)
     node: str
     requested: list[int]  # in COLUMNS order, pods = 1
     non_zero: tuple[int, int]
@@ -90,6 +94,12 @@ class NodeTable:
         self._node_images: list[dict[str, int]] = []
         self._pods: dict[str, _PodEntry] = {}
         self._pods_on: dict[str, set[str]] = {}
+        # keys of counted pods with any pod (anti-)affinity / a required anti-affinity term:
+        # the inter-pod plugins cost nothing while these are empty and the pod has none
+        self.with_affinity: set[str] = set()
+        self.with_required_anti_affinity: set[str] = set()
+        self.pods_version = 0  # bumped on every counted-pod change, for plugins' caches
+        self.nodes_version = 0  # bumped on every node added, replaced or removed
 
     def __len__(self) -> int:
         return len(self.names)
@@ -100,6 +110,7 @@ class NodeTable:
         """Add a node or replace its row (labels, taints, allocatable, images)."""
         name = (node.get("metadata") or {}).get("name", "")
         allocatable = node_allocatable(node)  # may raise: before any change
+        self.nodes_version += 1
         row = self.row_of.get(name)
         if row is None:
             row = len(self.names)
@@ -126,6 +137,7 @@ class NodeTable:
         row = self.row_of.pop(name, None)
         if row is None:
             return
+        self.nodes_version += 1
         last = len(self.names) - 1
         if row != last:
             self._move(last, row)
@@ -208,11 +220,18 @@ class NodeTable:
             return
         requests = resources.pod_requests(pod)
         non_zero = resources.pod_requests(pod, non_zero=True)
-        entry = _PodEntry(node, [requests["cpu"], requests["memory"], requests["ephemeral-storage"], 1],
+        entry = _PodEntry(pod, node, [requests["cpu"], requests["memory"], requests["ephemeral-storage"], 1],
                           (non_zero["cpu"], non_zero["memory"]), resources.host_ports(pod))
         self.remove_pod(key)
         self._pods[key] = entry
         self._pods_on.setdefault(node, set()).add(key)
+        affinity = (pod.get("spec") or {}).get("affinity") or {}
+        if affinity.get("podAffinity") or affinity.get("podAntiAffinity"):
+            self.with_affinity.add(key)
+        if (affinity.get("podAntiAffinity") or {}).get(
+                "requiredDuringSchedulingIgnoredDuringExecution"):
+            self.with_required_anti_affinity.add(key)
+        self.pods_version += 1
         row = self.row_of.get(node)
         if row is not None:
             self._apply(row, entry, 1)
@@ -227,6 +246,9 @@ class NodeTable:
         if entry is None:
             return
         self._pods_on[entry.node].discard(key)
+        self.with_affinity.discard(key)
+        self.with_required_anti_affinity.discard(key)
+        self.pods_version += 1
         row = self.row_of.get(entry.node)
         if row is not None:
             self._apply(row, entry, -1)
@@ -252,3 +274,22 @@ class NodeTable:
 
     def pods_on(self, name: str) -> set[str]:
         return set(self._pods_on.get(name, ()))
+
+    def pod(self, key: str) -> Obj | None:
+        """A counted pod as last given (spec.nodeName set), None if not counted."""
+        entry = self._pods.get(key)
+        return entry.pod if entry is not None else None
+
+    def pods_on_row(self, row: int) -> list[Obj]:
+        """The counted pods of the node in `row`."""
+        return [self._pods[key].pod for key in self._pods_on.get(self.names[row], ())]
+
+    def assigned_pods(self, keys: Iterable[str] | None = None) -> Iterator[tuple[int, Obj]]:
+        """(row, pod) of the counted pods (all, or those of `keys`) whose node has a row."""
+        for key in self._pods if keys is None else keys:
+            entry = self._pods.get(key)
+            if entry is None:
+                continue
+            row = self.row_of.get(entry.node)
+            if row is not None:
+                yield row, entry.pod

@@ -29,6 +29,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import uuid
@@ -40,7 +41,7 @@ from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting
-from kubelite.scheduler.events import ASSIGNED_POD_DELETE
+from kubelite.scheduler.events import ASSIGNED_POD_DELETE, ActionType
 from kubelite.scheduler.framework import Obj
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "kube-scheduler"
 NO_NODES = "no nodes available to schedule pods"  # upstream's ErrNoNodesAvailable
+
+
+def _ignore_args(call: Any, action: ActionType, *_objects: Obj) -> None:
+    call(action)
 
 
 def default_identity() -> str:
@@ -99,13 +104,18 @@ class KubeScheduler:
         pods = Informer(self.client, "pods")
         pods.add_event_handler(on_add=handlers.on_pod_add, on_update=handlers.on_pod_update,
                                on_delete=handlers.on_pod_delete)
-        informers = [nodes, pods]
+        informers = [nodes, pods, *self._plugin_informers(handlers)]
         flushing: asyncio.Task[None] | None = None
         try:
             nodes.start()
             pods.start()
+            for informer in informers[2:]:
+                informer.start()
             for informer in informers:
                 await informer.wait_for_sync()  # the informer retries until it lists
+            for plugin in self._lister_users():
+                plugin.use_listers({r: informers[2 + self._watched().index(r)].lister
+                                    for r in plugin.watches})
             flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
             self.leading.set()
             await self._schedule_pods()
@@ -119,6 +129,26 @@ class KubeScheduler:
                 await asyncio.gather(flushing, return_exceptions=True)
             for informer in informers:
                 await informer.stop()
+
+    def _lister_users(self) -> list[Any]:
+        return [p for p in self.algorithm.profile.plugins if getattr(p, "watches", ())]
+
+    def _watched(self) -> list[str]:
+        """The resources the profile's plugins read besides pods and nodes, in order."""
+        return list(dict.fromkeys(r for p in self._lister_users() for r in p.watches))
+
+    def _plugin_informers(self, handlers: EventHandlers) -> list[Informer]:
+        """An informer per resource a plugin reads; its changes move the pods waiting on
+        plugins interested in that resource's events (a new claim, a bound volume)."""
+        out = []
+        for resource in self._watched():
+            informer = Informer(self.client, resource)
+            moved = functools.partial(handlers.on_other, resource)
+            informer.add_event_handler(on_add=functools.partial(_ignore_args, moved, ActionType.ADD),
+                                       on_update=functools.partial(_ignore_args, moved, ActionType.UPDATE),
+                                       on_delete=functools.partial(_ignore_args, moved, ActionType.DELETE))
+            out.append(informer)
+        return out
 
     async def _schedule_pods(self) -> None:
         while (info := await self.queue.pop()) is not None:

@@ -43,3 +43,32 @@ def test_malformed_quantity_is_rejected_before_any_change() -> None:
     with pytest.raises(ValueError):
         nodes.set_node(make_node("b", cpu="lots"))
     assert nodes.names == ["a"]
+
+
+def test_counted_pods_are_listed_by_row_and_affinity_users_are_tracked() -> None:
+    nodes = table(make_node("a"), make_node("b"))
+    plain = make_pod(name="plain", node="a")
+    anti = make_pod(name="anti", node="b")
+    anti["spec"]["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {}}]}}
+    before = nodes.pods_version
+    nodes.add_pod(plain)
+    nodes.add_pod(anti)
+    assert nodes.pods_version == before + 2
+    assert sorted((nodes.names[row], pod["metadata"]["name"]) for row, pod in nodes.assigned_pods()) == [
+        ("a", "plain"), ("b", "anti")]
+    assert [p["metadata"]["name"] for p in nodes.pods_on_row(nodes.row_of["b"])] == ["anti"]
+    assert nodes.with_affinity == nodes.with_required_anti_affinity == {"default/anti"}
+    nodes.remove_pod("default/anti")
+    assert not nodes.with_affinity and not nodes.with_required_anti_affinity
+    assert nodes.pod("default/anti") is None and nodes.pod("default/plain") is plain
+
+
+def test_pods_of_a_missing_node_are_kept_but_not_listed() -> None:
+    nodes = table(make_node("a"))
+    nodes.add_pod(make_pod(name="early", node="later"))
+    assert list(nodes.assigned_pods()) == []
+    version = nodes.nodes_version
+    nodes.set_node(make_node("later"))
+    assert nodes.nodes_version == version + 1
+    assert [(nodes.names[r], p["metadata"]["name"]) for r, p in nodes.assigned_pods()] == [("later", "early")]
