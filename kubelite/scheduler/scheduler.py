@@ -55,6 +55,11 @@ LEASE_NAME = "kube-scheduler"
 NO_NODES = "no nodes available to schedule pods"  # upstream's ErrNoNodesAvailable
 
 
+def _pre_enqueue_reason(plugin: Any, pod: Obj) -> str | None:
+    status = plugin.pre_enqueue(pod)
+    return None if status.is_success() else status.message() or plugin.name
+
+
 def _ignore_args(call: Any, action: ActionType, *_objects: Obj) -> None:
     call(action)
 
@@ -81,7 +86,7 @@ class KubeScheduler:
         self.reporter = FailureReporter(client, component=scheduler_name,
                                         host=self.identity)
         self.table = NodeTable()
-        self.queue = SchedulingQueue()
+        self.queue = self._new_queue()
         self.leading = asyncio.Event()  # set once a term's informers have synced
         self._background: set[asyncio.Task[None]] = set()
 
@@ -94,9 +99,16 @@ class KubeScheduler:
 
     # --- one term of leadership ------------------------------------------------------
 
+    def _new_queue(self) -> SchedulingQueue:
+        """A queue that admits pods through the profile's PreEnqueue plugins (scheduling
+        gates); its order is PrioritySort's, the queue's own rule."""
+        checks = [functools.partial(_pre_enqueue_reason, plugin)
+                  for plugin in self.algorithm.profile.at("pre_enqueue")]
+        return SchedulingQueue(pre_enqueue=checks)
+
     async def _lead(self) -> None:
         self.table = NodeTable()
-        self.queue = SchedulingQueue()
+        self.queue = self._new_queue()
         handlers = EventHandlers(self.queue, self.table, scheduler_name=self.scheduler_name)
         nodes = Informer(self.client, "nodes")
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,

@@ -25,6 +25,7 @@ from typing import Any
 from kubelite.api.qos import qos_class
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy, spec_of
 from kubelite.machinery.errors import Cause
+from kubelite.machinery.timestamps import now_rfc3339
 
 from .causes import forbidden, invalid, path
 from .podspec import default_pod_only, default_pod_spec
@@ -101,6 +102,12 @@ class PodStrategy(DefaultStrategy):
         self.default(pod)
         admit_pod(pod)
         pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod)}
+        if (pod.get("spec") or {}).get("schedulingGates"):
+            # upstream's applySchedulingGatedCondition: `kubectl get` shows SchedulingGated
+            pod["status"]["conditions"] = [{
+                "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                "lastTransitionTime": now_rfc3339(), "reason": "SchedulingGated",
+                "message": "Scheduling is blocked due to non-empty scheduling gates"}]
 
     def default(self, pod: Obj) -> None:
         default_pod(pod)

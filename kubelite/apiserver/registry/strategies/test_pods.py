@@ -200,3 +200,15 @@ def test_selectable_fields():
         "spec.serviceAccountName": "default", "spec.hostNetwork": "false", "status.phase": "Pending",
         "status.podIP": "10.0.0.5", "status.nominatedNodeName": "",
     }
+
+
+def test_a_gated_pod_is_created_with_the_scheduling_gated_condition():
+    pod = minimal_pod()
+    pod["spec"]["schedulingGates"] = [{"name": "example.com/quota"}]
+    pod["status"] = {"conditions": [{"type": "Ready", "status": "True"}]}  # reset on create
+    [condition] = created(pod)["status"]["conditions"]
+    assert {k: v for k, v in condition.items() if k != "lastTransitionTime"} == {
+        "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+        "reason": "SchedulingGated",
+        "message": "Scheduling is blocked due to non-empty scheduling gates"}
+    assert "conditions" not in created(minimal_pod())["status"]
