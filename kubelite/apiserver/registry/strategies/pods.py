@@ -108,6 +108,7 @@ class PodStrategy(DefaultStrategy):
                 "type": "PodScheduled", "status": "False", "lastProbeTime": None,
                 "lastTransitionTime": now_rfc3339(), "reason": "SchedulingGated",
                 "message": "Scheduling is blocked due to non-empty scheduling gates"}]
+        merge_label_keys(pod)
 
     def default(self, pod: Obj) -> None:
         default_pod(pod)
@@ -219,3 +220,29 @@ def _semantic(value: Any) -> Any:
 
 def _render(spec: Obj) -> str:
     return json.dumps(_semantic(spec), indent=1, sort_keys=True)
+
+
+def merge_label_keys(pod: Obj) -> None:
+    """Upstream's mutatePodAffinity and mutateTopologySpreadConstraints: the values of the
+    pod's own labels named in matchLabelKeys (`key In (value)`) and mismatchLabelKeys
+    (`key NotIn (value)`) join each term's labelSelector at creation, so the scheduler and
+    everyone reading the pod see one selector. A term without a labelSelector matches
+    nothing and stays so; keys the pod lacks add nothing."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    spec = pod.get("spec") or {}
+    terms: list[Obj] = list(spec.get("topologySpreadConstraints") or ())
+    affinity = spec.get("affinity") or {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        rules = affinity.get(kind) or {}
+        terms += rules.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
+        terms += [weighted.get("podAffinityTerm") or {}
+                  for weighted in rules.get("preferredDuringSchedulingIgnoredDuringExecution") or ()]
+    for term in terms:
+        selector = term.get("labelSelector")
+        if not isinstance(selector, dict):
+            continue
+        for field, operator in (("matchLabelKeys", "In"), ("mismatchLabelKeys", "NotIn")):
+            for key in term.get(field) or ():
+                if key in labels:
+                    selector.setdefault("matchExpressions", []).append(
+                        {"key": key, "operator": operator, "values": [labels[key]]})

@@ -212,3 +212,27 @@ def test_a_gated_pod_is_created_with_the_scheduling_gated_condition():
         "reason": "SchedulingGated",
         "message": "Scheduling is blocked due to non-empty scheduling gates"}
     assert "conditions" not in created(minimal_pod())["status"]
+
+
+def test_match_label_keys_join_the_selectors_at_creation():
+    pod = minimal_pod()
+    pod["metadata"]["labels"] = {"app": "web", "pod-template-hash": "abc", "tenant": "t1"}
+    term = {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "web"}},
+            "matchLabelKeys": ["pod-template-hash", "absent"], "mismatchLabelKeys": ["tenant"]}
+    pod["spec"]["affinity"] = {"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [copy.deepcopy(term)],
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 5, "podAffinityTerm": {**copy.deepcopy(term), "labelSelector": None}}]}}
+    pod["spec"]["topologySpreadConstraints"] = [{
+        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "web"}},
+        "matchLabelKeys": ["pod-template-hash"]}]
+    spec = created(pod)["spec"]
+    [required] = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required["labelSelector"] == {"matchLabels": {"app": "web"}, "matchExpressions": [
+        {"key": "pod-template-hash", "operator": "In", "values": ["abc"]},
+        {"key": "tenant", "operator": "NotIn", "values": ["t1"]}]}
+    [preferred] = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred["podAffinityTerm"]["labelSelector"] is None  # matches nothing, stays so
+    assert spec["topologySpreadConstraints"][0]["labelSelector"]["matchExpressions"] == [
+        {"key": "pod-template-hash", "operator": "In", "values": ["abc"]}]
