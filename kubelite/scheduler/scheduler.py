@@ -24,6 +24,10 @@ Guarantees:
   the lease cancels the term's tasks, in-flight bindings included.
 - Nothing here reads the store: everything goes through kubelite/client, so the loop
   runs unchanged against any Kubernetes API server.
+- Several profiles (a KubeSchedulerConfiguration's, scheduler/config.py) share one queue
+  and one node table, as upstream's profile map does; a pod is scheduled by the profile
+  its spec.schedulerName names, with that profile's plugins and weights, and its
+  FailedScheduling events are reported under that name.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kubelite.client.informer import Informer
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
-from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting
+from kubelite.scheduler.event_handlers import (
+    DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting, scheduler_name_of)
 from kubelite.scheduler.events import ASSIGNED_POD_DELETE
 from kubelite.scheduler.framework import Obj
 from kubelite.scheduler.node_table import NodeTable
@@ -60,21 +66,31 @@ def default_identity() -> str:
 
 
 class KubeScheduler:
+    """`profiles` (from a configuration file) or else one `profile` (the default one
+    unless given) named `scheduler_name`."""
+
     def __init__(self, client: Client, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
-                 profile: Profile | None = None, seed: int | None = None,
-                 identity: str | None = None, lease_namespace: str = "kube-system",
-                 lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0) -> None:
+                 profile: Profile | None = None, profiles: Sequence[Profile] = (),
+                 seed: int | None = None, identity: str | None = None,
+                 leader_elect: bool = True, lease_name: str = LEASE_NAME,
+                 lease_namespace: str = "kube-system", lease_duration: float = 15.0,
+                 renew_deadline: float = 10.0, retry_period: float = 2.0) -> None:
         self.client = client
-        self.scheduler_name = scheduler_name
-        self.algorithm = Scheduler(profile, seed=seed)
+        if not profiles:
+            profiles = [replace(profile or Profile.default(), scheduler_name=scheduler_name)]
+        # upstream's profile map: one framework (here a Scheduler) per schedulerName
+        self.algorithms = {p.scheduler_name: Scheduler(p, seed=seed) for p in profiles}
+        self.scheduler_name = profiles[0].scheduler_name
+        self.algorithm = self.algorithms[self.scheduler_name]
         self.identity = identity or default_identity()
+        self.leader_elect = leader_elect
         self.elector = LeaderElector(
-            client, name=LEASE_NAME, namespace=lease_namespace, identity=self.identity,
+            client, name=lease_name, namespace=lease_namespace, identity=self.identity,
             on_started_leading=self._lead, lease_duration=lease_duration,
             renew_deadline=renew_deadline, retry_period=retry_period)
-        self.reporter = FailureReporter(client, component=scheduler_name,
-                                        host=self.identity)
+        self.reporters = {name: FailureReporter(client, component=name, host=self.identity)
+                          for name in self.algorithms}
+        self.reporter = self.reporters[self.scheduler_name]
         self.table = NodeTable()
         self.queue = SchedulingQueue()
         self.leading = asyncio.Event()  # set once a term's informers have synced
@@ -82,7 +98,10 @@ class KubeScheduler:
 
     async def run(self) -> None:
         """Campaign for the Lease and schedule while holding it; campaign again after
-        losing it, until cancelled."""
+        losing it, until cancelled. Without leader election, just schedule."""
+        if not self.leader_elect:
+            await self._lead()
+            return
         while True:
             await self.elector.run()
             log.warning("scheduler %s lost its lease; campaigning again", self.identity)
@@ -92,7 +111,7 @@ class KubeScheduler:
     async def _lead(self) -> None:
         self.table = NodeTable()
         self.queue = SchedulingQueue()
-        handlers = EventHandlers(self.queue, self.table, scheduler_name=self.scheduler_name)
+        handlers = EventHandlers(self.queue, self.table, scheduler_names=self.algorithms.keys())
         nodes = Informer(self.client, "nodes")
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
                                 on_delete=handlers.on_node_delete)
@@ -141,8 +160,12 @@ class KubeScheduler:
             # an error, not a FitError: no plugin rejected it, so it retries on backoff
             self._fail(info, cycle, SCHEDULER_ERROR, NO_NODES)
             return
+        algorithm = self.algorithms.get(scheduler_name_of(pod))
+        if algorithm is None:  # the handlers queue only our profiles' pods
+            self.queue.done(info.key)
+            return
         try:
-            result = self.algorithm.schedule_one(pod, self.table)
+            result = algorithm.schedule_one(pod, self.table)
         except FitError as error:
             info.unschedulable_plugins = set(error.unschedulable_plugins)
             self._fail(info, cycle, UNSCHEDULABLE, str(error))
@@ -160,7 +183,8 @@ class KubeScheduler:
     def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
         log.info("unable to schedule pod %s: %s", info.key, message)
         self._requeue(info, cycle)
-        self._spawn(self.reporter.report(info.pod, reason, message), f"report {info.key}")
+        reporter = self.reporters.get(scheduler_name_of(info.pod), self.reporter)
+        self._spawn(reporter.report(info.pod, reason, message), f"report {info.key}")
 
     def _requeue(self, info: QueuedPodInfo, cycle: int) -> None:
         try:
