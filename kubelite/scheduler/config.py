@@ -6,8 +6,8 @@ pkg/scheduler/apis/config/validation, pkg/scheduler/profile/profile.go).
     text ─ load_document ─ strict decode (config_schema) ─ defaults ─ validate ─┐
                                                                                  │
       per profile: merge plugins with the defaults (config_plugins) ─ plugins from
-      REGISTRY, built with their pluginConfig args (`from_args`) ─ place them at each
-      extension point, weigh Score plugins ─► Profile
+      REGISTRY, built with their pluginConfig args (config_plugin_args, `from_args`)
+      ─ place them at each extension point, weigh Score plugins ─► Profile
                                                                                  │
     SchedulerConfiguration(profiles, percentageOfNodesToScore, backoffs, leaderElection)
 
@@ -32,20 +32,17 @@ from typing import Any
 from kubelite.api.protobuf.wellknown import format_duration, parse_duration
 from kubelite.scheduler import config_decode
 from kubelite.scheduler.config_errors import (
-    ArgsError, DecodeError, FieldError, InvalidConfiguration, duplicate, forbidden, index,
-    invalid, required, strict_message)
+    DecodeError, FieldError, InvalidConfiguration, duplicate, forbidden, index, invalid,
+    required, strict_message)
+from kubelite.scheduler.config_plugin_args import build_plugins, unknown_plugin
 from kubelite.scheduler.config_plugins import (
     MULTI_POINT, PLUGIN_SET_FIELDS, PluginRef, PluginSet, merge_plugins, place_plugins)
-from kubelite.scheduler.config_schema import API_GROUP, API_VERSION, CONFIGURATION, KIND
+from kubelite.scheduler.config_schema import API_VERSION, CONFIGURATION, KIND
 from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME
-from kubelite.scheduler.plugins import LOOP_BINDER, REGISTRY, UPSTREAM_PLUGINS
+from kubelite.scheduler.plugins import LOOP_BINDER, REGISTRY
 from kubelite.scheduler.schedule_one import Profile
 
 Obj = dict[str, Any]
-
-# removed from the v1 API; upstream's invalidPluginsByVersion
-REMOVED_PLUGINS = ("AzureDiskLimits", "CinderLimits", "EBSLimits", "GCEPDLimits")
-
 
 @dataclass(frozen=True, slots=True)
 class LeaderElection:
@@ -245,7 +242,7 @@ class _Loader:
             point: _plugin_set(raw_plugins.get(point), f"{path}.plugins.{point}")
             for point in PLUGIN_SET_FIELDS}
         self.check_plugin_names(custom or {})
-        instances = self.plugin_config(spec.get("pluginConfig") or [], path)
+        instances = build_plugins(spec.get("pluginConfig") or [], path, self.messages)
         placement = place_plugins(merge_plugins(custom), {*REGISTRY, LOOP_BINDER}, name)
         self.messages.extend(f"creating profile for scheduler name {name}: {e}"
                              for e in placement.errors)
@@ -267,79 +264,8 @@ class _Loader:
         and left out of the placement, so one mistake is not reported five times."""
         for plugin_set in custom.values():
             for ref in plugin_set.enabled:
-                if problem := _unknown_plugin(ref.name):
+                if problem := unknown_plugin(ref.name):
                     self.error(invalid(ref.path, ref.name, problem))
-
-    def plugin_config(self, entries: list[Obj], path: str) -> dict[str, Any]:
-        """Plugins built with their args, by name (upstream's validatePluginConfig and the
-        plugin factories)."""
-        instances: dict[str, Any] = {}
-        seen: set[str] = set()
-        for j, entry in enumerate(entries):
-            entry_path = f"{path}.pluginConfig[{j}]"
-            name = str((entry or {}).get("name") or "")
-            if name in seen:
-                self.error(duplicate(entry_path, name))
-                continue
-            seen.add(name)
-            if name not in REGISTRY:
-                problem = _unknown_plugin(name) or f'plugin "{name}" takes no args'
-                self.error(invalid(f"{entry_path}.name", name, problem))
-                continue
-            args = (entry or {}).get("args")
-            if args is None or args == {}:
-                continue  # no args: the plugin's defaults, as upstream's defaulting
-            if (instance := self.build_plugin(name, args, entry_path)) is not None:
-                instances[name] = instance
-        return instances
-
-    def build_plugin(self, name: str, args: Any, path: str) -> Any:
-        context = f"decoding .{path}: "
-        plugin = REGISTRY[name]
-        if not isinstance(args, dict):
-            self.messages.append(f"{context}decoding args for plugin {name}: json: cannot "
-                                 f"unmarshal {config_decode._json_kind(args)} into Go value "
-                                 f"of type v1.{name}Args")
-            return None
-        args = dict(args)
-        api_version, kind = args.pop("apiVersion", None), args.pop("kind", None)
-        if (api_version or kind) and (str(api_version).split("/")[0], kind) != (API_GROUP, f"{name}Args"):
-            self.messages.append(
-                f"{context}args for plugin {name} were not of type {name}Args.{API_GROUP}, "
-                f"got {kind}.{str(api_version).split('/')[0]}")
-            return None
-        from_args = getattr(plugin, "from_args", None)
-        if from_args is None:
-            if args:
-                self.error(invalid(f"{path}.args", args, f'plugin "{name}" takes no args'))
-            return None
-        try:
-            return from_args(args)
-        except ArgsError as error:
-            self.report_args(error, name, path)
-            return None
-
-    def report_args(self, error: ArgsError, name: str, path: str) -> None:
-        context = f"decoding .{path}: "
-        if unknown := config_decode.strict(error.decoding):
-            self.messages.append(strict_message(
-                unknown, f"{context}strict decoding error: decoding args for plugin {name}: "
-                         "strict decoding error: "))
-        for fatal in config_decode.fatal(error.decoding):
-            self.messages.append(f"{context}decoding args for plugin {name}: {fatal}")
-        self.error(*(e.under(f"{path}.args") for e in error.errors))
-
-
-def _unknown_plugin(name: str) -> str:
-    """Why a plugin name cannot be used; empty when kubelite has it."""
-    if name in REGISTRY or name == LOOP_BINDER:
-        return ""
-    if name in REMOVED_PLUGINS:
-        return (f'was invalid in version "{API_VERSION}" '
-                f'({KIND} is version "{API_VERSION}")')
-    if name in UPSTREAM_PLUGINS:
-        return f'plugin "{name}" is not supported by kubelite yet'
-    return f'plugin "{name}" does not exist'
 
 
 def _normalized(queue_sort: Obj) -> tuple[tuple[tuple[str, Any], ...], tuple[str, ...]]:
