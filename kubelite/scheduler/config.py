@@ -243,16 +243,20 @@ class _Loader:
             for point in PLUGIN_SET_FIELDS}
         self.check_plugin_names(custom or {})
         instances = build_plugins(spec.get("pluginConfig") or [], path, self.messages)
-        placement = place_plugins(merge_plugins(custom), {*REGISTRY, LOOP_BINDER}, name)
+        merged = merge_plugins(custom)
+        placement = place_plugins(merged, {*REGISTRY, LOOP_BINDER}, name)
         self.messages.extend(f"creating profile for scheduler name {name}: {e}"
                              for e in placement.errors)
         if placement.errors:
             return None
+        placed = {n for names in placement.points.values() for n in names} - {LOOP_BINDER}
+        # one instance per plugin, listed in multiPoint order, then the others as placed
+        order = [r.name for r in merged[MULTI_POINT].enabled]
+        order += [n for names in placement.points.values() for n in names]
         built: dict[str, Any] = {}
-        for names in placement.points.values():
-            for plugin in names:
-                if plugin != LOOP_BINDER and plugin not in built:
-                    built[plugin] = instances.get(plugin) or REGISTRY[plugin]()
+        for plugin in order:
+            if plugin in placed and plugin not in built:
+                built[plugin] = instances.get(plugin) or REGISTRY[plugin]()
         points = {method: [built[n] for n in names if n != LOOP_BINDER]
                   for method, names in placement.points.items()}
         return Profile(list(built.values()), placement.weights,

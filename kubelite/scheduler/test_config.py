@@ -328,3 +328,8 @@ def test_load_file_names_the_file_and_lists_one_error_a_line(tmp_path: Path) -> 
                                      "  profiles[1].schedulerName: Required value")
     with pytest.raises(InvalidConfiguration, match="No such file"):
         config.load_file(tmp_path / "missing.yaml")
+
+
+def test_plugins_are_listed_in_multi_point_order() -> None:
+    [profile] = config.load(HEAD).profiles
+    assert [p.name for p in profile.plugins] == [p.name for p in Profile.default().plugins]
