@@ -2,12 +2,15 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
-                    [--simulated-nodes N] [--disable scheduler]
+                    [--simulated-nodes N] [--disable scheduler] [--scheduler-config FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
-    kubelite scheduler --kubeconfig FILE
+    kubelite scheduler --kubeconfig FILE [--config FILE]
 
 The server runs the scheduler in its own process over the in-process transport unless
-`--disable scheduler`; `kubelite scheduler` runs it alone against any API server.
+`--disable scheduler`; `kubelite scheduler` runs it alone against any API server. Either
+reads a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
+`--scheduler-config` / `--config`; a file with mistakes stops the command before anything
+starts, listing every mistake on stderr.
 
 The server listens on loopback unless told otherwise: until kubelite authenticates
 clients, a non-loopback address needs --allow-insecure-bind, said out loud.
@@ -32,6 +35,7 @@ from kubelite.cli.kubeconfig import write_kubeconfig
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
     from kubelite.kubelet.simulated import NodeConfig
+    from kubelite.scheduler.config import SchedulerConfiguration
 
 log = logging.getLogger("kubelite")
 
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="COMPONENT",
                         help="do not run this in-process component (repeatable): "
                              + ", ".join(COMPONENTS))
+    server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
+                        help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
+                             "for the in-process scheduler")
     server.add_argument("--log-level", default="INFO")
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
@@ -92,8 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulated_node_flags(agent)
     agent.add_argument("--log-level", default="INFO")
     scheduler = sub.add_parser("scheduler", help="run the scheduler against a cluster")
-    scheduler.add_argument("--kubeconfig", type=Path, required=True,
-                           help="how to reach the API server")
+    scheduler.add_argument("--kubeconfig", type=Path, default=None,
+                           help="how to reach the API server (default: the config "
+                                "file's clientConnection.kubeconfig)")
+    scheduler.add_argument("--config", type=Path, default=None, metavar="FILE",
+                           help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1): "
+                                "profiles, plugins, weights, plugin args, leader election")
     scheduler.add_argument("--log-level", default="INFO")
     return parser
 
@@ -144,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
+        args.scheduler_configuration = None
+        if args.scheduler_config is not None:
+            if (loaded := load_scheduler_configuration(args.scheduler_config)) is None:
+                return 2
+            args.scheduler_configuration = loaded
         _install_uvloop()
         return asyncio.run(run_server(args, config))
     if args.command == "agent":
@@ -155,8 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         _install_uvloop()
         return asyncio.run(run_agent(args, config))
     if args.command == "scheduler":
+        configuration = None
+        if args.config is not None:
+            if (configuration := load_scheduler_configuration(args.config)) is None:
+                return 2
+        kubeconfig = args.kubeconfig or (configuration.kubeconfig if configuration else "")
+        if not kubeconfig:
+            print("kubelite: scheduler: --kubeconfig is required (or clientConnection."
+                  "kubeconfig in --config)", file=sys.stderr)
+            return 2
         _install_uvloop()
-        return asyncio.run(run_scheduler(args))
+        return asyncio.run(run_scheduler(kubeconfig, configuration))
     return 2
 
 
@@ -202,11 +227,39 @@ async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
         lambda client: SimulatedNodes(client, config).run())
 
 
-async def run_scheduler(args: argparse.Namespace) -> int:
+def load_scheduler_configuration(path: Path) -> SchedulerConfiguration | None:
+    """The file's configuration, or None after printing every mistake in it to stderr."""
+    from kubelite.scheduler.config import InvalidConfiguration, load_file
+
+    try:
+        configuration = load_file(path)
+    except InvalidConfiguration as err:
+        print(f"kubelite: {err.report()}", file=sys.stderr)
+        return None
+    if (configuration.pod_initial_backoff_seconds, configuration.pod_max_backoff_seconds) != (1, 10):
+        log.warning("%s: podInitialBackoffSeconds and podMaxBackoffSeconds are checked but "
+                    "not applied yet; the queue backs off from 1s to 10s", path)
+    return configuration
+
+
+def scheduler_options(configuration: SchedulerConfiguration | None) -> dict[str, Any]:
+    """KubeScheduler's keyword arguments from a configuration (none: its defaults)."""
+    if configuration is None:
+        return {}
+    election = configuration.leader_election
+    return {"profiles": configuration.profiles, "leader_elect": election.leader_elect,
+            "lease_name": election.resource_name, "lease_namespace": election.resource_namespace,
+            "lease_duration": election.lease_duration, "renew_deadline": election.renew_deadline,
+            "retry_period": election.retry_period}
+
+
+async def run_scheduler(kubeconfig: str | Path,
+                        configuration: SchedulerConfiguration | None = None) -> int:
     from kubelite.scheduler.scheduler import KubeScheduler
 
-    return await _run_standalone(args.kubeconfig, "kube-scheduler", "scheduler",
-                                 lambda client: KubeScheduler(client).run())
+    options = scheduler_options(configuration)
+    return await _run_standalone(str(kubeconfig), "kube-scheduler", "scheduler",
+                                 lambda client: KubeScheduler(client, **options).run())
 
 
 async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
@@ -268,7 +321,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     if "scheduler" not in args.disable:
         from kubelite.scheduler.scheduler import KubeScheduler
 
-        scheduler = KubeScheduler(Client(transport, field_manager="kube-scheduler"))
+        scheduler = KubeScheduler(Client(transport, field_manager="kube-scheduler"),
+                                  **scheduler_options(args.scheduler_configuration))
         components.append(asyncio.create_task(scheduler.run(), name="scheduler"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes

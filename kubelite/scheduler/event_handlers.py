@@ -9,9 +9,9 @@ SchedulingQueue of pods waiting for a node.
                                            + queue moves (NodeAdd, NodeUpdate with the
                                              changed properties)
 
-- A pod is the scheduler's when its spec.schedulerName is ours (empty means
-  "default-scheduler", as the API server defaults it); pods of other schedulers are
-  never queued, but once bound they still take room on their node.
+- A pod is the scheduler's when its spec.schedulerName names one of its profiles
+  (empty means "default-scheduler", as the API server defaults it); pods of other
+  schedulers are never queued, but once bound they still take room on their node.
 - A pod that turns assigned (our binding, or someone else's) leaves the queue and is
   counted on its node; its assumed entry, keyed the same, is replaced.
 - A terminal pod (Succeeded or Failed) holds no resources: it is removed from the
@@ -23,6 +23,7 @@ SchedulingQueue of pods waiting for a node.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from kubelite.scheduler.events import (
     ASSIGNED_POD_DELETE,
@@ -57,20 +58,25 @@ def is_terminal(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
 
 
+def scheduler_name_of(pod: Obj) -> str:
+    return str((pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME)
+
+
 def is_deleting(pod: Obj) -> bool:
     return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
 class EventHandlers:
     def __init__(self, queue: SchedulingQueue, table: NodeTable, *,
-                 scheduler_name: str = DEFAULT_SCHEDULER_NAME) -> None:
+                 scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+                 scheduler_names: Collection[str] = ()) -> None:
         self.queue = queue
         self.table = table
-        self.scheduler_name = scheduler_name
+        # the profiles' names (upstream's profile map); one name when there is one profile
+        self.scheduler_names = frozenset(scheduler_names or (scheduler_name,))
 
     def responsible_for(self, pod: Obj) -> bool:
-        name = (pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
-        return bool(name == self.scheduler_name)
+        return scheduler_name_of(pod) in self.scheduler_names
 
     # --- pods ------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
@@ -73,11 +74,18 @@ class FitError(Exception):
 @dataclass(slots=True)
 class Profile:
     """Plugins by extension point, in order, with score weights (upstream's default profile
-    unless told otherwise)."""
+    unless told otherwise), for the pods whose spec.schedulerName is `scheduler_name`.
+
+    `points` maps an extension point's method name (`pre_filter`, `filter`, `score`,
+    `post_filter`, ...) to its plugins in the order they run; a configuration file builds
+    it (scheduler/config.py). Without it, every plugin that has the method runs there, in
+    `plugins` order, which is how the default profile is written."""
 
     plugins: list[Any]
     weights: dict[str, int]
     percentage_of_nodes_to_score: int = 0
+    scheduler_name: str = DEFAULT_SCHEDULER_NAME
+    points: dict[str, list[Any]] | None = None
 
     @classmethod
     def default(cls, *, percentage_of_nodes_to_score: int = 0, **overrides: Any) -> Profile:
@@ -86,6 +94,8 @@ class Profile:
                    percentage_of_nodes_to_score)
 
     def at(self, method: str) -> list[Any]:
+        if self.points is not None:
+            return self.points.get(method, [])
         return [p for p in self.plugins if hasattr(p, method)]
 
 

@@ -24,6 +24,10 @@ Guarantees:
   the lease cancels the term's tasks, in-flight bindings included.
 - Nothing here reads the store: everything goes through kubelite/client, so the loop
   runs unchanged against any Kubernetes API server.
+- Several profiles (a KubeSchedulerConfiguration's, scheduler/config.py) share one queue
+  and one node table, as upstream's profile map does; a pod is scheduled by the profile
+  its spec.schedulerName names, with that profile's plugins and weights, and its
+  FailedScheduling events are reported under that name.
 """
 
 from __future__ import annotations
@@ -33,14 +37,16 @@ import functools
 import logging
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from kubelite.client.informer import Informer
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
-from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting
+from kubelite.scheduler.event_handlers import (
+    DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting, scheduler_name_of)
 from kubelite.scheduler.events import ASSIGNED_POD_DELETE, ActionType
 from kubelite.scheduler.framework import Obj
 from kubelite.scheduler.node_table import NodeTable
@@ -55,9 +61,15 @@ LEASE_NAME = "kube-scheduler"
 NO_NODES = "no nodes available to schedule pods"  # upstream's ErrNoNodesAvailable
 
 
-def _pre_enqueue_reason(plugin: Any, pod: Obj) -> str | None:
-    status = plugin.pre_enqueue(pod)
-    return None if status.is_success() else status.message() or plugin.name
+def _pre_enqueue_reason(algorithms: dict[str, Scheduler], pod: Obj) -> str | None:
+    """The first refusal of the PreEnqueue plugins of the pod's own profile (upstream's
+    preEnqueuePluginMap by schedulerName), None if they all admit it."""
+    algorithm = algorithms.get(scheduler_name_of(pod))
+    for plugin in algorithm.profile.at("pre_enqueue") if algorithm else ():
+        status = plugin.pre_enqueue(pod)
+        if not status.is_success():
+            return str(status.message() or plugin.name)
+    return None
 
 
 def _ignore_args(call: Any, action: ActionType, *_objects: Obj) -> None:
@@ -70,21 +82,31 @@ def default_identity() -> str:
 
 
 class KubeScheduler:
+    """`profiles` (from a configuration file) or else one `profile` (the default one
+    unless given) named `scheduler_name`."""
+
     def __init__(self, client: Client, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
-                 profile: Profile | None = None, seed: int | None = None,
-                 identity: str | None = None, lease_namespace: str = "kube-system",
-                 lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0) -> None:
+                 profile: Profile | None = None, profiles: Sequence[Profile] = (),
+                 seed: int | None = None, identity: str | None = None,
+                 leader_elect: bool = True, lease_name: str = LEASE_NAME,
+                 lease_namespace: str = "kube-system", lease_duration: float = 15.0,
+                 renew_deadline: float = 10.0, retry_period: float = 2.0) -> None:
         self.client = client
-        self.scheduler_name = scheduler_name
-        self.algorithm = Scheduler(profile, seed=seed)
+        if not profiles:
+            profiles = [replace(profile or Profile.default(), scheduler_name=scheduler_name)]
+        # upstream's profile map: one framework (here a Scheduler) per schedulerName
+        self.algorithms = {p.scheduler_name: Scheduler(p, seed=seed) for p in profiles}
+        self.scheduler_name = profiles[0].scheduler_name
+        self.algorithm = self.algorithms[self.scheduler_name]
         self.identity = identity or default_identity()
+        self.leader_elect = leader_elect
         self.elector = LeaderElector(
-            client, name=LEASE_NAME, namespace=lease_namespace, identity=self.identity,
+            client, name=lease_name, namespace=lease_namespace, identity=self.identity,
             on_started_leading=self._lead, lease_duration=lease_duration,
             renew_deadline=renew_deadline, retry_period=retry_period)
-        self.reporter = FailureReporter(client, component=scheduler_name,
-                                        host=self.identity)
+        self.reporters = {name: FailureReporter(client, component=name, host=self.identity)
+                          for name in self.algorithms}
+        self.reporter = self.reporters[self.scheduler_name]
         self.table = NodeTable()
         self.queue = self._new_queue()
         self.leading = asyncio.Event()  # set once a term's informers have synced
@@ -92,7 +114,10 @@ class KubeScheduler:
 
     async def run(self) -> None:
         """Campaign for the Lease and schedule while holding it; campaign again after
-        losing it, until cancelled."""
+        losing it, until cancelled. Without leader election, just schedule."""
+        if not self.leader_elect:
+            await self._lead()
+            return
         while True:
             await self.elector.run()
             log.warning("scheduler %s lost its lease; campaigning again", self.identity)
@@ -100,16 +125,15 @@ class KubeScheduler:
     # --- one term of leadership ------------------------------------------------------
 
     def _new_queue(self) -> SchedulingQueue:
-        """A queue that admits pods through the profile's PreEnqueue plugins (scheduling
-        gates); its order is PrioritySort's, the queue's own rule."""
-        checks = [functools.partial(_pre_enqueue_reason, plugin)
-                  for plugin in self.algorithm.profile.at("pre_enqueue")]
-        return SchedulingQueue(pre_enqueue=checks)
+        """A queue that admits pods through their profile's PreEnqueue plugins
+        (scheduling gates); its order is PrioritySort's, the queue's own rule, which
+        validation makes the same in every profile."""
+        return SchedulingQueue(pre_enqueue=[functools.partial(_pre_enqueue_reason, self.algorithms)])
 
     async def _lead(self) -> None:
         self.table = NodeTable()
         self.queue = self._new_queue()
-        handlers = EventHandlers(self.queue, self.table, scheduler_name=self.scheduler_name)
+        handlers = EventHandlers(self.queue, self.table, scheduler_names=self.algorithms.keys())
         nodes = Informer(self.client, "nodes")
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
                                 on_delete=handlers.on_node_delete)
@@ -143,10 +167,11 @@ class KubeScheduler:
                 await informer.stop()
 
     def _lister_users(self) -> list[Any]:
-        return [p for p in self.algorithm.profile.plugins if getattr(p, "watches", ())]
+        return [p for algorithm in self.algorithms.values()
+                for p in algorithm.profile.plugins if getattr(p, "watches", ())]
 
     def _watched(self) -> list[str]:
-        """The resources the profile's plugins read besides pods and nodes, in order."""
+        """The resources the profiles' plugins read besides pods and nodes, in order."""
         return list(dict.fromkeys(r for p in self._lister_users() for r in p.watches))
 
     def _plugin_informers(self, handlers: EventHandlers) -> list[Informer]:
@@ -183,8 +208,12 @@ class KubeScheduler:
             # an error, not a FitError: no plugin rejected it, so it retries on backoff
             self._fail(info, cycle, SCHEDULER_ERROR, NO_NODES)
             return
+        algorithm = self.algorithms.get(scheduler_name_of(pod))
+        if algorithm is None:  # the handlers queue only our profiles' pods
+            self.queue.done(info.key)
+            return
         try:
-            result = self.algorithm.schedule_one(pod, self.table)
+            result = algorithm.schedule_one(pod, self.table)
         except FitError as error:
             info.unschedulable_plugins = set(error.unschedulable_plugins)
             self._fail(info, cycle, UNSCHEDULABLE, str(error))
@@ -202,7 +231,8 @@ class KubeScheduler:
     def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
         log.info("unable to schedule pod %s: %s", info.key, message)
         self._requeue(info, cycle)
-        self._spawn(self.reporter.report(info.pod, reason, message), f"report {info.key}")
+        reporter = self.reporters.get(scheduler_name_of(info.pod), self.reporter)
+        self._spawn(reporter.report(info.pod, reason, message), f"report {info.key}")
 
     def _requeue(self, info: QueuedPodInfo, cycle: int) -> None:
         try:

@@ -47,6 +47,18 @@ async def test_only_our_unassigned_pods_are_queued(
     assert queued(handlers) == expected
 
 
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({}, ["p"]),
+    ({"schedulerName": "bin-packing"}, ["p"]),
+    ({"schedulerName": "my-scheduler"}, []),
+], ids=["no-name-is-default", "second-profile", "no-profile"])
+async def test_pods_of_every_profile_are_queued(spec: Obj, expected: list[str]) -> None:
+    handlers = EventHandlers(SchedulingQueue(), NodeTable(),
+                             scheduler_names=["default-scheduler", "bin-packing"])
+    handlers.on_pod_add(make_pod("p", **spec))
+    assert queued(handlers) == expected
+
+
 async def test_assigned_pods_of_any_scheduler_count_on_their_node(
         handlers: EventHandlers) -> None:
     handlers.on_node_add(make_node("n1"))

@@ -2,6 +2,13 @@
 
 Order matters: Filter plugins run in this order and a node's reason comes from the first
 plugin that rejects it, as upstream's RunFilterPlugins stops at the first failure.
+
+Adding a plugin: its class in REGISTRY, and its (name, weight) in DEFAULT_PLUGINS at
+upstream's place when upstream enables it by default. A plugin class that takes
+arguments (a `pluginConfig` entry) defines `from_args(args) -> instance`, raising
+`config_errors.ArgsError`; one without it takes none. A name in UPSTREAM_PLUGINS that is
+not in REGISTRY is one kubelite does not have yet: a configuration naming it is refused
+with "not supported", never silently ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +29,20 @@ from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
     NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality)}
+
+# Upstream's in-tree plugins (pkg/scheduler/framework/plugins/names), in the order of its
+# default MultiPoint set, then the ones it does not enable by default.
+UPSTREAM_PLUGINS: tuple[str, ...] = (
+    "SchedulingGates", "PrioritySort", "NodeUnschedulable", "NodeName", "TaintToleration",
+    "NodeAffinity", "NodePorts", "NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits",
+    "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity",
+    "DefaultPreemption", "NodeResourcesBalancedAllocation", "ImageLocality", "DefaultBinder",
+    "DynamicResources",
+)
+
+# Bound by the scheduler's loop itself (POST pods/binding), as upstream's DefaultBinder
+# does: a name a configuration may use, with no class behind it.
+LOOP_BINDER = "DefaultBinder"
 
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (

@@ -3,18 +3,28 @@
 Score is (1 - std) * 100 of the requested/allocatable fractions (each capped at 1), with the
 pod counted in; for two resources std is |f1 - f2| / 2. It uses actual requests (no 100m /
 200Mi defaults), and a pod that requests nothing is not scored (PreScore: Skip), as upstream.
+
+Args (NodeResourcesBalancedAllocationArgs, `from_args`): the resources to balance, each
+named once and weighted 1 (the only weight upstream accepts).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from kubelite.scheduler import resources
+from kubelite.scheduler.config_args import (
+    RESOURCE_SPEC, ArgsError, Struct, decode_args, resource_specs, validate_resource_names)
+from kubelite.scheduler.config_decode import ListOf
+from kubelite.scheduler.config_errors import duplicate, invalid
 from kubelite.scheduler.framework import MAX_NODE_SCORE, CycleState, Obj, Rows, Scores, Status
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.plugins.node_resources_fit import allocation
+
+ARGS = Struct("v1.NodeResourcesBalancedAllocationArgs", {"resources": ListOf(RESOURCE_SPEC)})
 
 
 class NodeResourcesBalancedAllocation:
@@ -22,6 +32,24 @@ class NodeResourcesBalancedAllocation:
 
     def __init__(self, *, resources: tuple[str, ...] = ("cpu", "memory")) -> None:
         self.resources = resources
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Self:
+        """Upstream's defaults (cpu and memory; weight 0 means 1) and
+        ValidateNodeResourcesBalancedAllocationArgs."""
+        errors = decode_args(args, ARGS)
+        specs = resource_specs(args.get("resources"))
+        seen: set[str] = set()
+        for i, (name, weight) in enumerate(specs):
+            if name in seen:
+                errors.append(duplicate(f"resources[{i}].name", name))
+            seen.add(name)
+            if weight != 1:
+                errors.append(invalid(f"resources[{i}].weight", weight, "must be 1"))
+        errors += validate_resource_names(specs, "resources")
+        if errors:
+            raise ArgsError(errors)
+        return cls(resources=tuple(name for name, _ in specs))
 
     def pre_score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Status:
         wanted = resources.pod_requests(pod)

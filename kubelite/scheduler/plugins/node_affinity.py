@@ -6,20 +6,41 @@ not an integer does not match, nor does a requirement whose value is not one), a
 matchFields knows only `metadata.name`, as upstream. Terms of nodeSelectorTerms are ORed,
 requirements inside a term ANDed; a term with no requirement matches no node. Score sums the
 weights of the preferred terms a node matches, normalized so the best node scores 100.
+
+Args (NodeAffinityArgs, `from_args`): addedAffinity, applied to every pod on top of its
+own: its required terms reject a node with "node(s) didn't match scheduler-enforced node
+affinity", its preferred terms add to the pod's when scoring.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from kubelite.machinery.validation import is_qualified_name, is_valid_label_value
+from kubelite.scheduler.config_args import ArgsError, Struct, decode_args
+from kubelite.scheduler.config_decode import ListOf
+from kubelite.scheduler.config_errors import FieldError, invalid, not_supported
 from kubelite.scheduler.framework import (
     Code, CycleState, Mask, Obj, Rows, Scores, Status, Verdict, default_normalize_score)
 from kubelite.scheduler.node_table import NodeTable
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
+REASON_ENFORCED = "node(s) didn't match scheduler-enforced node affinity"
+
+_REQUIREMENT = Struct("v1.NodeSelectorRequirement",
+                      {"key": "string", "operator": "string", "values": ListOf("string")})
+_TERM = Struct("v1.NodeSelectorTerm",
+               {"matchExpressions": ListOf(_REQUIREMENT), "matchFields": ListOf(_REQUIREMENT)})
+ARGS = Struct("v1.NodeAffinityArgs", {"addedAffinity": Struct("v1.NodeAffinity", {
+    "requiredDuringSchedulingIgnoredDuringExecution": Struct(
+        "v1.NodeSelector", {"nodeSelectorTerms": ListOf(_TERM)}),
+    "preferredDuringSchedulingIgnoredDuringExecution": ListOf(Struct(
+        "v1.PreferredSchedulingTerm", {"weight": "int32", "preference": _TERM})),
+})})
 
 
 _GO_INT64 = re.compile(r"[+-]?[0-9]+\Z")
@@ -70,6 +91,14 @@ def term_matches(term: dict[str, Any], nodes: NodeTable) -> Mask:
     return out
 
 
+def selector_matches(selector: Obj, nodes: NodeTable) -> Mask:
+    """Rows matching a NodeSelector: any of its terms."""
+    any_term = np.zeros(len(nodes), dtype=np.bool_)
+    for term in selector.get("nodeSelectorTerms") or ():
+        any_term |= term_matches(term, nodes)
+    return any_term
+
+
 def required_matches(pod: Obj, nodes: NodeTable) -> Mask:
     spec = pod.get("spec") or {}
     out = np.ones(len(nodes), dtype=np.bool_)
@@ -78,10 +107,7 @@ def required_matches(pod: Obj, nodes: NodeTable) -> Mask:
     required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution"))
     if required is not None:
-        any_term = np.zeros(len(nodes), dtype=np.bool_)
-        for term in required.get("nodeSelectorTerms") or ():
-            any_term |= term_matches(term, nodes)
-        out &= any_term
+        out &= selector_matches(required, nodes)
     return out
 
 
@@ -94,24 +120,58 @@ def _preferred(pod: Obj) -> list[dict[str, Any]]:
 class NodeAffinity:
     name: ClassVar[str] = "NodeAffinity"
 
+    def __init__(self, *, added_affinity: Obj | None = None) -> None:
+        added = added_affinity or {}
+        self.added_required: Obj | None = added.get("requiredDuringSchedulingIgnoredDuringExecution")
+        self.added_preferred = [t for t in added.get("preferredDuringSchedulingIgnoredDuringExecution")
+                                or () if t.get("weight")]
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Self:
+        """NodeAffinityArgs, checked as ValidateNodeAffinityArgs (nodeaffinity.NewNodeSelector
+        and NewPreferredSchedulingTerms with their paths)."""
+        errors = decode_args(args, ARGS)
+        added = args.get("addedAffinity") or {}
+        path = "addedAffinity"
+        required = added.get("requiredDuringSchedulingIgnoredDuringExecution")
+        if required is not None:
+            for i, term in enumerate(required.get("nodeSelectorTerms") or ()):
+                errors += _term_errors(
+                    term, f"{path}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{i}]")
+        for i, term in enumerate(added.get("preferredDuringSchedulingIgnoredDuringExecution") or ()):
+            if term.get("weight"):  # a zero weight term is ignored, so not checked
+                errors += _term_errors(
+                    term.get("preference") or {},
+                    f"{path}.preferredDuringSchedulingIgnoredDuringExecution[{i}].preference")
+        if errors:
+            raise ArgsError(errors)
+        return cls(added_affinity=dict(added))
+
     def pre_filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Status:
         spec = pod.get("spec") or {}
         has_required = spec.get("nodeSelector") or (
             ((spec.get("affinity") or {}).get("nodeAffinity") or {})
             .get("requiredDuringSchedulingIgnoredDuringExecution") is not None)
-        return Status.success() if has_required else Status.skip()
+        if has_required or self.added_required is not None:
+            return Status.success()
+        return Status.skip()
 
     def filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Verdict:
         verdict = Verdict(len(nodes))
-        verdict.reject(~required_matches(pod, nodes), REASON, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+        allowed = np.ones(len(nodes), dtype=np.bool_)
+        if self.added_required is not None:  # checked first, and its reason alone, as upstream
+            allowed = selector_matches(self.added_required, nodes)
+            verdict.reject(~allowed, REASON_ENFORCED, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+        verdict.reject(allowed & ~required_matches(pod, nodes), REASON,
+                       Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
         return verdict
 
     def pre_score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Status:
-        return Status.success() if _preferred(pod) else Status.skip()
+        return Status.success() if _preferred(pod) or self.added_preferred else Status.skip()
 
     def score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Scores:
         total = np.zeros(len(nodes), dtype=np.int64)
-        for term in _preferred(pod):
+        for term in [*self.added_preferred, *_preferred(pod)]:
             total += term_matches(term.get("preference") or {}, nodes) * int(term["weight"])
         return total[rows]
 
@@ -119,3 +179,43 @@ class NodeAffinity:
         return default_normalize_score(scores, reverse=False)
 
 
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+
+
+def _term_errors(term: Obj, path: str) -> list[FieldError]:
+    """newNodeSelectorTerm's errors: label requirements (labels.NewRequirement's checks)
+    and field requirements (only metadata.name, In/NotIn, one value)."""
+    errors: list[FieldError] = []
+    for i, expr in enumerate(term.get("matchExpressions") or ()):
+        at = f"{path}.matchExpressions[{i}]"
+        key, operator = str(expr.get("key") or ""), str(expr.get("operator") or "")
+        values = [str(v) for v in expr.get("values") or ()]
+        if operator not in _OPERATORS:
+            errors.append(not_supported(f"{at}.operator", operator, ()))
+            continue
+        errors += [invalid(f"{at}.key", key, m) for m in is_qualified_name(key)]
+        if operator in ("In", "NotIn") and not values:
+            errors.append(invalid(f"{at}.values", values,
+                                  "for 'in', 'notin' operators, values set can't be empty"))
+        elif operator in ("Exists", "DoesNotExist") and values:
+            errors.append(invalid(f"{at}.values", values,
+                                  "values set must be empty for exists and does not exist"))
+        elif operator in ("Gt", "Lt"):
+            if len(values) != 1:
+                errors.append(invalid(f"{at}.values", values,
+                                      "for 'Gt', 'Lt' operators, exactly one value is required"))
+            errors += [invalid(f"{at}.values[{j}]", v,
+                               "for 'Gt', 'Lt' operators, the value must be an integer")
+                       for j, v in enumerate(values) if _as_int(v) is None]
+        for j, value in enumerate(values):
+            errors += [invalid(f"{at}.values[{j}]", value, m) for m in is_valid_label_value(value)]
+    for i, expr in enumerate(term.get("matchFields") or ()):
+        at = f"{path}.matchFields[{i}]"
+        values = [str(v) for v in expr.get("values") or ()]
+        if len(values) != 1:
+            errors.append(invalid(f"{at}.values", values, "must have one element"))
+        elif expr.get("operator") not in ("In", "NotIn"):
+            errors.append(not_supported(f"{at}.operator", expr.get("operator") or "", ("In", "NotIn")))
+        elif expr.get("key") != "metadata.name":
+            errors.append(invalid(f"{at}.key", expr.get("key") or "", "not a valid field selector key"))
+    return errors

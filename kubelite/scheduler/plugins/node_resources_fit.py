@@ -11,16 +11,27 @@ and one of upstream's strategies, all in Go's int64 arithmetic:
 - RequestedToCapacityRatio: a broken-line function of utilization given by shape points
   (utilization 0..100, score 0..10, scaled to 0..100).
 Per-resource scores are combined by weight (cpu 1, memory 1 by default) with integer division.
+
+Args (NodeResourcesFitArgs, `from_args`): scoringStrategy (type, resources with weights,
+requestedToCapacityRatio.shape), ignoredResources and ignoredResourceGroups. The last two
+concern extended resources only, which Filter does not check yet; they are kept for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from kubelite.scheduler import resources
+from kubelite.scheduler.config_args import (
+    RESOURCE_SPEC, SHAPE_POINT, ArgsError, Struct, decode_args, resource_specs, shape_points,
+    validate_function_shape, validate_label_name, validate_resource_names,
+    validate_resource_weights)
+from kubelite.scheduler.config_decode import ListOf
+from kubelite.scheduler.config_errors import forbidden, invalid, not_supported, required
 from kubelite.scheduler.framework import (
     MAX_NODE_SCORE, CycleState, Obj, Rows, Scores, Status, Verdict)
 from kubelite.scheduler.node_table import CPU, EPHEMERAL_STORAGE, MEMORY, PODS, NodeTable
@@ -31,7 +42,20 @@ REQUESTED_TO_CAPACITY_RATIO = "RequestedToCapacityRatio"
 MAX_CUSTOM_PRIORITY_SCORE = 10
 MAX_UTILIZATION = 100
 
+STRATEGIES = (LEAST_ALLOCATED, MOST_ALLOCATED, REQUESTED_TO_CAPACITY_RATIO)
+
 _COLUMN = {"cpu": CPU, "memory": MEMORY, "ephemeral-storage": EPHEMERAL_STORAGE}
+
+ARGS = Struct("v1.NodeResourcesFitArgs", {
+    "ignoredResources": ListOf("string"),
+    "ignoredResourceGroups": ListOf("string"),
+    "scoringStrategy": Struct("v1.ScoringStrategy", {
+        "type": "string",
+        "resources": ListOf(RESOURCE_SPEC),
+        "requestedToCapacityRatio": Struct("v1.RequestedToCapacityRatioParam",
+                                           {"shape": ListOf(SHAPE_POINT)}),
+    }),
+})
 
 
 def go_div(a: Scores, b: Scores | int) -> Scores:
@@ -76,8 +100,53 @@ class ScoringStrategy:
 class NodeResourcesFit:
     name: ClassVar[str] = "NodeResourcesFit"
 
-    def __init__(self, *, strategy: ScoringStrategy | None = None) -> None:
+    def __init__(self, *, strategy: ScoringStrategy | None = None,
+                 ignored_resources: tuple[str, ...] = (),
+                 ignored_resource_groups: tuple[str, ...] = ()) -> None:
         self.strategy = strategy or ScoringStrategy()
+        self.ignored_resources = ignored_resources
+        self.ignored_resource_groups = ignored_resource_groups
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Self:
+        """NodeResourcesFitArgs, defaulted (SetDefaults_NodeResourcesFitArgs) and checked
+        (ValidateNodeResourcesFitArgs)."""
+        errors = decode_args(args, ARGS)
+        ignored = [str(r) for r in args.get("ignoredResources") or ()]
+        groups = [str(g) for g in args.get("ignoredResourceGroups") or ()]
+        for i, name in enumerate(ignored):
+            errors += validate_label_name(name, f"ignoredResources[{i}]")
+        for i, group in enumerate(groups):
+            if "/" in group:
+                errors.append(invalid(f"ignoredResourceGroups[{i}]", group,
+                                      "resource group name can't contain '/'"))
+            errors += validate_label_name(group, f"ignoredResourceGroups[{i}]")
+        raw = args.get("scoringStrategy")
+        if raw is None:
+            raw = {"type": LEAST_ALLOCATED}
+        kind = str(raw.get("type") or "")
+        specs = resource_specs(raw.get("resources"))
+        if kind not in STRATEGIES:
+            errors.append(not_supported("scoringStrategy.type", kind, sorted(STRATEGIES)))
+        errors += validate_resource_weights(specs, "scoringStrategy.resources")
+        errors += validate_resource_names(specs, "scoringStrategy.resources")
+        ratio = raw.get("requestedToCapacityRatio")
+        shape: list[tuple[int, int]] = []
+        if kind == REQUESTED_TO_CAPACITY_RATIO:
+            if ratio is None:
+                errors.append(required("scoringStrategy.requestedToCapacityRatio",
+                                       "must be specified when type is RequestedToCapacityRatio"))
+            else:
+                shape = shape_points(ratio.get("shape"))
+                errors += validate_function_shape(shape, "scoringStrategy.requestedToCapacityRatio.shape")
+        elif ratio is not None:
+            errors.append(forbidden("scoringStrategy.requestedToCapacityRatio",
+                                    "must be nil when type is not RequestedToCapacityRatio"))
+        if errors:
+            raise ArgsError(errors)
+        strategy = ScoringStrategy(kind, tuple(specs), *((tuple(shape),) if shape else ()))
+        return cls(strategy=strategy, ignored_resources=tuple(ignored),
+                   ignored_resource_groups=tuple(groups))
 
     def pre_filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Status:
         state[self.name] = resources.pod_requests(pod)

@@ -9,7 +9,7 @@ import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
 from kubelite.scheduler.framework import CycleState
-from kubelite.scheduler.plugins.node_affinity import REASON, NodeAffinity
+from kubelite.scheduler.plugins.node_affinity import REASON, REASON_ENFORCED, NodeAffinity
 
 
 def required(*terms: dict[str, Any]) -> dict[str, Any]:
@@ -81,3 +81,36 @@ def test_score_sums_preferred_weights_and_normalizes() -> None:
 def test_pod_without_preferences_is_not_scored() -> None:
     nodes = table(make_node("m1"))
     assert NodeAffinity().pre_score(CycleState(), make_pod(), nodes, np.arange(1)).is_skip()
+
+
+ADDED = {"requiredDuringSchedulingIgnoredDuringExecution": {
+    "nodeSelectorTerms": [{"matchExpressions": [expr("foo", "In", "bar")]}]}}
+
+
+@pytest.mark.parametrize("spec, labels, reasons", [
+    ({"affinity": required({"matchExpressions": [expr("zone", "In", "foo")]})},
+     {"zone": "foo", "foo": "bar"}, ()),
+    ({"affinity": required({"matchExpressions": [expr("zone", "In", "foo")]})},
+     {"zone": "bar", "foo": "bar"}, (REASON,)),
+    ({"affinity": required({"matchExpressions": [expr("zone", "In", "foo")]})},
+     {"zone": "foo"}, (REASON_ENFORCED,)),
+    ({}, {"zone": "foo"}, (REASON_ENFORCED,)),
+], ids=["matches-added-and-pods", "matches-added-not-pods", "misses-added", "misses-added-no-pod-affinity"])
+def test_added_affinity_from_args_is_enforced_first(spec, labels, reasons) -> None:
+    nodes = table(make_node("node1", labels=labels))
+    plugin = NodeAffinity.from_args({"addedAffinity": ADDED})
+    pod = make_pod(**spec)
+    assert plugin.pre_filter(CycleState(), pod, nodes).is_success()  # never skipped: args apply
+    assert plugin.filter(CycleState(), pod, nodes).status_of(0, plugin.name).reasons == reasons
+
+
+def test_added_preferred_terms_add_to_the_pods() -> None:
+    plugin = NodeAffinity.from_args({"addedAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 3, "preference": {"matchExpressions": [expr("foo", "In", "bar")]}},
+        {"weight": 0, "preference": {"matchExpressions": [expr("key", "Exists")]}}]}})
+    nodes = table(make_node("m1", labels={"foo": "bar"}), make_node("m2", labels={"key": "v"}))
+    rows = np.arange(2)
+    pod = make_pod(affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 2, "preference": {"matchExpressions": [expr("key", "Exists")]}}]}})
+    assert plugin.pre_score(CycleState(), make_pod(), nodes, rows).is_success()
+    assert plugin.score(CycleState(), pod, nodes, rows).tolist() == [3, 2]

@@ -118,3 +118,30 @@ def test_filter_status_code_is_unschedulable() -> None:
     pod = make_pod(requests=[{"cpu": "2"}])
     plugin.pre_filter(state, pod, nodes)
     assert plugin.filter(state, pod, nodes).status_of(0, plugin.name).code == Code.UNSCHEDULABLE
+
+
+@pytest.mark.parametrize("args, strategy", [
+    ({}, ScoringStrategy()),
+    ({"scoringStrategy": {"type": "MostAllocated"}}, ScoringStrategy(MOST_ALLOCATED)),
+    ({"scoringStrategy": {"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 0},
+                                                                 {"name": "memory", "weight": 3}]}},
+     ScoringStrategy(MOST_ALLOCATED, (("cpu", 1), ("memory", 3)))),
+    ({"scoringStrategy": {"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {
+        "shape": [{"utilization": 0, "score": 0}, {"utilization": 100, "score": 10}]}}},
+     ScoringStrategy(REQUESTED_TO_CAPACITY_RATIO, shape=((0, 0), (100, 10)))),
+], ids=["defaults", "most-allocated", "weights-zero-means-one", "requested-to-capacity-ratio"])
+def test_from_args_builds_upstreams_defaulted_strategy(args, strategy) -> None:
+    assert NodeResourcesFit.from_args(args).strategy == strategy
+
+
+def test_from_args_refuses_what_upstream_refuses() -> None:
+    from kubelite.scheduler.config_errors import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        NodeResourcesFit.from_args({"scoringStrategy": {"type": "RequestedToCapacityRatio"}})
+    assert [str(e) for e in caught.value.errors] == [
+        "scoringStrategy.requestedToCapacityRatio: Required value: must be specified when type "
+        "is RequestedToCapacityRatio"]
+    with pytest.raises(ArgsError) as caught:
+        NodeResourcesFit.from_args({"scoringStrategy": {"typo": "MostAllocated"}})
+    assert [str(e) for e in caught.value.decoding] == ['unknown field "scoringStrategy.typo"']
