@@ -3,6 +3,7 @@ pods live in "default" where upstream's use the empty namespace)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -285,3 +286,155 @@ def test_changed_pods_and_node_labels_are_read_again() -> None:
     relaxed = pod({"app": "guard"}, node="nodeA", anti=(term("zone", expr("app", "In", "db")),))
     nodes.add_pod({**relaxed, "metadata": {**relaxed["metadata"], "name": "existing-0"}})
     assert filter_outcomes(pod({"app": "web"}), nodes, ipa) == "skip"
+
+
+S1, S2 = {"security": "S1"}, {"security": "S2"}
+AZ1, AZ2 = {"az": "az1"}, {"az": "az2"}
+STAY_WITH_S1 = {"preferred": ((5, term("region", expr("security", "In", "S1"))),)}
+STAY_WITH_S2 = {"preferred": ((6, term("region", expr("security", "In", "S2"))),)}
+MIXED_OPERATORS = {"preferred": (
+    (8, term("region", expr("security", "NotIn", "S1"), expr("security", "In", "S2"))),
+    (2, term("region", expr("security", "Exists"), expr("wrongkey", "DoesNotExist"))))}
+HARD = {"required": (term("region", expr("security", "In", "S1", "value2")),
+                     term("region", expr("security", "Exists"), expr("wrongkey", "DoesNotExist")))}
+AWAY_FROM_S1 = {"avoided": ((5, term("az", expr("security", "In", "S1"))),)}
+AWAY_FROM_S2 = {"avoided": ((5, term("az", expr("security", "In", "S2"))),)}
+STAY_S1_AWAY_S2 = {"preferred": ((8, term("region", expr("security", "In", "S1"))),),
+                   "avoided": ((5, term("az", expr("security", "In", "S2"))),)}
+TEAM1 = {"namespaces": ["subteam2.team2"], "namespaceSelector": {"matchExpressions": [expr("team", "In", "team1")]}}
+STAY_TEAM1 = {"preferred": ((5, term("region", expr("security", "In", "S1"), **TEAM1)),)}
+AWAY_TEAM1 = {"avoided": ((5, term("region", expr("security", "In", "S1"), **TEAM1)),)}
+
+
+def nodes_with(*node_labels: dict[str, str]) -> tuple[Obj, ...]:
+    return tuple(make_node(f"node{i + 1}", labels=labels) for i, labels in enumerate(node_labels))
+
+
+def scores(incoming: Obj, nodes: NodeTable, ipa: InterPodAffinity | None = None) -> Any:
+    """Normalized scores of every node, "skip", or PreScore's failure."""
+    ipa = ipa or plugin()
+    state = CycleState()
+    rows = np.arange(len(nodes))
+    status = ipa.pre_score(state, incoming, nodes, rows)
+    if not status.is_success():
+        return "skip" if status.is_skip() else status
+    return ipa.normalize_score(state, incoming, ipa.score(state, incoming, nodes, rows)).tolist()
+
+
+def on(node: str, labels: dict[str, str] | None = None, namespace: str = "default", **terms: Any) -> Obj:
+    return pod(labels, node=node, namespace=namespace, **terms)
+
+
+@pytest.mark.parametrize("incoming, existing, nodes, expected", [
+    (pod(S1), [], nodes_with(CHINA, INDIA, AZ1), "skip"),
+    (pod(S1, **STAY_WITH_S1), [on("node1", S1), on("node2", S2), on("node3", S1)],
+     nodes_with(CHINA, INDIA, AZ1), [100, 0, 0]),
+    (pod(**STAY_WITH_S1), [on("node1", S1)], nodes_with(CHINA, CHINA_AZ1, INDIA), [100, 100, 0]),
+    (pod(S1, **STAY_WITH_S2), [on("node1", S2), on("node1", S2), on("node2", S2), on("node3", S2),
+                               on("node4", S2), on("node5", S2)],
+     nodes_with(CHINA, INDIA, CHINA, CHINA, INDIA), [100, 0, 100, 100, 0]),
+    (pod(S1, **MIXED_OPERATORS), [on("node1", S1), on("node2", S2), on("node3", S1)],
+     nodes_with(CHINA, INDIA, AZ1), [20, 100, 0]),
+    (pod(S2), [on("node1", S1, **STAY_WITH_S1), on("node2", S2, **STAY_WITH_S2)],
+     nodes_with(CHINA, INDIA, AZ1), [0, 100, 0]),
+    (pod(S1, namespace="subteam1.team1"), [on("node1", S1, **STAY_TEAM1), on("node2", S2, **STAY_WITH_S2)],
+     nodes_with(CHINA, INDIA, AZ1), [100, 0, 0]),
+    (pod(S1, namespace="subteam1.team1"), [on("node1", S1, **AWAY_TEAM1), on("node2", S2, **STAY_WITH_S2)],
+     nodes_with(CHINA, INDIA, AZ1), [0, 100, 100]),
+    (pod(S1), [on("node1", S1, **HARD), on("node2", S2, **HARD)], nodes_with(CHINA, INDIA, AZ1), [100, 100, 0]),
+    (pod(S1, **AWAY_FROM_S1), [on("node1", S1), on("node2", S2)], nodes_with(AZ1, CHINA), [0, 100]),
+    (pod(S1, **AWAY_FROM_S1), [on("node1", S1), on("node2", S1)], nodes_with(AZ1, CHINA), [0, 100]),
+    (pod(S1, **AWAY_FROM_S1), [on("node1", S1), on("node1", S1), on("node2", S2)],
+     nodes_with(AZ1, INDIA), [0, 100]),
+    (pod(S2), [on("node1", S1, **AWAY_FROM_S2), on("node2", S2, **AWAY_FROM_S1)], nodes_with(AZ1, AZ2), [0, 100]),
+    (pod(S1, **STAY_S1_AWAY_S2), [on("node1", S1), on("node2", S1)], nodes_with(CHINA, AZ1), [100, 0]),
+    (pod(S1, **STAY_S1_AWAY_S2), [on("node1", S1), on("node1", S1), on("node2", S1), on("node3", S1),
+                                  on("node3", S1), on("node4", S1), on("node5", S1)],
+     nodes_with(CHINA_AZ1, INDIA, CHINA, CHINA, INDIA), [100, 0, 100, 100, 0]),
+    (pod(S1, **STAY_S1_AWAY_S2), [on("node1", S1), on("node2", S2), on("node3", **STAY_S1_AWAY_S2),
+                                  on("node4", **AWAY_FROM_S1)],
+     nodes_with(CHINA, AZ1, INDIA, AZ2), [100, 0, 100, 0]),
+    (pod(S1), [on("node1", S1), on("node2", **STAY_S1_AWAY_S2)], nodes_with(CHINA, CHINA), [0, 0]),
+    (pod(S1, namespace="subteam1.team1", **STAY_TEAM1),
+     [on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam1.team2"),
+      on("node2", S1, "subteam2.team1")], nodes_with(CHINA, INDIA), [100, 0]),
+    (pod(S1, namespace="subteam1.team1", **STAY_TEAM1),
+     [on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam2.team2"),
+      on("node2", S1, "subteam2.team1")], nodes_with(CHINA, INDIA), [100, 0]),
+    (pod(S1, namespace="subteam1.team1", **AWAY_TEAM1),
+     [on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam1.team1"), on("node1", S1, "subteam1.team2"),
+      on("node2", S1, "subteam2.team1")], nodes_with(CHINA, INDIA), [0, 100]),
+    (pod(S2), [on("node1", S1, **STAY_S1_AWAY_S2), on("node2", S2, **STAY_WITH_S2)], nodes_with(CHINA, INDIA),
+     [0, 100]),
+    (pod(S2), [], (), "skip"),
+], ids=["no-affinity-skips", "matching-pods-in-domain-win", "whole-domain-scores", "more-matches-score-higher",
+        "mixed-operators", "symmetry-preferred", "symmetry-namespace-selector",
+        "anti-symmetry-namespace-selector", "symmetry-required-hard-weight", "anti-affinity",
+        "anti-affinity-without-topology-key", "anti-affinity-more-matches", "anti-affinity-symmetry",
+        "affinity-and-anti-affinity", "together-in-region-apart-in-az", "all-four-directions",
+        "partial-domain-with-affinity", "namespace-selector", "namespace-selector-and-names",
+        "anti-namespace-selector", "existing-preferred-terms-count", "no-nodes"])
+def test_score_as_upstream(incoming: Obj, existing: list[Obj], nodes: tuple[Obj, ...], expected: Any) -> None:
+    assert scores(incoming, table(*nodes, pods=tuple(existing))) == expected
+
+
+def test_ignoring_existing_pods_preferences_skips_a_pod_without_its_own() -> None:
+    nodes = table(*nodes_with(CHINA, INDIA), pods=(on("node1", S1, **STAY_S1_AWAY_S2), on("node2", S2, **STAY_WITH_S2)))
+    assert scores(pod(S2), nodes, plugin(ignore_preferred_terms_of_existing_pods=True)) == "skip"
+    assert scores(pod(S2, **STAY_WITH_S2), nodes, plugin(ignore_preferred_terms_of_existing_pods=True)) == [0, 100]
+
+
+HARD_TEAM1 = {"required": (term("region", expr("service", "In", "S1"), namespaces=["default", "subteam2.team2"],
+                                namespaceSelector={"matchExpressions": [expr("team", "In", "team1")]}),)}
+
+
+@pytest.mark.parametrize("weight, namespace, expected", [
+    (1, "default", [100, 100, 0]),
+    (0, "default", "skip"),
+    (1, "subteam1.team2", "skip"),
+    (1, "subteam1.team1", [100, 100, 0]),
+    (1, "subteam2.team2", [100, 100, 0]),
+], ids=["default-weight", "zero-weight", "no-matching-namespace", "matching-namespace-selector",
+        "matching-namespaces"])
+def test_existing_required_affinity_scores_with_hard_weight(weight: int, namespace: str, expected: Any) -> None:
+    nodes = table(*nodes_with(CHINA, INDIA, AZ1), pods=(on("node1", **HARD_TEAM1), on("node2", **HARD_TEAM1)))
+    got = scores(pod({"service": "S1"}, namespace=namespace), nodes, plugin(hard_pod_affinity_weight=weight))
+    assert got == expected
+
+
+def test_pre_score_fails_on_a_selector_that_does_not_parse() -> None:
+    bad = {"preferred": ((8, term("region", expr("security", "In", "{{.bad-value.}}"))),)}
+    status = scores(pod(**bad), table(*nodes_with(CHINA, CHINA)))
+    assert status.code == Code.ERROR and 'Invalid value: "{{.bad-value.}}"' in status.message()
+
+
+def test_normalize_scales_min_to_max_as_go_truncates() -> None:
+    got = plugin().normalize_score(CycleState(), pod(), np.array([-5, 0, 1, 10], dtype=np.int64))
+    assert got.tolist() == [0, 33, 40, 100]
+    assert plugin().normalize_score(CycleState(), pod(), np.array([7, 7], dtype=np.int64)).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("args, weight, ignore", [
+    ({}, 1, False),
+    ({"hardPodAffinityWeight": None}, 1, False),
+    ({"hardPodAffinityWeight": 0, "ignorePreferredTermsOfExistingPods": True}, 0, True),
+    ({"apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "InterPodAffinityArgs",
+      "hardPodAffinityWeight": 100}, 100, False),
+], ids=["defaults", "null-is-default", "set", "typed"])
+def test_from_args_defaults_as_upstream(args: Obj, weight: int, ignore: bool) -> None:
+    built = InterPodAffinity.from_args(args)
+    assert (built.hard_pod_affinity_weight, built.ignore_preferred_terms_of_existing_pods) == (weight, ignore)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"hardPodAffinityWeight": -1}, "hardPodAffinityWeight: Invalid value: -1: not in valid range [0, 100]"),
+    ({"hardPodAffinityWeight": 101}, "hardPodAffinityWeight: Invalid value: 101: not in valid range [0, 100]"),
+    ({"hardPodAffinityWeight": "5"}, "cannot unmarshal '5' into Go struct field"),
+    ({"hardPodAffinityWeight": 2**31}, "of type int32"),
+    ({"ignorePreferredTermsOfExistingPods": "yes"}, "ignorePreferredTermsOfExistingPods of type bool"),
+    ({"hardPodAffinityWeigth": 1}, 'unknown field "hardPodAffinityWeigth"'),
+    ({"kind": "NodeAffinityArgs"}, "want args to be of type InterPodAffinityArgs, got NodeAffinityArgs"),
+], ids=["below-range", "above-range", "string", "beyond-int32", "not-a-bool", "unknown-field", "other-kind"])
+def test_from_args_rejects_what_upstream_rejects(args: Obj, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        InterPodAffinity.from_args(args)
