@@ -46,7 +46,7 @@ from kubelite.scheduler.framework import (
     MAX_NODE_SCORE, Code, CycleState, Mask, Obj, Rows, Scores, Status, Verdict)
 from kubelite.scheduler.node_table import NodeTable, pod_key
 from kubelite.scheduler.plugins.pod_affinity_terms import (
-    NO_TERMS, AffinityTerm, PodTerms, TermCache, parse_pod_terms, pod_affinity)
+    NO_TERMS, AffinityTerm, PodTerms, TermCache, parse_pod_terms, pod_affinity, rows_selected)
 from kubelite.scheduler.plugins.topology_domains import TopologyDomains
 
 if TYPE_CHECKING:
@@ -59,6 +59,20 @@ EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affin
 _PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
 _ARGS = ("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods")
 _INT32 = (-(2**31), 2**31 - 1)
+
+
+def _cannot_unmarshal(value: Any, field: str, go_type: str) -> str:
+    """encoding/json's UnmarshalTypeError for a field of InterPodAffinityArgs."""
+    if isinstance(value, bool):
+        found = "bool"
+    elif isinstance(value, (int, float)):
+        found = f"number {value}"
+    elif isinstance(value, str):
+        found = "string"
+    else:
+        found = "array" if isinstance(value, list) else "object"
+    return (f"json: cannot unmarshal {found} into Go struct field "
+            f"InterPodAffinityArgs.{field} of type {go_type}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +109,13 @@ class InterPodAffinity:
         weight = args.get("hardPodAffinityWeight")
         weight = 1 if weight is None else weight  # v1 defaulting
         if isinstance(weight, bool) or not isinstance(weight, int) or not _INT32[0] <= weight <= _INT32[1]:
-            raise ValueError(f"json: cannot unmarshal {weight!r} into Go struct field "
-                             "InterPodAffinityArgs.hardPodAffinityWeight of type int32")
+            raise ValueError(_cannot_unmarshal(weight, "hardPodAffinityWeight", "int32"))
         if not 0 <= weight <= 100:
             raise ValueError(field_error_string(
                 "hardPodAffinityWeight", weight, "not in valid range [0, 100]"))
         ignore = args.get("ignorePreferredTermsOfExistingPods")
         if ignore is not None and not isinstance(ignore, bool):
-            raise ValueError(f"json: cannot unmarshal {ignore!r} into Go struct field "
-                             "InterPodAffinityArgs.ignorePreferredTermsOfExistingPods of type bool")
+            raise ValueError(_cannot_unmarshal(ignore, "ignorePreferredTermsOfExistingPods", "bool"))
         return cls(hard_pod_affinity_weight=weight,
                    ignore_preferred_terms_of_existing_pods=bool(ignore))
 
@@ -144,8 +156,7 @@ class InterPodAffinity:
         if not terms:
             return np.zeros(len(nodes), dtype=np.bool_)
         # one pod must match every term (upstream's podMatchesAllAffinityTerms)
-        rows = [row for row, other in nodes.assigned_pods()
-                if all(t.matches(other, None) for t in terms)]
+        [rows] = rows_selected(nodes.assigned_pods(), terms, by_all=True)
         has_keys = np.ones(len(nodes), dtype=np.bool_)
         found = np.ones(len(nodes), dtype=np.bool_)
         for term in terms:
@@ -161,12 +172,7 @@ class InterPodAffinity:
         out = np.zeros(len(nodes), dtype=np.bool_)
         if not terms:
             return out
-        rows: list[list[int]] = [[] for _ in terms]
-        for row, other in nodes.assigned_pods():
-            for i, term in enumerate(terms):
-                if term.matches(other, None):
-                    rows[i].append(row)
-        for term, matched in zip(terms, rows):
+        for term, matched in zip(terms, rows_selected(nodes.assigned_pods(), terms)):
             if matched:
                 out |= self._domains.spread(nodes, term.topology_key, matched) > 0
         return out
@@ -181,6 +187,7 @@ class InterPodAffinity:
             for term in self._existing_terms.of(pod_key(other), other).required_anti_affinity:
                 if term.matches(pod, namespace_labels):
                     rows_by_key.setdefault(term.topology_key, []).append(row)
+        self._existing_terms.prune(nodes.with_affinity)
         for key, rows in rows_by_key.items():
             out |= self._domains.spread(nodes, key, rows) > 0
         return out
@@ -196,7 +203,7 @@ class InterPodAffinity:
             return Status.skip()
         if own is not None and own.errors:
             return Status(Code.ERROR, (f"failed to parse pod: {own.error()}",), self.name)
-        weights = self._weights_by_domain(pod, own, has_preferences, nodes)
+        weights = self._weights_by_domain(pod, own, nodes)
         if weights is None:
             return Status.skip()  # no pod anywhere said anything about this one
         state[f"{self.name}/score"] = weights
@@ -216,8 +223,7 @@ class InterPodAffinity:
         scaled = float(MAX_NODE_SCORE) * ((scores - lowest).astype(np.float64) / float(highest - lowest))
         return scaled.astype(np.int64)
 
-    def _weights_by_domain(self, pod: Obj, own: PodTerms | None, has_preferences: bool,
-                           nodes: NodeTable) -> Scores | None:
+    def _weights_by_domain(self, pod: Obj, own: PodTerms | None, nodes: NodeTable) -> Scores | None:
         """Every row's summed weight over the domains it belongs to, None if no term of
         either side matched on a node with its topology key (upstream's Skip)."""
         preferred = [self._resolve_namespaces(t) for t in own.preferred_affinity] if own else []
@@ -231,16 +237,14 @@ class InterPodAffinity:
             rows.append(row)
             weights.append(weight)
 
-        pods = nodes.assigned_pods(None if has_preferences else nodes.with_affinity)
-        for row, other in pods:
-            for term in preferred:
-                if term.matches(other, None):
-                    add(term, row, term.weight)
-            for term in avoided:
-                if term.matches(other, None):
-                    add(term, row, -term.weight)
-            if not any(pod_affinity(other)):
-                continue
+        mine = [*preferred, *avoided]
+        if mine:  # the pod's own preferences read every counted pod
+            signs = [1] * len(preferred) + [-1] * len(avoided)
+            for term, sign, rows in zip(mine, signs, rows_selected(nodes.assigned_pods(), mine)):
+                for row in rows:
+                    add(term, row, sign * term.weight)
+        # what the pods with affinity of their own think of this one
+        for row, other in nodes.assigned_pods(nodes.with_affinity):
             theirs = self._existing_terms.of(pod_key(other), other)
             if hard > 0:
                 for term in theirs.required_affinity:

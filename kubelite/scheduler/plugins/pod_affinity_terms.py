@@ -20,7 +20,7 @@ in `TermCache`, so a cycle re-reads only the pods that changed since the last on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,7 @@ class PodTerms:
 
 
 NO_TERMS = PodTerms()
+_EMPTY: Mapping[str, Any] = {}
 
 
 def pod_affinity(pod: Obj) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -143,3 +144,42 @@ class TermCache:
         """Forget deleted pods once they outnumber the live ones (amortized, not per cycle)."""
         if len(self._entries) > 2 * len(live) + 64:
             self._entries = {k: v for k, v in self._entries.items() if k in live}
+
+
+def rows_selected(pods: Iterable[tuple[int, Obj]], terms: Sequence[AffinityTerm],
+                  *, by_all: bool = False) -> list[list[int]]:
+    """One pass over (row, pod): per term, the rows of the pods it selects; with `by_all`, a
+    single list, the rows of the pods that every term selects.
+
+    For the incoming pod's own terms, whose namespaceSelector is already resolved into names
+    (or selects every namespace), so no pod's namespace labels are needed. This loop visits
+    every counted pod, so it reads each pod's metadata once and tests the namespace first."""
+    checks: list[tuple[list[int], frozenset[str], bool, Callable[[Mapping[str, str] | None], bool]]] = [
+        ([], t.namespaces, t.namespace_selector.is_empty(), t.selector.matches) for t in terms]
+    if by_all:
+        selected: list[int] = []
+        for row, pod in pods:
+            meta: Mapping[str, Any] = pod.get("metadata") or _EMPTY
+            namespace = meta.get("namespace", "")
+            pod_labels: Mapping[str, str] | None = None
+            for _, names, everywhere, selects in checks:
+                if not (everywhere or namespace in names):
+                    break
+                if pod_labels is None:
+                    pod_labels = meta.get("labels") or _EMPTY
+                if not selects(pod_labels):
+                    break
+            else:
+                selected.append(row)
+        return [selected]
+    for row, pod in pods:
+        meta = pod.get("metadata") or _EMPTY
+        namespace = meta.get("namespace", "")
+        pod_labels = None
+        for rows, names, everywhere, selects in checks:
+            if everywhere or namespace in names:
+                if pod_labels is None:
+                    pod_labels = meta.get("labels") or _EMPTY
+                if selects(pod_labels):
+                    rows.append(row)
+    return [check[0] for check in checks]

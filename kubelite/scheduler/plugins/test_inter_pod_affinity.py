@@ -429,9 +429,12 @@ def test_from_args_defaults_as_upstream(args: Obj, weight: int, ignore: bool) ->
 @pytest.mark.parametrize("args, message", [
     ({"hardPodAffinityWeight": -1}, "hardPodAffinityWeight: Invalid value: -1: not in valid range [0, 100]"),
     ({"hardPodAffinityWeight": 101}, "hardPodAffinityWeight: Invalid value: 101: not in valid range [0, 100]"),
-    ({"hardPodAffinityWeight": "5"}, "cannot unmarshal '5' into Go struct field"),
-    ({"hardPodAffinityWeight": 2**31}, "of type int32"),
-    ({"ignorePreferredTermsOfExistingPods": "yes"}, "ignorePreferredTermsOfExistingPods of type bool"),
+    ({"hardPodAffinityWeight": "5"}, "json: cannot unmarshal string into Go struct field "
+                                     "InterPodAffinityArgs.hardPodAffinityWeight of type int32"),
+    ({"hardPodAffinityWeight": 2**31}, "json: cannot unmarshal number 2147483648 into Go struct field "
+                                       "InterPodAffinityArgs.hardPodAffinityWeight of type int32"),
+    ({"ignorePreferredTermsOfExistingPods": "yes"}, "json: cannot unmarshal string into Go struct field "
+                                                    "InterPodAffinityArgs.ignorePreferredTermsOfExistingPods of type bool"),
     ({"hardPodAffinityWeigth": 1}, 'unknown field "hardPodAffinityWeigth"'),
     ({"kind": "NodeAffinityArgs"}, "want args to be of type InterPodAffinityArgs, got NodeAffinityArgs"),
 ], ids=["below-range", "above-range", "string", "beyond-int32", "not-a-bool", "unknown-field", "other-kind"])
