@@ -57,6 +57,8 @@ ANTI_AFFINITY_REASON = "node(s) didn't match pod anti-affinity rules"
 EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
 
 _PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
+_TERMS_KEY = "InterPodAffinity/terms"  # CycleState keys, built once rather than per cycle
+_SCORE_KEY = "InterPodAffinity/score"
 _ARGS = ("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods")
 _INT32 = (-(2**31), 2**31 - 1)
 
@@ -206,11 +208,11 @@ class InterPodAffinity:
         weights = self._weights_by_domain(pod, own, nodes)
         if weights is None:
             return Status.skip()  # no pod anywhere said anything about this one
-        state[f"{self.name}/score"] = weights
+        state[_SCORE_KEY] = weights
         return Status.success()
 
     def score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Scores:
-        weights: Scores = state[f"{self.name}/score"]
+        weights: Scores = state[_SCORE_KEY]
         return weights[rows]
 
     def normalize_score(self, state: CycleState, pod: Obj, scores: Scores) -> Scores:
@@ -270,10 +272,9 @@ class InterPodAffinity:
 
     def _own_terms(self, state: CycleState, pod: Obj) -> PodTerms | None:
         """The pod's parsed terms, once per cycle; None when it has no pod (anti-)affinity."""
-        key = f"{self.name}/terms"
-        if key not in state:
-            state[key] = parse_pod_terms(pod) if any(pod_affinity(pod)) else None
-        terms: PodTerms | None = state[key]
+        if _TERMS_KEY not in state:
+            state[_TERMS_KEY] = parse_pod_terms(pod) if any(pod_affinity(pod)) else None
+        terms: PodTerms | None = state[_TERMS_KEY]
         return terms
 
     def _resolve_namespaces(self, term: AffinityTerm) -> AffinityTerm:
