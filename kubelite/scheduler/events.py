@@ -110,8 +110,11 @@ DEFAULT_PLUGIN_EVENTS: Mapping[str, Sequence[ClusterEvent]] = {
     "TaintToleration": _events(
         (Resource.NODE, _A | ActionType.UPDATE_NODE_TAINT),
         (Resource.POD, ActionType.UPDATE_POD_TOLERATIONS)),
+    # a pod added next to it or deleted away, a pod's labels changed, a node newly
+    # carrying a topology key (taint updates only stand in for the pre-check's missed adds)
     "InterPodAffinity": _events(
-        (Resource.POD, ActionType.ALL), (Resource.NODE, _A | ActionType.UPDATE_NODE_LABEL)),
+        (Resource.POD, _A | ActionType.UPDATE_POD_LABEL | _D),
+        (Resource.NODE, _A | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),
     "PodTopologySpread": _events(
         (Resource.POD, ActionType.ALL),
         (Resource.NODE, _A | _D | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),

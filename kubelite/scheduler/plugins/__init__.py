@@ -17,6 +17,7 @@ from typing import Any
 
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
 from kubelite.scheduler.plugins.image_locality import ImageLocality
+from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
 from kubelite.scheduler.plugins.node_name import NodeName
 from kubelite.scheduler.plugins.node_ports import NodePorts
@@ -28,7 +29,7 @@ from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality)}
+    NodePorts, NodeResourcesFit, InterPodAffinity, NodeResourcesBalancedAllocation, ImageLocality)}
 
 # Upstream's in-tree plugins (pkg/scheduler/framework/plugins/names), in the order of its
 # default MultiPoint set, then the ones it does not enable by default.
@@ -54,6 +55,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeAffinity", 2),
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
+    ("InterPodAffinity", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
 )
