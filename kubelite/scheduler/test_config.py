@@ -79,7 +79,7 @@ def test_two_profiles_with_their_own_plugins_weights_and_args() -> None:
     default, packing = loaded.profiles
     assert packing.scheduler_name == "bin-packing"
     assert names_at(packing, "score") == ["NodeResourcesFit", "TaintToleration", "NodeAffinity",
-                                          "ImageLocality"]
+                                          "InterPodAffinity", "ImageLocality"]
     assert packing.weights["NodeResourcesFit"] == 5
     fit = plugin(packing, "NodeResourcesFit")
     assert isinstance(fit, NodeResourcesFit)
@@ -87,7 +87,8 @@ def test_two_profiles_with_their_own_plugins_weights_and_args() -> None:
     default_fit = plugin(default, "NodeResourcesFit")
     assert isinstance(default_fit, NodeResourcesFit) and default_fit.strategy.type == "LeastAllocated"
     # one instance per plugin per profile, at every point it runs
-    assert packing.at("filter")[-1] is fit and packing.at("pre_filter")[-1] is fit
+    assert [p for p in packing.at("filter") if p.name == fit.name] == [fit]
+    assert [p for p in packing.at("pre_filter") if p.name == fit.name] == [fit]
 
 
 def test_plugin_args_are_defaulted_as_upstream() -> None:

@@ -13,6 +13,22 @@ from kubelite.scheduler.plugins import DEFAULT_PLUGINS, LOOP_BINDER, REGISTRY
 
 KNOWN = {*REGISTRY, LOOP_BINDER}
 
+# upstream's default order at Filter and Score (default_plugins.go); the expectations below
+# keep the plugins kubelite has, so they hold as plugins are added
+UPSTREAM_FILTER = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
+                   "NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
+                   "VolumeZone", "PodTopologySpread", "InterPodAffinity")
+UPSTREAM_SCORE = ("TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
+                  "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality")
+UPSTREAM_WEIGHTS = {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1,
+                    "PodTopologySpread": 2, "InterPodAffinity": 2,
+                    "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
+
+
+def present(names: tuple[str, ...], *, without: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> list[str]:
+    """`first`, then upstream's `names` kubelite has, less `without`."""
+    return [*first, *(n for n in names if n in KNOWN and n not in without and n not in first)]
+
 
 def refs(*entries: str | tuple[str, int]) -> list[PluginRef]:
     return [PluginRef(e) if isinstance(e, str) else PluginRef(e[0], e[1]) for e in entries]
@@ -66,36 +82,29 @@ def placed(custom: dict[str, PluginSet] | None) -> tuple[dict[str, list[str]], d
 def test_default_profile_places_each_plugin_where_it_has_the_method() -> None:
     points, weights, errors = placed(None)
     assert errors == []
-    assert points["filter"] == ["NodeUnschedulable", "NodeName", "TaintToleration",
-                                "NodeAffinity", "NodePorts", "NodeResourcesFit"]
-    assert points["score"] == ["TaintToleration", "NodeAffinity", "NodeResourcesFit",
-                               "NodeResourcesBalancedAllocation", "ImageLocality"]
+    assert points["filter"] == present(UPSTREAM_FILTER)
+    assert points["score"] == present(UPSTREAM_SCORE)
     assert (points["less"], points["bind"]) == (["PrioritySort"], [LOOP_BINDER])
-    assert weights == {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1,
-                       "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
+    assert weights == {k: v for k, v in UPSTREAM_WEIGHTS.items() if k in KNOWN}
 
 
 PLACEMENTS = [
     # a plugin named at a point comes first there, and its score weight wins
     ("score-override-first-with-its-weight",
      {"score": PluginSet(refs(("ImageLocality", 7)))},
-     "score", ["ImageLocality", "TaintToleration", "NodeAffinity", "NodeResourcesFit",
-               "NodeResourcesBalancedAllocation"], {"ImageLocality": 7}),
+     "score", present(UPSTREAM_SCORE, first=("ImageLocality",)), {"ImageLocality": 7}),
     ("disable-all-score-keeps-only-named",
      {"score": PluginSet(refs(("NodeResourcesFit", 5)), ["*"])},
      "score", ["NodeResourcesFit"], {"NodeResourcesFit": 5}),
     ("multipoint-disabled-at-one-point",
      {"score": PluginSet([], ["TaintToleration"])},
-     "score", ["NodeAffinity", "NodeResourcesFit", "NodeResourcesBalancedAllocation",
-               "ImageLocality"], {}),
+     "score", present(UPSTREAM_SCORE, without=("TaintToleration",)), {}),
     ("multipoint-weight-zero-means-one",
      {MULTI_POINT: PluginSet(refs(("TaintToleration", 0)))},
-     "score", ["TaintToleration", "NodeAffinity", "NodeResourcesFit",
-               "NodeResourcesBalancedAllocation", "ImageLocality"], {"TaintToleration": 1}),
+     "score", present(UPSTREAM_SCORE), {"TaintToleration": 1}),
     ("multipoint-disabled-everywhere",
      {MULTI_POINT: PluginSet([], ["NodeResourcesFit"])},
-     "filter", ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                "NodePorts"], {}),
+     "filter", present(UPSTREAM_FILTER, without=("NodeResourcesFit",)), {}),
 ]
 
 
