@@ -98,6 +98,7 @@ class NodeTable:
         # the inter-pod plugins cost nothing while these are empty and the pod has none
         self.with_affinity: set[str] = set()
         self.with_required_anti_affinity: set[str] = set()
+        self._in_namespace: dict[str, set[str]] = {}  # counted pod keys by namespace
         self.pods_version = 0  # bumped on every counted-pod change, for plugins' caches
         self.nodes_version = 0  # bumped on every node added, replaced or removed
 
@@ -225,6 +226,7 @@ class NodeTable:
         self.remove_pod(key)
         self._pods[key] = entry
         self._pods_on.setdefault(node, set()).add(key)
+        self._in_namespace.setdefault(key.partition("/")[0], set()).add(key)
         affinity = (pod.get("spec") or {}).get("affinity") or {}
         if affinity.get("podAffinity") or affinity.get("podAntiAffinity"):
             self.with_affinity.add(key)
@@ -246,6 +248,7 @@ class NodeTable:
         if entry is None:
             return
         self._pods_on[entry.node].discard(key)
+        self._in_namespace[key.partition("/")[0]].discard(key)
         self.with_affinity.discard(key)
         self.with_required_anti_affinity.discard(key)
         self.pods_version += 1
@@ -283,6 +286,11 @@ class NodeTable:
     def pods_on_row(self, row: int) -> list[Obj]:
         """The counted pods of the node in `row`."""
         return [self._pods[key].pod for key in self._pods_on.get(self.names[row], ())]
+
+    def keys_in(self, namespaces: Iterable[str]) -> Iterator[str]:
+        """Keys of the counted pods in `namespaces`."""
+        for namespace in namespaces:
+            yield from self._in_namespace.get(namespace, ())
 
     def assigned_pods(self, keys: Iterable[str] | None = None) -> Iterator[tuple[int, Obj]]:
         """(row, pod) of the counted pods (all, or those of `keys`) whose node has a row."""

@@ -62,6 +62,7 @@ def test_counted_pods_are_listed_by_row_and_affinity_users_are_tracked() -> None
     nodes.remove_pod("default/anti")
     assert not nodes.with_affinity and not nodes.with_required_anti_affinity
     assert nodes.pod("default/anti") is None and nodes.pod("default/plain") is plain
+    assert list(nodes.keys_in(["default", "other"])) == ["default/plain"]
 
 
 def test_pods_of_a_missing_node_are_kept_but_not_listed() -> None:

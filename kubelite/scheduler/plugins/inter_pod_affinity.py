@@ -34,7 +34,7 @@ treats a namespace its lister does not know.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -158,7 +158,7 @@ class InterPodAffinity:
         if not terms:
             return np.zeros(len(nodes), dtype=np.bool_)
         # one pod must match every term (upstream's podMatchesAllAffinityTerms)
-        [rows] = rows_selected(nodes.assigned_pods(), terms, by_all=True)
+        [rows] = rows_selected(_candidates(nodes, terms), terms, by_all=True)
         has_keys = np.ones(len(nodes), dtype=np.bool_)
         found = np.ones(len(nodes), dtype=np.bool_)
         for term in terms:
@@ -174,7 +174,7 @@ class InterPodAffinity:
         out = np.zeros(len(nodes), dtype=np.bool_)
         if not terms:
             return out
-        for term, matched in zip(terms, rows_selected(nodes.assigned_pods(), terms)):
+        for term, matched in zip(terms, rows_selected(_candidates(nodes, terms), terms)):
             if matched:
                 out |= self._domains.spread(nodes, term.topology_key, matched) > 0
         return out
@@ -242,7 +242,7 @@ class InterPodAffinity:
         mine = [*preferred, *avoided]
         if mine:  # the pod's own preferences read every counted pod
             signs = [1] * len(preferred) + [-1] * len(avoided)
-            for term, sign, rows in zip(mine, signs, rows_selected(nodes.assigned_pods(), mine)):
+            for term, sign, rows in zip(mine, signs, rows_selected(_candidates(nodes, mine), mine)):
                 for row in rows:
                     add(term, row, sign * term.weight)
         # what the pods with affinity of their own think of this one
@@ -293,3 +293,11 @@ class InterPodAffinity:
             return {}
         namespace = self._namespaces.get("", (pod.get("metadata") or {}).get("namespace", ""))
         return ((namespace or {}).get("metadata") or {}).get("labels") or {}
+
+
+def _candidates(nodes: NodeTable, terms: Sequence[AffinityTerm]) -> Iterator[tuple[int, Obj]]:
+    """The counted pods the terms could select: those of the terms' namespaces, or every
+    pod when a term's namespaceSelector is empty (all namespaces)."""
+    if any(t.namespace_selector.is_empty() for t in terms):
+        return nodes.assigned_pods()
+    return nodes.assigned_pods(nodes.keys_in(set().union(*(t.namespaces for t in terms))))
