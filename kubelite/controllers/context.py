@@ -29,7 +29,7 @@ class Loop(Protocol):
 class LoopContext:
     client: Client
     informers: SharedInformers
-    host: str = ""  # this manager's identity, reported with every Event
+    host: str = ""  # source.host of Events (upstream's controllers leave it empty)
     recorders: list[EventRecorder] = field(default_factory=list)
 
     def recorder(self, component: str) -> EventRecorder:

@@ -104,7 +104,8 @@ class ControllerManager:
 
     async def _lead(self) -> None:
         informers = SharedInformers(self.client)
-        ctx = self._context = LoopContext(self.client, informers, host=self.identity)
+        # no host on Events: upstream's controllers name only their component
+        ctx = self._context = LoopContext(self.client, informers)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()
