@@ -82,7 +82,8 @@ async def test_a_replicaset_of_five_runs_five_pods_it_owns(
     created = await client.create(RS, replicaset("web", 5), namespace=NS)
     rs = await eventually(lambda: settled(client, "web", 5))
     status = rs["status"]
-    assert (status["fullyLabeledReplicas"], status["availableReplicas"]) == (5, 5)
+    assert (status["fullyLabeledReplicas"], status["availableReplicas"],
+            status["terminatingReplicas"]) == (5, 5, 0)
     assert "conditions" not in status
     pods = await pods_of(client)
     assert len(pods) == 5
@@ -126,6 +127,12 @@ async def test_scaling_down_deletes_unassigned_pods_then_the_cheapest(
     await cluster.wait_idle()
     deleted = {e["message"] for e in await events_of(client, "web", "SuccessfulDelete")}
     assert deleted == {f"Deleted pod: {n}" for n in ("stuck-0", "stuck-1", cheap)}
+
+    async def none_terminating() -> Obj | None:
+        rs = await client.get(RS, "web", namespace=NS)
+        return rs if rs["status"].get("terminatingReplicas") == 0 else None
+
+    await eventually(none_terminating)
 
 
 async def test_an_orphan_matching_the_selector_is_adopted(
@@ -175,6 +182,8 @@ async def test_a_replication_controller_runs_its_pods_through_the_same_loop(
     assert refs == [[{"apiVersion": "v1", "kind": "ReplicationController", "name": "old",
                       "uid": created["metadata"]["uid"], "controller": True,
                       "blockOwnerDeletion": True}]] * 2
+    status = (await client.get("replicationcontrollers", "old", namespace=NS))["status"]
+    assert "terminatingReplicas" not in status  # not a field of ReplicationControllerStatus
 
 
 async def test_min_ready_seconds_holds_availability_back(

@@ -2,7 +2,8 @@
 pkg/controller/controller_utils.go), over plain pod dicts.
 
 - active: not Succeeded or Failed and not being deleted (FilterActivePods); only
-  active pods count toward a controller's replicas.
+  active pods count toward a controller's replicas. terminating: being deleted, not
+  finished (FilterTerminatingPods).
 - ready: condition Ready is True; available: ready for at least minReadySeconds, by
   the condition's lastTransitionTime (IsPodAvailable).
 - controller_of: the ownerReference marked controller=true, if any (GetControllerOf).
@@ -31,6 +32,12 @@ def pod_key(pod: Obj) -> str:
 def is_active(pod: Obj) -> bool:
     phase = (pod.get("status") or {}).get("phase")
     return phase not in ("Succeeded", "Failed") and not meta(pod).get("deletionTimestamp")
+
+
+def is_terminating(pod: Obj) -> bool:
+    """Being deleted and not finished (upstream's IsPodTerminating)."""
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Succeeded", "Failed") and bool(meta(pod).get("deletionTimestamp"))
 
 
 def ready_condition(pod: Obj) -> Obj | None:

@@ -34,7 +34,8 @@ from kubelite.controllers.context import LoopContext
 from kubelite.controllers.deletion_ranking import pods_to_delete
 from kubelite.controllers.expectations import ControllerExpectations
 from kubelite.controllers.pod_control import PodControl, namespace_terminating
-from kubelite.controllers.pods import Obj, controller_of, is_active, is_ready, meta, pod_key
+from kubelite.controllers.pods import (
+    Obj, controller_of, is_active, is_ready, is_terminating, meta, pod_key)
 from kubelite.controllers.ref_manager import PodClaimer
 from kubelite.controllers.replicaset_status import calculate_status, update_status
 from kubelite.machinery import errors, labels
@@ -74,13 +75,14 @@ class OwnerKind:
     api_version: str
     component: str  # source.component of its Events
     selector: Callable[[Obj], labels.Selector]
+    counts_terminating: bool  # its status has terminatingReplicas
 
 
 REPLICASET = OwnerKind("replicaset", "replicasets.apps", "ReplicaSet", "apps/v1",
-                       "replicaset-controller", _rs_selector)
+                       "replicaset-controller", _rs_selector, True)
 REPLICATIONCONTROLLER = OwnerKind("replicationcontroller", "replicationcontrollers",
                                   "ReplicationController", "v1", "replication-controller",
-                                  _rc_selector)
+                                  _rc_selector, False)
 
 
 async def slow_start_batch(count: int, initial: int, fn: Callable[[], Awaitable[None]]) -> int:
@@ -240,9 +242,9 @@ class ReplicaSetLoop:
             raise PermanentError(f"invalid selector: {err}") from None
         needs_sync = self.expectations.satisfied(key)
         uid = str(meta(owner).get("uid") or "")
-        candidates = [p for p in (*self.pods.indexer.by_index(OWNER_INDEX, uid),
-                                  *self.pods.indexer.by_index(OWNER_INDEX, ORPHAN + namespace))
-                      if is_active(p)]
+        owned_or_orphans = [*self.pods.indexer.by_index(OWNER_INDEX, uid),
+                            *self.pods.indexer.by_index(OWNER_INDEX, ORPHAN + namespace)]
+        candidates = [p for p in owned_or_orphans if is_active(p)]
         claimer = PodClaimer(self.client, owner, selector, lambda: self.client.get(
             self.resource, name, namespace=namespace))
         pods = await claimer.claim(candidates)
@@ -253,7 +255,11 @@ class ReplicaSetLoop:
             except (errors.StatusError, SlowStartFailure, ValueError) as err:
                 manage_error = err
         now = datetime.datetime.now(datetime.UTC)
-        status = calculate_status(owner, pods, manage_error, now)
+        terminating = ([p for p in owned_or_orphans if is_terminating(p)
+                        and (controller_of(p) or {}).get("uid") == uid
+                        and selector.matches(meta(p).get("labels") or {})]
+                       if self.kind.counts_terminating else None)
+        status = calculate_status(owner, pods, manage_error, now, terminating)
         try:
             await update_status(self.client, self.resource, owner, status)
         except errors.NotFound:

@@ -3,7 +3,9 @@ replica_set_utils.go: calculateStatus, updateReplicaSetStatus).
 
 - replicas: active pods claimed; fullyLabeledReplicas: those whose labels carry every
   label of the template; readyReplicas: Ready; availableReplicas: Ready for at least
-  minReadySeconds.
+  minReadySeconds; terminatingReplicas (ReplicaSets only, as 1.35's
+  DeploymentReplicaSetTerminatingReplicas gate, on by default, has it): owned pods
+  being deleted that have not finished.
 - ReplicaFailure: set (True, reason FailedCreate or FailedDelete, the error as
   message) when managing replicas failed and no such condition is there yet; removed
   once a sync manages replicas without error.
@@ -27,7 +29,8 @@ _COUNTS = ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplic
 
 
 def calculate_status(owner: Obj, pods: list[Obj], manage_error: Exception | None,
-                     now: datetime.datetime) -> Obj:
+                     now: datetime.datetime, terminating: list[Obj] | None = None) -> Obj:
+    """`terminating` None: the kind has no terminatingReplicas field."""
     spec = owner.get("spec") or {}
     status: Obj = dict(owner.get("status") or {})
     template_labels = labels.selector_from_set(
@@ -52,6 +55,10 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: Exception | None
         1 for p in pods if template_labels.matches(meta(p).get("labels") or {}))
     status["readyReplicas"] = sum(1 for p in pods if is_ready(p))
     status["availableReplicas"] = sum(1 for p in pods if is_available(p, min_ready, now))
+    if terminating is None:
+        status.pop("terminatingReplicas", None)
+    else:
+        status["terminatingReplicas"] = len(terminating)
     return status
 
 
@@ -59,6 +66,7 @@ def status_unchanged(owner: Obj, status: Obj) -> bool:
     old = owner.get("status") or {}
     return (all(int(old.get(k) or 0) == int(status.get(k) or 0) for k in _COUNTS)
             and int(meta(owner).get("generation") or 0) == int(old.get("observedGeneration") or 0)
+            and old.get("terminatingReplicas") == status.get("terminatingReplicas")
             and (old.get("conditions") or []) == (status.get("conditions") or []))
 
 

@@ -63,6 +63,17 @@ def test_replica_failure_is_kept_while_failing_and_removed_on_success() -> None:
     assert "conditions" not in fixed
 
 
+def test_terminating_replicas_are_counted_only_for_kinds_that_have_the_field() -> None:
+    counted = calculate_status(rs(status={"terminatingReplicas": 3}), [pod()], None, NOW,
+                               terminating=[pod(), pod()])
+    assert counted["terminatingReplicas"] == 2
+    absent = calculate_status(rs(status={"terminatingReplicas": 3}), [pod()], None, NOW)
+    assert "terminatingReplicas" not in absent
+    status = {"replicas": 0, "fullyLabeledReplicas": 0, "readyReplicas": 0,
+              "availableReplicas": 0, "observedGeneration": 2}
+    assert not status_unchanged(rs(status=status), {**status, "terminatingReplicas": 0})
+
+
 def test_an_unchanged_status_of_the_current_generation_is_not_written() -> None:
     status = {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 2,
               "availableReplicas": 2, "observedGeneration": 2}
