@@ -186,6 +186,31 @@ async def test_a_replication_controller_runs_its_pods_through_the_same_loop(
     assert "terminatingReplicas" not in status  # not a field of ReplicationControllerStatus
 
 
+async def test_refused_creations_set_replica_failure_until_they_succeed(
+        client: Client, cluster: ControllerManager) -> None:
+    spec = replicaset("gold", 2, app="gold")
+    spec["spec"]["template"]["spec"]["priorityClassName"] = "gold"
+    await client.create(RS, spec, namespace=NS)
+
+    async def failure() -> Obj | None:
+        rs = await client.get(RS, "gold", namespace=NS)
+        conditions = rs.get("status", {}).get("conditions") or []
+        return conditions[0] if conditions else None
+
+    condition = await eventually(failure)
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "ReplicaFailure", "True", "FailedCreate")
+    assert "no PriorityClass with name gold was found" in condition["message"]
+    await cluster.wait_idle()
+    events = await events_of(client, "gold", "FailedCreate")
+    assert events and all(e["type"] == "Warning" and e["message"].startswith(
+        "Error creating: ") and "no PriorityClass" in e["message"] for e in events)
+    await client.create("priorityclasses.scheduling.k8s.io",
+                        {"metadata": {"name": "gold"}, "value": 1000})
+    rs = await eventually(lambda: settled(client, "gold", 2))
+    assert "conditions" not in rs["status"]
+
+
 async def test_min_ready_seconds_holds_availability_back(
         client: Client, cluster: ControllerManager) -> None:
     await client.create(RS, replicaset("slow", 2, app="slow", minReadySeconds=1), namespace=NS)
