@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubelite.client.controller import Controller, PermanentError
@@ -37,13 +37,13 @@ from kubelite.controllers.pod_control import PodControl, namespace_terminating
 from kubelite.controllers.pods import (
     Obj, controller_of, is_active, is_ready, is_terminating, meta, pod_key)
 from kubelite.controllers.ref_manager import PodClaimer
+from kubelite.controllers.slow_start import SLOW_START_INITIAL_BATCH, SlowStartFailure, slow_start_batch
 from kubelite.controllers.replicaset_status import calculate_status, update_status
 from kubelite.machinery import errors, labels
 
 log = logging.getLogger(__name__)
 
 BURST_REPLICAS = 500  # upstream's BurstReplicas: creations or deletions per sync
-SLOW_START_INITIAL_BATCH = 1
 WORKERS = 5  # upstream's ConcurrentRSSyncs / ConcurrentRCSyncs
 OWNER_INDEX = "controller-uid"  # pods by their controller's uid; orphans by namespace
 ORPHAN = "orphan/"
@@ -83,34 +83,6 @@ REPLICASET = OwnerKind("replicaset", "replicasets.apps", "ReplicaSet", "apps/v1"
 REPLICATIONCONTROLLER = OwnerKind("replicationcontroller", "replicationcontrollers",
                                   "ReplicationController", "v1", "replication-controller",
                                   _rc_selector, False)
-
-
-async def slow_start_batch(count: int, initial: int, fn: Callable[[], Awaitable[None]]) -> int:
-    """Call `fn` `count` times in batches of `initial`, doubling, all calls of a batch at
-    once; stop after the first batch with a failure. The successes come back, and the
-    first failure is raised (as `SlowStartFailure`) with them."""
-    successes = 0
-    remaining = count
-    batch = min(remaining, initial)
-    while batch > 0:
-        outcomes = await asyncio.gather(*(fn() for _ in range(batch)), return_exceptions=True)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        successes += batch - len(failures)
-        for failure in failures:
-            if isinstance(failure, asyncio.CancelledError):
-                raise failure
-        if failures:
-            raise SlowStartFailure(successes, failures[0])
-        remaining -= batch
-        batch = min(2 * batch, remaining)
-    return successes
-
-
-class SlowStartFailure(Exception):
-    def __init__(self, successes: int, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.successes = successes
-        self.error = error
 
 
 class ReplicaSetLoop:
