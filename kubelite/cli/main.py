@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
-from kubelite.controllers.manager import LOOPS
+from kubelite.controllers.names import LOOP_NAMES
 
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubelite")
 
 # what `kubelite server --disable` can leave out: whole components, or single loops
-COMPONENTS = ("scheduler", "controller-manager", *LOOPS)
+COMPONENTS = ("scheduler", "controller-manager", *LOOP_NAMES)
 
 
 def default_data_dir() -> Path:
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how to reach the API server")
     manager.add_argument("--controllers", default="*",
                          help="loops to run, comma separated: '*' for all, NAME to add, "
-                              "-NAME to leave out (" + ", ".join(LOOPS) + ")")
+                              "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -245,7 +245,7 @@ def server_controllers(disabled: list[str]) -> list[str] | None:
     """The --controllers list of the server's controller manager; None: run none."""
     if "controller-manager" in disabled:
         return None
-    return ["*", *(f"-{name}" for name in LOOPS if name in disabled)]
+    return ["*", *(f"-{name}" for name in LOOP_NAMES if name in disabled)]
 
 
 async def _run_standalone(kubeconfig: str, field_manager: str, what: str,

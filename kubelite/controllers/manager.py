@@ -38,7 +38,7 @@ FIELD_MANAGER = "kube-controller-manager"
 
 LoopFactory = Callable[[LoopContext], Loop]
 
-# Every loop by its upstream name. Add a loop here and it runs.
+# Every loop by its upstream name. Add a loop here (and its name to names.py) and it runs.
 LOOPS: dict[str, LoopFactory] = {
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,

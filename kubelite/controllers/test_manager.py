@@ -8,6 +8,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.manager import LOOPS, UnknownController, enabled_loops
+from kubelite.controllers.names import LOOP_NAMES
 
 ALL = list(LOOPS)
 
@@ -24,6 +25,10 @@ ALL = list(LOOPS)
 def test_enabled_loops_follow_the_controllers_list(controllers: list[str],
                                                    enabled: list[str]) -> None:
     assert enabled_loops(controllers) == enabled
+
+
+def test_the_command_line_knows_every_loop_by_name() -> None:
+    assert tuple(LOOPS) == LOOP_NAMES
 
 
 def test_an_unknown_controller_is_refused_by_name() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from kubelite.cli.main import build_parser, server_controllers
-from kubelite.controllers.manager import LOOPS
+from kubelite.controllers.names import LOOP_NAMES
 from tests.cluster import ROOT, Cluster
 from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
 
@@ -91,7 +91,7 @@ def test_server_disable_turns_loops_off(disabled: list[str],
     assert server_controllers(args.disable) == controllers
 
 
-@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("loop", LOOP_NAMES)
 def test_every_loop_can_be_disabled_by_name(loop: str) -> None:
     args = build_parser().parse_args(["server", "--disable", loop])
     assert server_controllers(args.disable) == ["*", f"-{loop}"]
