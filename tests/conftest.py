@@ -7,7 +7,7 @@ import pytest
 
 from tests.cluster import Cluster
 
-API_ONLY = ("--disable", "scheduler")
+API_ONLY = ("--disable", "scheduler", "--disable", "controller-manager")
 
 
 @pytest.fixture(scope="session")

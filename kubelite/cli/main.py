@@ -2,13 +2,17 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
-                    [--simulated-nodes N] [--disable scheduler] [--scheduler-config FILE]
+                    [--simulated-nodes N] [--disable scheduler|controller-manager|LOOP]
+                    [--scheduler-config FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
     kubelite scheduler --kubeconfig FILE [--config FILE]
+    kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset']
 
-The server runs the scheduler in its own process over the in-process transport unless
-`--disable scheduler`; `kubelite scheduler` runs it alone against any API server. Either
-reads a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
+The server runs the scheduler and the controller manager in its own process over the
+in-process transport unless `--disable scheduler` / `--disable controller-manager`;
+`--disable replicaset` (any loop's name) leaves out one loop. `kubelite scheduler` and
+`kubelite controller-manager` run them alone against any API server. The scheduler reads
+a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
 `--scheduler-config` / `--config`; a file with mistakes stops the command before anything
 starts, listing every mistake on stderr.
 
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
+from kubelite.controllers.names import LOOP_NAMES
 
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
@@ -39,7 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubelite")
 
-COMPONENTS = ("scheduler",)  # what `kubelite server --disable` can leave out
+# what `kubelite server --disable` can leave out: whole components, or single loops
+COMPONENTS = ("scheduler", "controller-manager", *LOOP_NAMES)
 
 
 def default_data_dir() -> Path:
@@ -106,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1): "
                                 "profiles, plugins, weights, plugin args, leader election")
     scheduler.add_argument("--log-level", default="INFO")
+    manager = sub.add_parser("controller-manager",
+                             help="run the control loops against a cluster")
+    manager.add_argument("--kubeconfig", type=Path, required=True,
+                         help="how to reach the API server")
+    manager.add_argument("--controllers", default="*",
+                         help="loops to run, comma separated: '*' for all, NAME to add, "
+                              "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
+    manager.add_argument("--log-level", default="INFO")
     return parser
 
 
@@ -182,6 +196,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _install_uvloop()
         return asyncio.run(run_scheduler(kubeconfig, configuration))
+    if args.command == "controller-manager":
+        from kubelite.controllers.manager import UnknownController, enabled_loops
+
+        try:
+            enabled_loops(args.controllers.split(","))
+        except UnknownController as err:
+            print(f"kubelite: --controllers: {err}", file=sys.stderr)
+            return 2
+        _install_uvloop()
+        return asyncio.run(run_controller_manager(args))
     return 2
 
 
@@ -262,6 +286,22 @@ async def run_scheduler(kubeconfig: str | Path,
                                  lambda client: KubeScheduler(client, **options).run())
 
 
+async def run_controller_manager(args: argparse.Namespace) -> int:
+    from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
+
+    controllers = args.controllers.split(",")
+    return await _run_standalone(
+        args.kubeconfig, FIELD_MANAGER, "controller manager",
+        lambda client: ControllerManager(client, controllers=controllers).run())
+
+
+def server_controllers(disabled: list[str]) -> list[str] | None:
+    """The --controllers list of the server's controller manager; None: run none."""
+    if "controller-manager" in disabled:
+        return None
+    return ["*", *(f"-{name}" for name in LOOP_NAMES if name in disabled)]
+
+
 async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
                           component: Callable[[Client], Coroutine[Any, Any, None]]) -> int:
     """Run one component against the API server a kubeconfig names, until it fails
@@ -312,7 +352,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
     components: list[asyncio.Task[None]] = []
-    if config.count or "scheduler" not in args.disable:
+    controllers = server_controllers(args.disable)
+    if config.count or "scheduler" not in args.disable or controllers is not None:
         from kubelite.client.inprocess import InProcessTransport
         from kubelite.client.rest import Client
 
@@ -324,6 +365,12 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         scheduler = KubeScheduler(Client(transport, field_manager="kube-scheduler"),
                                   **scheduler_options(args.scheduler_configuration))
         components.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+    if controllers is not None:
+        from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
+
+        manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
+                                    controllers=controllers)
+        components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
 

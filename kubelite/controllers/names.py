@@ -1,0 +1,7 @@
+"""The loops' names, as upstream's --controllers names them, in the order the manager
+builds them: importable without importing the loops, so the command line can offer them
+(`kubelite server --disable replicaset`) without loading the client."""
+
+from __future__ import annotations
+
+LOOP_NAMES = ("replicaset", "replicationcontroller", "serviceaccount")
