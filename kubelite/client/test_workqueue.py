@@ -124,6 +124,17 @@ async def test_cancelled_get_does_not_lose_a_wakeup() -> None:
     assert await asyncio.wait_for(second, 1) == "x"
 
 
+async def test_a_get_cancelled_while_shutting_down_just_ends() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    waiting = [asyncio.create_task(q.get()) for _ in range(3)]
+    await asyncio.sleep(0)
+    for task in waiting:
+        task.cancel()  # their waiters are cancelled before the tasks run again...
+    q.shutdown()  # ...and shutdown pops them meanwhile
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+
+
 async def test_add_after_keeps_the_earliest_delay() -> None:
     q: WorkQueue[str] = WorkQueue()
     q.add_after("a", 3600)

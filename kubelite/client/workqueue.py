@@ -94,7 +94,7 @@ class WorkQueue(Generic[T]):
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()  # we were woken for an item we will not take
-                else:
+                elif waiter in self._waiters:  # a wake-up or shutdown may have popped it
                     self._waiters.remove(waiter)
                 raise
         item = self._queue.popleft()
