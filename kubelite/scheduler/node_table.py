@@ -142,8 +142,8 @@ class NodeTable:
         for image, sizes in self._images.items():
             sizes[row] = self._node_images[row].get(image, -1)
         self._node_scalars[row] = scalars
-        for resource, column in self._scalar_allocatable.items():
-            column[row] = scalars.get(resource, 0)
+        for resource, amounts in self._scalar_allocatable.items():
+            amounts[row] = scalars.get(resource, 0)
 
     def remove_node(self, name: str) -> None:
         """Drop a node's row; its pods stay known and count again if it comes back."""
@@ -237,9 +237,8 @@ class NodeTable:
             for row, scalars in enumerate(self._node_scalars):
                 allocatable[row] = scalars.get(resource, 0)
             for entry in self._pods.values():
-                row = self.row_of.get(entry.node)
-                if row is not None:
-                    requested[row] += entry.scalar.get(resource, 0)
+                if (counted_row := self.row_of.get(entry.node)) is not None:
+                    requested[counted_row] += entry.scalar.get(resource, 0)
             self._scalar_allocatable[resource] = allocatable
             self._scalar_requested[resource] = requested
         n = len(self.names)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelite.scheduler.plugins.default_binder import DefaultBinder
 from kubelite.scheduler.plugins.image_locality import ImageLocality
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
 from kubelite.scheduler.plugins.node_name import NodeName
@@ -21,7 +22,7 @@ from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality)}
+    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality, DefaultBinder)}
 
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
@@ -35,4 +36,5 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeResourcesFit", 1),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
+    ("DefaultBinder", 0),
 )
