@@ -19,10 +19,12 @@ from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.priority_sort import PrioritySort
 from kubelite.scheduler.plugins.scheduling_gates import SchedulingGates
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
+from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality, DefaultBinder)}
+    NodePorts, NodeResourcesFit, VolumeBinding, NodeResourcesBalancedAllocation, ImageLocality,
+    DefaultBinder)}
 
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
@@ -34,6 +36,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeAffinity", 2),
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
+    ("VolumeBinding", 0),  # no Score without the StorageCapacityScoring gate (off in 1.35)
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
     ("DefaultBinder", 0),
