@@ -14,6 +14,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.kubelet.simulated import SimulatedNodes
 from kubelite.scheduler.framework import Code, CycleState, Status
+from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 from kubelite.scheduler.plugins.volume_matching import ANN_BIND_COMPLETED, ANN_SELECTED_NODE
 from kubelite.scheduler.schedule_one import Profile
 from kubelite.scheduler.scheduler import KubeScheduler
@@ -210,3 +211,27 @@ async def test_a_pod_rejected_at_permit_is_unschedulable_and_its_room_freed(
     condition = await eventually(lambda: unschedulable_condition(client, "refused"))
     assert condition["message"] == "0/1 nodes are available: 1 not this one."
     assert all(not gated.table.pods_on(n) for n in ("sim-0", "sim-1", "sim-2"))
+
+
+async def test_a_claim_not_bound_in_time_sends_the_pod_back_with_upstreams_error(
+        client: Client, nodes: SimulatedNodes) -> None:
+    profile = Profile.default(VolumeBinding=VolumeBinding.from_args({"bindTimeoutSeconds": 0}))
+    sched = KubeScheduler(client, seed=1, profile=profile)
+    await client.create("storageclasses", storage_class("slow", "WaitForFirstConsumer"))
+    await client.create("persistentvolumeclaims", claim("slow-data", "slow"), namespace="default")
+    async with running(sched.run()):
+        await client.create("pods", pod_using("impatient", "slow-data"), namespace="default")
+
+        async def scheduler_error() -> Obj | None:
+            for c in (await get_pod(client, "impatient"))["status"].get("conditions") or []:
+                if c["type"] == "PodScheduled" and c["reason"] == "SchedulerError":
+                    return c
+            return None
+
+        condition = await eventually(scheduler_error)
+        assert condition["message"] == (
+            'running PreBind plugin "VolumeBinding": binding volumes: context deadline exceeded')
+        # the claim keeps the node it was given, and the pod comes back to that node only
+        pvc = await client.get("persistentvolumeclaims", "slow-data", namespace="default")
+        assert pvc["metadata"]["annotations"][ANN_SELECTED_NODE] in {"sim-0", "sim-1", "sim-2"}
+        assert "nodeName" not in (await get_pod(client, "impatient"))["spec"]

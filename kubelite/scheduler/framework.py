@@ -227,8 +227,8 @@ def default_normalize_score(scores: Scores, *, reverse: bool) -> Scores:
 
 class HandleUser(Plugin, Protocol):
     """A plugin that needs the framework handle (the API client, the waiting pods), as
-    upstream's plugins keep the Handle given to their factory. `use_handle` is called before
-    the first cycle of each term of leadership."""
+    upstream's plugins keep the Handle given to their factory. `use_handle` is called once,
+    when the KubeScheduler running the profile is built."""
 
     def use_handle(self, handle: Handle) -> None: ...
 
