@@ -36,6 +36,8 @@ from kubelite.scheduler.binding_cycle import Handle
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status, Verdict
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.plugins import volume_matching as vm
+from kubelite.scheduler.plugins.volume_prebind import (
+    BindingFailed, PodVolumes, bindings_done, resource_version, write_bindings)
 from kubelite.scheduler.queue import Clock, SystemClock
 
 NAME = "VolumeBinding"
@@ -55,10 +57,6 @@ class InvalidArgs(ValueError):
         super().__init__(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
 
 
-class _BindingFailed(Exception):
-    """The PV controller or a provisioner undid what PreBind asked: schedule again."""
-
-
 def claim_names(pod: Obj) -> list[tuple[str, bool]]:
     """(claim name, is a generic ephemeral volume) of the pod's volumes that use a claim."""
     out = []
@@ -68,22 +66,6 @@ def claim_names(pod: Obj) -> list[tuple[str, bool]]:
         elif volume.get("ephemeral") is not None:
             out.append((f"{(pod.get('metadata') or {}).get('name', '')}-{volume.get('name', '')}", True))
     return out
-
-
-def _rv(obj: Mapping[str, Any]) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-    except ValueError:
-        return 0
-
-
-@dataclass(slots=True)
-class PodVolumes:
-    """What Reserve promised the pod on one node: PVs to bind and claims to provision."""
-
-    node: Obj
-    static: list[tuple[Obj, Obj]]  # (PV with its claimRef set, claim)
-    provision: list[Obj]  # claims with the selected-node annotation
 
 
 @dataclass(slots=True)
@@ -153,7 +135,7 @@ class VolumeBinding:
         entry = self._assumed.get(key)
         if entry is None:
             return obj
-        if entry[0] != _rv(obj):
+        if entry[0] != resource_version(obj):
             del self._assumed[key]  # the informer has a newer version: it is the truth
             return obj
         return entry[1]
@@ -173,7 +155,7 @@ class VolumeBinding:
         return self._classes.get("", name)
 
     def _assume(self, resource: str, original: Obj, assumed: Obj) -> None:
-        self._assumed[(resource, vm.claim_key(original))] = (_rv(original), assumed)
+        self._assumed[(resource, vm.claim_key(original))] = (resource_version(original), assumed)
 
     # --- scheduling cycle -------------------------------------------------------------
 
@@ -323,69 +305,20 @@ class VolumeBinding:
             return Status.success()
         if self.handle is None:
             return Status.from_error(RuntimeError("VolumeBinding has no framework handle"))
-        client = self.handle.client
-        try:  # there is no rollback of what was written if a later write fails, as upstream
-            for i, (volume, claim) in enumerate(volumes.static):
-                volumes.static[i] = (await client.update("persistentvolumes", volume), claim)
-            for i, claim in enumerate(volumes.provision):
-                volumes.provision[i] = await client.update(
-                    "persistentvolumeclaims", claim, namespace=(claim.get("metadata") or {}).get("namespace"))
+        assert self._claims is not None and self._volumes is not None
+        try:
+            await write_bindings(self.handle.client, volumes)
         except asyncio.CancelledError:
             raise
-        except Exception as error:
+        except Exception as error:  # the API's answer (a conflict), as upstream's AsStatus
             return Status.from_error(error)
         deadline = self.clock.now() + self.bind_timeout
         while True:
             try:
-                if self._bound(volumes, node):
+                if bindings_done(volumes, node, self._claims, self._volumes):
                     return Status.success()
-            except _BindingFailed as error:
+            except BindingFailed as error:
                 return Status(Code.ERROR, (f"binding volumes: {error}",))
             if self.clock.now() >= deadline:
                 return Status(Code.ERROR, ("binding volumes: context deadline exceeded",))
             await self.clock.sleep(self.poll_interval)
-
-    def _bound(self, volumes: PodVolumes, node: str) -> bool:
-        """Upstream's checkBindings, on the listers (the API's view, not the overlay)."""
-        assert self._claims is not None and self._volumes is not None
-        single = NodeTable(capacity=1)
-        single.set_node(volumes.node)
-        for written, claim in volumes.static:
-            name = str((written.get("metadata") or {}).get("name", ""))
-            volume = self._volumes.get("", name)
-            api_claim = self._claims.get(*vm.claim_key(claim).split("/", 1))
-            if volume is None or api_claim is None:
-                missing = "PersistentVolume" if volume is None else "PersistentVolumeClaim"
-                raise _BindingFailed(f"failed to check binding: could not find v1.{missing}")
-            if _rv(written) > _rv(volume):
-                return False  # our write has not reached the informer yet
-            if not vm.volume_affinity(volume, single)[0]:
-                raise _BindingFailed(f'pv "{name}" node affinity doesn\'t match node "{node}": '
-                                     "no matching NodeSelectorTerms")
-            if not ((volume.get("spec") or {}).get("claimRef") or {}).get("uid"):
-                raise _BindingFailed(f'ClaimRef got reset for pv "{name}"')
-            if not vm.is_fully_bound(api_claim):
-                return False
-        for written in volumes.provision:
-            key = vm.claim_key(written)
-            api_claim = self._claims.get(*key.split("/", 1))
-            if api_claim is None:
-                raise _BindingFailed(f'failed to check provisioning pvc: could not find '
-                                     f'v1.PersistentVolumeClaim "{key}"')
-            if _rv(written) > _rv(api_claim):
-                return False
-            name = (api_claim.get("metadata") or {}).get("name", "")
-            if not vm.annotations_of(api_claim):
-                raise _BindingFailed(f'selectedNode annotation reset for PVC "{name}"')
-            if vm.annotations_of(api_claim).get(vm.ANN_SELECTED_NODE) != node:
-                raise _BindingFailed(f'provisioning failed for PVC "{name}"')  # the provisioner gave up
-            if volume_name := (api_claim.get("spec") or {}).get("volumeName"):
-                volume = self._volumes.get("", volume_name)
-                if volume is None:
-                    return False  # not seen yet; a deleted PV unbinds the claim in time
-                if not vm.volume_affinity(volume, single)[0]:
-                    raise _BindingFailed(f'pv "{volume_name}" node affinity doesn\'t match node '
-                                         f'"{node}": no matching NodeSelectorTerms')
-            if not vm.is_fully_bound(api_claim):
-                return False
-        return True
