@@ -235,3 +235,36 @@ async def test_a_claim_not_bound_in_time_sends_the_pod_back_with_upstreams_error
         pvc = await client.get("persistentvolumeclaims", "slow-data", namespace="default")
         assert pvc["metadata"]["annotations"][ANN_SELECTED_NODE] in {"sim-0", "sim-1", "sim-2"}
         assert "nodeName" not in (await get_pod(client, "impatient"))["spec"]
+
+
+class _Faulty:
+    """A Reserve plugin with a bug, and a record of the Unreserve calls it sees."""
+
+    name = "Faulty"
+
+    def __init__(self) -> None:
+        self.unreserved: list[str] = []
+
+    def reserve(self, state: CycleState, pod: Obj, node: str) -> Status:
+        raise RuntimeError("a bug")
+
+    def unreserve(self, state: CycleState, pod: Obj, node: str) -> None:
+        self.unreserved.append(node)
+
+
+async def test_a_reserve_plugin_that_raises_costs_the_pod_a_backoff_and_unwinds(client: Client) -> None:
+    faulty = _Faulty()
+    profile = Profile.default()
+    profile.plugins.append(faulty)
+    sched = KubeScheduler(client, seed=1, profile=profile)
+    sched.table.set_node({"metadata": {"name": "n1"},
+                          "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
+    sched.queue.add(await client.create("pods", pod("victim"), namespace="default"))
+    info = await sched.queue.pop()
+    assert info is not None
+    sched.schedule_one(info)
+    await sched.wait_idle()
+    assert faulty.unreserved == ["n1"]
+    assert sched.table.pods_on("n1") == set()
+    assert [p["metadata"]["name"] for p in sched.queue.pending_pods().backoff] == ["victim"]
+    assert "nodeName" not in (await get_pod(client, "victim"))["spec"]

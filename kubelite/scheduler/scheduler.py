@@ -206,9 +206,13 @@ class KubeScheduler:
             return
         assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": result.node}}
         plugins = self.algorithm.profile.plugins
-        status = run_reserve(plugins, state, assumed, result.node)
-        if status.is_success():
-            status = run_permit(plugins, self.handle, state, assumed, result.node)
+        try:
+            status = run_reserve(plugins, state, assumed, result.node)
+            if status.is_success():
+                status = run_permit(plugins, self.handle, state, assumed, result.node)
+        except Exception as error:  # a plugin's bug: still unwind what was reserved
+            log.exception("Reserve or Permit of %s failed", info.key)
+            status = Status.from_error(error)
         if not (status.is_success() or status.is_wait()):
             run_unreserve(plugins, state, assumed, result.node)
             self.table.forget_pod(info.key)
