@@ -268,3 +268,20 @@ async def test_a_reserve_plugin_that_raises_costs_the_pod_a_backoff_and_unwinds(
     assert sched.table.pods_on("n1") == set()
     assert [p["metadata"]["name"] for p in sched.queue.pending_pods().backoff] == ["victim"]
     assert "nodeName" not in (await get_pod(client, "victim"))["spec"]
+
+
+async def test_deleting_a_pod_waiting_for_its_volumes_ends_its_binding_cycle(
+        client: Client, scheduler: KubeScheduler) -> None:
+    await client.create("storageclasses", storage_class("wffc-gone", "WaitForFirstConsumer"))
+    await client.create("persistentvolumeclaims", claim("orphan", "wffc-gone"), namespace="default")
+    await client.create("pods", pod_using("gone", "orphan"), namespace="default")
+
+    async def selected() -> bool:
+        pvc = await client.get("persistentvolumeclaims", "orphan", namespace="default")
+        return ANN_SELECTED_NODE in (pvc["metadata"].get("annotations") or {})
+
+    await eventually(selected)
+    await client.delete("pods", "gone", namespace="default", grace_period_seconds=0)
+    async with asyncio.timeout(TIMEOUT):  # no 10-minute wait for a claim nobody needs now
+        await scheduler.wait_idle()
+    assert all("default/gone" not in scheduler.table.pods_on(n) for n in ("sim-0", "sim-1", "sim-2"))

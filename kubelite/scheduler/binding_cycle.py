@@ -9,9 +9,10 @@ pkg/scheduler/framework/runtime/framework.go and waiting_pods_map.go).
                  ▼          ▼ through the Handle       ▼           ▼        ▼
                any failure: Unreserve (reverse order), forget the assumption, requeue
 
-Each `run_*` applies one extension point over the profile's plugins in order and words the
-result as upstream does: a rejection keeps its reasons and names its plugin; anything else is
-an Error `running <Point> plugin "<name>": <message>`. Unreserve runs every reserve plugin in
+Each `run_*` applies one extension point over the profile's plugins at that point (its
+`at(method)`, so a configured profile's lists are honoured), in order, and words the result
+as upstream does: a rejection keeps its reasons and names its plugin; anything else is an
+Error `running <Point> plugin "<name>": <message>`. Unreserve runs every reserve plugin in
 reverse order and never fails; Bind stops at the first plugin that does not answer Skip.
 
 A WaitingPod is resolved once: by `allow` from every plugin that asked it to wait, by the
@@ -24,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from kubelite.api.protobuf.wellknown import format_duration
 from kubelite.client.rest import Client
+from kubelite.client.store import Lister
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status
 
 log = logging.getLogger(__name__)
@@ -100,11 +102,19 @@ class WaitingPods:
 
 class Handle:
     """What the framework offers plugins beyond their arguments (upstream's framework.Handle):
-    the API client, for the plugins that write (binders), and the waiting pods."""
+    the API client, for the plugins that write (binders), the waiting pods, and whether a
+    pod still exists (the pods lister, for plugins that wait in the binding cycle)."""
 
     def __init__(self, client: Client | None) -> None:
         self._client = client
         self.waiting_pods = WaitingPods()
+        # the pods informer's lister while a term of leadership runs (None outside one)
+        self.pods: Lister | None = None
+
+    def pod_exists(self, pod: Obj) -> bool:
+        """Whether the pods informer still has the pod (True when there is no informer)."""
+        meta = pod.get("metadata") or {}
+        return self.pods is None or self.pods.get(meta.get("namespace", ""), meta.get("name", "")) is not None
 
     @property
     def client(self) -> Client:
@@ -127,8 +137,10 @@ class Handle:
         return True
 
 
-def _at(plugins: Sequence[Any], method: str) -> list[Any]:
-    return [p for p in plugins if hasattr(p, method)]
+class Points(Protocol):
+    """Where the plugins of each extension point come from (schedule_one.Profile)."""
+
+    def at(self, method: str) -> list[Any]: ...
 
 
 def _failure(point: str, plugin: str, status: Status) -> Status:
@@ -139,29 +151,29 @@ def _failure(point: str, plugin: str, status: Status) -> Status:
                   error=status.error)
 
 
-def run_reserve(plugins: Sequence[Any], state: CycleState, pod: Obj, node: str) -> Status:
-    for plugin in _at(plugins, "reserve"):
+def run_reserve(points: Points, state: CycleState, pod: Obj, node: str) -> Status:
+    for plugin in points.at("reserve"):
         status: Status = plugin.reserve(state, pod, node)
         if not status.is_success():
             return _failure("Reserve", plugin.name, status)
     return Status.success()
 
 
-def run_unreserve(plugins: Sequence[Any], state: CycleState, pod: Obj, node: str) -> None:
+def run_unreserve(points: Points, state: CycleState, pod: Obj, node: str) -> None:
     """Every reserve plugin's Unreserve, in reverse order; one failing does not stop the
     others (it is a bug, logged), since each must release what it holds."""
-    for plugin in reversed(_at(plugins, "unreserve")):
+    for plugin in reversed(points.at("unreserve")):
         try:
             plugin.unreserve(state, pod, node)
         except Exception:
             log.exception("Unreserve of plugin %s failed", plugin.name)
 
 
-def run_permit(plugins: Sequence[Any], handle: Handle, state: CycleState, pod: Obj,
+def run_permit(points: Points, handle: Handle, state: CycleState, pod: Obj,
                node: str) -> Status:
     """Success, a rejection, an Error, or Wait (the pod is then a waiting pod)."""
     waits: dict[str, float] = {}
-    for plugin in _at(plugins, "permit"):
+    for plugin in points.at("permit"):
         status, timeout = plugin.permit(state, pod, node)
         if status.is_success():
             continue
@@ -190,17 +202,17 @@ async def wait_on_permit(handle: Handle, pod: Obj) -> Status:
     return Status(Code.ERROR, (f"waiting on permit for pod: {status.message()}",), status.plugin)
 
 
-async def run_pre_bind(plugins: Sequence[Any], state: CycleState, pod: Obj, node: str) -> Status:
-    for plugin in _at(plugins, "pre_bind"):
+async def run_pre_bind(points: Points, state: CycleState, pod: Obj, node: str) -> Status:
+    for plugin in points.at("pre_bind"):
         status: Status = await plugin.pre_bind(state, pod, node)
         if not status.is_success():
             return _failure("PreBind", plugin.name, status)
     return Status.success()
 
 
-async def run_bind(plugins: Sequence[Any], state: CycleState, pod: Obj, node: str) -> Status:
+async def run_bind(points: Points, state: CycleState, pod: Obj, node: str) -> Status:
     """The first Bind plugin that does not answer Skip binds the pod; Skip if none does."""
-    for plugin in _at(plugins, "bind"):
+    for plugin in points.at("bind"):
         status: Status = await plugin.bind(state, pod, node)
         if status.is_skip():
             continue
@@ -208,8 +220,8 @@ async def run_bind(plugins: Sequence[Any], state: CycleState, pod: Obj, node: st
     return Status.skip()
 
 
-def run_post_bind(plugins: Sequence[Any], state: CycleState, pod: Obj, node: str) -> None:
-    for plugin in _at(plugins, "post_bind"):
+def run_post_bind(points: Points, state: CycleState, pod: Obj, node: str) -> None:
+    for plugin in points.at("post_bind"):
         try:
             plugin.post_bind(state, pod, node)
         except Exception:

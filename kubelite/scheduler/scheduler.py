@@ -134,10 +134,12 @@ class KubeScheduler:
             for plugin in self._lister_users():
                 plugin.use_listers({r: informers[2 + self._watched().index(r)].lister
                                     for r in plugin.watches})
+            self.handle.pods = pods.lister
             flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
             self.leading.set()
             await self._schedule_pods()
         finally:
+            self.handle.pods = None
             self.leading.clear()
             self.queue.close()
             for task in [*self._background, *([flushing] if flushing else [])]:
@@ -205,20 +207,20 @@ class KubeScheduler:
             self._fail(info, cycle, SCHEDULER_ERROR, f"cannot assume pod: {error}")
             return
         assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": result.node}}
-        plugins = self.algorithm.profile.plugins
+        profile = self.algorithm.profile  # the pod's profile runs its binding cycle too
         try:
-            status = run_reserve(plugins, state, assumed, result.node)
+            status = run_reserve(profile, state, assumed, result.node)
             if status.is_success():
-                status = run_permit(plugins, self.handle, state, assumed, result.node)
+                status = run_permit(profile, self.handle, state, assumed, result.node)
         except Exception as error:  # a plugin's bug: still unwind what was reserved
             log.exception("Reserve or Permit of %s failed", info.key)
             status = Status.from_error(error)
         if not (status.is_success() or status.is_wait()):
-            run_unreserve(plugins, state, assumed, result.node)
+            run_unreserve(profile, state, assumed, result.node)
             self.table.forget_pod(info.key)
             self._fail_with(info, cycle, status)
             return
-        self._spawn(self._binding_cycle(info, cycle, state, assumed, result.node),
+        self._spawn(self._binding_cycle(info, cycle, profile, state, assumed, result.node),
                     f"bind {info.key}")
 
     def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
@@ -246,36 +248,35 @@ class KubeScheduler:
 
     # --- the binding cycle -------------------------------------------------------------
 
-    async def _binding_cycle(self, info: QueuedPodInfo, cycle: int, state: CycleState,
-                             pod: Obj, node: str) -> None:
-        plugins = self.algorithm.profile.plugins
+    async def _binding_cycle(self, info: QueuedPodInfo, cycle: int, profile: Profile,
+                             state: CycleState, pod: Obj, node: str) -> None:
         try:
             status = await wait_on_permit(self.handle, pod)
             if status.is_success():
-                status = await run_pre_bind(plugins, state, pod, node)
+                status = await run_pre_bind(profile, state, pod, node)
             if status.is_success():
-                status = await run_bind(plugins, state, pod, node)
+                status = await run_bind(profile, state, pod, node)
                 if status.is_skip():
                     status = Status(Code.ERROR, ("no Bind plugin bound the pod",))
         except asyncio.CancelledError:
             # a lost lease ends the term's table and queue, not the plugins' reservations
-            run_unreserve(plugins, state, pod, node)
+            run_unreserve(profile, state, pod, node)
             raise
         except Exception as error:  # a plugin's bug costs this pod a backoff, not the loop
             log.exception("binding cycle of %s failed", info.key)
             status = Status.from_error(error)
         if not status.is_success():
-            self._binding_failed(info, cycle, state, pod, node, status)
+            self._binding_failed(info, cycle, profile, state, pod, node, status)
             return
         log.debug("bound %s to %s", info.key, node)
-        run_post_bind(plugins, state, pod, node)
+        run_post_bind(profile, state, pod, node)
         self.queue.done(info.key)
 
-    def _binding_failed(self, info: QueuedPodInfo, cycle: int, state: CycleState, pod: Obj,
-                        node: str, status: Status) -> None:
+    def _binding_failed(self, info: QueuedPodInfo, cycle: int, profile: Profile,
+                        state: CycleState, pod: Obj, node: str, status: Status) -> None:
         """Upstream's handleBindingCycleError: unreserve, forget, wake the pods the freed
         room may help (AssignedPodDelete), and requeue the pod."""
-        run_unreserve(self.algorithm.profile.plugins, state, pod, node)
+        run_unreserve(profile, state, pod, node)
         self.table.forget_pod(info.key)
         if status.is_rejected():
             # requeue first, then move all but this pod: it was rejected by its own plugin,

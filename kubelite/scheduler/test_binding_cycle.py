@@ -12,8 +12,14 @@ from kubelite.scheduler.binding_cycle import (
     Handle, run_bind, run_permit, run_pre_bind, run_reserve, run_unreserve, wait_on_permit)
 from kubelite.scheduler.conftest import make_pod
 from kubelite.scheduler.framework import Code, CycleState, Status
+from kubelite.scheduler.schedule_one import Profile
 
 Obj = dict[str, Any]
+
+
+def profile(*plugins: Any) -> Profile:
+    return Profile(list(plugins), {})
+
 REJECTED = Status(Code.UNSCHEDULABLE, ("no room",))
 UNRESOLVABLE = Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, ("never",))
 ERROR = Status(Code.ERROR, ("boom",))
@@ -58,7 +64,7 @@ class Recorder:
 def test_reserve_runs_in_order_and_stops_at_the_first_failure(
         answers: list[Status], expected_code: Code, expected_message: str, calls: list[str]) -> None:
     seen: list[str] = []
-    plugins = [Recorder("a", seen, reserve=answers[0]), Recorder("b", seen, reserve=answers[1])]
+    plugins = profile(Recorder("a", seen, reserve=answers[0]), Recorder("b", seen, reserve=answers[1]))
     status = run_reserve(plugins, CycleState(), make_pod(), "n")
     assert (status.code, status.message(), seen) == (expected_code, expected_message, calls)
     if status.is_rejected():
@@ -67,16 +73,16 @@ def test_reserve_runs_in_order_and_stops_at_the_first_failure(
 
 def test_unreserve_runs_every_plugin_in_reverse_order() -> None:
     seen: list[str] = []
-    plugins = [Recorder("a", seen), Recorder("b", seen), Recorder("c", seen)]
+    plugins = profile(Recorder("a", seen), Recorder("b", seen), Recorder("c", seen))
     run_unreserve(plugins, CycleState(), make_pod(), "n")
     assert seen == ["unreserve c", "unreserve b", "unreserve a"]
 
 
 async def test_permit_rejection_and_error_are_worded_as_upstream() -> None:
     handle = Handle(None)
-    rejected = run_permit([Recorder("a", [], permit=(REJECTED, 0))], handle, CycleState(), make_pod(), "n")
+    rejected = run_permit(profile(Recorder("a", [], permit=(REJECTED, 0))), handle, CycleState(), make_pod(), "n")
     assert (rejected.code, rejected.plugin, rejected.message()) == (Code.UNSCHEDULABLE, "a", "no room")
-    failed = run_permit([Recorder("a", [], permit=(ERROR, 0))], handle, CycleState(), make_pod(), "n")
+    failed = run_permit(profile(Recorder("a", [], permit=(ERROR, 0))), handle, CycleState(), make_pod(), "n")
     assert (failed.code, failed.message()) == (Code.ERROR, 'running Permit plugin "a": boom')
     assert len(handle.waiting_pods) == 0
 
@@ -87,7 +93,7 @@ WAIT = Status(Code.WAIT)
 async def test_a_waiting_pod_binds_once_every_waiting_plugin_allows_it() -> None:
     handle = Handle(None)
     pod = make_pod("p")
-    plugins = [Recorder("a", [], permit=(WAIT, 60)), Recorder("b", [], permit=(WAIT, 60))]
+    plugins = profile(Recorder("a", [], permit=(WAIT, 60)), Recorder("b", [], permit=(WAIT, 60)))
     status = run_permit(plugins, handle, CycleState(), pod, "n")
     assert status.code == Code.WAIT
     assert status.message() == 'one or more plugins asked to wait and no plugin rejected pod "p"'
@@ -105,7 +111,7 @@ async def test_a_waiting_pod_binds_once_every_waiting_plugin_allows_it() -> None
 async def test_a_waiting_pod_is_rejected_by_its_timeout() -> None:
     handle = Handle(None)
     pod = make_pod("p")
-    run_permit([Recorder("gang", [], permit=(WAIT, 0))], handle, CycleState(), pod, "n")
+    run_permit(profile(Recorder("gang", [], permit=(WAIT, 0))), handle, CycleState(), pod, "n")
     status = await asyncio.wait_for(wait_on_permit(handle, pod), 5)
     assert (status.code, status.plugin) == (Code.UNSCHEDULABLE, "gang")
     assert status.message() == "rejected due to timeout after waiting 0s at plugin gang"
@@ -115,7 +121,7 @@ async def test_rejecting_a_waiting_pod_by_uid_unblocks_it() -> None:
     handle = Handle(None)
     pod = make_pod("p")
     pod["metadata"]["uid"] = "u-1"
-    run_permit([Recorder("a", [], permit=(WAIT, 600))], handle, CycleState(), pod, "n")
+    run_permit(profile(Recorder("a", [], permit=(WAIT, 600))), handle, CycleState(), pod, "n")
     result = asyncio.ensure_future(wait_on_permit(handle, pod))
     assert handle.reject_waiting_pod("u-1")
     assert not handle.reject_waiting_pod("u-2")
@@ -136,12 +142,12 @@ async def test_a_pod_that_never_waited_passes_wait_on_permit() -> None:
 async def test_bind_stops_at_the_first_plugin_that_does_not_skip(
         answers: list[Status], expected_code: Code, expected_message: str, calls: list[str]) -> None:
     seen: list[str] = []
-    plugins = [Recorder("a", seen, bind=answers[0]), Recorder("b", seen, bind=answers[1])]
+    plugins = profile(Recorder("a", seen, bind=answers[0]), Recorder("b", seen, bind=answers[1]))
     status = await run_bind(plugins, CycleState(), make_pod(), "n")
     assert (status.code, status.message(), seen) == (expected_code, expected_message, calls)
 
 
 async def test_pre_bind_error_names_its_plugin() -> None:
-    plugins = [Recorder("ok", []), Recorder("VolumeBinding", [], pre_bind=ERROR)]
+    plugins = profile(Recorder("ok", []), Recorder("VolumeBinding", [], pre_bind=ERROR))
     status = await run_pre_bind(plugins, CycleState(), make_pod(), "n")
     assert status.message() == 'running PreBind plugin "VolumeBinding": boom'

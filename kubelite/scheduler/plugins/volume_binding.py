@@ -13,7 +13,8 @@
     PreBind    write those PVs and claims through the API, then wait (polling the listers,
                up to bindTimeoutSeconds, 600 by default) until the PV controller or the
                provisioner has fully bound every claim; a provisioner that gives up removes
-               the selected-node annotation, and the pod is scheduled again
+               the selected-node annotation, and the pod is scheduled again; a pod deleted
+               meanwhile stops the wait
     Unreserve  drop the overlay entries of the pod
 
 The overlay entry of an object lives only while the lister still holds the version it was
@@ -314,6 +315,9 @@ class VolumeBinding:
             return Status.from_error(error)
         deadline = self.clock.now() + self.bind_timeout
         while True:
+            if not self.handle.pod_exists(pod):  # deleted meanwhile: stop waiting for it
+                name = (pod.get("metadata") or {}).get("name", "")
+                return Status(Code.ERROR, (f'binding volumes: pod does not exist any more: pod "{name}" not found',))
             try:
                 if bindings_done(volumes, node, self._claims, self._volumes):
                     return Status.success()
