@@ -39,7 +39,7 @@ from kubelite.scheduler.config_plugins import (
     MULTI_POINT, PLUGIN_SET_FIELDS, PluginRef, PluginSet, merge_plugins, place_plugins)
 from kubelite.scheduler.config_schema import API_VERSION, CONFIGURATION, KIND
 from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME
-from kubelite.scheduler.plugins import LOOP_BINDER, REGISTRY
+from kubelite.scheduler.plugins import REGISTRY
 from kubelite.scheduler.schedule_one import Profile
 
 Obj = dict[str, Any]
@@ -244,12 +244,12 @@ class _Loader:
         self.check_plugin_names(custom or {})
         instances = build_plugins(spec.get("pluginConfig") or [], path, self.messages)
         merged = merge_plugins(custom)
-        placement = place_plugins(merged, {*REGISTRY, LOOP_BINDER}, name)
+        placement = place_plugins(merged, set(REGISTRY), name)
         self.messages.extend(f"creating profile for scheduler name {name}: {e}"
                              for e in placement.errors)
         if placement.errors:
             return None
-        placed = {n for names in placement.points.values() for n in names} - {LOOP_BINDER}
+        placed = {n for names in placement.points.values() for n in names}
         # one instance per plugin, listed in multiPoint order, then the others as placed
         order = [r.name for r in merged[MULTI_POINT].enabled]
         order += [n for names in placement.points.values() for n in names]
@@ -257,7 +257,7 @@ class _Loader:
         for plugin in order:
             if plugin in placed and plugin not in built:
                 built[plugin] = instances.get(plugin) or REGISTRY[plugin]()
-        points = {method: [built[n] for n in names if n != LOOP_BINDER]
+        points = {method: [built[n] for n in names]
                   for method, names in placement.points.items()}
         return Profile(list(built.values()), placement.weights,
                        percentage if own_percentage is None else own_percentage,

@@ -30,8 +30,6 @@ MAX_UTILIZATION = 100
 RESOURCE_SPEC = Struct("v1.ResourceSpec", {"name": "string", "weight": "int64"})
 SHAPE_POINT = Struct("v1.UtilizationShapePoint", {"utilization": "int32", "score": "int32"})
 DEFAULT_RESOURCES: tuple[tuple[str, int], ...] = (("cpu", 1), ("memory", 1))
-# the resources kubelite's node table keeps columns for; extended resources come later
-SCORED_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
 
 def decode_args(args: Mapping[str, Any], schema: Struct) -> list[FieldError]:
@@ -53,14 +51,6 @@ def resource_specs(raw: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, i
     if not raw:
         return list(DEFAULT_RESOURCES)
     return [(str(r.get("name") or ""), int(r.get("weight") or 0) or 1) for r in raw]
-
-
-def validate_resource_names(resources: Sequence[tuple[str, int]], path: str) -> list[FieldError]:
-    """kubelite scores only the resources its node table has columns for; a name beyond
-    them is refused rather than silently scored as absent."""
-    return [FieldError("Unsupported value", child(index(path, i), "name"), name,
-                       "kubelite scores only " + ", ".join(f'"{r}"' for r in SCORED_RESOURCES))
-            for i, (name, _) in enumerate(resources) if name not in SCORED_RESOURCES]
 
 
 def validate_resource_weights(resources: Sequence[tuple[str, int]], path: str) -> list[FieldError]:
@@ -97,4 +87,4 @@ def validate_function_shape(shape: Sequence[tuple[int, int]], path: str) -> list
 
 __all__ = ["ArgsError", "FieldError", "Struct", "decode_args", "fatal", "resource_specs",
            "shape_points", "validate_function_shape", "validate_label_name",
-           "validate_resource_names", "validate_resource_weights"]
+           "validate_resource_weights"]

@@ -15,7 +15,7 @@ from kubelite.scheduler.config_decode import json_kind
 from kubelite.scheduler.config_errors import (
     ArgsError, FieldError, duplicate, invalid, strict_message)
 from kubelite.scheduler.config_schema import API_GROUP, API_VERSION, KIND
-from kubelite.scheduler.plugins import LOOP_BINDER, REGISTRY, UPSTREAM_PLUGINS
+from kubelite.scheduler.plugins import REGISTRY, UPSTREAM_PLUGINS
 
 Obj = dict[str, Any]
 
@@ -29,7 +29,7 @@ def _error(messages: list[str], *errors: FieldError) -> None:
 
 def unknown_plugin(name: str) -> str:
     """Why a plugin name cannot be used; empty when kubelite has it."""
-    if name in REGISTRY or name == LOOP_BINDER:
+    if name in REGISTRY:
         return ""
     if name in REMOVED_PLUGINS:
         return (f'was invalid in version "{API_VERSION}" '

@@ -15,8 +15,7 @@ pkg/scheduler/framework/runtime/framework.go NewFramework).
    or 0 means 1.
 
 A plugin implements an extension point when its class has the point's method
-(`pre_filter`, `filter`, `score`, ...). `DefaultBinder` is the scheduler loop's own binding
-(pods/binding), so it has no class and implements only `bind`. The result is a mapping
+(`pre_filter`, `filter`, `score`, ...). The result is a mapping
 from method name to plugin names in order; the caller turns names into instances.
 """
 
@@ -25,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubelite.scheduler.plugins import DEFAULT_PLUGINS, LOOP_BINDER, REGISTRY
+from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 
 MAX_NODE_SCORE = 100
 MAX_TOTAL_SCORE = 2**63 - 1
@@ -76,7 +75,6 @@ class PluginSet:
 def default_plugins() -> dict[str, PluginSet]:
     """Upstream's getDefaultPlugins: everything through multiPoint, DefaultBinder last."""
     enabled = [PluginRef(name, weight or None) for name, weight in DEFAULT_PLUGINS]
-    enabled.append(PluginRef(LOOP_BINDER))
     sets = {name: PluginSet() for name in PLUGIN_SET_FIELDS}
     sets[MULTI_POINT] = PluginSet(enabled)
     return sets
@@ -110,8 +108,6 @@ def merge_plugins(custom: Mapping[str, PluginSet] | None) -> dict[str, PluginSet
 
 
 def implements(name: str, method: str) -> bool:
-    if name == LOOP_BINDER:
-        return method == "bind"
     return hasattr(REGISTRY[name], method)
 
 

@@ -118,6 +118,14 @@ DEFAULT_PLUGIN_EVENTS: Mapping[str, Sequence[ClusterEvent]] = {
     "PodTopologySpread": _events(
         (Resource.POD, ActionType.ALL),
         (Resource.NODE, _A | _D | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),
+    # a claim, volume or class changing may bind or free what the pod waits for; a node
+    # added or relabelled may meet a PV's node affinity or a class's allowed topologies
+    "VolumeBinding": _events(
+        (Resource.STORAGE_CLASS, _A | ActionType.UPDATE),
+        (Resource.PERSISTENT_VOLUME_CLAIM, _A | ActionType.UPDATE),
+        (Resource.PERSISTENT_VOLUME, _A | ActionType.UPDATE),
+        (Resource.NODE, _A | ActionType.UPDATE_NODE_LABEL),
+        (Resource.CSI_NODE, _A | ActionType.UPDATE)),
     "SchedulingGates": _events(
         (Resource.POD, ActionType.UPDATE_POD_SCHEDULING_GATES_ELIMINATED)),
 }

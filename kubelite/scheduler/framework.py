@@ -6,9 +6,12 @@ once, over numpy columns, instead of being called once per node. A Filter return
 (which nodes it rejects and why, each rejection a mask plus reasons); a Score returns one
 int64 score per node index it is given.
 
-Plugins are synchronous and pure: they read the table and the CycleState, do no I/O, and give
-upstream's reason string for every rejection, because those strings are what users read in
-"0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu.".
+Plugins of the scheduling cycle are synchronous and pure: they read the table and the
+CycleState, do no I/O, and give upstream's reason string for every rejection, because those
+strings are what users read in "0/3 nodes are available: 1 node(s) had untolerated taint
+{k: v}, 2 Insufficient cpu.". Reserve and Permit run at the end of that cycle, synchronously
+too. PreBind and Bind belong to the binding cycle, a task per pod: they are coroutines and may
+write to the API (bind volumes, POST pods/binding) through the `Handle`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from kubelite.client.store import Lister
+    from kubelite.scheduler.binding_cycle import Handle
     from kubelite.scheduler.node_table import NodeTable
 
 Obj = dict[str, Any]
@@ -51,6 +55,9 @@ class Status:
     code: Code = Code.SUCCESS
     reasons: tuple[str, ...] = ()
     plugin: str = ""
+    # the exception behind an Error (upstream's AsStatus), for callers that must tell a
+    # NotFound from an outage; never part of the message's identity
+    error: BaseException | None = field(default=None, compare=False)
 
     @classmethod
     def success(cls) -> Status:
@@ -59,6 +66,13 @@ class Status:
     @classmethod
     def skip(cls) -> Status:
         return _SKIP
+
+    @classmethod
+    def from_error(cls, error: BaseException, plugin: str = "") -> Status:
+        return cls(Code.ERROR, (str(error),), plugin, error)
+
+    def is_wait(self) -> bool:
+        return self.code == Code.WAIT
 
     def is_success(self) -> bool:
         return self.code == Code.SUCCESS
@@ -209,3 +223,54 @@ def default_normalize_score(scores: Scores, *, reverse: bool) -> Scores:
         return np.full_like(scores, MAX_NODE_SCORE if reverse else 0)
     scaled = MAX_NODE_SCORE * scores // highest  # scores are never negative here
     return (MAX_NODE_SCORE - scaled) if reverse else scaled
+
+
+class HandleUser(Plugin, Protocol):
+    """A plugin that needs the framework handle (the API client, the waiting pods), as
+    upstream's plugins keep the Handle given to their factory. `use_handle` is called once,
+    when the KubeScheduler running the profile is built."""
+
+    def use_handle(self, handle: Handle) -> None: ...
+
+
+class ReservePlugin(Plugin, Protocol):
+    """Called at the end of the scheduling cycle, once a node is chosen and the pod assumed
+    on it, so a plugin can hold what it decided (volumes it will bind) before the next pod
+    is scheduled."""
+
+    def reserve(self, state: CycleState, pod: Obj, node: str) -> Status:
+        """A non-success stops the cycle: every reserve plugin's Unreserve runs (in reverse
+        order) and the pod goes back to the queue."""
+        ...
+
+    def unreserve(self, state: CycleState, pod: Obj, node: str) -> None:
+        """Undo `reserve`. Must be idempotent and must not fail: it also runs for a pod
+        whose Reserve was never called or failed, whenever a later step fails."""
+        ...
+
+
+class PermitPlugin(Plugin, Protocol):
+    def permit(self, state: CycleState, pod: Obj, node: str) -> tuple[Status, float]:
+        """Last word of the scheduling cycle: Success, a rejection, or Wait with a timeout
+        in seconds (capped at 15 minutes); a waiting pod is allowed or rejected through the
+        Handle's waiting pods, and rejected by itself when the timeout expires."""
+        ...
+
+
+class PreBindPlugin(Plugin, Protocol):
+    async def pre_bind(self, state: CycleState, pod: Obj, node: str) -> Status:
+        """In the binding cycle, before Bind: prepare what the pod needs on the node (bind
+        its volumes). A non-success unreserves the pod and sends it back through backoff."""
+        ...
+
+
+class BindPlugin(Plugin, Protocol):
+    async def bind(self, state: CycleState, pod: Obj, node: str) -> Status:
+        """Bind the pod to the node, or answer Skip to leave it to the next Bind plugin."""
+        ...
+
+
+class PostBindPlugin(Plugin, Protocol):
+    def post_bind(self, state: CycleState, pod: Obj, node: str) -> None:
+        """Informational, after a successful bind (clean up what was kept for the pod)."""
+        ...

@@ -8,7 +8,11 @@ node in a handful of array operations:
   `non_zero_requested` (cpu, memory with upstream's 100m/200Mi default for unset requests);
 - `unschedulable` (bool), `taint_set` (an id per distinct list of taints, so a pod's
   tolerations are checked once per distinct list, not once per node);
-- label and image columns built on first use per key and then kept up to date row by row.
+- label and image columns built on first use per key and then kept up to date row by row;
+- scalar resources (extended resources such as `example.com/foo`, hugepages): a pair of
+  columns (allocatable, requested) per resource name, built the first time a plugin asks for
+  that name (`scalar_resource`) and then kept up to date like the fixed columns, so a cluster
+  pays nothing for the resources no pod asks for.
 
 Rows are dense: removing a node moves the last row into its place, so row numbers are stable
 only between changes. Pods are counted on the node named by `spec.nodeName` (bound or assumed);
@@ -48,6 +52,7 @@ class _PodEntry:
     requested: list[int]  # in COLUMNS order, pods = 1
     non_zero: tuple[int, int]
     ports: list[Port]
+    scalar: dict[str, int]  # scalar resources the pod requests (whole units)
 
 
 def pod_key(pod: Mapping[str, Any]) -> str:
@@ -92,6 +97,9 @@ class NodeTable:
         self._labels: dict[str, ObjectColumn] = {}
         self._images: dict[str, IntColumn] = {}
         self._node_images: list[dict[str, int]] = []
+        self._scalar_allocatable: dict[str, IntColumn] = {}
+        self._scalar_requested: dict[str, IntColumn] = {}
+        self._node_scalars: list[dict[str, int]] = []
         self._pods: dict[str, _PodEntry] = {}
         self._pods_on: dict[str, set[str]] = {}
         # keys of counted pods with any pod (anti-)affinity / a required anti-affinity term:
@@ -111,6 +119,7 @@ class NodeTable:
         """Add a node or replace its row (labels, taints, allocatable, images)."""
         name = (node.get("metadata") or {}).get("name", "")
         allocatable = node_allocatable(node)  # may raise: before any change
+        scalars = resources.scalar_amounts((node.get("status") or {}).get("allocatable"))
         self.nodes_version += 1
         row = self.row_of.get(name)
         if row is None:
@@ -121,6 +130,7 @@ class NodeTable:
             self.row_of[name] = row
             self.ports.append(Counter())
             self._node_images.append({})
+            self._node_scalars.append({})
             self._recount(row, name)
         self.nodes[row] = node
         self.allocatable[row] = allocatable
@@ -132,6 +142,9 @@ class NodeTable:
         self._node_images[row] = node_images(node)
         for image, sizes in self._images.items():
             sizes[row] = self._node_images[row].get(image, -1)
+        self._node_scalars[row] = scalars
+        for resource, amounts in self._scalar_allocatable.items():
+            amounts[row] = scalars.get(resource, 0)
 
     def remove_node(self, name: str) -> None:
         """Drop a node's row; its pods stay known and count again if it comes back."""
@@ -146,17 +159,20 @@ class NodeTable:
         self.nodes.pop()
         self.ports.pop()
         self._node_images.pop()
+        self._node_scalars.pop()
 
     def _move(self, src: int, dst: int) -> None:
         columns: list[npt.NDArray[Any]] = [
             self.allocatable, self.requested, self.non_zero_requested, self.unschedulable,
-            self.taint_set, self.ports_in_use, *self._labels.values(), *self._images.values()]
+            self.taint_set, self.ports_in_use, *self._labels.values(), *self._images.values(),
+            *self._scalar_allocatable.values(), *self._scalar_requested.values()]
         for column in columns:
             column[dst] = column[src]
         self.names[dst] = self.names[src]
         self.nodes[dst] = self.nodes[src]
         self.ports[dst] = self.ports[src]
         self._node_images[dst] = self._node_images[src]
+        self._node_scalars[dst] = self._node_scalars[src]
         self.row_of[self.names[dst]] = dst
 
     def _grow(self, size: int) -> None:
@@ -178,6 +194,8 @@ class NodeTable:
         self.ports_in_use = grown(self.ports_in_use)
         self._labels = {k: grown(c, None) for k, c in self._labels.items()}
         self._images = {k: grown(c, -1) for k, c in self._images.items()}
+        self._scalar_allocatable = {k: grown(c) for k, c in self._scalar_allocatable.items()}
+        self._scalar_requested = {k: grown(c) for k, c in self._scalar_requested.items()}
 
     def _intern(self, taints: tuple[Taint, ...]) -> int:
         found = self._taint_set_ids.get(taints)
@@ -208,6 +226,25 @@ class NodeTable:
             self._images[image] = column
         return column[: len(self.names)]
 
+    def scalar_resource(self, resource: str) -> tuple[IntColumn, IntColumn]:
+        """(allocatable, requested) of one scalar resource on every row, in whole units; 0
+        where a node does not advertise it or no pod there asks for it."""
+        allocatable = self._scalar_allocatable.get(resource)
+        requested = self._scalar_requested.get(resource)
+        if allocatable is None or requested is None:
+            size = self.allocatable.shape[0]
+            allocatable = np.zeros(size, dtype=np.int64)
+            requested = np.zeros(size, dtype=np.int64)
+            for row, scalars in enumerate(self._node_scalars):
+                allocatable[row] = scalars.get(resource, 0)
+            for entry in self._pods.values():
+                if (counted_row := self.row_of.get(entry.node)) is not None:
+                    requested[counted_row] += entry.scalar.get(resource, 0)
+            self._scalar_allocatable[resource] = allocatable
+            self._scalar_requested[resource] = requested
+        n = len(self.names)
+        return allocatable[:n], requested[:n]
+
     def name_column(self) -> ObjectColumn:
         return np.array(self.names, dtype=object)
 
@@ -221,8 +258,10 @@ class NodeTable:
             return
         requests = resources.pod_requests(pod)
         non_zero = resources.pod_requests(pod, non_zero=True)
+        scalar = {name: amount for name, amount in requests.items()
+                  if amount and name not in resources.RESOURCES}
         entry = _PodEntry(pod, node, [requests["cpu"], requests["memory"], requests["ephemeral-storage"], 1],
-                          (non_zero["cpu"], non_zero["memory"]), resources.host_ports(pod))
+                          (non_zero["cpu"], non_zero["memory"]), resources.host_ports(pod), scalar)
         self.remove_pod(key)
         self._pods[key] = entry
         self._pods_on.setdefault(node, set()).add(key)
@@ -261,6 +300,10 @@ class NodeTable:
     def _apply(self, row: int, entry: _PodEntry, sign: int) -> None:
         self.requested[row] += sign * np.array(entry.requested, dtype=np.int64)
         self.non_zero_requested[row] += sign * np.array(entry.non_zero, dtype=np.int64)
+        for resource, amount in entry.scalar.items():
+            column = self._scalar_requested.get(resource)
+            if column is not None:
+                column[row] += sign * amount
         if sign > 0:
             self.ports[row].update(entry.ports)
         else:
@@ -272,6 +315,8 @@ class NodeTable:
         self.requested[row] = 0
         self.non_zero_requested[row] = 0
         self.ports_in_use[row] = False
+        for column in self._scalar_requested.values():
+            column[row] = 0
         for key in self._pods_on.get(name, ()):
             self._apply(row, self._pods[key], 1)
 

@@ -6,6 +6,12 @@ A pod's request is the sum over its containers, raised to the largest init-conta
 before it), with sidecars added to the total as they keep running, then plus the pod's
 overhead. For scoring, upstream counts a container without a cpu or memory request as
 asking for 100m cpu and 200Mi memory (`non_zero=True`), so best-effort pods still spread.
+
+Besides cpu, memory and ephemeral-storage, upstream's "scalar" resources count too, each in
+whole units (Quantity.Value()): extended resources (a domain-prefixed name outside
+kubernetes.io, e.g. `example.com/foo`, `nvidia.com/gpu`), `hugepages-*`, prefixed native
+resources (`*kubernetes.io/*`) and `attachable-volumes-*`. Other names (`pods`, or names
+validation would refuse) are not requested by a pod.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelite.machinery.quantity import parse_json
+from kubelite.machinery.validation import is_qualified_name
 
 RESOURCES = ("cpu", "memory", "ephemeral-storage")
 DEFAULT_MILLI_CPU_REQUEST = 100
@@ -38,13 +45,36 @@ def _parsed(milli: bool, text: str) -> int:
     return quantity.milli_value() if milli else quantity.value()
 
 
+@functools.lru_cache(maxsize=1024)
+def is_extended(name: str) -> bool:
+    """Upstream's IsExtendedResourceName: a domain-prefixed name outside kubernetes.io that
+    would still be a valid quota name once prefixed with "requests."."""
+    if "/" not in name or "kubernetes.io/" in name or name.startswith("requests."):
+        return False
+    return not is_qualified_name(f"requests.{name}")
+
+
+@functools.lru_cache(maxsize=1024)
+def is_scalar(name: str) -> bool:
+    """Upstream's IsScalarResourceName: the resources counted beside cpu/memory/storage."""
+    return (is_extended(name) or name.startswith(("hugepages-", "attachable-volumes-"))
+            or "kubernetes.io/" in name)
+
+
 def amounts(resources: Mapping[str, Any] | None) -> Amounts:
-    """The resources kubelite tracks from a ResourceList, in scheduler units."""
+    """The resources kubelite tracks from a ResourceList, in scheduler units: always cpu,
+    memory and ephemeral-storage, and any scalar resource named."""
     out = dict.fromkeys(RESOURCES, 0)
     for name, value in (resources or {}).items():
-        if name in out:
+        if name in out or is_scalar(name):
             out[name] = amount(name, value)
     return out
+
+
+def scalar_amounts(resources: Mapping[str, Any] | None) -> Amounts:
+    """Only the scalar resources of a ResourceList (a node's allocatable), whole units."""
+    return {name: amount(name, value) for name, value in (resources or {}).items()
+            if is_scalar(name)}
 
 
 def _container_requests(container: Mapping[str, Any], non_zero: bool) -> Amounts:

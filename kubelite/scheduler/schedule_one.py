@@ -114,19 +114,20 @@ class Scheduler:
         self.next_start_node_index = 0
         self.rng = np.random.default_rng(seed)
 
-    def schedule_one(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
-        """The node to bind `pod` to; FitError if none fits, SchedulingError on a plugin Error."""
+    def schedule_one(self, pod: Obj, nodes: NodeTable,
+                     state: CycleState | None = None) -> ScheduleResult:
+        """The node to bind `pod` to; FitError if none fits, SchedulingError on a plugin Error.
+        `state` is the cycle's CycleState when the caller goes on to Reserve and bind."""
         try:
-            return self._schedule(pod, nodes)
+            return self._schedule(pod, nodes, state or CycleState())
         except (ValueError, TypeError, OverflowError) as error:
             raise SchedulingError(f"cannot schedule pod: {error}") from error
 
-    def _schedule(self, pod: Obj, nodes: NodeTable) -> ScheduleResult:
+    def _schedule(self, pod: Obj, nodes: NodeTable, state: CycleState) -> ScheduleResult:
         name = f"{(pod.get('metadata') or {}).get('namespace', '')}/{(pod.get('metadata') or {}).get('name', '')}"
         n = len(nodes)
         if n == 0:
             raise FitError(name, 0)
-        state = CycleState()
         for plugin in self.profile.at("pre_filter"):
             status: Status = plugin.pre_filter(state, pod, nodes)
             if status.is_skip():

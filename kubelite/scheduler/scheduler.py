@@ -6,8 +6,11 @@ bindings go out in the background while the next pod is scheduled.
         └─ while leading: informers (pods, nodes) ─► EventHandlers ─► queue, table
                           queue.run()  (backoff flushes)
                           loop: pop ─► schedule_one(pod, table)
-                                 ├─ node: assume in table ─► bind task (POST pods/binding)
-                                 │          ok: queue.done    failed: forget, requeue
+                                 ├─ node: assume in table ─► Reserve ─► Permit
+                                 │    └─ binding task: WaitOnPermit ─► PreBind ─► Bind
+                                 │       (DefaultBinder: POST pods/binding) ─► PostBind
+                                 │          ok: queue.done
+                                 │          failed: Unreserve, forget, requeue
                                  ├─ FitError: requeue unschedulable; PodScheduled=False,
                                  │            FailedScheduling event (in the background)
                                  └─ other error: requeue with backoff
@@ -16,9 +19,15 @@ Guarantees:
 - The scheduling cycle is synchronous and runs in one task, so cycles never overlap and
   each sees every assumption made before it: two pods are never both placed in the
   room only one fits, even while their bindings are still in flight.
-- The binding cycle is a task per pod (upstream's goroutine). A failed binding forgets
-  the assumption, wakes pods that the freed room may help (AssignedPodDelete, as
-  upstream), and sends the pod back through backoff.
+- Reserve and Permit end the scheduling cycle, synchronously; a failure there runs every
+  reserve plugin's Unreserve (reverse order) and forgets the assumption before the next
+  pod is scheduled. A rejection (Unschedulable) is reported as upstream's
+  "0/1 nodes are available: 1 <reason>." and waits for an event its plugin registered.
+- The binding cycle is a task per pod (upstream's goroutine): WaitOnPermit, PreBind
+  (VolumeBinding binds volumes and waits for them), Bind, PostBind. A failure unreserves,
+  forgets the assumption, wakes pods that the freed room may help (AssignedPodDelete, as
+  upstream) and sends the pod back: to wait for an event if Permit rejected it, through
+  backoff otherwise. A pod deleted while waiting at Permit is rejected at once.
 - Only the Lease holder schedules. Each term of leadership starts from a fresh table
   and queue filled by fresh informers, so nothing stale outlives a lost lease; losing
   the lease cancels the term's tasks, in-flight bindings included.
@@ -37,6 +46,7 @@ import functools
 import logging
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
@@ -45,11 +55,14 @@ from kubelite.client.informer import Informer
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
+from kubelite.scheduler.binding_cycle import (
+    Handle, run_bind, run_permit, run_post_bind, run_pre_bind, run_reserve, run_unreserve,
+    wait_on_permit)
 from kubelite.scheduler.event_handlers import (
     DEFAULT_SCHEDULER_NAME, EventHandlers, is_deleting, scheduler_name_of)
 from kubelite.scheduler.events import ASSIGNED_POD_DELETE, ActionType
-from kubelite.scheduler.framework import Obj
-from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.framework import Code, CycleState, Obj, Status
+from kubelite.scheduler.node_table import NodeTable, pod_key
 from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
 from kubelite.scheduler.queued_pod import QueuedPodInfo
 from kubelite.scheduler.reporting import SCHEDULER_ERROR, UNSCHEDULABLE, FailureReporter
@@ -98,6 +111,11 @@ class KubeScheduler:
         self.algorithms = {p.scheduler_name: Scheduler(p, seed=seed) for p in profiles}
         self.scheduler_name = profiles[0].scheduler_name
         self.algorithm = self.algorithms[self.scheduler_name]
+        self.handle = Handle(client)
+        for algorithm in self.algorithms.values():
+            for plugin in algorithm.profile.plugins:
+                if hasattr(plugin, "use_handle"):
+                    plugin.use_handle(self.handle)
         self.identity = identity or default_identity()
         self.leader_elect = leader_elect
         self.elector = LeaderElector(
@@ -140,6 +158,7 @@ class KubeScheduler:
         pods = Informer(self.client, "pods")
         pods.add_event_handler(on_add=handlers.on_pod_add, on_update=handlers.on_pod_update,
                                on_delete=handlers.on_pod_delete)
+        pods.add_event_handler(on_delete=self._reject_waiting)
         informers = [nodes, pods, *self._plugin_informers(handlers)]
         flushing: asyncio.Task[None] | None = None
         try:
@@ -152,10 +171,12 @@ class KubeScheduler:
             for plugin in self._lister_users():
                 plugin.use_listers({r: informers[2 + self._watched().index(r)].lister
                                     for r in plugin.watches})
+            self.handle.pods = pods.lister
             flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
             self.leading.set()
             await self._schedule_pods()
         finally:
+            self.handle.pods = None
             self.leading.clear()
             self.queue.close()
             for task in [*self._background, *([flushing] if flushing else [])]:
@@ -212,8 +233,9 @@ class KubeScheduler:
         if algorithm is None:  # the handlers queue only our profiles' pods
             self.queue.done(info.key)
             return
+        state = CycleState()
         try:
-            result = algorithm.schedule_one(pod, self.table)
+            result = algorithm.schedule_one(pod, self.table, state)
         except FitError as error:
             info.unschedulable_plugins = set(error.unschedulable_plugins)
             self._fail(info, cycle, UNSCHEDULABLE, str(error))
@@ -226,13 +248,40 @@ class KubeScheduler:
         except ValueError as error:
             self._fail(info, cycle, SCHEDULER_ERROR, f"cannot assume pod: {error}")
             return
-        self._spawn(self._bind(info, cycle, result.node), f"bind {info.key}")
+        assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": result.node}}
+        profile = algorithm.profile  # the pod's profile runs its binding cycle too
+        try:
+            status = run_reserve(profile, state, assumed, result.node)
+            if status.is_success():
+                status = run_permit(profile, self.handle, state, assumed, result.node)
+        except Exception as error:  # a plugin's bug: still unwind what was reserved
+            log.exception("Reserve or Permit of %s failed", info.key)
+            status = Status.from_error(error)
+        if not (status.is_success() or status.is_wait()):
+            run_unreserve(profile, state, assumed, result.node)
+            self.table.forget_pod(info.key)
+            self._fail_with(info, cycle, status)
+            return
+        self._spawn(self._binding_cycle(info, cycle, profile, state, assumed, result.node),
+                    f"bind {info.key}")
 
     def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
         log.info("unable to schedule pod %s: %s", info.key, message)
         self._requeue(info, cycle)
         reporter = self.reporters.get(scheduler_name_of(info.pod), self.reporter)
         self._spawn(reporter.report(info.pod, reason, message), f"report {info.key}")
+
+    def _fail_with(self, info: QueuedPodInfo, cycle: int, status: Status) -> None:
+        """A failure after a node was chosen: a rejection is reported as a FitError over
+        that one node (upstream's NumAllNodes 1), anything else as an error to back off."""
+        if status.is_rejected():
+            error = FitError(info.key, 1, Counter(status.reasons),
+                             unschedulable_plugins={status.plugin} if status.plugin else set())
+            info.unschedulable_plugins = set(error.unschedulable_plugins)
+            self._fail(info, cycle, UNSCHEDULABLE, str(error))
+        else:
+            info.unschedulable_plugins.clear()
+            self._fail(info, cycle, SCHEDULER_ERROR, status.message())
 
     def _requeue(self, info: QueuedPodInfo, cycle: int) -> None:
         try:
@@ -242,27 +291,53 @@ class KubeScheduler:
 
     # --- the binding cycle -------------------------------------------------------------
 
-    async def _bind(self, info: QueuedPodInfo, cycle: int, node: str) -> None:
-        meta: Obj = info.pod.get("metadata") or {}
+    async def _binding_cycle(self, info: QueuedPodInfo, cycle: int, profile: Profile,
+                             state: CycleState, pod: Obj, node: str) -> None:
         try:
-            await self.client.bind(meta.get("name", ""), node,
-                                   namespace=meta.get("namespace", ""),
-                                   pod_uid=meta.get("uid") or None)
+            status = await wait_on_permit(self.handle, pod)
+            if status.is_success():
+                status = await run_pre_bind(profile, state, pod, node)
+            if status.is_success():
+                status = await run_bind(profile, state, pod, node)
+                if status.is_skip():
+                    status = Status(Code.ERROR, ("no Bind plugin bound the pod",))
         except asyncio.CancelledError:
+            # a lost lease ends the term's table and queue, not the plugins' reservations
+            run_unreserve(profile, state, pod, node)
             raise
-        except Exception as error:
-            self.table.forget_pod(info.key)
-            # the room it held may help others (upstream moves on AssignedPodDelete)
-            self.queue.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE)
-            if isinstance(error, errors.NotFound):
-                self.queue.done(info.key)  # deleted: nothing left to bind
-                return
-            info.unschedulable_plugins.clear()  # an error: retry after backoff
-            message = f"binding rejected: {error}"
-            self._fail(info, cycle, SCHEDULER_ERROR, message)
+        except Exception as error:  # a plugin's bug costs this pod a backoff, not the loop
+            log.exception("binding cycle of %s failed", info.key)
+            status = Status.from_error(error)
+        if not status.is_success():
+            self._binding_failed(info, cycle, profile, state, pod, node, status)
             return
         log.debug("bound %s to %s", info.key, node)
+        run_post_bind(profile, state, pod, node)
         self.queue.done(info.key)
+
+    def _binding_failed(self, info: QueuedPodInfo, cycle: int, profile: Profile,
+                        state: CycleState, pod: Obj, node: str, status: Status) -> None:
+        """Upstream's handleBindingCycleError: unreserve, forget, wake the pods the freed
+        room may help (AssignedPodDelete), and requeue the pod."""
+        run_unreserve(profile, state, pod, node)
+        self.table.forget_pod(info.key)
+        if status.is_rejected():
+            # requeue first, then move all but this pod: it was rejected by its own plugin,
+            # and a move during its cycle would only send it to backoff for nothing
+            self._fail_with(info, cycle, status)
+            self.queue.move_all_to_active_or_backoff(
+                ASSIGNED_POD_DELETE, pre_check=lambda other: pod_key(other) != info.key)
+            return
+        self.queue.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE)
+        if isinstance(status.error, errors.NotFound):
+            self.queue.done(info.key)  # deleted: nothing left to bind
+            return
+        self._fail_with(info, cycle, status)
+
+    def _reject_waiting(self, pod: Obj) -> None:
+        uid = (pod.get("metadata") or {}).get("uid")
+        if uid:
+            self.handle.reject_waiting_pod(str(uid))
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(work, name=name)

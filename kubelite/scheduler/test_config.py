@@ -258,8 +258,6 @@ profiles:
       'supported values: "LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"',
       "profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: Invalid value: "
       "101: resource weight of cpu not in valid range (0, 100]",
-      'profiles[0].pluginConfig[0].args.scoringStrategy.resources[1].name: Unsupported value: '
-      '"nvidia.com/gpu": kubelite scores only "cpu", "memory", "ephemeral-storage"',
       "profiles[0].pluginConfig[0].args.scoringStrategy.requestedToCapacityRatio: Forbidden: "
       "must be nil when type is not RequestedToCapacityRatio"]),
     ("fit-args-shape", HEAD + """profiles:

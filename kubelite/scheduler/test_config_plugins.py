@@ -9,9 +9,9 @@ import pytest
 from kubelite.scheduler.config_plugins import (
     MULTI_POINT, PluginRef, PluginSet, default_plugins, merge_plugin_set, merge_plugins,
     place_plugins)
-from kubelite.scheduler.plugins import DEFAULT_PLUGINS, LOOP_BINDER, REGISTRY
+from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 
-KNOWN = {*REGISTRY, LOOP_BINDER}
+KNOWN = set(REGISTRY)
 
 # upstream's default order at Filter and Score (default_plugins.go); the expectations below
 # keep the plugins kubelite has, so they hold as plugins are added
@@ -69,9 +69,10 @@ def test_merge_plugin_set_matches_upstream(default: PluginSet, custom: PluginSet
     assert names(merge_plugin_set(default, custom)) == want
 
 
-def test_defaults_are_upstreams_multi_point_set_with_the_loop_binding() -> None:
+def test_defaults_are_upstreams_multi_point_set_ending_with_default_binder() -> None:
     multi = default_plugins()[MULTI_POINT]
-    assert [r.name for r in multi.enabled] == [n for n, _ in DEFAULT_PLUGINS] + [LOOP_BINDER]
+    assert [r.name for r in multi.enabled] == [n for n, _ in DEFAULT_PLUGINS]
+    assert multi.enabled[-1].name == "DefaultBinder"
 
 
 def placed(custom: dict[str, PluginSet] | None) -> tuple[dict[str, list[str]], dict[str, int], list[str]]:
@@ -84,7 +85,7 @@ def test_default_profile_places_each_plugin_where_it_has_the_method() -> None:
     assert errors == []
     assert points["filter"] == present(UPSTREAM_FILTER)
     assert points["score"] == present(UPSTREAM_SCORE)
-    assert (points["less"], points["bind"]) == (["PrioritySort"], [LOOP_BINDER])
+    assert (points["less"], points["bind"]) == (["PrioritySort"], ["DefaultBinder"])
     assert weights == {k: v for k, v in UPSTREAM_WEIGHTS.items() if k in KNOWN}
 
 
@@ -126,7 +127,7 @@ PLACEMENT_ERRORS = [
      ['plugin "NodePorts" already registered as "FilterPlugin"']),
     ("no-queue-sort", {"queueSort": PluginSet([], ["*"]), MULTI_POINT: PluginSet([], ["PrioritySort"])},
      ['only one queue sort plugin required for profile with scheduler name "p", but got 0']),
-    ("no-binder", {MULTI_POINT: PluginSet([], [LOOP_BINDER])},
+    ("no-binder", {MULTI_POINT: PluginSet([], ["DefaultBinder"])},
      ['at least one bind plugin is needed for profile with scheduler name "p"']),
 ]
 

@@ -6,6 +6,7 @@ import pytest
 
 from kubelite.scheduler.events import (
     ASSIGNED_POD_DELETE,
+    DEFAULT_PLUGIN_EVENTS,
     NODE_ADD,
     UNSCHEDULABLE_TIMEOUT,
     ActionType,
@@ -96,3 +97,20 @@ def pod(cpu: str = "1", **spec: Any) -> Obj:
         "bad-quantity-ignored", "no-scheduling-change"])
 def test_pod_update_action(old: Obj, new: Obj, action: A) -> None:
     assert pod_update_action(old, new) == action
+
+
+@pytest.mark.parametrize("incoming, wakes", [
+    (ClusterEvent(Resource.PERSISTENT_VOLUME_CLAIM, A.ADD), True),
+    (ClusterEvent(Resource.PERSISTENT_VOLUME_CLAIM, A.UPDATE), True),
+    (ClusterEvent(Resource.PERSISTENT_VOLUME, A.UPDATE), True),
+    (ClusterEvent(Resource.STORAGE_CLASS, A.ADD), True),
+    (ClusterEvent(Resource.CSI_NODE, A.UPDATE), True),
+    (NODE_ADD, True),
+    (ClusterEvent(Resource.NODE, A.UPDATE_NODE_LABEL), True),
+    (ClusterEvent(Resource.NODE, A.UPDATE_NODE_ALLOCATABLE), False),
+    (ClusterEvent(Resource.PERSISTENT_VOLUME_CLAIM, A.DELETE), False),
+    (ASSIGNED_POD_DELETE, False),
+], ids=["claim-added", "claim-updated", "volume-updated", "class-added", "csinode-updated", "node-added",
+        "node-relabelled", "node-allocatable", "claim-deleted", "pod-deleted"])
+def test_volume_binding_registers_upstreams_events(incoming: ClusterEvent, wakes: bool) -> None:
+    assert any(r.matches(incoming) for r in DEFAULT_PLUGIN_EVENTS["VolumeBinding"]) == wakes

@@ -1,6 +1,6 @@
 import pytest
 
-from kubelite.scheduler.resources import host_ports, pod_requests
+from kubelite.scheduler.resources import host_ports, is_extended, is_scalar, pod_requests
 
 
 def container(cpu: str | None = None, memory: str | None = None, **extra: object) -> dict[str, object]:
@@ -31,3 +31,29 @@ def test_host_ports_default_protocol_and_ip() -> None:
     pod = {"spec": {"containers": [{"ports": [{"containerPort": 80, "hostPort": 8080},
                                               {"containerPort": 53}]}]}}
     assert host_ports(pod) == [("TCP", "0.0.0.0", 8080)]
+
+
+@pytest.mark.parametrize("name, extended, scalar", [
+    ("cpu", False, False),
+    ("pods", False, False),
+    ("example.com/foo", True, True),
+    ("nvidia.com/gpu", True, True),
+    ("kubernetes.io/something", False, True),
+    ("subdomain.kubernetes.io/something", False, True),
+    ("hugepages-2Mi", False, True),
+    ("attachable-volumes-csi-x", False, True),
+    ("requests.example.com/foo", False, False),
+    ("example.com/bad name", False, False),
+], ids=["cpu", "pods", "extended", "gpu", "kubernetes-io", "kubernetes-io-subdomain", "hugepages",
+        "attachable-volumes", "quota-prefixed", "not-a-qualified-name"])
+def test_scalar_resources_are_named_as_upstream(name: str, extended: bool, scalar: bool) -> None:
+    assert (is_extended(name), is_scalar(name)) == (extended, scalar)
+
+
+def test_pod_requests_count_scalar_resources_in_whole_units() -> None:
+    spec = {"initContainers": [{"name": "i", "resources": {"requests": {"example.com/foo": "3"}}}],
+            "containers": [{"name": "a", "resources": {"requests": {"example.com/foo": "1", "hugepages-2Mi": "4Mi"}}},
+                           {"name": "b", "resources": {"requests": {"example.com/foo": "1", "pods": "5"}}}]}
+    requests = pod_requests({"spec": spec})
+    assert (requests["example.com/foo"], requests["hugepages-2Mi"]) == (3, 4 * 2**20)
+    assert "pods" not in requests

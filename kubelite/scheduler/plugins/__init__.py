@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelite.scheduler.plugins.default_binder import DefaultBinder
 from kubelite.scheduler.plugins.image_locality import ImageLocality
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
@@ -26,10 +27,12 @@ from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.priority_sort import PrioritySort
 from kubelite.scheduler.plugins.scheduling_gates import SchedulingGates
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
+from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, InterPodAffinity, NodeResourcesBalancedAllocation, ImageLocality)}
+    NodePorts, NodeResourcesFit, VolumeBinding, InterPodAffinity, NodeResourcesBalancedAllocation,
+    ImageLocality, DefaultBinder)}
 
 # Upstream's in-tree plugins (pkg/scheduler/framework/plugins/names), in the order of its
 # default MultiPoint set, then the ones it does not enable by default.
@@ -41,10 +44,6 @@ UPSTREAM_PLUGINS: tuple[str, ...] = (
     "DynamicResources",
 )
 
-# Bound by the scheduler's loop itself (POST pods/binding), as upstream's DefaultBinder
-# does: a name a configuration may use, with no class behind it.
-LOOP_BINDER = "DefaultBinder"
-
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("SchedulingGates", 0),
@@ -55,7 +54,9 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeAffinity", 2),
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
+    ("VolumeBinding", 0),  # no Score without the StorageCapacityScoring gate (off in 1.35)
     ("InterPodAffinity", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
+    ("DefaultBinder", 0),
 )

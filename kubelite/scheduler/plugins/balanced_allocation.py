@@ -17,7 +17,7 @@ import numpy as np
 
 from kubelite.scheduler import resources
 from kubelite.scheduler.config_args import (
-    RESOURCE_SPEC, ArgsError, Struct, decode_args, resource_specs, validate_resource_names)
+    RESOURCE_SPEC, ArgsError, Struct, decode_args, resource_specs)
 from kubelite.scheduler.config_decode import ListOf
 from kubelite.scheduler.config_errors import duplicate, invalid
 from kubelite.scheduler.framework import MAX_NODE_SCORE, CycleState, Obj, Rows, Scores, Status
@@ -46,14 +46,13 @@ class NodeResourcesBalancedAllocation:
             seen.add(name)
             if weight != 1:
                 errors.append(invalid(f"resources[{i}].weight", weight, "must be 1"))
-        errors += validate_resource_names(specs, "resources")
         if errors:
             raise ArgsError(errors)
         return cls(resources=tuple(name for name, _ in specs))
 
     def pre_score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Status:
         wanted = resources.pod_requests(pod)
-        if not any(wanted[r] for r in self.resources):
+        if not any(wanted.get(r, 0) for r in self.resources):
             return Status.skip()
         state[self.name] = wanted
         return Status.success()
@@ -63,7 +62,7 @@ class NodeResourcesBalancedAllocation:
         fractions = np.zeros((len(self.resources), len(rows)))
         counted = np.zeros((len(self.resources), len(rows)), dtype=np.bool_)
         for i, resource in enumerate(self.resources):
-            alloc, req = allocation(nodes, rows, resource, wanted[resource], non_zero=False)
+            alloc, req = allocation(nodes, rows, resource, wanted.get(resource, 0), non_zero=False)
             counted[i] = alloc != 0
             fractions[i] = np.minimum(req / np.where(counted[i], alloc, 1), 1.0)
         count = counted.sum(axis=0)

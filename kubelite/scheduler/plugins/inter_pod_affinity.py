@@ -41,7 +41,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from kubelite.machinery import labels
-from kubelite.machinery.validation import field_error_string
+from kubelite.scheduler.config_args import decode_args
+from kubelite.scheduler.config_decode import Struct
+from kubelite.scheduler.config_errors import ArgsError, invalid
 from kubelite.scheduler.framework import (
     MAX_NODE_SCORE, Code, CycleState, Mask, Obj, Rows, Scores, Status, Verdict)
 from kubelite.scheduler.node_table import NodeTable, pod_key
@@ -59,22 +61,8 @@ EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affin
 _PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
 _TERMS_KEY = "InterPodAffinity/terms"  # CycleState keys, built once rather than per cycle
 _SCORE_KEY = "InterPodAffinity/score"
-_ARGS = ("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods")
-_INT32 = (-(2**31), 2**31 - 1)
-
-
-def _cannot_unmarshal(value: Any, field: str, go_type: str) -> str:
-    """encoding/json's UnmarshalTypeError for a field of InterPodAffinityArgs."""
-    if isinstance(value, bool):
-        found = "bool"
-    elif isinstance(value, (int, float)):
-        found = f"number {value}"
-    elif isinstance(value, str):
-        found = "string"
-    else:
-        found = "array" if isinstance(value, list) else "object"
-    return (f"json: cannot unmarshal {found} into Go struct field "
-            f"InterPodAffinityArgs.{field} of type {go_type}")
+ARGS = Struct("v1.InterPodAffinityArgs", {"hardPodAffinityWeight": "int32",
+                                          "ignorePreferredTermsOfExistingPods": "bool"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,26 +88,17 @@ class InterPodAffinity:
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> InterPodAffinity:
-        """From InterPodAffinityArgs (kubescheduler.config.k8s.io/v1), with its defaults and
-        validation; ValueError carries upstream's message."""
-        kind = args.get("kind")
-        if kind not in (None, "InterPodAffinityArgs"):
-            raise ValueError(f"want args to be of type InterPodAffinityArgs, got {kind}")
-        for field in args:
-            if field not in (*_ARGS, "apiVersion", "kind"):
-                raise ValueError(f'unknown field "{field}"')
+        """From InterPodAffinityArgs, defaulted (hardPodAffinityWeight 1) and validated as
+        upstream's ValidateInterPodAffinityArgs; ArgsError carries upstream's messages."""
+        errors = decode_args(args, ARGS)
         weight = args.get("hardPodAffinityWeight")
-        weight = 1 if weight is None else weight  # v1 defaulting
-        if isinstance(weight, bool) or not isinstance(weight, int) or not _INT32[0] <= weight <= _INT32[1]:
-            raise ValueError(_cannot_unmarshal(weight, "hardPodAffinityWeight", "int32"))
+        weight = 1 if weight is None else int(weight)
         if not 0 <= weight <= 100:
-            raise ValueError(field_error_string(
-                "hardPodAffinityWeight", weight, "not in valid range [0, 100]"))
-        ignore = args.get("ignorePreferredTermsOfExistingPods")
-        if ignore is not None and not isinstance(ignore, bool):
-            raise ValueError(_cannot_unmarshal(ignore, "ignorePreferredTermsOfExistingPods", "bool"))
+            errors.append(invalid("hardPodAffinityWeight", weight, "not in valid range [0, 100]"))
+        if errors:
+            raise ArgsError(errors)
         return cls(hard_pod_affinity_weight=weight,
-                   ignore_preferred_terms_of_existing_pods=bool(ignore))
+                   ignore_preferred_terms_of_existing_pods=bool(args.get("ignorePreferredTermsOfExistingPods")))
 
     def use_listers(self, listers: Mapping[str, Lister]) -> None:
         self._namespaces = listers.get("namespaces")

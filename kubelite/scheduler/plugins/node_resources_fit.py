@@ -12,9 +12,16 @@ and one of upstream's strategies, all in Go's int64 arithmetic:
   (utilization 0..100, score 0..10, scaled to 0..100).
 Per-resource scores are combined by weight (cpu 1, memory 1 by default) with integer division.
 
+Scalar resources (extended resources such as `example.com/foo` or `nvidia.com/gpu`,
+hugepages) are checked like cpu against the node table's per-resource columns, each shortage
+its own "Insufficient example.com/foo" (in name order, where Go's map order is random).
+Extended resources named in `ignored_resources`, or whose domain is in
+`ignored_resource_groups` (upstream's ignoredResources / ignoredResourceGroups, for
+resources an extender judges), are not checked. A scalar resource is scored only when the
+strategy lists it, and then only for a pod that asks for it on a node that has it.
+
 Args (NodeResourcesFitArgs, `from_args`): scoringStrategy (type, resources with weights,
-requestedToCapacityRatio.shape), ignoredResources and ignoredResourceGroups. The last two
-concern extended resources only, which Filter does not check yet; they are kept for it.
+requestedToCapacityRatio.shape), ignoredResources and ignoredResourceGroups.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import numpy as np
 from kubelite.scheduler import resources
 from kubelite.scheduler.config_args import (
     RESOURCE_SPEC, SHAPE_POINT, ArgsError, Struct, decode_args, resource_specs, shape_points,
-    validate_function_shape, validate_label_name, validate_resource_names,
+    validate_function_shape, validate_label_name,
     validate_resource_weights)
 from kubelite.scheduler.config_decode import ListOf
 from kubelite.scheduler.config_errors import forbidden, invalid, not_supported, required
@@ -66,7 +73,15 @@ def go_div(a: Scores, b: Scores | int) -> Scores:
 
 def allocation(nodes: NodeTable, rows: Rows, resource: str, pod_amount: int,
                *, non_zero: bool) -> tuple[Scores, Scores]:
-    """(allocatable, requested-with-the-pod) of one resource on `rows`."""
+    """(allocatable, requested-with-the-pod) of one resource on `rows`; (0, 0) for a scalar
+    resource the pod does not ask for, which leaves it out of the score (upstream's
+    calculateResourceAllocatableRequest)."""
+    if resource not in _COLUMN:
+        if pod_amount == 0 or not resources.is_scalar(resource):
+            zeros = np.zeros(len(rows), dtype=np.int64)
+            return zeros, zeros
+        allocatable, requested_all = nodes.scalar_resource(resource)
+        return allocatable[rows], requested_all[rows] + pod_amount
     column = _COLUMN[resource]
     if non_zero and column in (CPU, MEMORY):
         requested = nodes.non_zero_requested[rows, column]
@@ -104,8 +119,13 @@ class NodeResourcesFit:
                  ignored_resources: tuple[str, ...] = (),
                  ignored_resource_groups: tuple[str, ...] = ()) -> None:
         self.strategy = strategy or ScoringStrategy()
-        self.ignored_resources = ignored_resources
-        self.ignored_resource_groups = ignored_resource_groups
+        self.ignored_resources = frozenset(ignored_resources)
+        self.ignored_resource_groups = frozenset(ignored_resource_groups)
+
+    def _is_ignored(self, resource: str) -> bool:
+        return resources.is_extended(resource) and (
+            resource in self.ignored_resources
+            or resource.split("/", 1)[0] in self.ignored_resource_groups)
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> Self:
@@ -129,7 +149,6 @@ class NodeResourcesFit:
         if kind not in STRATEGIES:
             errors.append(not_supported("scoringStrategy.type", kind, sorted(STRATEGIES)))
         errors += validate_resource_weights(specs, "scoringStrategy.resources")
-        errors += validate_resource_names(specs, "scoringStrategy.resources")
         ratio = raw.get("requestedToCapacityRatio")
         shape: list[tuple[int, int]] = []
         if kind == REQUESTED_TO_CAPACITY_RATIO:
@@ -161,6 +180,12 @@ class NodeResourcesFit:
         if any(wanted.values()):  # a pod asking nothing fits wherever there is a pod slot
             for resource in resources.RESOURCES:
                 verdict.reject(free[:, _COLUMN[resource]] < wanted[resource], f"Insufficient {resource}")
+            for resource in sorted(wanted.keys() - _COLUMN.keys()):
+                amount = wanted[resource]
+                if amount == 0 or self._is_ignored(resource):
+                    continue
+                allocatable, requested = nodes.scalar_resource(resource)
+                verdict.reject(allocatable - requested < amount, f"Insufficient {resource}")
         return verdict
 
     def pre_score(self, state: CycleState, pod: Obj, nodes: NodeTable, rows: Rows) -> Status:
@@ -172,7 +197,7 @@ class NodeResourcesFit:
         total = np.zeros(len(rows), dtype=np.int64)
         weights = np.zeros(len(rows), dtype=np.int64)
         for resource, weight in self.strategy.resources:
-            alloc, req = allocation(nodes, rows, resource, wanted[resource], non_zero=True)
+            alloc, req = allocation(nodes, rows, resource, wanted.get(resource, 0), non_zero=True)
             counted = alloc != 0  # a resource the node does not have is left out
             safe = np.where(counted, alloc, 1)
             if self.strategy.type == MOST_ALLOCATED:

@@ -145,3 +145,90 @@ def test_from_args_refuses_what_upstream_refuses() -> None:
     with pytest.raises(ArgsError) as caught:
         NodeResourcesFit.from_args({"scoringStrategy": {"typo": "MostAllocated"}})
     assert [str(e) for e in caught.value.decoding] == ['unknown field "scoringStrategy.typo"']
+
+
+# upstream's fit_test.go TestEnoughRequests: a node of 10m cpu, 20 B memory, 32 pods,
+# 5 example.com/aaa, 5 hugepages-2Mi
+EXTENDED_A, EXTENDED_B = "example.com/aaa", "example.com/bbb"
+KUBERNETES_IO_A, HUGE_PAGES_A = "kubernetes.io/something", "hugepages-2Mi"
+
+
+def extended_node() -> dict:
+    node = make_node("n", cpu="10m", memory="20", pods="32")
+    node["status"]["allocatable"].update({EXTENDED_A: "5", HUGE_PAGES_A: "5"})
+    return node
+
+
+@pytest.mark.parametrize("pod_requests, init_requests, used, options, expected", [
+    ([{"cpu": "1m", "memory": "1", EXTENDED_A: "1"}], [], {}, {}, ()),
+    ([{"cpu": "1m", "memory": "1"}], [{EXTENDED_A: "1"}], {}, {}, ()),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_A: "10"}], [], {}, {}, (f"Insufficient {EXTENDED_A}",)),
+    ([{"cpu": "1m", "memory": "1"}], [{EXTENDED_A: "10"}], {}, {}, (f"Insufficient {EXTENDED_A}",)),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_A: "1"}], [], {EXTENDED_A: "5"}, {},
+     (f"Insufficient {EXTENDED_A}",)),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_A: "3"}, {EXTENDED_A: "3"}], [], {}, {},
+     (f"Insufficient {EXTENDED_A}",)),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_B: "1"}], [], {}, {}, (f"Insufficient {EXTENDED_B}",)),
+    ([{"cpu": "1m", "memory": "1", KUBERNETES_IO_A: "10"}], [], {}, {},
+     (f"Insufficient {KUBERNETES_IO_A}",)),
+    ([{"cpu": "1m", "memory": "1", HUGE_PAGES_A: "10"}], [], {}, {}, (f"Insufficient {HUGE_PAGES_A}",)),
+    ([{"cpu": "1m", "memory": "1", HUGE_PAGES_A: "3"}], [], {HUGE_PAGES_A: "3"}, {},
+     (f"Insufficient {HUGE_PAGES_A}",)),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_B: "1"}], [], {}, {"ignored_resources": (EXTENDED_B,)}, ()),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_B: "1"}], [], {}, {"ignored_resource_groups": ("example.com",)},
+     ()),
+    ([{"cpu": "1m", "memory": "1", KUBERNETES_IO_A: "10"}], [], {},
+     {"ignored_resource_groups": ("kubernetes.io",)}, (f"Insufficient {KUBERNETES_IO_A}",)),
+    ([{"cpu": "1m", "memory": "1", EXTENDED_B: "0"}], [], {}, {}, ()),
+    ([{"cpu": "20m", "memory": "1", EXTENDED_A: "6", EXTENDED_B: "1"}], [], {}, {},
+     ("Insufficient cpu", f"Insufficient {EXTENDED_A}", f"Insufficient {EXTENDED_B}")),
+], ids=["extended-resource-fits", "extended-resource-fits-for-init-container",
+        "extended-resource-capacity-enforced", "extended-resource-capacity-enforced-for-init-container",
+        "extended-resource-allocatable-enforced", "extended-resource-summed-over-containers",
+        "unknown-extended-resource-enforced", "kubernetes-io-resource-capacity-enforced",
+        "hugepages-capacity-enforced", "hugepages-allocatable-enforced",
+        "ignored-extended-resource-skipped", "ignored-resource-group-skipped",
+        "native-prefixed-resource-never-ignored", "zero-request-skipped",
+        "every-shortage-reported-in-name-order"])
+def test_filter_checks_scalar_resources_as_upstream(pod_requests, init_requests, used, options,
+                                                   expected) -> None:
+    existing = make_pod(requests=[used], node="n")
+    nodes = table(extended_node(), pods=(existing,))
+    pod = make_pod(requests=pod_requests)
+    pod["spec"]["initContainers"] = [{"name": f"i{i}", "image": "busybox", "resources": {"requests": r}}
+                                     for i, r in enumerate(init_requests)]
+    assert reasons_by_node(NodeResourcesFit(**options), pod, nodes)["n"] == expected
+
+
+def test_scalar_columns_follow_pods_and_nodes_after_first_use() -> None:
+    nodes = table(extended_node(), make_node("m"))
+    assert nodes.scalar_resource(EXTENDED_A)[0].tolist() == [5, 0]
+    nodes.add_pod(make_pod("a", requests=[{EXTENDED_A: "2"}], node="n"))
+    assert nodes.scalar_resource(EXTENDED_A)[1].tolist() == [2, 0]
+    nodes.remove_node("n")  # the last row moves in; the pod is counted again if n returns
+    assert nodes.scalar_resource(EXTENDED_A)[0].tolist() == [0]
+    nodes.set_node(extended_node())
+    assert nodes.scalar_resource(EXTENDED_A)[0].tolist() == [0, 5]
+    assert nodes.scalar_resource(EXTENDED_A)[1].tolist() == [0, 2]
+    nodes.remove_pod("default/a")
+    assert nodes.scalar_resource(EXTENDED_A)[1].tolist() == [0, 0]
+
+
+WITH_EXTENDED = [{**CPU_AND_MEMORY[0], EXTENDED_A: "2"}, CPU_AND_MEMORY[1]]
+
+
+@pytest.mark.parametrize("strategy_resources, pod_requests, expected", [
+    ((("cpu", 1), ("memory", 1)), WITH_EXTENDED, [37, 50]),
+    ((("cpu", 1), ("memory", 1), (EXTENDED_A, 1)), WITH_EXTENDED, [41, 50]),
+    ((("cpu", 1), ("memory", 1), (EXTENDED_A, 1)), CPU_AND_MEMORY, [37, 50]),
+], ids=["extended-resource-not-configured-is-not-scored", "configured-extended-resource-is-scored",
+        "pod-not-asking-leaves-it-out"])
+def test_least_allocated_scores_extended_resources_only_when_configured(
+        strategy_resources, pod_requests, expected) -> None:
+    # node1 has 4 example.com/aaa, node2 none: a resource a node lacks is left out of its mean
+    nodes = cluster([("4000", "10000"), ("6000", "10000")], [])
+    first = nodes.nodes[nodes.row_of["node1"]]
+    nodes.set_node({**first, "status": {**first["status"], "allocatable": {
+        **first["status"]["allocatable"], EXTENDED_A: "4"}}})
+    plugin = NodeResourcesFit(strategy=ScoringStrategy(resources=strategy_resources))
+    assert scores(plugin, make_pod(requests=pod_requests), nodes) == expected
