@@ -24,13 +24,16 @@ def make_node(name: str, *, cpu: str | None = "4", memory: str | None = "32Gi", 
 
 
 def make_pod(name: str = "p", *, requests: list[dict[str, str]] | None = None, node: str = "",
-             **spec: Any) -> Obj:
+             labels: dict[str, str] | None = None, namespace: str = "default", **spec: Any) -> Obj:
     containers = [{"name": f"c{i}", "image": "busybox", "resources": {"requests": r}}
                   for i, r in enumerate([{}] if requests is None else requests)]
     pod_spec: Obj = {"containers": containers, **spec}
     if node:
         pod_spec["nodeName"] = node
-    return {"metadata": {"name": name, "namespace": "default"}, "spec": pod_spec}
+    metadata: Obj = {"name": name, "namespace": namespace}
+    if labels is not None:
+        metadata["labels"] = labels
+    return {"metadata": metadata, "spec": pod_spec}
 
 
 def table(*nodes: Obj, pods: tuple[Obj, ...] = ()) -> NodeTable:
@@ -38,5 +41,5 @@ def table(*nodes: Obj, pods: tuple[Obj, ...] = ()) -> NodeTable:
     for node in nodes:
         out.set_node(node)
     for i, pod in enumerate(pods):
-        out.add_pod({**pod, "metadata": {"name": f"existing-{i}", "namespace": "default"}})
+        out.add_pod({**pod, "metadata": {**pod["metadata"], "name": f"existing-{i}"}})
     return out

@@ -15,13 +15,14 @@ from kubelite.scheduler.plugins.node_name import NodeName
 from kubelite.scheduler.plugins.node_ports import NodePorts
 from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from kubelite.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelite.scheduler.plugins.priority_sort import PrioritySort
 from kubelite.scheduler.plugins.scheduling_gates import SchedulingGates
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality)}
+    NodePorts, NodeResourcesFit, PodTopologySpread, NodeResourcesBalancedAllocation, ImageLocality)}
 
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
@@ -33,6 +34,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeAffinity", 2),
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
+    ("PodTopologySpread", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
 )
