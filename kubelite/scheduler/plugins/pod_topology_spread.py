@@ -113,6 +113,8 @@ class PodTopologySpread:
                  system_defaulted: bool = True) -> None:
         self.default_constraints = tuple(default_constraints)
         self.system_defaulted = system_defaulted
+        # the kinds of default there are: a pod without constraints skips at a glance
+        self._default_actions = frozenset(c.get("whenUnsatisfiable") for c in self.default_constraints)
         self._listers: Mapping[str, Lister] | None = None
         self._cache = SpreadCache()
 
@@ -136,8 +138,8 @@ class PodTopologySpread:
         own = (pod.get("spec") or {}).get("topologySpreadConstraints") or []
         if own:
             return constraints_for(own, _namespace_and_labels(pod)[1], action)
-        if not self.default_constraints:
-            return []
+        if action not in self._default_actions or self._listers is None:
+            return []  # no default of the kind, or nothing to read what selects the pod
         return default_constraints(pod, self.default_constraints, action, self._listers)
 
     # --- Filter ----------------------------------------------------------------------
@@ -150,6 +152,7 @@ class PodTopologySpread:
         if not constraints:
             return Status.skip()
         namespace, pod_labels = _namespace_and_labels(pod)
+        self._cache.sync(nodes, pod)
         counts = self._cache.counts(nodes, namespace, (c.selector for c in constraints))
         domains = [self._cache.domains(nodes, c.topology_key) for c in constraints]
         has_all_keys = np.logical_and.reduce([d.present for d in domains])
@@ -196,6 +199,7 @@ class PodTopologySpread:
         # only the system defaults let a node lacking the zone still score on its hostname
         require_all = bool((pod.get("spec") or {}).get("topologySpreadConstraints")) or not self.system_defaulted
         namespace, _ = _namespace_and_labels(pod)
+        self._cache.sync(nodes, pod)
         counts = self._cache.counts(nodes, namespace, (c.selector for c in constraints))
         domains = [self._cache.domains(nodes, c.topology_key) for c in constraints]
         has_all_keys = np.logical_and.reduce([d.present for d in domains])

@@ -12,6 +12,10 @@ Guarantees:
 - Domain numbers are cached per topology key until the table's nodes change, and counts per
   (namespace, selector) until its pods or nodes change, for one table at a time; a cycle's
   PreFilter and PreScore (and a retry with nothing changed) share one walk over the pods.
+- One change is followed instead of walking again: when the pods changed exactly once since
+  the last cycle and the pod that cycle was scheduling, uncounted then, is counted now, that
+  change can only be its assumption, so the cached counts gain that one pod. This is what
+  happens between consecutive pods of a burst; anything else walks the pods afresh.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kubelite.machinery.labels import Selector
-from kubelite.scheduler.framework import Mask
-from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.framework import Mask, Obj
+from kubelite.scheduler.node_table import NodeTable, pod_key
 
 IntColumn = npt.NDArray[np.int64]
 
@@ -70,35 +74,58 @@ def count_matching(nodes: NodeTable, namespace: str, selectors: Iterable[Selecto
 
 
 class SpreadCache:
-    """Domains and counts of the last table seen, dropped when its nodes or pods change."""
+    """Domains and counts of the last table seen, dropped when its nodes or pods change
+    (but for the one change followed, see the module docstring)."""
+
+    MAX_SELECTORS = 64  # counts kept at once; more (many apps interleaved) start afresh
 
     def __init__(self) -> None:
         self._table: NodeTable | None = None
         self._nodes_version = self._pods_version = -1
         self._domains: dict[str, Domains] = {}
         self._counts: dict[tuple[str, Selector], IntColumn] = {}
+        self._scheduling: str | None = None  # the pod of the last cycle, while uncounted
 
-    def _sync(self, nodes: NodeTable) -> None:
+    def sync(self, nodes: NodeTable, scheduling: Obj) -> None:
+        """Bring the caches to the table's versions; `scheduling` is the cycle's pod."""
         if nodes is not self._table or nodes.nodes_version != self._nodes_version:
             self._table, self._nodes_version = nodes, nodes.nodes_version
             self._domains.clear()
             self._counts.clear()
-        if nodes.pods_version != self._pods_version:
-            self._pods_version = nodes.pods_version
-            self._counts.clear()
+        elif nodes.pods_version != self._pods_version:
+            placed = nodes.pod(self._scheduling) if self._scheduling is not None else None
+            if nodes.pods_version == self._pods_version + 1 and placed is not None:
+                self._add(nodes, placed)
+            else:
+                self._counts.clear()
+        self._pods_version = nodes.pods_version
+        key = pod_key(scheduling)
+        self._scheduling = key if nodes.pod(key) is None else None
+
+    def _add(self, nodes: NodeTable, pod: Obj) -> None:
+        row = nodes.row_of.get((pod.get("spec") or {}).get("nodeName") or "")
+        meta = pod.get("metadata") or {}
+        if row is None or meta.get("deletionTimestamp"):
+            return
+        pod_labels = meta.get("labels") or {}
+        for (namespace, selector), column in list(self._counts.items()):
+            if namespace == meta.get("namespace", "") and not selector.is_empty() and selector.matches(pod_labels):
+                grown = column.copy()  # callers may still hold the old column
+                grown[row] += 1
+                self._counts[(namespace, selector)] = grown
 
     def domains(self, nodes: NodeTable, key: str) -> Domains:
-        self._sync(nodes)
         found = self._domains.get(key)
         if found is None:
             found = self._domains[key] = domains_of(nodes, key)
         return found
 
     def counts(self, nodes: NodeTable, namespace: str, selectors: Iterable[Selector]) -> dict[Selector, IntColumn]:
-        self._sync(nodes)
         wanted = list(dict.fromkeys(selectors))
         missing = [s for s in wanted if (namespace, s) not in self._counts]
         if missing:
+            if len(self._counts) + len(missing) > self.MAX_SELECTORS:
+                self._counts.clear()
             for selector, column in count_matching(nodes, namespace, missing).items():
                 self._counts[(namespace, selector)] = column
         return {s: self._counts[(namespace, s)] for s in wanted}

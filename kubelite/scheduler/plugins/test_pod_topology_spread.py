@@ -36,7 +36,7 @@ def incoming(*constraints: Obj, pod_labels: tuple[str, ...] = ("foo",), **spec: 
                     topologySpreadConstraints=list(constraints), **spec)
 
 
-def node(name: str, taints: list[Obj] | None = None, **node_labels: str) -> Obj:
+def node(name: str, taints: list[Obj] | None = None, /, **node_labels: str) -> Obj:
     return make_node(name, labels=node_labels, taints=taints)
 
 
@@ -397,3 +397,29 @@ def test_match_label_keys_are_anded_into_the_selector() -> None:
     assert constraint.selector == labels.parse("app=web,foo")
     assert (constraint.min_domains, constraint.node_affinity_policy, constraint.node_taints_policy) == (
         1, "Honor", "Ignore")
+
+
+def test_counts_kept_across_cycles_agree_with_a_fresh_count() -> None:
+    # one plugin lives across cycles (following each assumption); a fresh one counts anew
+    nodes = table(*FOUR_ZONED, pods=pods("a1 y2"))
+    kept = PodTopologySpread()
+    for i in range(16):
+        app = "web" if i % 3 else "db"
+        pod = make_pod(f"p-{i}", labels={"foo": "", "app": app}, topologySpreadConstraints=[
+            spread(2, "zone", {"matchLabels": {"app": app}}), spread(1, "node", FOO, SOFT)])
+        answers = []
+        for plugin in (kept, PodTopologySpread()):
+            state = CycleState()
+            assert plugin.pre_filter(state, pod, nodes).is_success()
+            verdict = plugin.filter(state, pod, nodes)
+            rows = np.flatnonzero(~verdict.rejected())
+            assert plugin.pre_score(state, pod, nodes, rows).is_success()
+            answers.append(([verdict.status_of(r, plugin.name).code for r in range(len(nodes))],
+                            list(plugin.score(state, pod, nodes, rows)), rows))
+        assert answers[0][:2] == answers[1][:2]
+        chosen = nodes.names[int(answers[0][2][i % answers[0][2].size])]
+        nodes.assume_pod(pod, chosen)
+        if i == 6:
+            nodes.remove_pod("default/existing-0")  # two changes: counted afresh
+        if i == 10:
+            nodes.add_pod(make_pod("other", labels={"foo": "", "app": "web"}, node="node-b"))
