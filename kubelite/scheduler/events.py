@@ -112,8 +112,11 @@ DEFAULT_PLUGIN_EVENTS: Mapping[str, Sequence[ClusterEvent]] = {
         (Resource.POD, ActionType.UPDATE_POD_TOLERATIONS)),
     "InterPodAffinity": _events(
         (Resource.POD, ActionType.ALL), (Resource.NODE, _A | ActionType.UPDATE_NODE_LABEL)),
+    # a matching pod placed, relabelled or gone changes a domain's count; a node joining,
+    # leaving, relabelled or (re)tainted changes the domains (without queueing hints, as
+    # upstream registers them)
     "PodTopologySpread": _events(
-        (Resource.POD, ActionType.ALL),
+        (Resource.POD, _A | ActionType.UPDATE_POD_LABEL | _D),
         (Resource.NODE, _A | _D | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),
     "SchedulingGates": _events(
         (Resource.POD, ActionType.UPDATE_POD_SCHEDULING_GATES_ELIMINATED)),

@@ -160,10 +160,8 @@ class PodTopologySpread:
         hard = []
         for constraint, domain in zip(constraints, domains, strict=True):
             eligible = has_all_keys & inclusion.of(constraint)
-            ids = domain.ids[eligible]
-            present = np.bincount(ids, minlength=domain.size) > 0
-            per_domain = np.bincount(ids, weights=counts[constraint.selector][eligible],
-                                     minlength=domain.size).astype(np.int64)
+            present = domain.holding(eligible)
+            per_domain = domain.total(eligible, counts[constraint.selector])
             min_match = int(per_domain[present].min()) if present.any() else MAX_INT32
             if int(present.sum()) < constraint.min_domains:
                 min_match = 0  # too few domains: the global minimum is taken as 0
@@ -214,11 +212,10 @@ class PodTopologySpread:
                 matching = per_row[rows]  # the node's own pods, whatever the policies
                 size = int(scored.size)
             else:
-                candidate = np.bincount(domain.ids[scored], minlength=domain.size) > 0
+                candidate = np.zeros(domain.size, dtype=np.bool_)
+                candidate[domain.ids[scored]] = True
                 eligible = countable & inclusion.of(constraint) & candidate[domain.ids]
-                per_domain = np.bincount(domain.ids[eligible], weights=per_row[eligible],
-                                         minlength=domain.size).astype(np.int64)
-                matching = per_domain[domain.ids[rows]]
+                matching = domain.total(eligible, per_row)[domain.ids[rows]]
                 size = int(candidate.sum())
             weight = math.log(size + 2)
             raw += np.where(domain.present[rows], matching * weight + (constraint.max_skew - 1), 0.0)

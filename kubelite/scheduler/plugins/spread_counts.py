@@ -43,6 +43,21 @@ class Domains:
     ids: IntColumn
     present: Mask
     size: int
+    labelled: Mask  # per domain number: whether a node with the key has it
+
+    def holding(self, rows: Mask) -> Mask:
+        """Per domain number: whether one of `rows` is in it."""
+        if np.array_equal(rows, self.present):  # the usual case, known already
+            return self.labelled
+        out = np.zeros(self.size, dtype=np.bool_)
+        out[self.ids[rows]] = True
+        return out
+
+    def total(self, rows: Mask, per_row: IntColumn) -> IntColumn:
+        """Per domain number: the sum of `per_row` over `rows` (a bincount over the few rows
+        with pods, not a weighted one over them all)."""
+        hits = rows & (per_row > 0)
+        return np.bincount(np.repeat(self.ids[hits], per_row[hits]), minlength=self.size).astype(np.int64)
 
 
 def domains_of(nodes: NodeTable, key: str) -> Domains:
@@ -51,7 +66,9 @@ def domains_of(nodes: NodeTable, key: str) -> Domains:
     ids = np.fromiter((numbers.setdefault("" if value is None else value, len(numbers))
                        for value in column), dtype=np.int64, count=len(column))
     present = np.asarray(column != None, dtype=np.bool_)  # noqa: E711 - elementwise
-    return Domains(ids, present, len(numbers))
+    labelled = np.zeros(len(numbers), dtype=np.bool_)
+    labelled[ids[present]] = True
+    return Domains(ids, present, len(numbers), labelled)
 
 
 def count_matching(nodes: NodeTable, namespace: str, selectors: Iterable[Selector]) -> dict[Selector, IntColumn]:

@@ -11,6 +11,7 @@ import pytest
 
 from kubelite.machinery import labels
 from kubelite.scheduler.conftest import make_node, make_pod, table
+from kubelite.scheduler.events import DEFAULT_PLUGIN_EVENTS, ActionType, ClusterEvent, Resource
 from kubelite.scheduler.framework import Code, CycleState
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.plugins.pod_topology_spread import (
@@ -423,3 +424,20 @@ def test_counts_kept_across_cycles_agree_with_a_fresh_count() -> None:
             nodes.remove_pod("default/existing-0")  # two changes: counted afresh
         if i == 10:
             nodes.add_pod(make_pod("other", labels={"foo": "", "app": "web"}, node="node-b"))
+
+
+@pytest.mark.parametrize("incoming, moves", [
+    (ClusterEvent(Resource.POD, ActionType.ADD), True),
+    (ClusterEvent(Resource.POD, ActionType.UPDATE_POD_LABEL), True),
+    (ClusterEvent(Resource.POD, ActionType.DELETE), True),
+    (ClusterEvent(Resource.POD, ActionType.UPDATE_POD_SCALE_DOWN), False),
+    (ClusterEvent(Resource.NODE, ActionType.ADD), True),
+    (ClusterEvent(Resource.NODE, ActionType.DELETE), True),
+    (ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_LABEL), True),
+    (ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_TAINT), True),
+    (ClusterEvent(Resource.NODE, ActionType.UPDATE_NODE_ALLOCATABLE), False),
+], ids=["pod-add", "pod-label", "pod-delete", "pod-scale-down", "node-add", "node-delete",
+        "node-label", "node-taint", "node-allocatable"])
+def test_registered_events_are_upstreams(incoming: ClusterEvent, moves: bool) -> None:
+    registered = DEFAULT_PLUGIN_EVENTS[PodTopologySpread.name]
+    assert any(event.matches(incoming) for event in registered) is moves
