@@ -148,7 +148,8 @@ class PodTopologySpread:
         try:
             constraints = self._constraints(pod, DO_NOT_SCHEDULE)
         except BadRequest as error:
-            return Status(Code.ERROR, (f"get constraints from pod: {error}",), self.name)
+            return Status(Code.ERROR, ("get constraints from pod: obtaining pod's hard topology "
+                                       f"spread constraints: {error}",), self.name)
         if not constraints:
             return Status.skip()
         namespace, pod_labels = _namespace_and_labels(pod)
@@ -191,7 +192,8 @@ class PodTopologySpread:
         try:
             constraints = self._constraints(pod, SCHEDULE_ANYWAY)
         except BadRequest as error:
-            return Status(Code.ERROR, (f"calculating preScoreState: {error}",), self.name)
+            return Status(Code.ERROR, ("calculating preScoreState: obtaining pod's soft topology "
+                                       f"spread constraints: {error}",), self.name)
         if not constraints:
             return Status.skip()
         # only the system defaults let a node lacking the zone still score on its hostname
