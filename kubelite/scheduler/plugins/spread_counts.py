@@ -132,12 +132,14 @@ class SpreadCache:
                 self._counts[(namespace, selector)] = grown
 
     def domains(self, nodes: NodeTable, key: str) -> Domains:
+        """The domains of `key` (after `sync` with this table)."""
         found = self._domains.get(key)
         if found is None:
             found = self._domains[key] = domains_of(nodes, key)
         return found
 
     def counts(self, nodes: NodeTable, namespace: str, selectors: Iterable[Selector]) -> dict[Selector, IntColumn]:
+        """Matching pods per row for each selector (after `sync` with this table)."""
         wanted = list(dict.fromkeys(selectors))
         missing = [s for s in wanted if (namespace, s) not in self._counts]
         if missing:

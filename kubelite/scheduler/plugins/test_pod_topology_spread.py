@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from kubelite.client.store import Indexer, Lister
 from kubelite.machinery import labels
 from kubelite.scheduler.conftest import make_node, make_pod, table
 from kubelite.scheduler.events import DEFAULT_PLUGIN_EVENTS, ActionType, ClusterEvent, Resource
@@ -16,7 +17,7 @@ from kubelite.scheduler.framework import Code, CycleState
 from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.plugins.pod_topology_spread import (
     REASON, REASON_MISSING_LABEL, PodTopologySpread)
-from kubelite.scheduler.plugins.spread_constraints import LABEL_HOSTNAME, default_selector
+from kubelite.scheduler.plugins.spread_constraints import LABEL_HOSTNAME, SELECTING_RESOURCES, default_selector
 
 Obj = dict[str, Any]
 OK, NO, NEVER = Code.SUCCESS, Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE
@@ -261,6 +262,8 @@ def test_pre_score_skips_without_soft_constraints_or_anything_selecting_the_pod(
     plugin = PodTopologySpread()
     assert plugin.pre_score(CycleState(), incoming(spread(1, "zone", FOO)), nodes, rows).is_skip()
     assert plugin.pre_score(CycleState(), make_pod(labels={"foo": ""}), nodes, rows).is_skip()
+    plugin.use_listers(listers(services=[obj("svc", {"selector": {"app": "other"}})]))
+    assert plugin.pre_score(CycleState(), make_pod(labels={"foo": ""}), nodes, rows).is_skip()
 
 
 def test_a_selector_that_does_not_parse_is_an_error() -> None:
@@ -272,23 +275,15 @@ def test_a_selector_that_does_not_parse_is_an_error() -> None:
 # --- defaults: the selector comes from what selects the pod -----------------------------
 
 
-class _Listers(dict[str, Any]):
-    """The informer listers the scheduler hands the plugin, over fixed objects."""
-
-    def __init__(self, **objects: list[Obj]) -> None:
-        super().__init__({kind: _Lister(objects.get(kind, [])) for kind in
-                          ("services", "replicasets", "statefulsets", "replicationcontrollers")})
-
-
-class _Lister:
-    def __init__(self, objects: list[Obj]) -> None:
-        self.objects = objects
-
-    def list(self, namespace: str | None = None) -> list[Obj]:
-        return [o for o in self.objects if o["metadata"].get("namespace") == namespace]
-
-    def get(self, namespace: str, name: str) -> Obj | None:
-        return next((o for o in self.objects if o["metadata"] == {"namespace": namespace, "name": name}), None)
+def listers(**objects: list[Obj]) -> dict[str, Lister]:
+    """The informer listers the scheduler hands the plugin, over caches holding `objects`."""
+    out = {}
+    for kind in SELECTING_RESOURCES:
+        cache = Indexer()
+        for item in objects.get(kind, []):
+            cache.update(item)
+        out[kind] = Lister(cache)
+    return out
 
 
 def owned(kind: str, api_version: str, name: str = "owner", **pod_labels: str) -> Obj:
@@ -305,20 +300,20 @@ def obj(name: str, spec: Obj, namespace: str = "default") -> Obj:
 @pytest.mark.parametrize("pod, listers, expected", [
     (make_pod(labels={"foo": ""}), None, ""),
     (make_pod(labels={"foo": "", "bar": "1"}),
-     _Listers(services=[obj("s1", {"selector": {"foo": ""}}), obj("s2", {"selector": {"bar": "1"}}),
+     listers(services=[obj("s1", {"selector": {"foo": ""}}), obj("s2", {"selector": {"bar": "1"}}),
                         obj("s3", {"selector": {"baz": "x"}}), obj("s4", {}),
                         obj("s5", {"selector": {"foo": ""}}, namespace="other")]),
      "bar=1,foo="),
     (owned("ReplicaSet", "apps/v1", app="web"),
-     _Listers(replicasets=[obj("owner", {"selector": {"matchLabels": {"app": "web"}}})]), "app=web"),
+     listers(replicasets=[obj("owner", {"selector": {"matchLabels": {"app": "web"}}})]), "app=web"),
     (owned("StatefulSet", "apps/v1", app="db"),
-     _Listers(statefulsets=[obj("owner", {"selector": {"matchExpressions": [
+     listers(statefulsets=[obj("owner", {"selector": {"matchExpressions": [
          {"key": "app", "operator": "In", "values": ["db"]}]}})]), "app in (db)"),
     (owned("ReplicationController", "v1", app="old"),
-     _Listers(replicationcontrollers=[obj("owner", {"selector": {"app": "old"}})]), "app=old"),
+     listers(replicationcontrollers=[obj("owner", {"selector": {"app": "old"}})]), "app=old"),
     (owned("Deployment", "apps/v1", app="web"),
-     _Listers(replicasets=[obj("owner", {"selector": {"matchLabels": {"app": "web"}}})]), ""),
-    (owned("ReplicaSet", "apps/v1", "gone", app="web"), _Listers(), ""),
+     listers(replicasets=[obj("owner", {"selector": {"matchLabels": {"app": "web"}}})]), ""),
+    (owned("ReplicaSet", "apps/v1", "gone", app="web"), listers(), ""),
 ], ids=["no-listers", "services-in-the-namespace", "replicaset", "statefulset",
         "replicationcontroller", "other-controller-kind", "controller-not-found"])
 def test_default_selector_is_what_selects_the_pod(pod: Obj, listers: Any, expected: str) -> None:
@@ -328,7 +323,7 @@ def test_default_selector_is_what_selects_the_pod(pod: Obj, listers: Any, expect
 def test_system_defaults_spread_a_replicaset_by_hostname_when_nodes_have_no_zone() -> None:
     # upstream's "system defaulting, nodes don't have zone, pods match service"
     plugin = PodTopologySpread()
-    plugin.use_listers(_Listers(services=[obj("svc", {"selector": {"foo": ""}})]))
+    plugin.use_listers(listers(services=[obj("svc", {"selector": {"foo": ""}})]))
     nodes = table(*hosts("abcd"), pods=pods("a4 b3 c2 d1"))
     assert list(scores(make_pod(labels={"foo": ""}), nodes, "abcd", plugin).values()) == [44, 66, 77, 100]
 
@@ -339,7 +334,7 @@ def test_list_defaults_can_filter() -> None:
     nodes = table(*FOUR_ZONED, pods=pods("a1 b1 x1"))
     state, pod = CycleState(), make_pod(labels={"foo": ""})
     assert plugin.pre_filter(state, pod, nodes).is_skip()  # nothing selects it yet
-    plugin.use_listers(_Listers(services=[obj("svc", {"selector": {"foo": ""}})]))
+    plugin.use_listers(listers(services=[obj("svc", {"selector": {"foo": ""}})]))
     assert plugin.pre_filter(state, pod, nodes).is_success()
     verdict = plugin.filter(state, pod, nodes)
     assert [verdict.status_of(r, plugin.name).code for r in range(4)] == [NO, NO, OK, OK]
