@@ -75,3 +75,27 @@ async def test_a_missing_topology_label_is_reported_with_upstreams_reason(
     condition = await eventually(lambda: unschedulable_condition(client, "racked"))
     assert condition["message"] == ("0/6 nodes are available: 6 node(s) didn't match pod topology "
                                     "spread constraints (missing required label).")
+
+
+async def test_pods_a_service_selects_spread_by_the_system_defaults(
+        client: Client, zones: dict[str, str]) -> None:
+    # no constraints of their own: the Service selecting them (read through the listers the
+    # loop hands the plugin) brings upstream's soft hostname and zone spreading
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    await client.create("services", service, namespace="default")
+    sched = KubeScheduler(client, seed=1)
+    async with running(sched.run()):
+        names = [f"web-{i}" for i in range(6)]
+        for name in names:
+            pod = spread_pod(name)
+            pod["metadata"]["labels"] = {"app": "web"}
+            del pod["spec"]["topologySpreadConstraints"]
+            await client.create("pods", pod, namespace="default")
+
+        async def placed() -> list[str] | None:
+            nodes = [(await get_pod(client, name))["spec"].get("nodeName") for name in names]
+            return nodes if all(nodes) else None
+
+        nodes = await eventually(placed)
+    assert Counter(zones[n] for n in nodes) == {"zone-a": 2, "zone-b": 2, "zone-c": 2}
