@@ -151,6 +151,8 @@ class PodTopologySpread:
             return Status(Code.ERROR, ("get constraints from pod: obtaining pod's hard topology "
                                        f"spread constraints: {error}",), self.name)
         if not constraints:
+            if self._cache.is_counting():
+                self._cache.sync(nodes, pod)  # so that its placement is followed too
             return Status.skip()
         namespace, pod_labels = _namespace_and_labels(pod)
         self._cache.sync(nodes, pod)

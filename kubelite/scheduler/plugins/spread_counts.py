@@ -12,10 +12,12 @@ Guarantees:
 - Domain numbers are cached per topology key until the table's nodes change, and counts per
   (namespace, selector) until its pods or nodes change, for one table at a time; a cycle's
   PreFilter and PreScore (and a retry with nothing changed) share one walk over the pods.
-- One change is followed instead of walking again: when the pods changed exactly once since
-  the last cycle and the pod that cycle was scheduling, uncounted then, is counted now, that
-  change can only be its assumption, so the cached counts gain that one pod. This is what
-  happens between consecutive pods of a burst; anything else walks the pods afresh.
+- Changes are followed instead of walking again when they can be told apart from the
+  version counter alone: the pod the last cycle was scheduling, uncounted then, counted now
+  (its assumption: one bump), and pods the cache followed before that were since replaced
+  (the binding's echo: two bumps, a removal and an add) or removed (one). When those bumps
+  add up to the table's, nothing else changed and the counts are corrected pod by pod;
+  anything else (another pod placed, a follower replaced twice) walks the pods afresh.
 """
 
 from __future__ import annotations
@@ -91,10 +93,11 @@ def count_matching(nodes: NodeTable, namespace: str, selectors: Iterable[Selecto
 
 
 class SpreadCache:
-    """Domains and counts of the last table seen, dropped when its nodes or pods change
-    (but for the one change followed, see the module docstring)."""
+    """Domains and counts of the last table seen, dropped when its nodes change and kept
+    across pod changes it can follow (see the module docstring)."""
 
     MAX_SELECTORS = 64  # counts kept at once; more (many apps interleaved) start afresh
+    MAX_FOLLOWED = 512  # pods whose later changes are followed; older ones walk afresh
 
     def __init__(self) -> None:
         self._table: NodeTable | None = None
@@ -102,24 +105,58 @@ class SpreadCache:
         self._domains: dict[str, Domains] = {}
         self._counts: dict[tuple[str, Selector], IntColumn] = {}
         self._scheduling: str | None = None  # the pod of the last cycle, while uncounted
+        self._followed: dict[str, Obj] = {}  # key → the pod as the counts hold it
+        self.walks = 0  # walks over all counted pods so far (what following saves)
 
     def sync(self, nodes: NodeTable, scheduling: Obj) -> None:
         """Bring the caches to the table's versions; `scheduling` is the cycle's pod."""
         if nodes is not self._table or nodes.nodes_version != self._nodes_version:
             self._table, self._nodes_version = nodes, nodes.nodes_version
             self._domains.clear()
-            self._counts.clear()
-        elif nodes.pods_version != self._pods_version:
-            placed = nodes.pod(self._scheduling) if self._scheduling is not None else None
-            if nodes.pods_version == self._pods_version + 1 and placed is not None:
-                self._add(nodes, placed)
-            else:
-                self._counts.clear()
+            self._forget()
+        elif nodes.pods_version != self._pods_version and not self._follow(nodes):
+            self._forget()
         self._pods_version = nodes.pods_version
         key = pod_key(scheduling)
         self._scheduling = key if nodes.pod(key) is None else None
 
-    def _add(self, nodes: NodeTable, pod: Obj) -> None:
+    def is_counting(self) -> bool:
+        return bool(self._counts)
+
+    def _forget(self) -> None:
+        self._counts.clear()
+        self._followed.clear()
+
+    def _follow(self, nodes: NodeTable) -> bool:
+        """Correct the counts for the changes since the last cycle, if the version counter
+        accounts for all of them; False if it does not."""
+        changes: list[tuple[Obj | None, Obj | None]] = []
+        bumps = 0
+        placed = nodes.pod(self._scheduling) if self._scheduling is not None else None
+        if placed is not None:
+            changes.append((None, placed))
+            bumps += 1
+        if bumps != nodes.pods_version - self._pods_version:  # not only the placement
+            for key, counted in self._followed.items():
+                now = nodes.pod(key)
+                if now is not counted:
+                    changes.append((counted, now))
+                    bumps += 1 if now is None else 2
+        if bumps != nodes.pods_version - self._pods_version:
+            return False
+        for old, new in changes:
+            if old is not None:
+                self._count(nodes, old, -1)
+            if new is not None:
+                self._count(nodes, new, 1)
+                self._followed[pod_key(new)] = new
+            elif old is not None:
+                del self._followed[pod_key(old)]
+        while len(self._followed) > self.MAX_FOLLOWED:  # forgetting one only costs a walk
+            del self._followed[next(iter(self._followed))]
+        return True
+
+    def _count(self, nodes: NodeTable, pod: Obj, sign: int) -> None:
         row = nodes.row_of.get((pod.get("spec") or {}).get("nodeName") or "")
         meta = pod.get("metadata") or {}
         if row is None or meta.get("deletionTimestamp"):
@@ -127,9 +164,9 @@ class SpreadCache:
         pod_labels = meta.get("labels") or {}
         for (namespace, selector), column in list(self._counts.items()):
             if namespace == meta.get("namespace", "") and not selector.is_empty() and selector.matches(pod_labels):
-                grown = column.copy()  # callers may still hold the old column
-                grown[row] += 1
-                self._counts[(namespace, selector)] = grown
+                changed = column.copy()  # callers may still hold the old column
+                changed[row] += sign
+                self._counts[(namespace, selector)] = changed
 
     def domains(self, nodes: NodeTable, key: str) -> Domains:
         """The domains of `key` (after `sync` with this table)."""
@@ -145,6 +182,7 @@ class SpreadCache:
         if missing:
             if len(self._counts) + len(missing) > self.MAX_SELECTORS:
                 self._counts.clear()
+            self.walks += 1
             for selector, column in count_matching(nodes, namespace, missing).items():
                 self._counts[(namespace, selector)] = column
         return {s: self._counts[(namespace, s)] for s in wanted}

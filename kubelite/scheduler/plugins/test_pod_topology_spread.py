@@ -395,11 +395,12 @@ def test_match_label_keys_are_anded_into_the_selector() -> None:
         1, "Honor", "Ignore")
 
 
-def test_counts_kept_across_cycles_agree_with_a_fresh_count() -> None:
-    # one plugin lives across cycles (following each assumption); a fresh one counts anew
+def test_counts_followed_across_cycles_agree_with_a_fresh_count() -> None:
+    # one plugin lives across cycles (following assumptions, echoes, removals); a fresh one
+    # counts anew every cycle
     nodes = table(*FOUR_ZONED, pods=pods("a1 y2"))
     kept = PodTopologySpread()
-    for i in range(16):
+    for i in range(20):
         app = "web" if i % 3 else "db"
         pod = make_pod(f"p-{i}", labels={"foo": "", "app": app}, topologySpreadConstraints=[
             spread(2, "zone", {"matchLabels": {"app": app}}), spread(1, "node", FOO, SOFT)])
@@ -415,10 +416,28 @@ def test_counts_kept_across_cycles_agree_with_a_fresh_count() -> None:
         assert answers[0][:2] == answers[1][:2]
         chosen = nodes.names[int(answers[0][2][i % answers[0][2].size])]
         nodes.assume_pod(pod, chosen)
+        if i % 4 == 1:  # the binding's echo replaces an assumed pod (followed)
+            echoed = nodes.pod(f"default/p-{i - 1}")
+            assert echoed is not None
+            nodes.add_pod({**echoed, "status": {"phase": "Running"}})
         if i == 6:
-            nodes.remove_pod("default/existing-0")  # two changes: counted afresh
+            nodes.remove_pod("default/existing-0")  # not followed: counted afresh
+        if i == 9:
+            nodes.remove_pod("default/p-7")  # a followed pod deleted (followed)
         if i == 10:
             nodes.add_pod(make_pod("other", labels={"foo": "", "app": "web"}, node="node-b"))
+        if i == 12:  # a followed pod relabelled and moved (followed)
+            moved = nodes.pod("default/p-11")
+            assert moved is not None
+            nodes.add_pod({**moved, "metadata": {**moved["metadata"], "labels": {"app": "db"}},
+                           "spec": {**moved["spec"], "nodeName": "node-x"}})
+        if i == 13:  # a plain pod placed between spread pods (followed through PreFilter)
+            plain = make_pod("plain", labels={"foo": "", "app": "web"})
+            for plugin in (kept, PodTopologySpread()):
+                assert plugin.pre_filter(CycleState(), plain, nodes).is_skip()
+            nodes.assume_pod(plain, "node-y")
+    # walks: the first of each selector, and again after each change not followed (6, 10)
+    assert kept._cache.walks <= 9
 
 
 @pytest.mark.parametrize("incoming, moves", [
