@@ -1,12 +1,15 @@
 """Scheduling-cycle rate of the scheduler's pure core, against the 800 pods/s goal.
 
     python benchmarks/bench_scheduler_core.py [--pods 2000] [--nodes 5000 1000] [--seed 1]
+                                              [--mix plain spread]
 
 For each cluster size: a NodeTable of N nodes (three sizes, three zones, one node in ten
 tainted, one in fifty cordoned, a few images), five pods already bound per node, then a mix
 of pods scheduled one after another with the default profile, each assumed on its node as
 the real scheduler would: plain requests, best-effort, nodeSelector, required and preferred
-node affinity, tolerations, host ports and an init container. Prints the mean time of
+node affinity, tolerations, host ports and an init container. The `spread` mix gives the
+same pods an `app` label (ten apps) and topology spread constraints on it: zone
+DoNotSchedule maxSkew 1, hostname ScheduleAnyway maxSkew 1. Prints the mean time of
 `schedule_one` + `assume_pod`, the pods/s it means, and its ratio to the 800 pods/s goal.
 No HTTP, no queue, no binding: the ceiling the core sets. A benchmark, not a test.
 """
@@ -43,6 +46,16 @@ def make_node(i: int) -> dict[str, Any]:
 def container(cpu: str | None, memory: str | None, **extra: Any) -> dict[str, Any]:
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     return {"name": "c", "image": "registry.local/app-1:v1", "resources": {"requests": requests}, **extra}
+
+
+def spread(pod: dict[str, Any], i: int) -> dict[str, Any]:
+    app = f"app-{i % 10}"
+    pod["metadata"]["labels"] = {"app": app}
+    pod["spec"]["topologySpreadConstraints"] = [
+        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": when, "labelSelector": {"matchLabels": {"app": app}}}
+        for key, when in (("topology.kubernetes.io/zone", "DoNotSchedule"),
+                          ("kubernetes.io/hostname", "ScheduleAnyway"))]
+    return pod
 
 
 def make_pod(i: int) -> dict[str, Any]:
@@ -83,10 +96,10 @@ def build(num_nodes: int) -> NodeTable:
     return nodes
 
 
-def measure(num_nodes: int, num_pods: int, seed: int) -> tuple[float, int]:
+def measure(num_nodes: int, num_pods: int, seed: int, mix: str = "plain") -> tuple[float, int]:
     nodes = build(num_nodes)
     scheduler = Scheduler(seed=seed)
-    pods = [make_pod(i) for i in range(num_pods)]
+    pods = [spread(make_pod(i), i) if mix == "spread" else make_pod(i) for i in range(num_pods)]
     unschedulable = 0
     start = time.perf_counter()
     for pod in pods:
@@ -104,13 +117,15 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=2000)
     parser.add_argument("--nodes", type=int, nargs="+", default=[5000, 1000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", nargs="+", choices=("plain", "spread"), default=["plain", "spread"])
     args = parser.parse_args()
-    for num_nodes in args.nodes:
-        mean, unschedulable = measure(num_nodes, args.pods, args.seed)
-        rate = 1 / mean
-        print(f"schedule_one, {num_nodes:>5} nodes, {args.pods} pods: {mean * 1e6:8.1f} us/pod, "
-              f"{rate:8.0f} pods/s = {rate / GOAL:.2f}x the {GOAL:.0f} pods/s goal"
-              f" ({unschedulable} unschedulable)")
+    for mix in args.mix:
+        for num_nodes in args.nodes:
+            mean, unschedulable = measure(num_nodes, args.pods, args.seed, mix)
+            rate = 1 / mean
+            print(f"schedule_one, {mix:>6}, {num_nodes:>5} nodes, {args.pods} pods: {mean * 1e6:8.1f} us/pod, "
+                  f"{rate:8.0f} pods/s = {rate / GOAL:.2f}x the {GOAL:.0f} pods/s goal"
+                  f" ({unschedulable} unschedulable)")
 
 
 if __name__ == "__main__":

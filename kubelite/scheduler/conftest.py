@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.plugins import REGISTRY
 
 Obj = dict[str, Any]
 
@@ -43,3 +44,20 @@ def table(*nodes: Obj, pods: tuple[Obj, ...] = ()) -> NodeTable:
     for i, pod in enumerate(pods):
         out.add_pod({**pod, "metadata": {**pod["metadata"], "name": f"existing-{i}"}})
     return out
+
+
+# upstream's default order at Filter and Score (default_plugins.go); the expectations below
+# keep the plugins kubelite has, so they hold as plugins are added
+UPSTREAM_FILTER = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
+                   "NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
+                   "VolumeZone", "PodTopologySpread", "InterPodAffinity")
+UPSTREAM_SCORE = ("TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
+                  "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality")
+UPSTREAM_WEIGHTS = {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1,
+                    "PodTopologySpread": 2, "InterPodAffinity": 2,
+                    "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
+
+
+def present(names: tuple[str, ...], *, without: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> list[str]:
+    """`first`, then upstream's `names` kubelite has, less `without`."""
+    return [*first, *(n for n in names if n in REGISTRY and n not in without and n not in first)]

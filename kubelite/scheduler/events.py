@@ -115,8 +115,11 @@ DEFAULT_PLUGIN_EVENTS: Mapping[str, Sequence[ClusterEvent]] = {
     "InterPodAffinity": _events(
         (Resource.POD, _A | ActionType.UPDATE_POD_LABEL | _D),
         (Resource.NODE, _A | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),
+    # a matching pod placed, relabelled or gone changes a domain's count; a node joining,
+    # leaving, relabelled or (re)tainted changes the domains (without queueing hints, as
+    # upstream registers them)
     "PodTopologySpread": _events(
-        (Resource.POD, ActionType.ALL),
+        (Resource.POD, _A | ActionType.UPDATE_POD_LABEL | _D),
         (Resource.NODE, _A | _D | ActionType.UPDATE_NODE_LABEL | ActionType.UPDATE_NODE_TAINT)),
     # a claim, volume or class changing may bind or free what the pod waits for; a node
     # added or relabelled may meet a PV's node affinity or a class's allowed topologies

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kubelite.scheduler.conftest import UPSTREAM_SCORE, present
+
 from kubelite.scheduler import config
 from kubelite.scheduler.config import InvalidConfiguration
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
@@ -78,8 +80,8 @@ def test_two_profiles_with_their_own_plugins_weights_and_args() -> None:
 """)
     default, packing = loaded.profiles
     assert packing.scheduler_name == "bin-packing"
-    assert names_at(packing, "score") == ["NodeResourcesFit", "TaintToleration", "NodeAffinity",
-                                          "InterPodAffinity", "ImageLocality"]
+    assert names_at(packing, "score") == present(
+        UPSTREAM_SCORE, first=("NodeResourcesFit",), without=("NodeResourcesBalancedAllocation",))
     assert packing.weights["NodeResourcesFit"] == 5
     fit = plugin(packing, "NodeResourcesFit")
     assert isinstance(fit, NodeResourcesFit)
@@ -197,12 +199,12 @@ profiles:
     ("plugin-names", HEAD + """profiles:
 - plugins:
     filter:
-      enabled: [{name: EBSLimits}, {name: PodTopologySpread}, {name: NoSuchPlugin}]
+      enabled: [{name: EBSLimits}, {name: VolumeZone}, {name: NoSuchPlugin}]
 """, ['profiles[0].plugins.filter.enabled[0]: Invalid value: "EBSLimits": was invalid in '
       'version "kubescheduler.config.k8s.io/v1" (KubeSchedulerConfiguration is version '
       '"kubescheduler.config.k8s.io/v1")',
-      'profiles[0].plugins.filter.enabled[1]: Invalid value: "PodTopologySpread": plugin '
-      '"PodTopologySpread" is not supported by kubelite yet',
+      'profiles[0].plugins.filter.enabled[1]: Invalid value: "VolumeZone": plugin '
+      '"VolumeZone" is not supported by kubelite yet',
       'profiles[0].plugins.filter.enabled[2]: Invalid value: "NoSuchPlugin": plugin '
       '"NoSuchPlugin" does not exist']),
     ("plugin-at-a-point-it-lacks", HEAD + """profiles:

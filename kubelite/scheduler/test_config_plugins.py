@@ -9,26 +9,10 @@ import pytest
 from kubelite.scheduler.config_plugins import (
     MULTI_POINT, PluginRef, PluginSet, default_plugins, merge_plugin_set, merge_plugins,
     place_plugins)
+from kubelite.scheduler.conftest import UPSTREAM_FILTER, UPSTREAM_SCORE, UPSTREAM_WEIGHTS, present
 from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 
 KNOWN = set(REGISTRY)
-
-# upstream's default order at Filter and Score (default_plugins.go); the expectations below
-# keep the plugins kubelite has, so they hold as plugins are added
-UPSTREAM_FILTER = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
-                   "NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
-                   "VolumeZone", "PodTopologySpread", "InterPodAffinity")
-UPSTREAM_SCORE = ("TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
-                  "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality")
-UPSTREAM_WEIGHTS = {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1,
-                    "PodTopologySpread": 2, "InterPodAffinity": 2,
-                    "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
-
-
-def present(names: tuple[str, ...], *, without: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> list[str]:
-    """`first`, then upstream's `names` kubelite has, less `without`."""
-    return [*first, *(n for n in names if n in KNOWN and n not in without and n not in first)]
-
 
 def refs(*entries: str | tuple[str, int]) -> list[PluginRef]:
     return [PluginRef(e) if isinstance(e, str) else PluginRef(e[0], e[1]) for e in entries]

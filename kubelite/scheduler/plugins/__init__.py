@@ -24,6 +24,7 @@ from kubelite.scheduler.plugins.node_name import NodeName
 from kubelite.scheduler.plugins.node_ports import NodePorts
 from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from kubelite.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelite.scheduler.plugins.priority_sort import PrioritySort
 from kubelite.scheduler.plugins.scheduling_gates import SchedulingGates
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
@@ -31,7 +32,8 @@ from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, VolumeBinding, InterPodAffinity, NodeResourcesBalancedAllocation,
+    NodePorts, NodeResourcesFit, VolumeBinding, PodTopologySpread, InterPodAffinity,
+    NodeResourcesBalancedAllocation,
     ImageLocality, DefaultBinder)}
 
 # Upstream's in-tree plugins (pkg/scheduler/framework/plugins/names), in the order of its
@@ -55,6 +57,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
     ("VolumeBinding", 0),  # no Score without the StorageCapacityScoring gate (off in 1.35)
+    ("PodTopologySpread", 2),
     ("InterPodAffinity", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
