@@ -38,7 +38,11 @@ def test_first_rejecting_plugin_gives_the_reason() -> None:
                   make_node("small1", cpu="1"), make_node("small2", cpu="1"))
     with pytest.raises(FitError) as caught:
         schedule_one(make_pod(requests=[{"cpu": "2"}]), nodes)
-    assert str(caught.value) == "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu."
+    # preemption cannot help: the taint is unresolvable, the small nodes have no pods to evict
+    assert str(caught.value) == (
+        "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu. "
+        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
+        "2 No preemption victims found for incoming pod.")
     assert caught.value.unschedulable_plugins == {"TaintToleration", "NodeResourcesFit"}
 
 
@@ -46,7 +50,9 @@ def test_node_short_of_two_resources_counts_for_both() -> None:
     nodes = table(make_node("a", cpu="1", memory="1Gi"), make_node("b", cpu="8", memory="1Gi"))
     with pytest.raises(FitError) as caught:
         schedule_one(make_pod(requests=[{"cpu": "2", "memory": "2Gi"}]), nodes)
-    assert str(caught.value) == "0/2 nodes are available: 1 Insufficient cpu, 2 Insufficient memory."
+    assert str(caught.value) == (
+        "0/2 nodes are available: 1 Insufficient cpu, 2 Insufficient memory. "
+        "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.")
 
 
 def test_no_nodes_is_a_fit_error() -> None:
@@ -76,7 +82,8 @@ def test_assumed_pods_fill_the_cluster_until_fit_error() -> None:
         chosen.append(scheduler.schedule_one(pod, nodes).node)
         nodes.assume_pod(pod, chosen[-1])
     assert sorted(chosen) == ["a", "b"]
-    with pytest.raises(FitError, match=r"^0/2 nodes are available: 2 Insufficient cpu\.$"):
+    with pytest.raises(FitError, match=r"^0/2 nodes are available: 2 Insufficient cpu\. preemption: "
+                                       r"0/2 nodes are available: 2 No preemption victims found"):
         scheduler.schedule_one(make_pod("p2", requests=[{"cpu": "600m"}]), nodes)
 
 

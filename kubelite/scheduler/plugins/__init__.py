@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelite.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelite.scheduler.plugins.image_locality import ImageLocality
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
 from kubelite.scheduler.plugins.node_name import NodeName
@@ -21,7 +22,7 @@ from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality)}
+    NodePorts, NodeResourcesFit, DefaultPreemption, NodeResourcesBalancedAllocation, ImageLocality)}
 
 # (name, score weight) of upstream's default MultiPoint set, those kubelite has so far
 DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
@@ -33,6 +34,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("NodeAffinity", 2),
     ("NodePorts", 0),
     ("NodeResourcesFit", 1),
+    ("DefaultPreemption", 0),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
 )
