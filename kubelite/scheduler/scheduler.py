@@ -9,7 +9,9 @@ bindings go out in the background while the next pod is scheduled.
                                  ├─ node: assume in table ─► bind task (POST pods/binding)
                                  │          ok: queue.done    failed: forget, requeue
                                  ├─ FitError: requeue unschedulable; PodScheduled=False,
-                                 │            FailedScheduling event (in the background)
+                                 │            FailedScheduling event (in the background);
+                                 │            preemption chose a node: nominate the pod
+                                 │            there, evict the victims (in the background)
                                  └─ other error: requeue with backoff
 
 Guarantees:
@@ -19,6 +21,9 @@ Guarantees:
 - The binding cycle is a task per pod (upstream's goroutine). A failed binding forgets
   the assumption, wakes pods that the freed room may help (AssignedPodDelete, as
   upstream), and sends the pod back through backoff.
+- A nomination is recorded in the queue's Nominator at once (later cycles count the
+  pod on its node) and written to status.nominatedNodeName with the PodScheduled
+  condition; it ends when the pod is assumed, deleted, or fails otherwise.
 - Only the Lease holder schedules. Each term of leadership starts from a fresh table
   and queue filled by fresh informers, so nothing stale outlives a lost lease; losing
   the lease cancels the term's tasks, in-flight bindings included.
@@ -47,7 +52,9 @@ from kubelite.scheduler.node_table import NodeTable
 from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
 from kubelite.scheduler.queued_pod import QueuedPodInfo
 from kubelite.scheduler.reporting import SCHEDULER_ERROR, UNSCHEDULABLE, FailureReporter
+from kubelite.scheduler.preemption import PostFilterResult
 from kubelite.scheduler.schedule_one import FitError, Profile, Scheduler, SchedulingError
+from kubelite.scheduler.victims import prepare_candidate
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +104,7 @@ class KubeScheduler:
     async def _lead(self) -> None:
         self.table = NodeTable()
         self.queue = SchedulingQueue()
+        self.algorithm.nominator = self.queue.nominator
         handlers = EventHandlers(self.queue, self.table, scheduler_name=self.scheduler_name)
         nodes = Informer(self.client, "nodes")
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
@@ -175,7 +183,13 @@ class KubeScheduler:
             result = self.algorithm.schedule_one(pod, self.table)
         except FitError as error:
             info.unschedulable_plugins = set(error.unschedulable_plugins)
-            self._fail(info, cycle, UNSCHEDULABLE, str(error))
+            preemption = error.post_filter
+            self._fail(info, cycle, UNSCHEDULABLE, str(error),
+                       nominated_node=preemption.nominated_node if preemption else None)
+            if preemption is not None and preemption.nominated_node:
+                for other in preemption.clear_nominations:  # they may no longer fit there
+                    self.queue.delete_nominated_pod_if_exists(other)
+                self._spawn(self._preempt(info, preemption), f"preempt for {info.key}")
             return
         except SchedulingError as error:
             self._fail(info, cycle, SCHEDULER_ERROR, str(error))
@@ -185,18 +199,35 @@ class KubeScheduler:
         except ValueError as error:
             self._fail(info, cycle, SCHEDULER_ERROR, f"cannot assume pod: {error}")
             return
+        self.queue.delete_nominated_pod_if_exists(pod)  # its room is its own now
         self._spawn(self._bind(info, cycle, result.node), f"bind {info.key}")
 
-    def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
+    def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str, *,
+              nominated_node: str | None = "") -> None:
+        """Requeue and report a failed cycle. `nominated_node`: the node preemption
+        nominated, "" to end any nomination (the default, as upstream clears it on every
+        failure but a FitError), None to leave it as it is."""
         log.info("unable to schedule pod %s: %s", info.key, message)
         self._requeue(info, cycle)
-        self._spawn(self.reporter.report(info.pod, reason, message), f"report {info.key}")
+        if nominated_node is not None:
+            if nominated_node and self.queue.get(info.key) is not None:
+                # only while it waits: a pod deleted meanwhile must not hold room
+                self.queue.add_nominated_pod(info.pod, nominated_node)
+            else:
+                self.queue.delete_nominated_pod_if_exists(info.pod)
+        self._spawn(self.reporter.report(info.pod, reason, message, nominated_node),
+                    f"report {info.key}")
 
     def _requeue(self, info: QueuedPodInfo, cycle: int) -> None:
         try:
             self.queue.add_unschedulable_if_not_present(info, cycle)
         except PodAlreadyQueued as error:
             log.debug("%s", error)  # an update re-added it meanwhile: that copy wins
+
+    async def _preempt(self, info: QueuedPodInfo, preemption: PostFilterResult) -> None:
+        if not await prepare_candidate(self.client, self.reporter, info.pod, preemption):
+            # the victims it waits for may never go: try again now, as upstream does
+            self.queue.activate([info.pod])
 
     # --- the binding cycle -------------------------------------------------------------
 
