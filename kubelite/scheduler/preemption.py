@@ -91,10 +91,11 @@ def start_time(pod: Obj) -> float:
     return moment.timestamp() if moment is not None else math.inf
 
 
-def importance(pod: Obj) -> tuple[int, float]:
+def importance(pod: Obj) -> tuple[int, float, str]:
     """Sort key, most important first: higher priority, then the one running longer
-    (upstream's util.MoreImportantPod)."""
-    return -pod_priority(pod), start_time(pod)
+    (upstream's util.MoreImportantPod); then by key, where upstream's order is arbitrary,
+    so that the same cluster always gives the same victims."""
+    return -pod_priority(pod), start_time(pod), pod_key(pod)
 
 
 def terminating_by_preemption(pod: Obj) -> bool:

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
+from kubelite.scheduler.nominator import Nominator
 from kubelite.scheduler.schedule_one import (
     FitError, Scheduler, SchedulingError, num_feasible_nodes_to_find, schedule_one)
 
@@ -125,3 +126,38 @@ def test_malformed_request_is_a_scheduling_error_not_a_crash(requests) -> None:
     nodes = table(make_node("a"))
     with pytest.raises(SchedulingError, match="cannot schedule pod"):
         schedule_one(make_pod(requests=[requests]), nodes)
+
+
+def nominated(name: str, node: str, priority: int, cpu: str) -> tuple[Scheduler, dict]:
+    scheduler = Scheduler(seed=1)
+    scheduler.nominator = Nominator()
+    pod = make_pod(name, requests=[{"cpu": cpu}], priority=priority)
+    scheduler.nominator.add(pod, node)
+    return scheduler, pod
+
+
+@pytest.mark.parametrize("priority, fits", [(50, False), (100, False), (101, True)],
+                         ids=["lower-priority-yields", "equal-priority-yields",
+                              "higher-priority-takes-the-room"])
+def test_a_nominated_pod_holds_its_room_for_pods_not_above_it(priority: int, fits: bool) -> None:
+    nodes = table(make_node("only", cpu="2"))
+    scheduler, _ = nominated("promised", "only", 100, "2")
+    pod = make_pod("next", requests=[{"cpu": "1"}], priority=priority)
+    if fits:
+        assert scheduler.schedule_one(pod, nodes).node == "only"
+        return
+    with pytest.raises(FitError) as caught:
+        scheduler.schedule_one(pod, nodes)
+    assert str(caught.value).startswith("0/1 nodes are available: 1 Insufficient cpu.")
+    assert nodes.pods_on("only") == set()  # the nominated pod was counted only for the pass
+
+
+def test_a_nominated_pod_does_not_block_itself_and_goes_to_its_node_first() -> None:
+    nodes = table(make_node("busy", cpu="4"), make_node("idle", cpu="4"),
+                  pods=(make_pod(requests=[{"cpu": "3"}], node="busy"),))
+    scheduler, pod = nominated("promised", "busy", 100, "1")
+    # scoring would pick "idle"; the nominated node fits, so it is taken without scoring
+    result = scheduler.schedule_one(pod, nodes)
+    assert (result.node, result.evaluated_nodes, result.feasible_nodes) == ("busy", 1, 1)
+    written = {**pod, "status": {"nominatedNodeName": "idle"}}
+    assert scheduler.schedule_one(written, nodes).node == "idle"  # the status wins
