@@ -1,44 +1,30 @@
-"""Preemption: which lower-priority pods to evict so a pod that fits nowhere fits somewhere
-(upstream's Evaluator, pkg/scheduler/framework/preemption/preemption.go, with
-DefaultPreemption's SelectVictimsOnNode).
+"""Preemption's vocabulary (upstream's pkg/scheduler/framework/preemption): what a
+candidate node is, what PostFilter answers, the order of victims' importance, which
+victims a PodDisruptionBudget protects, and how one node is picked among candidates.
 
-    FitError's Diagnosis ─► potential rows: status Unschedulable (not ...AndUnresolvable)
-        │                   and some pod of lower priority on them
-        ├─ screen: every potential victim out of the table at once, one Filter pass;
-        │          rows that still reject the pod are done (their status is kept)
-        ├─ dry run, from a random offset, row by row until enough candidates:
-        │    all victims out ─► fits? ─► put victims back one at a time, most important
-        │    first, PDB-violating ones before the others, keeping those the pod fits with
-        └─ pick one node: fewest PDB violations, lowest highest victim priority, lowest
-           sum of priorities, fewest victims, latest start of the top victims, first
-
-Filters are re-run exactly: victims are taken out of the NodeTable (remove_pod) and put
-back (add_pod), PreFilter runs again on the changed table, and pods nominated to a node
-with a priority at least the preemptor's count there (upstream's
-RunFilterPluginsWithNominatedPods). Everything is restored before `preempt` returns, so
-the table is unchanged for the next cycle. The screen is exact for plugins that judge
-each node by its own pods; it is skipped when the pod has pod affinity or topology spread
-constraints, whose verdicts depend on pods on other nodes.
+    FitError's Diagnosis ─► evaluator.py: eligible? potential rows, how many candidates
+                            dry_run.py:   victims per row, by columns or by the table
+                            here:         pick_one_node among the candidates
 
 Nothing here does I/O: the result names the node, the victims and the lower-priority
-pods whose nomination to that node must be cleared; the scheduler's loop deletes them.
+pods whose nomination to that node must be cleared; the scheduler's loop (victims.py)
+deletes them.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 
 from kubelite.machinery import labels
 from kubelite.machinery.errors import StatusError
 from kubelite.machinery.timestamps import parse_rfc3339
-from kubelite.scheduler.diagnosis import Diagnosis, availability_message
-from kubelite.scheduler.framework import Code, Obj, Status
+from kubelite.scheduler.diagnosis import Diagnosis
+from kubelite.scheduler.framework import Obj
 from kubelite.scheduler.node_table import NodeTable, pod_key
 from kubelite.scheduler.queued_pod import pod_priority
 
@@ -47,8 +33,6 @@ NOT_HELPFUL = "Preemption is not helpful for scheduling"
 POLICY_NEVER = "not eligible due to preemptionPolicy=Never."
 TERMINATING_ON_NOMINATED = "not eligible due to a terminating pod on the nominated node."
 PREEMPTION_BY_SCHEDULER = "PreemptionByScheduler"  # v1.PodReasonPreemptionByScheduler
-
-T = TypeVar("T")
 
 
 class PreemptionHandle(Protocol):
@@ -87,7 +71,8 @@ class PostFilterResult:
 
 def start_time(pod: Obj) -> float:
     """status.startTime; a pod not started yet counts as starting now, after all others."""
-    moment = parse_rfc3339(str((pod.get("status") or {}).get("startTime") or ""))
+    started = (pod.get("status") or {}).get("startTime")
+    moment = parse_rfc3339(str(started)) if started else None
     return moment.timestamp() if moment is not None else math.inf
 
 
@@ -163,141 +148,3 @@ def pick_one_node(candidates: Sequence[Candidate]) -> Candidate:
         best = max(score(c) for c in left)
         left = [c for c in left if score(c) == best]
     return left[0]
-
-
-def _has_cross_node_constraints(pod: Obj) -> bool:
-    spec = pod.get("spec") or {}
-    affinity = spec.get("affinity") or {}
-    return bool(affinity.get("podAffinity") or affinity.get("podAntiAffinity")
-                or spec.get("topologySpreadConstraints"))
-
-
-class Evaluator:
-    def __init__(self, *, min_candidate_nodes_percentage: int = 10,
-                 min_candidate_nodes_absolute: int = 100) -> None:
-        self.min_candidate_nodes_percentage = min_candidate_nodes_percentage
-        self.min_candidate_nodes_absolute = min_candidate_nodes_absolute
-
-    def num_candidates(self, num_nodes: int) -> int:
-        n = num_nodes * self.min_candidate_nodes_percentage // 100
-        return min(max(n, self.min_candidate_nodes_absolute), num_nodes)
-
-    def preempt(self, pod: Obj, nodes: NodeTable, diagnosis: Diagnosis,
-                handle: PreemptionHandle, pdbs: Sequence[Obj]) -> tuple[PostFilterResult | None, Status]:
-        """None and Unschedulable: not eligible, keep any nomination; a result naming
-        no node and Unschedulable: preemption cannot help, clear it; a result naming a
-        node and Success: evict its victims and nominate it."""
-        eligible, why = self.eligible(pod, nodes, diagnosis, handle)
-        if not eligible:
-            return None, Status(Code.UNSCHEDULABLE, (why,))
-        candidates, statuses = self.find_candidates(pod, nodes, diagnosis, handle, pdbs)
-        if not candidates:
-            reasons: Counter[str] = Counter()
-            for status in statuses.values():
-                reasons.update(status.reasons)
-            if len(statuses) < len(nodes):
-                reasons[NOT_HELPFUL] += len(nodes) - len(statuses)
-            return PostFilterResult(""), Status(Code.UNSCHEDULABLE,
-                                                (availability_message(len(nodes), reasons),))
-        best = pick_one_node(candidates)
-        priority = pod_priority(pod)
-        lower = tuple(p for p in handle.nominated_pods_for_node(best.node)
-                      if pod_priority(p) < priority and pod_key(p) != pod_key(pod))
-        return PostFilterResult(best.node, best.victims, lower), Status.success()
-
-    def eligible(self, pod: Obj, nodes: NodeTable, diagnosis: Diagnosis,
-                 handle: PreemptionHandle) -> tuple[bool, str]:
-        """Upstream's PodEligibleToPreemptOthers: never with preemptionPolicy Never, and not
-        again while pods it preempted on its nominated node are still terminating."""
-        if (pod.get("spec") or {}).get("preemptionPolicy") == "Never":
-            return False, POLICY_NEVER
-        row = nodes.row_of.get(handle.nominated_node(pod))
-        if row is None or diagnosis.codes()[row] == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
-            return True, ""
-        priority = pod_priority(pod)
-        for other in nodes.pods_on_row(row):
-            if pod_priority(other) < priority and terminating_by_preemption(other):
-                return False, TERMINATING_ON_NOMINATED
-        return True, ""
-
-    def find_candidates(self, pod: Obj, nodes: NodeTable, diagnosis: Diagnosis,
-                        handle: PreemptionHandle, pdbs: Sequence[Obj],
-                        ) -> tuple[list[Candidate], dict[int, Status]]:
-        """Candidates (those violating no budget first) and the status of each row tried
-        and found wanting (upstream's findCandidates + DryRunPreemption)."""
-        potential = [int(r) for r in np.flatnonzero(diagnosis.codes() == Code.UNSCHEDULABLE)]
-        statuses: dict[int, Status] = {}
-        if not potential:
-            return [], statuses
-        offset = int(handle.rng.integers(len(potential)))
-        wanted = self.num_candidates(len(potential))
-        priority = pod_priority(pod)
-        victims_on: dict[int, list[Obj]] = {}
-        for row in potential[offset:] + potential[:offset]:
-            lower = [p for p in nodes.pods_on_row(row) if pod_priority(p) < priority]
-            if lower:
-                victims_on[row] = lower
-            else:
-                statuses[row] = Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (NO_VICTIMS,))
-        if victims_on and not _has_cross_node_constraints(pod):
-            screened = _without(nodes, [p for pods in victims_on.values() for p in pods],
-                                lambda: handle.filter_nodes(pod, nodes))
-            for row in list(victims_on):
-                if not screened.feasible()[row]:
-                    statuses[row] = screened.status_of(row)
-                    del victims_on[row]
-        clean: list[Candidate] = []
-        violating: list[Candidate] = []
-        for row, lower in victims_on.items():
-            candidate, status = self.select_victims(pod, nodes, row, lower, handle, pdbs)
-            if candidate is None:
-                statuses[row] = status
-                continue
-            (violating if candidate.pdb_violations else clean).append(candidate)
-            if clean and len(clean) + len(violating) >= wanted:
-                break
-        return clean + violating, statuses
-
-    def select_victims(self, pod: Obj, nodes: NodeTable, row: int, lower: list[Obj],
-                       handle: PreemptionHandle, pdbs: Sequence[Obj],
-                       ) -> tuple[Candidate | None, Status]:
-        """The fewest of `lower` (pods on `row`) to evict for the pod to fit there."""
-        def fits() -> bool:
-            return bool(handle.filter_nodes(pod, nodes).feasible()[row])
-
-        def attempt() -> tuple[Candidate | None, Status]:
-            without_all = handle.filter_nodes(pod, nodes)
-            if not without_all.feasible()[row]:
-                return None, without_all.status_of(row)
-            ordered = sorted(lower, key=importance)
-            violating, non_violating = split_by_pdb_violation(ordered, pdbs)
-            victims: list[Obj] = []
-            violations = 0
-            for group, violates in ((violating, True), (non_violating, False)):
-                for victim in group:
-                    nodes.add_pod(victim)  # reprieved if the pod still fits with it back
-                    if not fits():
-                        nodes.remove_pod(pod_key(victim))
-                        victims.append(victim)
-                        violations += violates
-            if violating and non_violating:
-                victims.sort(key=importance)
-            if not victims:  # upstream: a node that fits without preemption is a bug
-                return None, Status(Code.ERROR, (
-                    f'expected at least one victim pod on node "{nodes.names[row]}"',))
-            return Candidate(nodes.names[row], tuple(victims), violations), Status.success()
-
-        return _without(nodes, lower, attempt)
-
-
-def _without(nodes: NodeTable, pods: Sequence[Obj], work: Callable[[], T]) -> T:
-    """Run `work()` with `pods` taken out of the table, then count them again (those
-    `work` put back already are left as they are)."""
-    for pod in pods:
-        nodes.remove_pod(pod_key(pod))
-    try:
-        return work()
-    finally:
-        for pod in pods:
-            if nodes.pod(pod_key(pod)) is None:
-                nodes.add_pod(pod)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from kubelite.scheduler.diagnosis import Diagnosis
 from kubelite.scheduler.framework import Obj, Status
 from kubelite.scheduler.node_table import NodeTable
-from kubelite.scheduler.preemption import Evaluator, PostFilterResult, PreemptionHandle
+from kubelite.scheduler.evaluator import Evaluator
+from kubelite.scheduler.preemption import PostFilterResult, PreemptionHandle
 
 if TYPE_CHECKING:
     from kubelite.client.store import Lister
