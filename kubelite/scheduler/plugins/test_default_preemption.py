@@ -264,3 +264,69 @@ def test_status_code_of_a_pod_that_cannot_preempt_is_unschedulable() -> None:
     error = fail(make_pod(priority=HIGH, preemptionPolicy="Never"), nodes)
     assert error.diagnosis is not None
     assert error.diagnosis.codes().tolist() == [Code.UNSCHEDULABLE]
+
+
+AGREEMENT_CASES = [
+    (make_pod(priority=HIGH, requests=[VERY_LARGE]), same_pdb_node("x"),
+     (pdb("foo", {"app": "foo"}, 1, ("p1.3",)),)),
+    (make_pod(priority=HIGH, requests=[SMALL]), table(
+        make_node("node1", cpu="400m", memory="1Gi"), make_node("node2", cpu="300m", memory="1Gi"),
+        make_node("node3", cpu="1", memory="1Gi", pods="2"), keep_names=True, pods=(
+            make_pod("a", node="node1", priority=LOW, requests=[SMALL]),
+            make_pod("b", node="node1", priority=MID, requests=[LARGE]),
+            make_pod("c", node="node2", priority=NEG, requests=[MEDIUM]),
+            make_pod("d", node="node2", priority=VERY_HIGH, requests=[SMALL]),
+            make_pod("e", node="node3", priority=LOW), make_pod("f", node="node3", priority=MID))),
+     ()),
+    (make_pod(priority=MID, requests=[LARGE]), table(
+        *(make_node(f"node{i}", cpu="500m", memory="1Gi") for i in range(1, 6)), keep_names=True,
+        pods=tuple(make_pod(f"p{i}", node=f"node{i}", priority=LOW if i % 2 else HIGH,
+                            requests=[LARGE], labels={"app": "foo"}) for i in range(1, 6))),
+     (pdb("foo", {"app": "foo"}, 1),)),
+]
+
+
+@pytest.mark.parametrize("pod, nodes, pdbs", AGREEMENT_CASES,
+                         ids=["pdb-disrupted-pods", "mixed-priorities-and-pod-counts",
+                              "budget-spread-over-nodes"])
+def test_dry_run_by_columns_and_by_table_agree(pod: Obj, nodes: NodeTable,
+                                               pdbs: tuple[Obj, ...]) -> None:
+    from kubelite.scheduler import dry_run
+    from kubelite.scheduler.queued_pod import pod_priority
+
+    scheduler = Scheduler(Profile.default(DefaultPreemption=plugin_with(pdbs)), seed=0)
+    never = {**pod, "spec": {**pod["spec"], "preemptionPolicy": "Never"}}
+    with pytest.raises(FitError) as caught:
+        scheduler.schedule_one(never, nodes)
+    assert caught.value.diagnosis is not None
+    index = dry_run.PodIndex()
+    index.refresh(nodes)
+    rows = list(range(len(nodes)))
+    lower, higher = index.split(pod_priority(pod), rows)
+    rows = [r for r in rows if r in lower]
+    before = nodes.requested[:len(nodes)].copy()
+    by_columns = dry_run.by_columns(pod, nodes, rows, lower, higher, index, len(rows), scheduler,
+                                    list(pdbs))
+    assert (nodes.requested[:len(nodes)] == before).all()
+    by_table = dry_run.by_table(pod, nodes, rows, lower, len(rows), scheduler, list(pdbs),
+                                screen=True)
+    assert (nodes.requested[:len(nodes)] == before).all()
+    assert by_columns == by_table
+    assert by_columns[0]  # each case has at least one candidate
+
+
+def test_a_pod_with_host_ports_evicts_the_pod_holding_its_port() -> None:
+    # NodePorts depends on the victims: the dry run takes pods out of the table itself
+    port = [{"containerPort": 80, "hostPort": 8080}]
+
+    def with_port(name: str, **kw: Any) -> Obj:
+        p = make_pod(name, **kw)
+        p["spec"]["containers"][0]["ports"] = port
+        return p
+
+    nodes = table(make_node("node1"), keep_names=True, pods=(
+        with_port("web", node="node1", priority=LOW), make_pod("other", node="node1", priority=LOW)))
+    error = fail(with_port("urgent", priority=HIGH), nodes)
+    assert error.post_filter is not None
+    assert (error.post_filter.nominated_node, names(error.post_filter.victims)) == ("node1", ["web"])
+    assert nodes.pods_on("node1") == {"default/web", "default/other"}
