@@ -25,6 +25,7 @@ Either way the table is as it was when a function returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -39,7 +40,6 @@ from kubelite.scheduler.queued_pod import pod_priority
 
 T = TypeVar("T")
 Vector = tuple[int, int, int, int]  # the table's requested columns: cpu, memory, storage, 1 pod
-Lower = dict[int, list[Obj]]  # row -> its pods below the preemptor
 Found = tuple[list[Candidate], dict[int, Status]]
 
 # volumes that never conflict with other pods' (VolumeRestrictions, volume limits)
@@ -47,8 +47,9 @@ _PLAIN_VOLUMES = {"emptyDir", "configMap", "secret", "projected", "downwardAPI"}
 
 
 class PodIndex:
-    """Every counted pod's row and priority as arrays, rebuilt when the table's pods or
-    nodes change, and pods' requests parsed on first need, once per pod object."""
+    """Every counted pod's row and priority as arrays, grouped by row, rebuilt when the
+    table's pods or nodes change; pods' requests are parsed on first need, once per pod
+    object."""
 
     def __init__(self) -> None:
         self._version: tuple[int, int, int] | None = None
@@ -56,6 +57,8 @@ class PodIndex:
         self.rows: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.priorities: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.pods: list[Obj] = []
+        self._by_row: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)  # pod indices
+        self._starts: npt.NDArray[np.intp] = np.zeros(1, dtype=np.intp)  # per row, into it
 
     def refresh(self, nodes: NodeTable) -> None:
         version = (id(nodes), nodes.pods_version, nodes.nodes_version)
@@ -69,6 +72,8 @@ class PodIndex:
         self.rows = np.array(rows, dtype=np.intp)
         self.pods = pods
         self.priorities = np.array([pod_priority(p) for p in pods], dtype=np.int64)
+        self._by_row = np.argsort(self.rows, kind="stable")
+        self._starts = np.searchsorted(self.rows[self._by_row], np.arange(len(nodes) + 1))
         if len(self._parsed) > 2 * len(pods):  # forget pods long gone, now and then
             current = {pod_key(p) for p in pods}
             self._parsed = {k: v for k, v in self._parsed.items() if k in current}
@@ -83,34 +88,51 @@ class PodIndex:
                 pod, (wanted["cpu"], wanted["memory"], wanted["ephemeral-storage"], 1))
         return entry[1]
 
-    def split(self, priority: int, rows: Sequence[int]) -> tuple[dict[int, list[Obj]],
-                                                                  dict[int, list[Obj]]]:
-        """(pods below `priority`, the others) on each of `rows` that has pods below."""
-        size = int(self.rows.max()) + 1 if len(self.rows) else 0
-        wanted = np.zeros(max(size, max(rows, default=0) + 1), dtype=np.bool_)
-        wanted[list(rows)] = True
-        lower: dict[int, list[Obj]] = {}
-        higher: dict[int, list[Obj]] = {}
-        on_rows = wanted[self.rows] if len(self.rows) else np.zeros(0, dtype=np.bool_)
+    def below(self, priority: int, size: int) -> Lower:
         below = self.priorities < priority
-        for i in np.flatnonzero(on_rows & below):
-            lower.setdefault(int(self.rows[i]), []).append(self.pods[i])
-        for i in np.flatnonzero(on_rows & ~below):
-            if int(self.rows[i]) in lower:
-                higher.setdefault(int(self.rows[i]), []).append(self.pods[i])
-        return lower, higher
+        counts = np.bincount(self.rows[below], minlength=size)[:size]
+        others = np.bincount(self.rows[~below], minlength=size)[:size]
+        return Lower(self, priority, counts, others)
 
-    def removed(self, nodes: NodeTable, row: int, lower: list[Obj],
-                higher: list[Obj]) -> npt.NDArray[np.int64]:
-        """What taking all of `lower` out of `row` subtracts from its requested columns,
-        summed over whichever side has fewer pods to parse."""
-        if len(higher) < len(lower):
-            kept = np.array([self.requests(p) for p in higher], dtype=np.int64).reshape(-1, 4)
-            out: npt.NDArray[np.int64] = nodes.requested[row] - kept.sum(axis=0)
-            return out
-        taken: npt.NDArray[np.int64] = np.array(
-            [self.requests(p) for p in lower], dtype=np.int64).reshape(-1, 4).sum(axis=0)
-        return taken
+    def on_row(self, row: int) -> list[int]:
+        return [int(i) for i in self._by_row[self._starts[row]:self._starts[row + 1]]]
+
+
+@dataclass(slots=True)
+class Lower:
+    """The counted pods below one preemptor's priority: how many on each row, and the
+    pods themselves listed on demand (a dry run rarely needs them on every row)."""
+
+    index: PodIndex
+    priority: int
+    counts: npt.NDArray[np.int64]  # pods below, per row
+    others: npt.NDArray[np.int64]  # pods at or above, per row
+
+    def pods(self, row: int) -> list[Obj]:
+        index = self.index
+        return [index.pods[i] for i in index.on_row(row) if index.priorities[i] < self.priority]
+
+    def kept(self, row: int) -> list[Obj]:
+        index = self.index
+        return [index.pods[i] for i in index.on_row(row) if index.priorities[i] >= self.priority]
+
+    def removed(self, nodes: NodeTable, rows: list[int]) -> npt.NDArray[np.int64]:
+        """What taking every lower pod out of `rows` subtracts from the requested
+        columns (all rows of the table, zero elsewhere): a row where no pod stays loses
+        all it has; otherwise the smaller side is parsed and summed."""
+        out = np.zeros((len(nodes), 4), dtype=np.int64)
+        chosen = np.array(rows, dtype=np.intp)
+        emptied = chosen[self.others[chosen] == 0]
+        out[emptied] = nodes.requested[emptied]
+        for row in chosen[self.others[chosen] > 0]:
+            row = int(row)
+            if self.others[row] < self.counts[row]:
+                kept = np.array([self.index.requests(p) for p in self.kept(row)], dtype=np.int64)
+                out[row] = nodes.requested[row] - kept.sum(axis=0)
+            else:
+                out[row] = np.array([self.index.requests(p) for p in self.pods(row)],
+                                    dtype=np.int64).sum(axis=0)
+        return out
 
 
 def by_columns_is_exact(pod: Obj, nodes: NodeTable) -> bool:
@@ -148,13 +170,10 @@ def _candidate(nodes: NodeTable, row: int, victims: list[Obj], violations: int,
     return Candidate(nodes.names[row], tuple(victims), violations), Status.success()
 
 
-def by_columns(pod: Obj, nodes: NodeTable, rows: list[int], lower: Lower, higher: Lower,
-               index: PodIndex, wanted: int, handle: PreemptionHandle,
-               pdbs: Sequence[Obj]) -> Found:
+def by_columns(pod: Obj, nodes: NodeTable, rows: list[int], lower: Lower, wanted: int,
+               handle: PreemptionHandle, pdbs: Sequence[Obj]) -> Found:
     n = len(nodes)
-    removed = np.zeros((n, 4), dtype=np.int64)  # requests taken out of each row, right now
-    for row in rows:
-        removed[row] = index.removed(nodes, row, lower[row], higher.get(row, []))
+    removed = lower.removed(nodes, rows)  # requests taken out of each row, right now
     statuses: dict[int, Status] = {}
     candidates: list[Candidate] = []
     nodes.requested[:n] -= removed
@@ -162,7 +181,7 @@ def by_columns(pod: Obj, nodes: NodeTable, rows: list[int], lower: Lower, higher
         fitting = _screen(handle.filter_nodes(pod, nodes), rows, statuses)
         for start in range(0, len(fitting), max(wanted, 1)):
             chunk = fitting[start:start + max(wanted, 1)]
-            found = _reprieve_together(pod, nodes, chunk, lower, index, removed, handle, pdbs)
+            found = _reprieve_together(pod, nodes, chunk, lower, removed, handle, pdbs)
             for row in chunk:
                 candidate, status = found[row]
                 if candidate is None:
@@ -189,30 +208,26 @@ def _screen(screened: Diagnosis, rows: list[int], statuses: dict[int, Status]) -
 
 
 def _reprieve_together(pod: Obj, nodes: NodeTable, chunk: list[int], lower: Lower,
-                       index: PodIndex, removed: npt.NDArray[np.int64],
-                       handle: PreemptionHandle,
+                       removed: npt.NDArray[np.int64], handle: PreemptionHandle,
                        pdbs: Sequence[Obj]) -> dict[int, tuple[Candidate | None, Status]]:
     """Step k puts back the k-th victim of every row in `chunk` and runs one Filter pass:
     rows are independent here, so this is each row's own reprieve loop, side by side."""
-    orders = {row: _ordered(lower[row], pdbs) for row in chunk}
+    orders = {row: _ordered(lower.pods(row), pdbs) for row in chunk}
     victims: dict[int, list[Obj]] = {row: [] for row in chunk}
     violations = dict.fromkeys(chunk, 0)
     for k in range(max((len(o) for o in orders.values()), default=0)):
-        stepping = [row for row in chunk if len(orders[row]) > k]
-        for row in stepping:
-            vector = np.array(index.requests(orders[row][k][0]), dtype=np.int64)
-            nodes.requested[row] += vector
-            removed[row] -= vector
-        feasible = handle.filter_nodes(pod, nodes).feasible()
-        for row in stepping:
-            if feasible[row]:
-                continue  # reprieved
-            victim, violates = orders[row][k]
-            vector = np.array(index.requests(victim), dtype=np.int64)
-            nodes.requested[row] -= vector
-            removed[row] += vector
-            victims[row].append(victim)
-            violations[row] += violates
+        stepping = np.array([row for row in chunk if len(orders[row]) > k], dtype=np.intp)
+        vectors = np.array([lower.index.requests(orders[int(row)][k][0]) for row in stepping],
+                           dtype=np.int64).reshape(-1, 4)
+        nodes.requested[stepping] += vectors  # rows are distinct: one victim each
+        removed[stepping] -= vectors
+        unfit = ~handle.filter_nodes(pod, nodes).feasible()[stepping]
+        nodes.requested[stepping[unfit]] -= vectors[unfit]
+        removed[stepping[unfit]] += vectors[unfit]
+        for row in stepping[unfit]:
+            victim, violates = orders[int(row)][k]
+            victims[int(row)].append(victim)
+            violations[int(row)] += violates
     return {row: _candidate(nodes, row, victims[row], violations[row],
                             _mixed(orders[row]))
             for row in chunk}
@@ -222,12 +237,12 @@ def by_table(pod: Obj, nodes: NodeTable, rows: list[int], lower: Lower, wanted: 
              handle: PreemptionHandle, pdbs: Sequence[Obj], *, screen: bool) -> Found:
     statuses: dict[int, Status] = {}
     if screen:
-        everyone = [p for row in rows for p in lower[row]]
+        everyone = [p for row in rows for p in lower.pods(row)]
         rows = _screen(_without(nodes, everyone, lambda: handle.filter_nodes(pod, nodes)),
                        rows, statuses)
     candidates: list[Candidate] = []
     for row in rows:
-        candidate, status = _select_on_row(pod, nodes, row, lower[row], handle, pdbs)
+        candidate, status = _select_on_row(pod, nodes, row, lower.pods(row), handle, pdbs)
         if candidate is None:
             statuses[row] = status
             continue

@@ -101,16 +101,15 @@ class Evaluator:
         offset = int(handle.rng.integers(len(potential)))
         in_order = potential[offset:] + potential[:offset]
         self.index.refresh(nodes)
-        lower, higher = self.index.split(pod_priority(pod), in_order)
+        lower = self.index.below(pod_priority(pod), len(nodes))
         statuses = {row: Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (NO_VICTIMS,))
-                    for row in in_order if row not in lower}
-        rows = [row for row in in_order if row in lower]
+                    for row in in_order if not lower.counts[row]}
+        rows = [row for row in in_order if lower.counts[row]]
         if not rows:
             return [], statuses
         wanted = self.num_candidates(len(potential))
         if dry_run.by_columns_is_exact(pod, nodes):
-            candidates, tried = dry_run.by_columns(pod, nodes, rows, lower, higher, self.index,
-                                                   wanted, handle, pdbs)
+            candidates, tried = dry_run.by_columns(pod, nodes, rows, lower, wanted, handle, pdbs)
         else:
             spread = (pod.get("spec") or {}).get("topologySpreadConstraints")
             affinity = (pod.get("spec") or {}).get("affinity") or {}

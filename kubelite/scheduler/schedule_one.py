@@ -124,20 +124,20 @@ class Scheduler:
             try:
                 return self._schedule(pod, nodes)
             except FitError as error:
-                if error.diagnosis is not None:
-                    self._post_filter(pod, nodes, error)
+                if error.diagnosis is not None:  # None: no nodes at all
+                    self._post_filter(pod, nodes, error, error.diagnosis)
                 raise
         except (ValueError, TypeError, OverflowError) as error:
             raise SchedulingError(f"cannot schedule pod: {error}") from error
 
-    def _post_filter(self, pod: Obj, nodes: NodeTable, error: FitError) -> None:
+    def _post_filter(self, pod: Obj, nodes: NodeTable, error: FitError,
+                     diagnosis: Diagnosis) -> None:
         """Upstream's RunPostFilterPlugins: the first plugin that succeeds (or fails with
         Error or UnschedulableAndUnresolvable) decides; otherwise their messages add up and
         the last result that changes the nomination stands."""
-        assert error.diagnosis is not None
         messages: list[str] = []
         for plugin in self.profile.at("post_filter"):
-            result, status = plugin.post_filter(pod, nodes, error.diagnosis, self)
+            result, status = plugin.post_filter(pod, nodes, diagnosis, self)
             if status.is_success() or not status.is_rejected() or (
                     status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE):
                 error.post_filter, error.post_filter_message = result, status.message()

@@ -301,12 +301,10 @@ def test_dry_run_by_columns_and_by_table_agree(pod: Obj, nodes: NodeTable,
     assert caught.value.diagnosis is not None
     index = dry_run.PodIndex()
     index.refresh(nodes)
-    rows = list(range(len(nodes)))
-    lower, higher = index.split(pod_priority(pod), rows)
-    rows = [r for r in rows if r in lower]
+    lower = index.below(pod_priority(pod), len(nodes))
+    rows = [r for r in range(len(nodes)) if lower.counts[r]]
     before = nodes.requested[:len(nodes)].copy()
-    by_columns = dry_run.by_columns(pod, nodes, rows, lower, higher, index, len(rows), scheduler,
-                                    list(pdbs))
+    by_columns = dry_run.by_columns(pod, nodes, rows, lower, len(rows), scheduler, list(pdbs))
     assert (nodes.requested[:len(nodes)] == before).all()
     by_table = dry_run.by_table(pod, nodes, rows, lower, len(rows), scheduler, list(pdbs),
                                 screen=True)
