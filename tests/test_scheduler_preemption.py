@@ -121,3 +121,25 @@ async def test_a_pod_that_cannot_preempt_says_why(
     await scheduler.wait_idle()
     assert {p["metadata"]["name"] for p in (await client.list("pods", namespace="default"))["items"]} == {
         "low-0", "low-1", name}
+
+
+async def test_a_nomination_preemption_cannot_serve_is_cleared(
+        client: Client, scheduler: KubeScheduler) -> None:
+    # nominated earlier, but now no node matches it at all: preemption cannot help there
+    created = pod("stranded", "high")
+    created["spec"]["nodeSelector"] = {"disk": "none-has-it"}
+    await client.create("pods", created, namespace="default")
+    await client.patch("pods", "stranded", {"status": {"nominatedNodeName": "sim-0"}},
+                       subresource="status", namespace="default")
+    # a status write does not retry a pod; a node label change does (NodeAffinity)
+    await client.patch("nodes", "sim-0", {"metadata": {"labels": {"tier": "gold"}}})
+
+    async def cleared() -> bool:
+        status = (await get_pod(client, "stranded"))["status"]
+        return bool(status.get("conditions")) and not status.get("nominatedNodeName")
+
+    assert await eventually(cleared)
+    [event] = await eventually(lambda: events_for(client, "stranded", "FailedScheduling"))
+    assert event["message"] == (
+        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
+        "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")

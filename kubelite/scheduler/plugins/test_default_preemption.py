@@ -328,3 +328,19 @@ def test_a_pod_with_host_ports_evicts_the_pod_holding_its_port() -> None:
     assert error.post_filter is not None
     assert (error.post_filter.nominated_node, names(error.post_filter.victims)) == ("node1", ["web"])
     assert nodes.pods_on("node1") == {"default/web", "default/other"}
+
+
+def test_lower_priority_pods_nominated_to_the_chosen_node_lose_their_nomination() -> None:
+    from kubelite.scheduler.nominator import Nominator
+
+    nodes = table(one_pod_node("node1"), pods=(make_pod("p1", node="node1"),), keep_names=True)
+    scheduler = Scheduler(Profile.default(DefaultPreemption=plugin_with()), seed=0)
+    scheduler.nominator = Nominator()
+    waiting = make_pod("waiting", priority=MID)
+    senior = make_pod("senior", priority=VERY_HIGH, requests=[SMALL])
+    scheduler.nominator.add(waiting, "node1")
+    scheduler.nominator.add(senior, "elsewhere")
+    with pytest.raises(FitError) as caught:
+        scheduler.schedule_one(make_pod(priority=HIGH), nodes)
+    assert caught.value.post_filter == PostFilterResult(
+        "node1", (nodes.pod("default/p1"),), (waiting,))
