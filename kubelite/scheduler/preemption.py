@@ -24,7 +24,7 @@ from kubelite.machinery import labels
 from kubelite.machinery.errors import StatusError
 from kubelite.machinery.timestamps import parse_rfc3339
 from kubelite.scheduler.diagnosis import Diagnosis
-from kubelite.scheduler.framework import Obj
+from kubelite.scheduler.framework import Obj, Status
 from kubelite.scheduler.node_table import NodeTable, pod_key
 from kubelite.scheduler.queued_pod import pod_priority
 
@@ -50,6 +50,19 @@ class PreemptionHandle(Protocol):
         """status.nominatedNodeName, or the nomination the scheduler made and has not
         seen written back yet."""
         ...
+
+
+class PostFilterPlugin(Protocol):
+    """Called once after a cycle ends in FitError, with each row's status (upstream's
+    PostFilterPlugin; framework.py holds the other extension points). Success with a
+    result naming a node: nominate it (the loop evicts the result's victims); a rejection
+    with a result naming no node: clear the pod's nomination; None: leave it. The
+    status's message is appended to FitError's. Must leave the table as it found it."""
+
+    name: str
+
+    def post_filter(self, pod: Obj, nodes: NodeTable, diagnosis: Diagnosis,
+                    handle: PreemptionHandle) -> tuple[PostFilterResult | None, Status]: ...
 
 
 @dataclass(frozen=True, slots=True)
