@@ -111,7 +111,9 @@ async def test_a_pod_too_big_stays_pending_until_a_node_fits(
         client: Client, scheduler: KubeScheduler) -> None:
     await client.create("pods", pod("huge", cpu="6"), namespace="default")
     condition = await eventually(lambda: unschedulable_condition(client, "huge"))
-    message = "0/3 nodes are available: 3 Insufficient cpu."
+    # the nodes hold no pod of lower priority to preempt, and upstream says so
+    message = ("0/3 nodes are available: 3 Insufficient cpu."
+               " preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.")
     assert (condition["reason"], condition["message"]) == ("Unschedulable", message)
     assert (await get_pod(client, "huge"))["status"]["phase"] == "Pending"
     [event] = await eventually(lambda: failed_scheduling_events(client, "huge"))
@@ -174,7 +176,8 @@ async def test_repeated_failures_add_to_one_event(
         return events if events and events[0]["count"] >= 2 else []
 
     [event] = await eventually(counted_twice)
-    assert event["message"] == "0/3 nodes are available: 3 Insufficient cpu."
+    assert event["message"] == ("0/3 nodes are available: 3 Insufficient cpu."
+                                " preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.")
     condition = await unschedulable_condition(client, "huge")
     assert condition is not None and condition["reason"] == "Unschedulable"
 
@@ -231,7 +234,8 @@ async def test_a_plugin_reads_a_watched_resource_and_its_changes_wake_pods(
     async with running(sched.run()):
         await client.create("pods", pod("waiting"), namespace="default")
         condition = await eventually(lambda: unschedulable_condition(client, "waiting"))
-        assert condition["message"] == "0/3 nodes are available: 3 no ticket."
+        assert condition["message"] == ("0/3 nodes are available: 3 no ticket."
+                                        " preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.")
         claim = {"metadata": {"name": "ticket"}, "spec": {
             "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
         await client.create("persistentvolumeclaims", claim, namespace="default")

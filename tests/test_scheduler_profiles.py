@@ -67,7 +67,8 @@ async def test_failures_are_reported_under_the_profiles_name(
     await client.create("pods", pod("huge", cpu="6", schedulerName="bin-packing"),
                         namespace="default")
     [event] = await eventually(lambda: failed_scheduling_events(client, "huge"))
-    assert event["message"] == "0/3 nodes are available: 3 Insufficient cpu."
+    assert event["message"] == ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes "
+                                "are available: 3 No preemption victims found for incoming pod.")
     assert event["source"]["component"] == "bin-packing"
     assert event["reportingComponent"] == "bin-packing"
 

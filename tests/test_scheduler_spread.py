@@ -74,7 +74,9 @@ async def test_a_missing_topology_label_is_reported_with_upstreams_reason(
     await client.create("pods", spread_pod("racked", topology_key="rack"), namespace="default")
     condition = await eventually(lambda: unschedulable_condition(client, "racked"))
     assert condition["message"] == ("0/6 nodes are available: 6 node(s) didn't match pod topology "
-                                    "spread constraints (missing required label).")
+                                    "spread constraints (missing required label). preemption: "
+                                    "0/6 nodes are available: 6 Preemption is not helpful for "
+                                    "scheduling.")
 
 
 async def test_pods_a_service_selects_spread_by_the_system_defaults(

@@ -25,24 +25,33 @@ def make_node(name: str, *, cpu: str | None = "4", memory: str | None = "32Gi", 
 
 
 def make_pod(name: str = "p", *, requests: list[dict[str, str]] | None = None, node: str = "",
-             labels: dict[str, str] | None = None, namespace: str = "default", **spec: Any) -> Obj:
+             labels: dict[str, str] | None = None, namespace: str = "default",
+             priority: int | None = None, status: Obj | None = None, **spec: Any) -> Obj:
     containers = [{"name": f"c{i}", "image": "busybox", "resources": {"requests": r}}
                   for i, r in enumerate([{}] if requests is None else requests)]
     pod_spec: Obj = {"containers": containers, **spec}
     if node:
         pod_spec["nodeName"] = node
-    meta: Obj = {"name": name, "namespace": namespace}
+    if priority is not None:
+        pod_spec["priority"] = priority
+    meta: Obj = {"name": name, "namespace": namespace, "uid": f"uid-{name}"}
     if labels is not None:
         meta["labels"] = labels
-    return {"metadata": meta, "spec": pod_spec}
+    pod: Obj = {"metadata": meta, "spec": pod_spec}
+    if status is not None:
+        pod["status"] = status
+    return pod
 
 
-def table(*nodes: Obj, pods: tuple[Obj, ...] = ()) -> NodeTable:
+def table(*nodes: Obj, pods: tuple[Obj, ...] = (), keep_names: bool = False) -> NodeTable:
+    """The nodes and the pods counted on them; pods are renamed existing-0, -1, ...
+    unless `keep_names` (tests that name victims keep them)."""
     out = NodeTable(capacity=2)
     for node in nodes:
         out.set_node(node)
     for i, pod in enumerate(pods):
-        out.add_pod({**pod, "metadata": {**pod["metadata"], "name": f"existing-{i}"}})
+        out.add_pod(pod if keep_names else {**pod, "metadata": {
+            **pod["metadata"], "name": f"existing-{i}", "uid": f"uid-existing-{i}"}})
     return out
 
 

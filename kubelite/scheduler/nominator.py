@@ -60,5 +60,9 @@ class Nominator:
     def node_of(self, pod: Obj) -> str | None:
         return self._node_of.get(pod_key(pod))
 
+    def nominated_nodes(self) -> list[str]:
+        """Nodes with at least one pod nominated to them."""
+        return list(self._pods_on)
+
     def pods_for_node(self, node_name: str) -> list[Obj]:
         return list(self._pods_on.get(node_name, {}).values())

@@ -10,7 +10,15 @@ Rejections are reported only for processed nodes, as upstream's Diagnosis.
 
 Scores are summed with the profile's weights; ties between the best nodes are broken at
 random by the Scheduler's seedable generator. A pod that fits nowhere raises FitError, whose
-message is upstream's: "0/3 nodes are available: 1 node(s) ..., 2 Insufficient cpu.".
+message is upstream's: "0/3 nodes are available: 1 node(s) ..., 2 Insufficient cpu.", after
+the PostFilter plugins (preemption) have had their say: the node they nominate, or their
+"preemption: ..." sentence appended to the message.
+
+Nominated pods (preemption's promises, from the queue's Nominator) hold their room: Filter
+runs a second time with the pods nominated with at least this pod's priority counted on
+their nodes, and a node with such pods fits only if it fits both with and without them
+(upstream's RunFilterPluginsWithNominatedPods). A pod nominated to a node that fits takes
+it without scoring, as upstream tries the nominated node first.
 """
 
 from __future__ import annotations
@@ -22,9 +30,13 @@ from typing import Any
 import numpy as np
 
 from kubelite.scheduler.event_handlers import DEFAULT_SCHEDULER_NAME
+from kubelite.scheduler.diagnosis import Diagnosis, availability_message
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status
-from kubelite.scheduler.node_table import NodeTable
+from kubelite.scheduler.node_table import NodeTable, pod_key
+from kubelite.scheduler.nominator import Nominator
 from kubelite.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
+from kubelite.scheduler.preemption import PostFilterResult
+from kubelite.scheduler.queued_pod import pod_priority
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -59,16 +71,16 @@ class FitError(Exception):
     reasons: Counter[str] = field(default_factory=Counter)
     pre_filter_message: str = ""
     unschedulable_plugins: set[str] = field(default_factory=set)
+    diagnosis: Diagnosis | None = None  # each node's status, for PostFilter
+    post_filter_message: str = ""  # "preemption: ..." unless preemption succeeded
+    post_filter: PostFilterResult | None = None  # None: leave any nomination as it is
 
     def __str__(self) -> str:
-        message = f"0/{self.num_all_nodes} nodes are available:"
         if self.pre_filter_message:
-            return f"{message} {self.pre_filter_message}."
-        # upstream sorts the "count reason" strings themselves, so "10 x" sorts before "2 y"
-        histogram = sorted(f"{count} {reason}" for reason, count in self.reasons.items())
-        if histogram:
-            message += f" {', '.join(histogram)}."
-        return message
+            message = f"0/{self.num_all_nodes} nodes are available: {self.pre_filter_message}."
+        else:
+            message = availability_message(self.num_all_nodes, self.reasons)
+        return f"{message} {self.post_filter_message}" if self.post_filter_message else message
 
 
 @dataclass(slots=True)
@@ -113,45 +125,80 @@ class Scheduler:
         self.profile = profile or Profile.default()
         self.next_start_node_index = 0
         self.rng = np.random.default_rng(seed)
+        self.nominator: Nominator | None = None  # the queue's, set by the loop
 
     def schedule_one(self, pod: Obj, nodes: NodeTable,
                      state: CycleState | None = None) -> ScheduleResult:
-        """The node to bind `pod` to; FitError if none fits, SchedulingError on a plugin Error.
-        `state` is the cycle's CycleState when the caller goes on to Reserve and bind."""
+        """The node to bind `pod` to; FitError if none fits (after PostFilter),
+        SchedulingError on a plugin Error. `state` is the cycle's CycleState when the
+        caller goes on to Reserve and bind."""
         try:
-            return self._schedule(pod, nodes, state or CycleState())
+            try:
+                return self._schedule(pod, nodes, state or CycleState())
+            except FitError as error:
+                if error.diagnosis is not None:  # None: no nodes at all
+                    self._post_filter(pod, nodes, error, error.diagnosis)
+                raise
         except (ValueError, TypeError, OverflowError) as error:
             raise SchedulingError(f"cannot schedule pod: {error}") from error
+
+    def _post_filter(self, pod: Obj, nodes: NodeTable, error: FitError,
+                     diagnosis: Diagnosis) -> None:
+        """Upstream's RunPostFilterPlugins: the first plugin that succeeds (or fails with
+        Error or UnschedulableAndUnresolvable) decides; otherwise their messages add up and
+        the last result that changes the nomination stands."""
+        messages: list[str] = []
+        for plugin in self.profile.at("post_filter"):
+            result, status = plugin.post_filter(pod, nodes, diagnosis, self)
+            if status.is_success() or not status.is_rejected() or (
+                    status.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE):
+                error.post_filter, error.post_filter_message = result, status.message()
+                return
+            if result is not None:
+                error.post_filter = result
+            messages += status.reasons
+        error.post_filter_message = ", ".join(messages)
+
+    # --- what preemption asks of the cycle (preemption.PreemptionHandle) ----------------
+
+    def filter_nodes(self, pod: Obj, nodes: NodeTable) -> Diagnosis:
+        """PreFilter and Filter, nominated pods counted, over the table as it is now."""
+        state = CycleState()
+        rejection = self._pre_filter(state, pod, nodes)
+        if rejection is not None:
+            return Diagnosis(len(nodes), pre_filter=rejection)
+        return self._filter(state, pod, nodes)
+
+    def nominated_pods_for_node(self, node: str) -> list[Obj]:
+        return self.nominator.pods_for_node(node) if self.nominator is not None else []
+
+    def nominated_node(self, pod: Obj) -> str:
+        written = (pod.get("status") or {}).get("nominatedNodeName")
+        if written:
+            return str(written)
+        return (self.nominator.node_of(pod) if self.nominator is not None else None) or ""
 
     def _schedule(self, pod: Obj, nodes: NodeTable, state: CycleState) -> ScheduleResult:
         name = f"{(pod.get('metadata') or {}).get('namespace', '')}/{(pod.get('metadata') or {}).get('name', '')}"
         n = len(nodes)
         if n == 0:
             raise FitError(name, 0)
-        for plugin in self.profile.at("pre_filter"):
-            status: Status = plugin.pre_filter(state, pod, nodes)
-            if status.is_skip():
-                state.skip_filter.add(plugin.name)
-            elif status.is_rejected():
-                raise FitError(name, n, pre_filter_message=status.message(),
-                               unschedulable_plugins={plugin.name})
-            elif not status.is_success():
-                raise SchedulingError(f"running PreFilter plugin {plugin.name}: {status.message()}")
-
-        feasible = np.ones(n, dtype=np.bool_)
-        verdicts = []
-        for plugin in self.profile.at("filter"):
-            if plugin.name in state.skip_filter:
-                continue
-            verdict = plugin.filter(state, pod, nodes)
-            first_to_reject = verdict.rejected() & feasible
-            if first_to_reject.any():
-                verdicts.append((plugin.name, verdict, first_to_reject))
-                feasible &= ~first_to_reject
+        rejection = self._pre_filter(state, pod, nodes)
+        if rejection is not None:
+            raise FitError(name, n, pre_filter_message=rejection.message(),
+                           unschedulable_plugins={rejection.plugin},
+                           diagnosis=Diagnosis(n, pre_filter=rejection))
+        diagnosis = self._filter(state, pod, nodes)
+        feasible = diagnosis.feasible()
+        nominated = nodes.row_of.get(self.nominated_node(pod))
+        if nominated is not None and feasible[nominated]:
+            return ScheduleResult(nodes.names[nominated], 1, 1)
 
         rows, processed = self._take_feasible(feasible, n)
         if rows.size == 0:
-            raise self._fit_error(name, n, verdicts, processed)
+            raise FitError(name, n, diagnosis.reasons(processed),
+                           unschedulable_plugins=diagnosis.plugins_rejecting(processed),
+                           diagnosis=diagnosis)
 
         if rows.size == 1:  # upstream skips scoring when only one node fits
             return ScheduleResult(nodes.names[int(rows[0])], int(processed.sum()), 1)
@@ -188,17 +235,67 @@ class Scheduler:
         self.next_start_node_index = (self.next_start_node_index + walked) % n
         return order[:walked][in_order[:walked]], processed
 
-    @staticmethod
-    def _fit_error(name: str, n: int, verdicts: list[Any], processed: Any) -> FitError:
-        error = FitError(name, n)
-        for plugin, verdict, first in verdicts:
-            mine = first & processed
-            for rejection in verdict.rejections:
-                count = int(np.count_nonzero(rejection.mask & mine))
-                if count:
-                    error.reasons[rejection.reason] += count
-                    error.unschedulable_plugins.add(plugin)
-        return error
+    def _pre_filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Status | None:
+        """Runs PreFilter; the rejecting Status (with its plugin), or None."""
+        for plugin in self.profile.at("pre_filter"):
+            status: Status = plugin.pre_filter(state, pod, nodes)
+            if status.is_skip():
+                state.skip_filter.add(plugin.name)
+            elif status.is_rejected():
+                return Status(status.code, status.reasons, plugin.name)
+            elif not status.is_success():
+                raise SchedulingError(f"running PreFilter plugin {plugin.name}: {status.message()}")
+        return None
+
+    def _run_filter_plugins(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:
+        diagnosis = Diagnosis(len(nodes))
+        feasible = np.ones(len(nodes), dtype=np.bool_)
+        for plugin in self.profile.at("filter"):
+            if plugin.name in state.skip_filter:
+                continue
+            verdict = plugin.filter(state, pod, nodes)
+            first_to_reject = verdict.rejected() & feasible
+            if first_to_reject.any():
+                diagnosis.verdicts.append((plugin.name, verdict, first_to_reject))
+                feasible &= ~first_to_reject
+        return diagnosis
+
+    def _filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:
+        """Filter over all rows, then again with the nominated pods of at least this
+        pod's priority counted on their nodes: a row holding such pods keeps the first
+        rejection of that pass, else the plain pass's status. All nominated pods are
+        counted at once, which is upstream's per-node pass exactly for plugins that judge
+        a node by its own pods."""
+        plain = self._run_filter_plugins(state, pod, nodes)
+        nominated = self._nominated_pods(pod, nodes)
+        if not nominated:
+            return plain
+        held = np.zeros(len(nodes), dtype=np.bool_)
+        try:
+            for other, node in nominated:
+                held[nodes.row_of[node]] = True
+                nodes.assume_pod(other, node)
+            # PreFilter again: its state may count pods (upstream's AddPod extensions)
+            state = CycleState()
+            rejection = self._pre_filter(state, pod, nodes)
+            with_nominated = (Diagnosis(len(nodes), pre_filter=rejection) if rejection
+                              else self._run_filter_plugins(state, pod, nodes))
+        finally:
+            for other, _ in nominated:
+                nodes.remove_pod(pod_key(other))
+        return Diagnosis.merged(plain, with_nominated, held & with_nominated.rejected())
+
+    def _nominated_pods(self, pod: Obj, nodes: NodeTable) -> list[tuple[Obj, str]]:
+        """Pods nominated to nodes of the table with at least `pod`'s priority (not
+        `pod` itself, nor a pod the table already counts)."""
+        if self.nominator is None:
+            return []
+        priority, key = pod_priority(pod), pod_key(pod)
+        return [(other, node) for node in list(self.nominator.nominated_nodes())
+                if node in nodes.row_of
+                for other in self.nominator.pods_for_node(node)
+                if pod_priority(other) >= priority and pod_key(other) != key
+                and nodes.pod(pod_key(other)) is None]
 
 
 def schedule_one(pod: Obj, nodes: NodeTable, scheduler: Scheduler | None = None) -> ScheduleResult:

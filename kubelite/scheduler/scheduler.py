@@ -12,7 +12,9 @@ bindings go out in the background while the next pod is scheduled.
                                  │          ok: queue.done
                                  │          failed: Unreserve, forget, requeue
                                  ├─ FitError: requeue unschedulable; PodScheduled=False,
-                                 │            FailedScheduling event (in the background)
+                                 │            FailedScheduling event (in the background);
+                                 │            preemption chose a node: nominate the pod
+                                 │            there, evict the victims (in the background)
                                  └─ other error: requeue with backoff
 
 Guarantees:
@@ -28,6 +30,9 @@ Guarantees:
   forgets the assumption, wakes pods that the freed room may help (AssignedPodDelete, as
   upstream) and sends the pod back: to wait for an event if Permit rejected it, through
   backoff otherwise. A pod deleted while waiting at Permit is rejected at once.
+- A nomination is recorded in the queue's Nominator at once (later cycles count the
+  pod on its node) and written to status.nominatedNodeName with the PodScheduled
+  condition; it ends when the pod is assumed, deleted, or fails otherwise.
 - Only the Lease holder schedules. Each term of leadership starts from a fresh table
   and queue filled by fresh informers, so nothing stale outlives a lost lease; losing
   the lease cancels the term's tasks, in-flight bindings included.
@@ -66,7 +71,9 @@ from kubelite.scheduler.node_table import NodeTable, pod_key
 from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
 from kubelite.scheduler.queued_pod import QueuedPodInfo
 from kubelite.scheduler.reporting import SCHEDULER_ERROR, UNSCHEDULABLE, FailureReporter
+from kubelite.scheduler.preemption import PostFilterResult
 from kubelite.scheduler.schedule_one import FitError, Profile, Scheduler, SchedulingError
+from kubelite.scheduler.victims import prepare_candidate
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +158,8 @@ class KubeScheduler:
     async def _lead(self) -> None:
         self.table = NodeTable()
         self.queue = self._new_queue()
+        for algorithm in self.algorithms.values():
+            algorithm.nominator = self.queue.nominator
         handlers = EventHandlers(self.queue, self.table, scheduler_names=self.algorithms.keys())
         nodes = Informer(self.client, "nodes")
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
@@ -238,7 +247,13 @@ class KubeScheduler:
             result = algorithm.schedule_one(pod, self.table, state)
         except FitError as error:
             info.unschedulable_plugins = set(error.unschedulable_plugins)
-            self._fail(info, cycle, UNSCHEDULABLE, str(error))
+            preemption = error.post_filter
+            self._fail(info, cycle, UNSCHEDULABLE, str(error),
+                       nominated_node=preemption.nominated_node if preemption else None)
+            if preemption is not None and preemption.nominated_node:
+                for other in preemption.clear_nominations:  # they may no longer fit there
+                    self.queue.delete_nominated_pod_if_exists(other)
+                self._spawn(self._preempt(info, preemption), f"preempt for {info.key}")
             return
         except SchedulingError as error:
             self._fail(info, cycle, SCHEDULER_ERROR, str(error))
@@ -248,6 +263,7 @@ class KubeScheduler:
         except ValueError as error:
             self._fail(info, cycle, SCHEDULER_ERROR, f"cannot assume pod: {error}")
             return
+        self.queue.delete_nominated_pod_if_exists(pod)  # its room is its own now
         assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": result.node}}
         profile = algorithm.profile  # the pod's profile runs its binding cycle too
         try:
@@ -265,11 +281,24 @@ class KubeScheduler:
         self._spawn(self._binding_cycle(info, cycle, profile, state, assumed, result.node),
                     f"bind {info.key}")
 
-    def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str) -> None:
+    def _fail(self, info: QueuedPodInfo, cycle: int, reason: str, message: str, *,
+              nominated_node: str | None = "") -> None:
+        """Requeue and report a failed cycle. `nominated_node`: the node preemption
+        nominated, "" to end any nomination (the default, as upstream clears it on every
+        failure but a FitError), None to leave it as it is."""
         log.info("unable to schedule pod %s: %s", info.key, message)
         self._requeue(info, cycle)
-        reporter = self.reporters.get(scheduler_name_of(info.pod), self.reporter)
-        self._spawn(reporter.report(info.pod, reason, message), f"report {info.key}")
+        if nominated_node is not None:
+            if nominated_node and self.queue.get(info.key) is not None:
+                # only while it waits: a pod deleted meanwhile must not hold room
+                self.queue.add_nominated_pod(info.pod, nominated_node)
+            else:
+                self.queue.delete_nominated_pod_if_exists(info.pod)
+        self._spawn(self._reporter_of(info.pod).report(info.pod, reason, message, nominated_node),
+                    f"report {info.key}")
+
+    def _reporter_of(self, pod: Obj) -> FailureReporter:
+        return self.reporters.get(scheduler_name_of(pod), self.reporter)
 
     def _fail_with(self, info: QueuedPodInfo, cycle: int, status: Status) -> None:
         """A failure after a node was chosen: a rejection is reported as a FitError over
@@ -288,6 +317,11 @@ class KubeScheduler:
             self.queue.add_unschedulable_if_not_present(info, cycle)
         except PodAlreadyQueued as error:
             log.debug("%s", error)  # an update re-added it meanwhile: that copy wins
+
+    async def _preempt(self, info: QueuedPodInfo, preemption: PostFilterResult) -> None:
+        if not await prepare_candidate(self.client, self._reporter_of(info.pod), info.pod, preemption):
+            # the victims it waits for may never go: try again now, as upstream does
+            self.queue.activate([info.pod])
 
     # --- the binding cycle -------------------------------------------------------------
 

@@ -97,7 +97,7 @@ async def test_a_waiting_pod_binds_once_every_waiting_plugin_allows_it() -> None
     status = run_permit(plugins, handle, CycleState(), pod, "n")
     assert status.code == Code.WAIT
     assert status.message() == 'one or more plugins asked to wait and no plugin rejected pod "p"'
-    waiting = handle.get_waiting_pod("default/p")
+    waiting = handle.get_waiting_pod(pod["metadata"]["uid"])
     assert waiting is not None and sorted(waiting.pending_plugins()) == ["a", "b"]
     result = asyncio.ensure_future(wait_on_permit(handle, pod))
     waiting.allow("a")
@@ -105,7 +105,7 @@ async def test_a_waiting_pod_binds_once_every_waiting_plugin_allows_it() -> None
     assert not result.done()  # b has not allowed it yet
     waiting.allow("b")
     assert (await result).is_success()
-    assert handle.get_waiting_pod("default/p") is None
+    assert handle.get_waiting_pod(pod["metadata"]["uid"]) is None
 
 
 async def test_a_waiting_pod_is_rejected_by_its_timeout() -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
+from kubelite.scheduler.nominator import Nominator
 from kubelite.scheduler.schedule_one import (
     FitError, Scheduler, SchedulingError, num_feasible_nodes_to_find, schedule_one)
 
@@ -38,7 +39,11 @@ def test_first_rejecting_plugin_gives_the_reason() -> None:
                   make_node("small1", cpu="1"), make_node("small2", cpu="1"))
     with pytest.raises(FitError) as caught:
         schedule_one(make_pod(requests=[{"cpu": "2"}]), nodes)
-    assert str(caught.value) == "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu."
+    # preemption cannot help: the taint is unresolvable, the small nodes have no pods to evict
+    assert str(caught.value) == (
+        "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu. "
+        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
+        "2 No preemption victims found for incoming pod.")
     assert caught.value.unschedulable_plugins == {"TaintToleration", "NodeResourcesFit"}
 
 
@@ -46,7 +51,9 @@ def test_node_short_of_two_resources_counts_for_both() -> None:
     nodes = table(make_node("a", cpu="1", memory="1Gi"), make_node("b", cpu="8", memory="1Gi"))
     with pytest.raises(FitError) as caught:
         schedule_one(make_pod(requests=[{"cpu": "2", "memory": "2Gi"}]), nodes)
-    assert str(caught.value) == "0/2 nodes are available: 1 Insufficient cpu, 2 Insufficient memory."
+    assert str(caught.value) == (
+        "0/2 nodes are available: 1 Insufficient cpu, 2 Insufficient memory. "
+        "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.")
 
 
 def test_no_nodes_is_a_fit_error() -> None:
@@ -76,7 +83,8 @@ def test_assumed_pods_fill_the_cluster_until_fit_error() -> None:
         chosen.append(scheduler.schedule_one(pod, nodes).node)
         nodes.assume_pod(pod, chosen[-1])
     assert sorted(chosen) == ["a", "b"]
-    with pytest.raises(FitError, match=r"^0/2 nodes are available: 2 Insufficient cpu\.$"):
+    with pytest.raises(FitError, match=r"^0/2 nodes are available: 2 Insufficient cpu\. preemption: "
+                                       r"0/2 nodes are available: 2 No preemption victims found"):
         scheduler.schedule_one(make_pod("p2", requests=[{"cpu": "600m"}]), nodes)
 
 
@@ -118,3 +126,38 @@ def test_malformed_request_is_a_scheduling_error_not_a_crash(requests) -> None:
     nodes = table(make_node("a"))
     with pytest.raises(SchedulingError, match="cannot schedule pod"):
         schedule_one(make_pod(requests=[requests]), nodes)
+
+
+def nominated(name: str, node: str, priority: int, cpu: str) -> tuple[Scheduler, dict]:
+    scheduler = Scheduler(seed=1)
+    scheduler.nominator = Nominator()
+    pod = make_pod(name, requests=[{"cpu": cpu}], priority=priority)
+    scheduler.nominator.add(pod, node)
+    return scheduler, pod
+
+
+@pytest.mark.parametrize("priority, fits", [(50, False), (100, False), (101, True)],
+                         ids=["lower-priority-yields", "equal-priority-yields",
+                              "higher-priority-takes-the-room"])
+def test_a_nominated_pod_holds_its_room_for_pods_not_above_it(priority: int, fits: bool) -> None:
+    nodes = table(make_node("only", cpu="2"))
+    scheduler, _ = nominated("promised", "only", 100, "2")
+    pod = make_pod("next", requests=[{"cpu": "1"}], priority=priority)
+    if fits:
+        assert scheduler.schedule_one(pod, nodes).node == "only"
+        return
+    with pytest.raises(FitError) as caught:
+        scheduler.schedule_one(pod, nodes)
+    assert str(caught.value).startswith("0/1 nodes are available: 1 Insufficient cpu.")
+    assert nodes.pods_on("only") == set()  # the nominated pod was counted only for the pass
+
+
+def test_a_nominated_pod_does_not_block_itself_and_goes_to_its_node_first() -> None:
+    nodes = table(make_node("busy", cpu="4"), make_node("idle", cpu="4"),
+                  pods=(make_pod(requests=[{"cpu": "3"}], node="busy"),))
+    scheduler, pod = nominated("promised", "busy", 100, "1")
+    # scoring would pick "idle"; the nominated node fits, so it is taken without scoring
+    result = scheduler.schedule_one(pod, nodes)
+    assert (result.node, result.evaluated_nodes, result.feasible_nodes) == ("busy", 1, 1)
+    written = {**pod, "status": {"nominatedNodeName": "idle"}}
+    assert scheduler.schedule_one(written, nodes).node == "idle"  # the status wins

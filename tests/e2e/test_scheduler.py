@@ -42,7 +42,9 @@ def test_describe_shows_why_a_pod_is_pending(sim_cluster: Cluster) -> None:
            "spec": {"containers": [{"name": "app", "image": "nginx",
                                     "resources": {"requests": {"cpu": "64"}}}]}}
     sim_cluster.kubectl("create", "-f", "-", input=json.dumps(pod))
-    message = "0/3 nodes are available: 3 Insufficient cpu."
+    # as kube-scheduler words it, preemption's verdict included
+    message = ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are "
+               "available: 3 No preemption victims found for incoming pod.")
 
     def described() -> str:
         out = sim_cluster.kubectl("describe", "pod", "huge").stdout

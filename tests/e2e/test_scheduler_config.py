@@ -53,5 +53,6 @@ def test_the_second_profile_schedules_its_pods(profiled_cluster: Cluster) -> Non
 
     [event] = wait_for(failed_scheduling)
     assert event["source"] == {"component": "bin-packing"}
-    assert event["message"] == "0/2 nodes are available: 2 Insufficient cpu."
+    assert event["message"] == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes "
+                                "are available: 2 No preemption victims found for incoming pod.")
     assert "FailedScheduling" in profiled_cluster.kubectl("describe", "pod", "huge").stdout

@@ -95,7 +95,8 @@ def test_required_node_affinity_keeps_pods_in_a_zone(cluster: Cluster, ns: str) 
             {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["zone-z"]}]}]}}}
     apply(cluster, ns, pod("lost", affinity=nowhere))
     assert pending_message(cluster, ns, "lost") == (
-        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+        " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
 
 
 def test_preferred_node_affinity_wins_when_there_is_room(cluster: Cluster, ns: str) -> None:
@@ -126,7 +127,8 @@ def test_taints_repel_pods_without_a_toleration(cluster: Cluster, ns: str) -> No
         cluster.kubectl("taint", "nodes", "sim-2", "dedicated=infra:NoSchedule")
         apply(cluster, ns, pod("stuck"))
         assert pending_message(cluster, ns, "stuck") == (
-            "0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: infra}.")
+            "0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: infra}."
+            " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
     finally:
         cluster.kubectl("taint", "nodes", *NODES, "dedicated-", check=False)
 
@@ -151,7 +153,8 @@ def test_cordon_and_uncordon(cluster: Cluster, ns: str) -> None:
         cluster.kubectl("cordon", "sim-2")
         apply(cluster, ns, pod("waits"))
         assert pending_message(cluster, ns, "waits") == (
-            "0/3 nodes are available: 3 node(s) were unschedulable.")
+            "0/3 nodes are available: 3 node(s) were unschedulable."
+            " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
         cluster.kubectl("uncordon", "sim-1")  # a node update wakes the pod
         assert placed(cluster, ns, "waits") == ["sim-1"]
     finally:

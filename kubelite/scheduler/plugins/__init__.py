@@ -17,6 +17,7 @@ from typing import Any
 
 from kubelite.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
 from kubelite.scheduler.plugins.default_binder import DefaultBinder
+from kubelite.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelite.scheduler.plugins.image_locality import ImageLocality
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
@@ -32,7 +33,7 @@ from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
     SchedulingGates, PrioritySort, NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-    NodePorts, NodeResourcesFit, VolumeBinding, PodTopologySpread, InterPodAffinity,
+    NodePorts, NodeResourcesFit, VolumeBinding, PodTopologySpread, InterPodAffinity, DefaultPreemption,
     NodeResourcesBalancedAllocation,
     ImageLocality, DefaultBinder)}
 
@@ -59,6 +60,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("VolumeBinding", 0),  # no Score without the StorageCapacityScoring gate (off in 1.35)
     ("PodTopologySpread", 2),
     ("InterPodAffinity", 2),
+    ("DefaultPreemption", 0),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
     ("DefaultBinder", 0),
