@@ -183,3 +183,52 @@ def test_scheduling_gates_hold_a_pod_until_removed(cluster: Cluster, ns: str) ->
     cluster.kubectl("patch", "pod", "-n", ns, "gated", "--type=json",
                     "-p", '[{"op": "remove", "path": "/spec/schedulingGates"}]')
     assert placed(cluster, ns, "gated")[0] in NODES
+
+
+def test_anti_affinity_spreads_replicas_over_hosts(cluster: Cluster, ns: str) -> None:
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "db"}}}]}}
+    pods = [{**pod(f"db-{i}", affinity=anti), "metadata": {"name": f"db-{i}", "labels": {"app": "db"}}}
+            for i in range(4)]
+    apply(cluster, ns, *pods[:3])
+    assert sorted(placed(cluster, ns, "db-0", "db-1", "db-2")) == list(NODES)
+    apply(cluster, ns, pods[3])
+    assert pending_message(cluster, ns, "db-3") == (
+        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: "
+        "0/3 nodes are available: 3 No preemption victims found for incoming pod.")
+
+
+def test_affinity_puts_a_pod_next_to_its_peer(cluster: Cluster, ns: str) -> None:
+    apply(cluster, ns, {**pod("cache"), "metadata": {"name": "cache", "labels": {"app": "cache"}}})
+    [host] = placed(cluster, ns, "cache")
+    near = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}
+    apply(cluster, ns, *(pod(f"web-{i}", affinity=near) for i in range(3)))
+    assert placed(cluster, ns, "web-0", "web-1", "web-2") == [host] * 3
+
+
+def test_topology_spread_balances_zones(cluster: Cluster, ns: str) -> None:
+    spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+               "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "s"}}}]
+    apply(cluster, ns, *({**pod(f"s-{i}", topologySpreadConstraints=spread),
+                          "metadata": {"name": f"s-{i}", "labels": {"app": "s"}}} for i in range(6)))
+    nodes = placed(cluster, ns, *(f"s-{i}" for i in range(6)))
+    assert sorted(nodes) == sorted(NODES * 2)
+
+
+def test_a_high_priority_pod_preempts_a_low_priority_one(cluster: Cluster, ns: str) -> None:
+    classes = [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": f"{ns[:20]}-{level}"}, "value": value}
+               for level, value in (("low", 10), ("high", 1000))]
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": classes}))
+    try:
+        apply(cluster, ns, *(pod(f"low-{i}", cpu="3500m", priorityClassName=f"{ns[:20]}-low")
+                             for i in range(3)))
+        placed(cluster, ns, "low-0", "low-1", "low-2")
+        apply(cluster, ns, pod("vip", cpu="3500m", priorityClassName=f"{ns[:20]}-high"))
+        [node] = placed(cluster, ns, "vip")
+        events = cluster.kubectl("get", "events", "-n", ns, "--field-selector", "reason=Preempted",
+                                 "-o", "jsonpath={.items[*].message}").stdout
+        assert "Preempted by pod" in events and f"on node {node}" in events, events
+    finally:
+        cluster.kubectl("delete", "priorityclass", *(c["metadata"]["name"] for c in classes), check=False)
