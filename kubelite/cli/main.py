@@ -260,9 +260,6 @@ def load_scheduler_configuration(path: Path) -> SchedulerConfiguration | None:
     except InvalidConfiguration as err:
         print(f"kubelite: {err.report()}", file=sys.stderr)
         return None
-    if (configuration.pod_initial_backoff_seconds, configuration.pod_max_backoff_seconds) != (1, 10):
-        log.warning("%s: podInitialBackoffSeconds and podMaxBackoffSeconds are checked but "
-                    "not applied yet; the queue backs off from 1s to 10s", path)
     return configuration
 
 
@@ -274,7 +271,9 @@ def scheduler_options(configuration: SchedulerConfiguration | None) -> dict[str,
     return {"profiles": configuration.profiles, "leader_elect": election.leader_elect,
             "lease_name": election.resource_name, "lease_namespace": election.resource_namespace,
             "lease_duration": election.lease_duration, "renew_deadline": election.renew_deadline,
-            "retry_period": election.retry_period}
+            "retry_period": election.retry_period,
+            "pod_initial_backoff": float(configuration.pod_initial_backoff_seconds),
+            "pod_max_backoff": float(configuration.pod_max_backoff_seconds)}
 
 
 async def run_scheduler(kubeconfig: str | Path,

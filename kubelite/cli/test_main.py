@@ -65,10 +65,13 @@ def test_a_configuration_becomes_the_schedulers_options() -> None:
     loaded = config.load("""apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 leaderElection: {leaderElect: false, resourceName: s, resourceNamespace: ns, leaseDuration: 30s}
+podInitialBackoffSeconds: 2
+podMaxBackoffSeconds: 20
 profiles: [{schedulerName: a}, {schedulerName: b}]
 """)
     options = scheduler_options(loaded)
     assert [p.scheduler_name for p in options["profiles"]] == ["a", "b"]
     assert (options["leader_elect"], options["lease_name"], options["lease_namespace"],
             options["lease_duration"]) == (False, "s", "ns", 30.0)
+    assert (options["pod_initial_backoff"], options["pod_max_backoff"]) == (2.0, 20.0)
     assert scheduler_options(None) == {}

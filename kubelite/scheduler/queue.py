@@ -133,20 +133,20 @@ def _key_of(info: QueuedPodInfo) -> str:
     return info.key
 
 
-def _backoff_less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool:
-    return backoff_expiry(a) < backoff_expiry(b)
-
-
 class SchedulingQueue:
     def __init__(self, *, less: Less = priority_less,
                  pre_enqueue: Sequence[PreEnqueueCheck] = (),
                  plugin_events: Mapping[str, Sequence[ClusterEvent]] = DEFAULT_PLUGIN_EVENTS,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, initial_backoff: float = INITIAL_BACKOFF,
+                 max_backoff: float = MAX_BACKOFF) -> None:
         self._clock: Clock = clock or SystemClock()
+        # podInitialBackoffSeconds / podMaxBackoffSeconds of the configuration
+        self._backoffs = (initial_backoff, max_backoff)
         self._pre_enqueue = tuple(pre_enqueue)
         self._plugin_events = plugin_events
         self._active: KeyedHeap[QueuedPodInfo] = KeyedHeap(less=less)
-        self._backoff: KeyedHeap[QueuedPodInfo] = KeyedHeap(less=_backoff_less)
+        self._backoff: KeyedHeap[QueuedPodInfo] = KeyedHeap(
+            less=lambda a, b: self._expiry(a) < self._expiry(b))
         self._unschedulable: dict[str, QueuedPodInfo] = {}
         self._in_flight: dict[str, _InFlight] = {}
         self.nominator = Nominator()
@@ -154,6 +154,9 @@ class SchedulingQueue:
         self.move_request_cycle = -1
         self._ready = asyncio.Event()
         self._closed = asyncio.Event()
+
+    def _expiry(self, info: QueuedPodInfo) -> float:
+        return backoff_expiry(info, *self._backoffs)
 
     # --- pods from the informer ----------------------------------------------------
 
@@ -275,7 +278,7 @@ class SchedulingQueue:
 
     def flush_backoff_completed(self) -> None:
         now = self._clock.now()
-        while (info := self._backoff.peek()) is not None and backoff_expiry(info) <= now:
+        while (info := self._backoff.peek()) is not None and self._expiry(info) <= now:
             self._backoff.remove(info.key)
             self._add_to_active(info)
 
@@ -343,7 +346,7 @@ class SchedulingQueue:
         return True
 
     def _is_backing_off(self, info: QueuedPodInfo) -> bool:
-        return not info.gated and backoff_expiry(info) > self._clock.now()
+        return not info.gated and self._expiry(info) > self._clock.now()
 
     def _requeue(self, info: QueuedPodInfo) -> None:
         if self._is_backing_off(info):

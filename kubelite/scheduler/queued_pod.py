@@ -58,21 +58,23 @@ def priority_less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool:
     return a.priority > b.priority or (a.priority == b.priority and a.timestamp < b.timestamp)
 
 
-def backoff_duration(attempts: int) -> float:
+def backoff_duration(attempts: int, initial: float = INITIAL_BACKOFF,
+                     maximum: float = MAX_BACKOFF) -> float:
     """Initial backoff doubled per attempt after the first, capped (upstream's
     calculateBackoffDuration); a pod never attempted owes no backoff."""
     if attempts == 0:
         return 0.0
-    duration = INITIAL_BACKOFF
+    duration = initial
     for _ in range(1, attempts):
-        if duration > MAX_BACKOFF - duration:
-            return MAX_BACKOFF
+        if duration > maximum - duration:
+            return maximum
         duration += duration
     return duration
 
 
-def backoff_expiry(info: QueuedPodInfo) -> float:
-    return info.timestamp + backoff_duration(info.attempts)
+def backoff_expiry(info: QueuedPodInfo, initial: float = INITIAL_BACKOFF,
+                   maximum: float = MAX_BACKOFF) -> float:
+    return info.timestamp + backoff_duration(info.attempts, initial, maximum)
 
 
 def _stripped(pod: Obj) -> Obj:

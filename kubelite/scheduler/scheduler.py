@@ -68,7 +68,7 @@ from kubelite.scheduler.event_handlers import (
 from kubelite.scheduler.events import ASSIGNED_POD_DELETE, ActionType
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status
 from kubelite.scheduler.node_table import NodeTable, pod_key
-from kubelite.scheduler.queue import PodAlreadyQueued, SchedulingQueue
+from kubelite.scheduler.queue import INITIAL_BACKOFF, MAX_BACKOFF, PodAlreadyQueued, SchedulingQueue
 from kubelite.scheduler.queued_pod import QueuedPodInfo
 from kubelite.scheduler.reporting import SCHEDULER_ERROR, UNSCHEDULABLE, FailureReporter
 from kubelite.scheduler.preemption import PostFilterResult
@@ -110,8 +110,11 @@ class KubeScheduler:
                  seed: int | None = None, identity: str | None = None,
                  leader_elect: bool = True, lease_name: str = LEASE_NAME,
                  lease_namespace: str = "kube-system", lease_duration: float = 15.0,
-                 renew_deadline: float = 10.0, retry_period: float = 2.0) -> None:
+                 renew_deadline: float = 10.0, retry_period: float = 2.0,
+                 pod_initial_backoff: float = INITIAL_BACKOFF,
+                 pod_max_backoff: float = MAX_BACKOFF) -> None:
         self.client = client
+        self.backoffs = (pod_initial_backoff, pod_max_backoff)
         if not profiles:
             profiles = [replace(profile or Profile.default(), scheduler_name=scheduler_name)]
         # upstream's profile map: one framework (here a Scheduler) per schedulerName
@@ -153,7 +156,8 @@ class KubeScheduler:
         """A queue that admits pods through their profile's PreEnqueue plugins
         (scheduling gates); its order is PrioritySort's, the queue's own rule, which
         validation makes the same in every profile."""
-        return SchedulingQueue(pre_enqueue=[functools.partial(_pre_enqueue_reason, self.algorithms)])
+        return SchedulingQueue(pre_enqueue=[functools.partial(_pre_enqueue_reason, self.algorithms)],
+                               initial_backoff=self.backoffs[0], max_backoff=self.backoffs[1])
 
     async def _lead(self) -> None:
         self.table = NodeTable()

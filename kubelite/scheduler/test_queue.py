@@ -151,6 +151,20 @@ async def test_failed_pod_leaves_backoff_exactly_when_it_expires(
     assert where(queue, "p") == "active"
 
 
+async def test_configured_backoffs_replace_one_and_ten_seconds(clock: FakeClock) -> None:
+    # podInitialBackoffSeconds 3, podMaxBackoffSeconds 5: 3 s, then 5 s (6 capped)
+    queue = SchedulingQueue(clock=clock, initial_backoff=3, max_backoff=5)
+    queue.add(make_pod("p"))
+    for waited in (3, 5, 5):
+        await fail(queue)
+        clock.step(waited - 0.001)
+        queue.flush_backoff_completed()
+        assert where(queue, "p") == "backoff"
+        clock.step(0.001)
+        queue.flush_backoff_completed()
+        assert where(queue, "p") == "active"
+
+
 @pytest.mark.parametrize(("move_during_cycle", "move_before_cycle", "plugins", "expected"), [
     (False, False, ("NodeResourcesFit",), "unschedulable"),
     (True, False, ("NodeResourcesFit",), "backoff"),
