@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from kubelite.api.catalogue import ResourceSpec
+from kubelite.machinery import errors
 
 Obj = dict[str, Any]
 Finish = Callable[[bool], Awaitable[None]]
@@ -57,6 +58,20 @@ class Attributes:
 
     def is_resource(self, group: str, plural: str) -> bool:
         return self.resource.group == group and self.resource.plural == plural
+
+    def object_name(self) -> str:
+        """upstream's extractResourceName: the request's name, else the object's, else its
+        generateName (mutating admission runs before a name is generated), else Unknown."""
+        meta = (self.obj or {}).get("metadata") or {}
+        return self.name or meta.get("name") or meta.get("generateName") or "Unknown"
+
+    def forbidden(self, reason: str, *causes: errors.Cause) -> errors.Forbidden:
+        """upstream's admission.NewForbidden: `pods "web-" is forbidden: <reason>`."""
+        resource = self.resource.plural + (f".{self.resource.group}" if self.resource.group else "")
+        name = self.object_name()
+        return errors.Forbidden(f'{resource} "{name}" is forbidden: {reason}',
+                                group=self.resource.group, kind=self.resource.plural, name=name,
+                                causes=causes)
 
 
 class MutatingPlugin(Protocol):

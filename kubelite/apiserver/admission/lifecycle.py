@@ -35,9 +35,7 @@ class NamespaceLifecycle:
     async def admit(self, attrs: Attributes) -> None:
         if attrs.operation is Operation.DELETE:
             if attrs.name in IMMORTAL_NAMESPACES:
-                raise errors.Forbidden(
-                    f'namespaces "{attrs.name}" is forbidden: this namespace may not be '
-                    f"deleted", kind="namespaces", name=attrs.name)
+                raise attrs.forbidden("this namespace may not be deleted")
             return
         namespaces = self.stores.store_for("", "namespaces")
         key = namespaces.key("", attrs.namespace)
@@ -48,10 +46,8 @@ class NamespaceLifecycle:
         if entry is None:
             raise errors.not_found("", "namespaces", attrs.namespace)
         if entry.deleting:
-            raise errors.Forbidden(
+            raise attrs.forbidden(
                 f"unable to create new content in namespace {attrs.namespace} because it "
                 f"is being terminated",
-                kind=attrs.resource.plural, group=attrs.resource.group,
-                causes=(errors.Cause("NamespaceTerminating",
-                                     f"namespace {attrs.namespace} is being terminated",
-                                     "metadata.namespace"),))
+                errors.Cause("NamespaceTerminating", f"namespace {attrs.namespace} is being terminated",
+                             "metadata.namespace"))

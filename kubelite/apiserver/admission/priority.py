@@ -40,9 +40,7 @@ class Priority:
         if name:
             found = next((c for c in classes if c["metadata"]["name"] == name), None)
             if found is None:
-                raise errors.Forbidden(
-                    f'pods "{pod["metadata"].get("name", "")}" is forbidden: no '
-                    f"PriorityClass with name {name} was found", kind="pods")
+                raise attrs.forbidden(f"no PriorityClass with name {name} was found")
         else:
             found = next((c for c in classes if c.get("globalDefault")), None)
             if found is not None:
@@ -50,10 +48,9 @@ class Priority:
         value = int(found.get("value", 0)) if found is not None else 0
         given = spec.get("priority")
         if given is not None and given != value:
-            raise errors.Forbidden(
-                f'pods "{pod["metadata"].get("name", "")}" is forbidden: the integer value '
-                f"of priority ({given}) must not be provided in pod spec; priority admission "
-                f"controller computed {value} from the given PriorityClass name")
+            raise attrs.forbidden(
+                f"the integer value of priority ({given}) must not be provided in pod spec; "
+                f"priority admission controller computed {value} from the given PriorityClass name")
         spec["priority"] = value
         spec["preemptionPolicy"] = (found or {}).get("preemptionPolicy") or \
             spec.get("preemptionPolicy") or DEFAULT_PREEMPTION_POLICY

@@ -42,8 +42,8 @@ async def test_create_in_a_terminating_namespace_is_forbidden(registry: Registry
     plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
     with pytest.raises(errors.Forbidden) as caught:
         await plugin.admit(configmap_in(registry, "going"))
-    assert caught.value.message == ("unable to create new content in namespace going "
-                                    "because it is being terminated")
+    assert caught.value.message == ('configmaps "cm" is forbidden: unable to create new content in '
+                                    "namespace going because it is being terminated")
     [cause] = caught.value.causes
     assert (cause.type, cause.field) == ("NamespaceTerminating", "metadata.namespace")
 

@@ -150,35 +150,40 @@ class Store:
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
-        if meta.get("name"):
-            return await self._create(namespace, obj, opts)
-        prefix = meta.get("generateName")
-        if not prefix:
+        prefix = str(meta.get("generateName") or "")
+        if not meta.get("name") and not prefix:
             raise errors.invalid(self.spec.group, self.spec.kind, "", [
                 errors.Cause("FieldValueRequired",
                              "Required value: name or generateName is required",
                              "metadata.name")])
-        # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
-        for attempt in range(GENERATE_NAME_TRIES):
-            candidate = copy.deepcopy(obj) if attempt < GENERATE_NAME_TRIES - 1 else obj
-            candidate["metadata"]["name"] = generate_name(prefix)
-            try:
-                return await self._create(namespace, candidate, opts)
-            except errors.AlreadyExists:
-                if attempt == GENERATE_NAME_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
-        meta = obj["metadata"]
-        name = meta["name"]
         self._check_namespace_field(namespace, meta)
         # The writer owns what it sent, defaulted, and nothing that admission or
         # PrepareForCreate add (upstream's field manager runs before both).
         requested = copy.deepcopy(obj)
+        # Mutating admission runs once, before a name is generated, as in upstream's
+        # create handler (so its refusals name `generateName`, like `pods "web-"`).
+        await self.admission.admit(Attributes(self.spec, Operation.CREATE, namespace,
+                                              meta.get("name") or "", obj, dry_run=opts.dry_run))
+        if meta.get("name"):
+            return await self._create(namespace, obj, requested, opts)
+        # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
+        for attempt in range(GENERATE_NAME_TRIES):
+            last = attempt == GENERATE_NAME_TRIES - 1
+            candidate, sent = (obj, requested) if last else (copy.deepcopy(obj), copy.deepcopy(requested))
+            candidate["metadata"]["name"] = sent["metadata"]["name"] = generate_name(prefix)
+            try:
+                return await self._create(namespace, candidate, sent, opts)
+            except errors.AlreadyExists:
+                if last:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _create(self, namespace: str, obj: Obj, requested: Obj, opts: WriteOptions) -> Obj:
+        """The rest of a create once mutating admission ran and the name is known."""
+        meta = obj["metadata"]
+        name = meta["name"]
         attrs = Attributes(self.spec, Operation.CREATE, namespace, name, obj,
                            dry_run=opts.dry_run)
-        await self.admission.admit(attrs)
         self._validate_name(name)
         strategy = self.strategy
         for created in (obj, requested):
@@ -267,6 +272,13 @@ class Store:
                 return await self.create(namespace, obj, opts), True
             raise self.not_found(name)
         old = decode_object(kv)
+        given_uid = meta.get("uid")
+        if given_uid and given_uid != old["metadata"].get("uid"):
+            # upstream takes a PUT body's uid as a precondition (DefaultUpdatedObjectInfo)
+            raise errors.conflict(
+                self.spec.group, self.spec.plural, name,
+                f"Precondition failed: UID in precondition: {given_uid}, UID in object meta: "
+                f"{old['metadata'].get('uid', '')}")
         if not wanted_rv and not self._strategy_for(opts).allow_unconditional_update:
             raise errors.Invalid(
                 f'{self._qualified_resource()} "{name}" is invalid: metadata.resourceVersion: '
@@ -334,6 +346,11 @@ class Store:
         meta = new.setdefault("metadata", {})
         old_meta = old["metadata"]
         await self.admission.admit(self._update_attributes(old, new, opts))
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            # a patch that changes the uid (an adoption racing a re-creation) is refused,
+            # as upstream's ValidateObjectMetaUpdate refuses it
+            raise errors.invalid(self.spec.group, self.spec.kind, old_meta["name"], [
+                field_invalid("metadata.uid", meta["uid"], "field is immutable")])
         # System fields are the server's: a client cannot change them with an update.
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation", "namespace", "name"):

@@ -146,3 +146,23 @@ async def test_a_resource_served_in_two_groups_shares_its_objects(call: Call) ->
     assert code == 200
     code, _ = await call("GET", "/api/v1/namespaces/default/events/e")
     assert code == 404
+
+
+async def test_a_write_naming_another_uid_is_refused(call: Call) -> None:
+    _, made = await call("POST", CMS, body=cm("u", a="1"))
+    uid = made["metadata"]["uid"]
+    # PUT: the body's uid is a precondition (409), as upstream's DefaultUpdatedObjectInfo
+    stale = {**made, "metadata": {**made["metadata"], "uid": "not-" + uid}}
+    code, body = await call("PUT", f"{CMS}/u", body=stale)
+    assert (code, body["reason"]) == (409, "Conflict")
+    assert body["message"] == (f'Operation cannot be fulfilled on configmaps "u": Precondition failed: '
+                               f"UID in precondition: not-{uid}, UID in object meta: {uid}")
+    # PATCH: a changed uid is an invalid update (uid is immutable)
+    code, body = await call("PATCH", f"{CMS}/u", body={"metadata": {"uid": "other"}, "data": {"a": "2"}},
+                            headers=MERGE)
+    assert (code, body["reason"]) == (422, "Invalid")
+    assert body["message"] == 'ConfigMap "u" is invalid: metadata.uid: Invalid value: "other": field is immutable'
+    # naming the right uid is how adoption guards against a re-created object: it lands
+    code, body = await call("PATCH", f"{CMS}/u", body={"metadata": {"uid": uid}, "data": {"a": "3"}},
+                            headers=MERGE)
+    assert (code, body["data"]) == (200, {"a": "3"})
