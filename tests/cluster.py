@@ -16,8 +16,10 @@ import time
 import json
 import urllib.error
 import urllib.request
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / ".tools" / "bin"
@@ -134,3 +136,44 @@ def call(cluster: Cluster, method: str, path: str, body: Any = None, *,
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
+
+
+T = TypeVar("T")
+WAIT_TIMEOUT = 30.0
+
+
+def wait_for(check: Callable[[], T], timeout: float = WAIT_TIMEOUT) -> T:
+    """`check()`'s first truthy answer, or its last answer once `timeout` passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
+def ready_nodes(cluster: Cluster) -> dict[str, str]:
+    """NAME -> STATUS as `kubectl get nodes` prints them."""
+    out = cluster.kubectl("get", "nodes", "--no-headers").stdout
+    return {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()}
+
+
+@contextlib.contextmanager
+def simulated_cluster(data_dir: Path, nodes: int, *extra_args: str) -> Iterator[Cluster]:
+    """A started server with `nodes` simulated nodes, yielded once they are all Ready."""
+    c = Cluster(data_dir, extra_args=("--simulated-nodes", str(nodes), *extra_args))
+    c.start()
+    try:
+        assert wait_for(lambda: len(ready_nodes(c)) == nodes), ready_nodes(c)
+        yield c
+    finally:
+        c.stop()
+
+
+def namespace_for_test(cluster: Cluster, test_name: str) -> Iterator[str]:
+    """A namespace named after the test, for a fixture to yield from: tests sharing one
+    server keep their objects apart, and the namespace goes with the test."""
+    name = test_name.removeprefix("test_").replace("_", "-")[:50].rstrip("-")
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false")

@@ -46,6 +46,20 @@ def object_reference(obj: Obj) -> Obj:
     return ref
 
 
+async def create_or_count(client: Client, event: Obj) -> None:
+    """Create the Event, or, when one of its name exists (a repeat: the name carries the
+    correlator's key), add one to its count and move its lastTimestamp. Raises what the
+    API answers; callers decide what a failure means to them."""
+    name, namespace = event["metadata"]["name"], event["metadata"]["namespace"]
+    try:
+        await client.create("events", event, namespace=namespace)
+    except errors.AlreadyExists:
+        existing = await client.get("events", name, namespace=namespace)
+        await client.patch("events", name, {"count": int(existing.get("count") or 1) + 1,
+                                            "lastTimestamp": event["lastTimestamp"]},
+                           namespace=namespace)
+
+
 class EventRecorder:
     def __init__(self, client: Client, component: str, *, host: str = "",
                  max_pending: int = 1000) -> None:
@@ -93,13 +107,7 @@ class EventRecorder:
             "count": 1,
         }
         try:
-            try:
-                await self.client.create("events", event, namespace=namespace)
-            except errors.AlreadyExists:
-                existing = await self.client.get("events", name, namespace=namespace)
-                await self.client.patch(
-                    "events", name, {"count": int(existing.get("count") or 1) + 1,
-                                     "lastTimestamp": now}, namespace=namespace)
+            await create_or_count(self.client, event)
         except asyncio.CancelledError:
             raise
         except (errors.NotFound, errors.Forbidden) as err:

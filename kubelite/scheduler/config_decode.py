@@ -21,6 +21,7 @@ from typing import Any, Union
 import yaml
 
 from kubelite.api.protobuf.wellknown import parse_duration
+from kubelite.machinery.go_json import json_value_name
 from kubelite.machinery.validation import go_quote
 from kubelite.scheduler.config_errors import DecodeError, child, index
 
@@ -47,18 +48,6 @@ class MapOf:
 Schema = Union[str, Struct, ListOf, MapOf]
 
 
-def json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _go_type(schema: Schema) -> str:
     if isinstance(schema, Struct):
         return schema.go_name
@@ -83,7 +72,7 @@ class _Walk:
             return
         if isinstance(schema, Struct):
             if not isinstance(value, dict):
-                self.type_error(json_kind(value), struct, go_path, schema)
+                self.type_error(json_value_name(value), struct, go_path, schema)
                 return
             name = schema.go_name.rsplit(".", 1)[-1]
             for key, item in value.items():
@@ -94,13 +83,13 @@ class _Walk:
                     self.visit(item, sub, child(path, key), name, child(go_path, key))
         elif isinstance(schema, ListOf):
             if not isinstance(value, list):
-                self.type_error(json_kind(value), struct, go_path, schema)
+                self.type_error(json_value_name(value), struct, go_path, schema)
                 return
             for i, item in enumerate(value):
                 self.visit(item, schema.item, index(path, i), struct, go_path)
         elif isinstance(schema, MapOf):
             if not isinstance(value, dict):
-                self.type_error(json_kind(value), struct, go_path, schema)
+                self.type_error(json_value_name(value), struct, go_path, schema)
                 return
             for key, item in value.items():
                 self.visit(item, schema.value, child(path, str(key)), struct, go_path)
@@ -108,7 +97,7 @@ class _Walk:
             self.scalar(value, schema, struct, go_path)
 
     def scalar(self, value: Any, schema: str, struct: str, go_path: str) -> None:
-        kind = json_kind(value)
+        kind = json_value_name(value)
         if schema in ("string", "duration"):
             if kind != "string":
                 self.type_error(kind, struct, go_path, "string" if schema == "duration" else schema)

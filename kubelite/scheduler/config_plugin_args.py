@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.scheduler import config_decode
-from kubelite.scheduler.config_decode import json_kind
+from kubelite.machinery.go_json import json_value_name
 from kubelite.scheduler.config_errors import (
     ArgsError, FieldError, duplicate, invalid, strict_message)
 from kubelite.scheduler.config_schema import API_GROUP, API_VERSION, KIND
@@ -68,7 +68,7 @@ def _build_plugin(name: str, args: Any, path: str, messages: list[str]) -> Any:
     plugin = REGISTRY[name]
     if not isinstance(args, dict):
         messages.append(f"{context}decoding args for plugin {name}: json: cannot unmarshal "
-                        f"{json_kind(args)} into Go value of type v1.{name}Args")
+                        f"{json_value_name(args)} into Go value of type v1.{name}Args")
         return None
     args = dict(args)
     api_version, kind = args.pop("apiVersion", None), args.pop("kind", None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from kubelite.client.events import create_or_count
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_micro_time, now_rfc3339
@@ -125,13 +126,7 @@ class FailureReporter:
                                 "name": related_meta.get("name", ""),
                                 "uid": related_meta.get("uid", "")}
         try:
-            try:
-                await self.client.create("events", event, namespace=namespace)
-            except errors.AlreadyExists:
-                existing = await self.client.get("events", name, namespace=namespace)
-                await self.client.patch(
-                    "events", name, {"count": int(existing.get("count") or 1) + 1,
-                                     "lastTimestamp": now}, namespace=namespace)
+            await create_or_count(self.client, event)
         except errors.NotFound:
             pass  # the namespace is going away
         except Exception:

@@ -15,28 +15,18 @@ import pytest
 
 from kubelite.cli.main import build_parser, server_controllers
 from kubelite.controllers.names import LOOP_NAMES
-from tests.cluster import ROOT, Cluster
-from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
+from tests.cluster import Cluster, ROOT, namespace_for_test, ready_nodes, simulated_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("controllers") / "cluster",
-                extra_args=("--simulated-nodes", "3"))
-    c.start()
-    try:
-        assert wait_for(lambda: len(ready_nodes(c)) == 3), ready_nodes(c)
+    with simulated_cluster(tmp_path_factory.mktemp("controllers") / "cluster", 3) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
 def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = request.node.name.removeprefix("test_").replace("_", "-")[:50].rstrip("-")
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false")
+    yield from namespace_for_test(cluster, request.node.name)
 
 
 def replicaset(name: str, replicas: int) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import ROOT, Cluster
-from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
+from tests.cluster import Cluster, ROOT, ready_nodes, wait_for
 
 
 @pytest.fixture

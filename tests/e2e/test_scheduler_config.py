@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import Cluster
-from tests.e2e.test_simulated_nodes import wait_for
+from tests.cluster import Cluster, wait_for
 
 CONFIGURATION = """apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration

@@ -7,15 +7,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cluster import ROOT, Cluster
-
-TIMEOUT = 30.0
+from tests.cluster import ROOT, Cluster, ready_nodes, wait_for
 
 
 @pytest.fixture
@@ -24,21 +21,6 @@ def sim_cluster(tmp_path: Path) -> Iterator[Cluster]:
     c.start()
     yield c
     c.stop()
-
-
-def ready_nodes(cluster: Cluster) -> dict[str, str]:
-    """NAME -> STATUS as `kubectl get nodes` prints them."""
-    out = cluster.kubectl("get", "nodes", "--no-headers").stdout
-    return {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()}
-
-
-def wait_for(check, timeout: float = TIMEOUT):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.1)
 
 
 def test_kubectl_shows_simulated_nodes_ready(sim_cluster: Cluster) -> None:
