@@ -92,7 +92,12 @@ class PathElement:
 
     @classmethod
     def field(cls, name: str) -> PathElement:
-        return cls("f", name, name)
+        element = _FIELD_ELEMENTS.get(name)
+        if element is None or cls is not PathElement:
+            element = cls("f", name, name)
+            if cls is PathElement and len(_FIELD_ELEMENTS) < _MAX_FIELD_ELEMENTS:
+                _FIELD_ELEMENTS[name] = element
+        return element
 
     @classmethod
     def key(cls, keys: dict[str, Any]) -> PathElement:
@@ -144,6 +149,12 @@ class PathElement:
         return f"[{self.value}]"
 
 
+# Field elements are immutable and a few hundred names cover the built-in kinds, so
+# they are made once: building a frozen dataclass costs more than the lookup.
+# User-chosen names (label keys...) are not bounded, hence the cap.
+_FIELD_ELEMENTS: dict[str, PathElement] = {}
+_MAX_FIELD_ELEMENTS = 10_000
+
 Path = tuple[PathElement, ...]
 
 
@@ -175,7 +186,10 @@ class FieldSet:
             return
         node = self
         for pe in path[:-1]:
-            node = node.children.setdefault(pe, FieldSet())
+            child = node.children.get(pe)
+            if child is None:
+                child = node.children[pe] = FieldSet()
+            node = child
         node.members.add(path[-1])
 
     def child(self, pe: PathElement) -> FieldSet:
@@ -216,6 +230,14 @@ class FieldSet:
                 if not sub.empty():
                     out.children[pe] = sub
         return out
+
+    def intersects(self, other: FieldSet) -> bool:
+        """Whether a path is in both sets (walks `other`, so ask the big set about
+        the small one)."""
+        if not self.members.isdisjoint(other.members):
+            return True
+        return any(pe in self.children and self.children[pe].intersects(c)
+                   for pe, c in other.children.items())
 
     def difference(self, other: FieldSet) -> FieldSet:
         """Paths of self not in other (exact paths: a member of other does not take

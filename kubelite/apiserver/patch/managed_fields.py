@@ -25,9 +25,12 @@ managed fields.
 from __future__ import annotations
 
 import calendar
+import functools
 import time as _time
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.schemas import Schema, resolve, resource_schema
@@ -94,13 +97,48 @@ def decode(managed: list[dict[str, Any]] | None) -> Managers:
             operation=raw.get("operation", ""),
             api_version=raw.get("apiVersion", ""),
             time=raw.get("time"),
-            fields=FieldSet.from_fields_v1(raw.get("fieldsV1") or {}),
+            fields=_decode_fields(raw.get("fieldsV1") or {}),
             subresource=raw.get("subresource", ""),
         )
         out[entry.key] = entry
     return out
 
 
+# Most writes carry the same few field sets again (every update of an object decodes
+# its creator's entry), so sets are decoded and encoded once per distinct value. The
+# FieldSets shared this way are never edited in place: the set algebra returns new
+# sets. Encodings are kept as bytes, so each object gets a dict of its own.
+_DECODED: dict[bytes, FieldSet] = {}
+_ENCODED: dict[int, tuple[FieldSet, bytes]] = {}
+_MAX_CACHED = 10_000
+
+
+def _decode_fields(raw: Any) -> FieldSet:
+    if not isinstance(raw, dict):
+        return FieldSet.from_fields_v1(raw)
+    try:
+        key = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return FieldSet.from_fields_v1(raw)
+    fields = _DECODED.get(key)
+    if fields is None:
+        if len(_DECODED) >= _MAX_CACHED:
+            _DECODED.clear()
+        fields = _DECODED[key] = FieldSet.from_fields_v1(raw)
+    return fields
+
+
+def _encode_fields(fields: FieldSet) -> dict[str, Any]:
+    hit = _ENCODED.get(id(fields))
+    if hit is None or hit[0] is not fields:
+        if len(_ENCODED) >= _MAX_CACHED:
+            _ENCODED.clear()
+        hit = _ENCODED[id(fields)] = (fields, orjson.dumps(fields.to_fields_v1()))
+    encoded: dict[str, Any] = orjson.loads(hit[1])
+    return encoded
+
+
+@functools.lru_cache(maxsize=4096)
 def _seconds(stamp: str | None) -> int:
     if not stamp:
         return 0
@@ -120,7 +158,7 @@ def encode(managers: Managers) -> list[dict[str, Any]]:
         if e.time:
             raw["time"] = e.time
         raw["fieldsType"] = "FieldsV1"
-        raw["fieldsV1"] = e.fields.to_fields_v1()
+        raw["fieldsV1"] = _encode_fields(e.fields)
         if e.subresource:
             raw["subresource"] = e.subresource
         out.append(raw)
@@ -160,7 +198,8 @@ def update_managed_fields(
     removed = diff.removed
     for entry in managers.values():
         # Changing a field takes it from its owners (an update always forces).
-        entry.fields = entry.fields.difference(taken).difference(removed)
+        if entry.fields.intersects(taken) or entry.fields.intersects(removed):
+            entry.fields = entry.fields.difference(taken).difference(removed)
     key = Entry(manager, operation, api_version, None, FieldSet(), subresource).key
     if not taken.empty():
         previous = managers.get(key)
