@@ -165,7 +165,9 @@ def path_string(path: Path) -> str:
 
 class FieldSet:
     """A set of field paths as a tree. Mutating methods are named for what they do
-    (`insert`); the set algebra returns new sets and leaves operands untouched."""
+    (`insert`); the set algebra returns new sets and leaves operands untouched.
+    Those results share the subtrees they take whole with their operands (copying
+    them was most of the algebra's cost): `insert` only into a set you built."""
 
     __slots__ = ("members", "children")
 
@@ -215,10 +217,12 @@ class FieldSet:
         return out
 
     def union(self, other: FieldSet) -> FieldSet:
-        out = self.copy()
-        out.members |= other.members
+        out = FieldSet()
+        out.members = self.members | other.members
+        out.children = dict(self.children)
         for pe, c in other.children.items():
-            out.children[pe] = out.children[pe].union(c) if pe in out.children else c.copy()
+            mine = out.children.get(pe)
+            out.children[pe] = c if mine is None else mine.union(c)
         return out
 
     def intersection(self, other: FieldSet) -> FieldSet:
@@ -245,7 +249,7 @@ class FieldSet:
         out = FieldSet()
         out.members = self.members - other.members
         for pe, c in self.children.items():
-            sub = c.difference(other.children[pe]) if pe in other.children else c.copy()
+            sub = c.difference(other.children[pe]) if pe in other.children else c
             if not sub.empty():
                 out.children[pe] = sub
         return out
@@ -258,7 +262,7 @@ class FieldSet:
         for pe, c in self.children.items():
             if pe in other.members:
                 continue
-            sub = c.recursive_difference(other.children[pe]) if pe in other.children else c.copy()
+            sub = c.recursive_difference(other.children[pe]) if pe in other.children else c
             if not sub.empty():
                 out.children[pe] = sub
         return out
