@@ -86,6 +86,25 @@ def unschedulable_pod_template() -> Obj:
     return pod
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CPUMeter:
+    """CPU milliseconds per pod spent by each named process over a stretch: on a
+    shared machine the wall-clock rate moves with the neighbours' load, this less."""
+
+    def __init__(self, processes: dict[str, int]) -> None:
+        self.processes = processes
+        self.start = {name: cpu_seconds(pid) for name, pid in processes.items()}
+
+    def per_pod(self, pods: int) -> dict[str, float]:
+        return {name: (cpu_seconds(pid) - self.start[name]) * 1000 / pods
+                for name, pid in self.processes.items()}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
@@ -122,8 +141,14 @@ async def create_namespace(client: Client, name: str) -> None:
                                        "metadata": {"name": name}})
 
 
+@dataclass
+class Limit:
+    rate: float
+    cpu_ms: dict[str, float]
+
+
 async def server_limit(client: Client, nodes: list[str], pods: int, concurrency: int,
-                       namespace: str = "limit") -> float:
+                       processes: dict[str, int], namespace: str = "limit") -> Limit:
     """Pods/s the server accepts as creates each followed by its binding, no scheduler:
     the loop-free limit."""
     await create_namespace(client, namespace)
@@ -132,9 +157,10 @@ async def server_limit(client: Client, nodes: list[str], pods: int, concurrency:
         pod = await client.create("pods", pod_template(), namespace=namespace)
         await client.bind(pod["metadata"]["name"], nodes[i % len(nodes)],
                           namespace=namespace, pod_uid=pod["metadata"]["uid"])
+    cpu = CPUMeter(processes)
     start = time.perf_counter()
     await gather_limited(pods, concurrency, one)
-    return pods / (time.perf_counter() - start)
+    return Limit(pods / (time.perf_counter() - start), cpu.per_pod(pods))
 
 
 @dataclass
@@ -172,10 +198,12 @@ class RunResult:
     p50: float
     p99: float
     created_in: float
+    cpu_ms: dict[str, float]
 
 
 async def measured_run(client: Client, pods: int, concurrency: int, namespace: str,
-                       template: Callable[[], Obj] = pod_template) -> RunResult:
+                       processes: dict[str, int], template: Callable[[], Obj] = pod_template
+                       ) -> RunResult:
     """Create `pods` pods in `namespace` and wait until all are bound."""
     await create_namespace(client, namespace)
     created_at: dict[str, float] = {}
@@ -184,25 +212,32 @@ async def measured_run(client: Client, pods: int, concurrency: int, namespace: s
             t = time.perf_counter()
             pod = await client.create("pods", template(), namespace=namespace)
             created_at[pod["metadata"]["name"]] = t
+        cpu = CPUMeter(processes)
         start = time.perf_counter()
         await gather_limited(pods, concurrency, one)
         created_in = time.perf_counter() - start
         await bound.done.wait()
+        cpu_ms = cpu.per_pod(pods)
     latencies = [bound.bound_at[name] - t for name, t in created_at.items()]
     return RunResult(pods / (max(bound.bound_at.values()) - start),
                      percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000,
-                     created_in)
+                     created_in, cpu_ms)
 
 
-def report(label: str, nodes: int, pods: int, limit: float, result: RunResult) -> None:
+def report(label: str, nodes: int, pods: int, limit: Limit, result: RunResult) -> None:
     print(f"== {label}: {nodes} nodes, {pods} pods ==", flush=True)
-    figure("limit: server alone, pod create + binding", limit, "pods/s",
+    figure("limit: server alone, pod create + binding", limit.rate, "pods/s",
            (f"the {GOAL:.0f} goal", GOAL))
     figure("first create -> last bind", result.rate, "pods/s",
-           (f"the {GOAL:.0f} goal", GOAL), ("the limit", limit))
+           (f"the {GOAL:.0f} goal", GOAL), ("the limit", limit.rate))
     figure("create-to-bind p50", result.p50, "ms")
     figure("create-to-bind p99", result.p99, "ms")
     figure("(pods all created after)", result.created_in, "s")
+    # CPU per pod: 1000 / (ms per pod) is the rate one core could sustain.
+    for name, ms in limit.cpu_ms.items():
+        figure(f"limit: CPU of {name}", ms, "ms/pod", ("1 core at the goal", 1000 / GOAL))
+    for name, ms in result.cpu_ms.items():
+        figure(f"CPU of {name}", ms, "ms/pod", ("1 core at the goal", 1000 / GOAL))
 
 
 # --- one process ---------------------------------------------------------------------
@@ -241,9 +276,10 @@ async def bench_inprocess(nodes: int, pods: int, concurrency: int) -> None:
         start = time.perf_counter()
         names = await create_nodes(client, nodes, concurrency)
         print(f"  ({nodes} nodes created in {time.perf_counter() - start:.1f} s)")
-        limit = await server_limit(client, names, pods, concurrency)
+        processes = {"the one process": os.getpid()}
+        limit = await server_limit(client, names, pods, concurrency, processes)
         async with inprocess_scheduler(transport, nodes):
-            result = await measured_run(client, pods, concurrency, "measured")
+            result = await measured_run(client, pods, concurrency, "measured", processes)
         report("one process (kubelite server)", nodes, pods, limit, result)
 
 
@@ -282,7 +318,7 @@ async def wait_ready(client: Client, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def separate_processes() -> AsyncIterator[tuple[Client, Path]]:
+async def separate_processes() -> AsyncIterator[tuple[Client, Path, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         server = kubelite("server", "--disable", "scheduler", "--data-dir", str(data),
@@ -295,7 +331,7 @@ async def separate_processes() -> AsyncIterator[tuple[Client, Path]]:
             client = Client.from_kubeconfig(data / "kubeconfig", field_manager="bench")
             try:
                 await wait_ready(client, server)
-                yield client, data / "kubeconfig"
+                yield client, data / "kubeconfig", server.pid
             finally:
                 await client.close()
         finally:
@@ -303,7 +339,7 @@ async def separate_processes() -> AsyncIterator[tuple[Client, Path]]:
 
 
 @contextlib.asynccontextmanager
-async def separate_scheduler(client: Client, kubeconfig: Path) -> AsyncIterator[None]:
+async def separate_scheduler(client: Client, kubeconfig: Path) -> AsyncIterator[int]:
     """`kubelite scheduler`, once it schedules: a probe pod bound means it leads and
     its informers synced."""
     proc = kubelite("scheduler", "--kubeconfig", str(kubeconfig))
@@ -312,19 +348,23 @@ async def separate_scheduler(client: Client, kubeconfig: Path) -> AsyncIterator[
         async with BindWatch("probe", expected=1).running(client) as bound:
             await client.create("pods", pod_template(), namespace="probe")
             await bound.done.wait()
-        yield
+        yield proc.pid
     finally:
         stop(proc)
 
 
 async def bench_processes(nodes: int, pods: int, concurrency: int) -> None:
-    async with separate_processes() as (client, kubeconfig):
+    async with separate_processes() as (client, kubeconfig, server):
         start = time.perf_counter()
         names = await create_nodes(client, nodes, concurrency)
         print(f"  ({nodes} nodes created in {time.perf_counter() - start:.1f} s)")
-        limit = await server_limit(client, names, pods, concurrency)
-        async with separate_scheduler(client, kubeconfig):
-            result = await measured_run(client, pods, concurrency, "measured")
+        limit = await server_limit(client, names, pods, concurrency,
+                                   {"the server": server, "the benchmark": os.getpid()})
+        async with separate_scheduler(client, kubeconfig) as scheduler:
+            result = await measured_run(
+                client, pods, concurrency, "measured",
+                {"the server": server, "the scheduler": scheduler,
+                 "the benchmark": os.getpid()})
         report("two processes (server --disable scheduler + kubelite scheduler; "
                "the benchmark a third, over HTTP)", nodes, pods, limit, result)
 

@@ -86,9 +86,10 @@ async def bench(nodes: int, pods: int, unschedulable: int, concurrency: int) -> 
         client = Client(transport, field_manager="bench")
         await create_nodes(client, nodes, concurrency)
         async with inprocess_scheduler(transport, nodes):
-            alone = await measured_run(client, pods, concurrency, "alone")
+            me = {"the process": os.getpid()}
+            alone = await measured_run(client, pods, concurrency, "alone", me)
             tried = await create_crowd(client, unschedulable, concurrency)
-            crowded = await measured_run(client, pods, concurrency, "crowded")
+            crowded = await measured_run(client, pods, concurrency, "crowded", me)
     print(f"== {nodes} nodes, {pods} schedulable pods, {unschedulable} unschedulable "
           f"(tried by the scheduler within {tried:.1f} s of the first create) ==")
     figure("schedulable pods alone", alone.rate, "pods/s")
@@ -96,6 +97,9 @@ async def bench(nodes: int, pods: int, unschedulable: int, concurrency: int) -> 
     figure("schedulable pods, crowd pending", crowded.rate, "pods/s",
            ("the rate alone (goal 1.0)", alone.rate))
     figure("  create-to-bind p50 / p99 (ms)", crowded.p50, f"/{crowded.p99:.0f}")
+    figure("CPU per schedulable pod alone", alone.cpu_ms["the process"], "ms")
+    figure("CPU per schedulable pod, crowd pending", crowded.cpu_ms["the process"], "ms",
+           ("alone", alone.cpu_ms["the process"]))
 
 
 def main() -> None:
