@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kubelite.apiserver.app import APIServer  # noqa: E402
+from kubelite.cli.main import tune_gc  # noqa: E402
 from kubelite.client.informer import Informer  # noqa: E402
 from kubelite.client.inprocess import InProcessTransport  # noqa: E402
 from kubelite.client.rest import Client  # noqa: E402
@@ -248,6 +249,7 @@ async def inprocess_server() -> AsyncIterator[tuple[APIServer, InProcessTranspor
         server = APIServer(backend=open_backend(f"sqlite://{tmp}/db"), port=0,
                            compaction_interval=0)
         await server.start()
+        tune_gc()  # as `kubelite server` does once started
         try:
             yield server, InProcessTransport(server.handle)  # type: ignore[arg-type]
         finally:

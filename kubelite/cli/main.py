@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import logging
 import os
@@ -160,6 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def tune_gc() -> None:
+    """Garbage collection for a long-running control-plane process. What exists once
+    the process has started (the schemas, the loaded watch cache, modules) lives as
+    long as it does, so it is frozen out of every later collection; and full
+    collections, which walk every object the caches hold and stop the event loop
+    meanwhile (half a second with 5,000 nodes and their pods), run a tenth as often.
+    Young objects are collected as usual, and reference counting frees all else."""
+    gc.freeze()
+    gc.set_threshold(700, 10, 100)
+
+
 def _install_uvloop() -> None:
     try:
         import uvloop
@@ -221,6 +233,7 @@ async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
     except (ConfigError, OSError) as err:
         print(f"kubelite: {err}", file=sys.stderr)
         return 2
+    tune_gc()
     task = asyncio.create_task(component(client), name=what)
     waiter = asyncio.create_task(_until_signalled())
     done, _ = await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
@@ -255,6 +268,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    tune_gc()
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url)
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)

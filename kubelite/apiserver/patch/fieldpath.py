@@ -17,7 +17,7 @@ the order is part of the encoding, the dicts returned rely on insertion order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +156,7 @@ _FIELD_ELEMENTS: dict[str, PathElement] = {}
 _MAX_FIELD_ELEMENTS = 10_000
 
 Path = tuple[PathElement, ...]
+ChildEmitter = Callable[["FieldSet", bool], dict[str, Any]]
 
 
 def path_string(path: Path) -> str:
@@ -282,17 +283,27 @@ class FieldSet:
     def __repr__(self) -> str:
         return f"FieldSet({[path_string(p) for p in self.paths()]})"
 
-    def to_fields_v1(self) -> dict[str, Any]:
-        return self._emit(include_self=False)
+    def to_fields_v1(self, emit_child: ChildEmitter | None = None) -> dict[str, Any]:
+        """The fieldsV1 form. `emit_child(subtree, include_self)` may stand in for
+        the encoding of each top-level subtree (to reuse one already made)."""
+        return self._emit(include_self=False, emit_child=emit_child)
 
-    def _emit(self, include_self: bool) -> dict[str, Any]:
+    def emit(self, include_self: bool) -> dict[str, Any]:
+        """The fieldsV1 form of this set as the subtree of a node, with "." when
+        `include_self` says the node itself is a member."""
+        return self._emit(include_self)
+
+    def _emit(self, include_self: bool, emit_child: ChildEmitter | None = None
+              ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         children = {pe: c for pe, c in self.children.items() if not c.empty()}
         if include_self and (self.members or children):
             out["."] = {}
         for pe in sorted(self.members | set(children), key=PathElement.order):
             if pe in children:
-                out[pe.encode()] = children[pe]._emit(include_self=pe in self.members)
+                child, member = children[pe], pe in self.members
+                out[pe.encode()] = (emit_child(child, member) if emit_child is not None
+                                    else child._emit(include_self=member))
             else:
                 out[pe.encode()] = {}
         return out

@@ -133,9 +133,26 @@ def _encode_fields(fields: FieldSet) -> dict[str, Any]:
     if hit is None or hit[0] is not fields:
         if len(_ENCODED) >= _MAX_CACHED:
             _ENCODED.clear()
-        hit = _ENCODED[id(fields)] = (fields, orjson.dumps(fields.to_fields_v1()))
-    encoded: dict[str, Any] = orjson.loads(hit[1])
-    return encoded
+        # A create's set is new, but its top-level subtrees are those of the create
+        # parts (_compare_create), shared from one pod of a template to the next.
+        encoded = orjson.dumps(fields.to_fields_v1(emit_child=_encode_subtree))
+        hit = _ENCODED[id(fields)] = (fields, encoded)
+    out: dict[str, Any] = orjson.loads(hit[1])
+    return out
+
+
+_SUBTREES: dict[tuple[int, bool], tuple[FieldSet, bytes]] = {}
+
+
+def _encode_subtree(fields: FieldSet, include_self: bool) -> dict[str, Any]:
+    hit = _SUBTREES.get((id(fields), include_self))
+    if hit is None or hit[0] is not fields:
+        if len(_SUBTREES) >= _MAX_CACHED:
+            _SUBTREES.clear()
+        hit = _SUBTREES[(id(fields), include_self)] = (
+            fields, orjson.dumps(fields.emit(include_self)))
+    out: dict[str, Any] = orjson.loads(hit[1])
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import secrets
-import uuid
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,13 +52,43 @@ GENERATE_NAME_TRIES = 8
 
 
 _SUFFIX_LENGTH = 5
-_SUFFIXES = len(_SUFFIX_ALPHABET) ** _SUFFIX_LENGTH
+_SUFFIXES = len(_SUFFIX_ALPHABET) ** _SUFFIX_LENGTH  # 27**5 < 2**24
+
+
+class _RandomBytes:
+    """The system's random bytes, read 4 KiB at a time: a create needs 16 for its
+    uid and a few for a generated name, and each read of the random source is a
+    system call costing tens of microseconds. Refilled afresh in a forked child, so
+    two processes never hand out the same bytes."""
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pid = 0
+
+    def take(self, n: int) -> bytes:
+        if len(self._pool) < n or self._pid != os.getpid():
+            self._pool, self._pid = os.urandom(4096), os.getpid()
+        out, self._pool = self._pool[:n], self._pool[n:]
+        return out
+
+
+_random = _RandomBytes()
+
+
+def new_uid() -> str:
+    """A random (version 4, RFC 4122 variant) UUID, as str(uuid.uuid4()) spells it."""
+    b = bytearray(_random.take(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # variant 10xx
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def generate_name(prefix: str) -> str:
-    # One draw of the whole suffix, uniform as five draws of a letter would be, for
-    # one read of the system's random source instead of five.
-    n = secrets.randbelow(_SUFFIXES)
+    # One draw of the whole suffix, uniform as five draws of a letter would be
+    # (24 random bits, drawn again when at or above 27**5).
+    while (n := int.from_bytes(_random.take(3), "big")) >= _SUFFIXES:
+        pass
     suffix = []
     for _ in range(_SUFFIX_LENGTH):
         n, digit = divmod(n, len(_SUFFIX_ALPHABET))
@@ -212,7 +241,7 @@ class Store:
         for created in (obj, requested):
             self._reset_system_metadata(created["metadata"])
             self._normalize_times(created)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         strategy.default(requested)
         strategy.prepare_for_create(obj)
