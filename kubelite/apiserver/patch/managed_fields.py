@@ -105,12 +105,13 @@ def decode(managed: list[dict[str, Any]] | None) -> Managers:
 
 
 # Most writes carry the same few field sets again (every update of an object decodes
-# its creator's entry), so sets are decoded and encoded once per distinct value. The
-# FieldSets shared this way are never edited in place: the set algebra returns new
-# sets. Encodings are kept as bytes, so each object gets a dict of its own.
+# its creator's entry, unchanged), so a stored set is decoded, and its encoding made,
+# once per distinct value. The FieldSets shared this way are never edited in place:
+# the set algebra returns new sets. Encodings are kept as bytes, so each object gets
+# dicts of its own. The caches are small: a working set, not a record of every write.
 _DECODED: dict[bytes, FieldSet] = {}
-_ENCODED: dict[int, tuple[FieldSet, bytes]] = {}
-_MAX_CACHED = 10_000
+_CANONICAL: dict[int, tuple[FieldSet, bytes]] = {}  # the encodings of _DECODED's sets
+_MAX_CACHED = 1_000
 
 
 def _decode_fields(raw: Any) -> FieldSet:
@@ -124,21 +125,21 @@ def _decode_fields(raw: Any) -> FieldSet:
     if fields is None:
         if len(_DECODED) >= _MAX_CACHED:
             _DECODED.clear()
+            _CANONICAL.clear()
         fields = _DECODED[key] = FieldSet.from_fields_v1(raw)
+        _CANONICAL[id(fields)] = (fields, orjson.dumps(
+            fields.to_fields_v1(emit_child=_encode_subtree)))
     return fields
 
 
 def _encode_fields(fields: FieldSet) -> dict[str, Any]:
-    hit = _ENCODED.get(id(fields))
-    if hit is None or hit[0] is not fields:
-        if len(_ENCODED) >= _MAX_CACHED:
-            _ENCODED.clear()
-        # A create's set is new, but its top-level subtrees are those of the create
-        # parts (_compare_create), shared from one pod of a template to the next.
-        encoded = orjson.dumps(fields.to_fields_v1(emit_child=_encode_subtree))
-        hit = _ENCODED[id(fields)] = (fields, encoded)
-    out: dict[str, Any] = orjson.loads(hit[1])
-    return out
+    hit = _CANONICAL.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        out: dict[str, Any] = orjson.loads(hit[1])
+        return out
+    # A set made by this write. Its top-level subtrees may still be those of the
+    # create parts (_compare_create), shared from one pod of a template to the next.
+    return fields.to_fields_v1(emit_child=_encode_subtree)
 
 
 _SUBTREES: dict[tuple[int, bool], tuple[FieldSet, bytes]] = {}
@@ -230,7 +231,7 @@ def update_managed_fields(
 # What a create adds, by top-level field: pods made from one template share their
 # spec byte for byte, and walking it was most of a create's managedFields cost.
 _CREATE_PARTS: dict[tuple[int, str, bytes], tuple[Schema | None, Comparison]] = {}
-_MAX_CREATE_PARTS = 512
+_MAX_CREATE_PARTS = 256
 
 
 def _compare_create(new: dict[str, Any], schema: Schema | None) -> Comparison:
