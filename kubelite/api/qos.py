@@ -8,6 +8,7 @@ Burstable. Pod-level resources, when set, decide alone.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -53,6 +54,17 @@ def qos_class(pod: Obj) -> str:
 
 
 def _amount(value: Any) -> Fraction:
+    if isinstance(value, str):
+        return _amount_of_text(value)  # the usual spelling, and the few there are repeat
+    return _parse_amount(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _amount_of_text(text: str) -> Fraction:
+    return _parse_amount(text)
+
+
+def _parse_amount(value: Any) -> Fraction:
     # An unparsable (or absurdly scaled) amount counts as none, as if the field were unset.
     try:
         return parse_json(value).amount

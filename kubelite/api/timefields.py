@@ -94,19 +94,29 @@ def _apply(plan: Plan, value: Any, path: str) -> Any:
 
 
 def _format(value: Any, path: str, *, micro: bool) -> str:
-    if isinstance(value, str):
-        # Go accepts nanoseconds; Python's parser takes at most microseconds.
-        text = _FRACTION.sub(lambda m: "." + m.group(1)[:6], value, count=1)
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None and "T" in text.upper():
-            moment = moment.astimezone(datetime.UTC)
-            if micro:
-                return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    raise errors.BadRequest(
-        f'{path}: invalid time {value!r}: must be RFC 3339 (e.g. "2006-01-02T15:04:05Z")')
+    stored = _stored_form(value, micro) if isinstance(value, str) else None
+    if stored is None:
+        raise errors.BadRequest(
+            f'{path}: invalid time {value!r}: must be RFC 3339 (e.g. "2006-01-02T15:04:05Z")')
+    return stored
+
+
+# An object carries the same few stamps again and again (every managedFields entry and
+# condition of the second it was written), and each rewrite parses and formats a date.
+@functools.lru_cache(maxsize=4096)
+def _stored_form(value: str, micro: bool) -> str | None:
+    """The stored spelling of an RFC 3339 time, or None if `value` is not one."""
+    # Go accepts nanoseconds; Python's parser takes at most microseconds.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6], value, count=1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or "T" not in text.upper():
+        return None
+    moment = moment.astimezone(datetime.UTC)
+    if micro:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import logging
 import os
@@ -209,6 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def tune_gc() -> None:
+    """Garbage collection for a long-running control-plane process: what exists once
+    the process has started (the schemas, the loaded watch cache, modules) lives as
+    long as it does, so it is frozen out of every later collection. A full collection
+    walks every tracked object and stops the event loop meanwhile; with the schemas
+    alone that was half the objects it walked. Thresholds stay Python's: collecting
+    less often bought a little speed for a lot of memory."""
+    gc.freeze()
+
+
 def _install_uvloop() -> None:
     try:
         import uvloop
@@ -313,6 +324,7 @@ async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
     except (ConfigError, OSError) as err:
         print(f"kubelite: {err}", file=sys.stderr)
         return 2
+    tune_gc()
     task = asyncio.create_task(component(client), name=what)
     waiter = asyncio.create_task(_until_signalled())
     done, _ = await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
@@ -347,6 +359,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    tune_gc()
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url)
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)

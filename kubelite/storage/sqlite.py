@@ -22,9 +22,10 @@ is fsynced before it is acknowledged and survives power loss, not only a process
 crash. `synchronous=NORMAL` would survive a process crash but not an OS crash; group
 commit makes FULL cheap because one fsync covers a whole batch.
 
-Reads run on a small thread pool with read-only connections (WAL lets them run beside
-the writer) and are pinned to a revision, `id <= revision`, so a read never sees half
-of a later batch. Compaction deletes rows superseded at or below the compact revision
+Reads use read-only connections (WAL lets them run beside the writer) and are pinned
+to a revision, `id <= revision`, so a read never sees half of a later batch. Ranges and
+watch catch-ups run on a small thread pool; a single-key get, an indexed lookup of one
+row, runs on the event loop's own connection. Compaction deletes rows superseded at or below the compact revision
 (and tombstones below it) in the writer's transaction and persists the compact
 revision in the `meta` table; reads and watches below it raise Compacted.
 
@@ -395,8 +396,13 @@ class SQLiteBackend:
         return self._compacted
 
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
+        if self._closed or self._readers is None:
+            raise StorageError("backend is closed")
         rev = self._pin(revision)
-        row = await self._read(self._get_row, key, rev)
+        # A keyed lookup of one row takes microseconds, in WAL mode never waits for the
+        # writer, and is run right here: handing it to a reader thread and back costs
+        # more than the read, and every update reads its object first.
+        row = self._get_row(key, rev)
         self._recheck(revision)
         if row is None or row[2]:
             return None

@@ -17,7 +17,7 @@ the order is part of the encoding, the dicts returned rely on insertion order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,7 +92,12 @@ class PathElement:
 
     @classmethod
     def field(cls, name: str) -> PathElement:
-        return cls("f", name, name)
+        element = _FIELD_ELEMENTS.get(name)
+        if element is None or cls is not PathElement:
+            element = cls("f", name, name)
+            if cls is PathElement and len(_FIELD_ELEMENTS) < _MAX_FIELD_ELEMENTS:
+                _FIELD_ELEMENTS[name] = element
+        return element
 
     @classmethod
     def key(cls, keys: dict[str, Any]) -> PathElement:
@@ -144,7 +149,14 @@ class PathElement:
         return f"[{self.value}]"
 
 
+# Field elements are immutable and a few hundred names cover the built-in kinds, so
+# they are made once: building a frozen dataclass costs more than the lookup.
+# User-chosen names (label keys...) are not bounded, hence the cap.
+_FIELD_ELEMENTS: dict[str, PathElement] = {}
+_MAX_FIELD_ELEMENTS = 10_000
+
 Path = tuple[PathElement, ...]
+ChildEmitter = Callable[["FieldSet", bool], dict[str, Any]]
 
 
 def path_string(path: Path) -> str:
@@ -154,7 +166,9 @@ def path_string(path: Path) -> str:
 
 class FieldSet:
     """A set of field paths as a tree. Mutating methods are named for what they do
-    (`insert`); the set algebra returns new sets and leaves operands untouched."""
+    (`insert`); the set algebra returns new sets and leaves operands untouched.
+    Those results share the subtrees they take whole with their operands (copying
+    them was most of the algebra's cost): `insert` only into a set you built."""
 
     __slots__ = ("members", "children")
 
@@ -175,7 +189,10 @@ class FieldSet:
             return
         node = self
         for pe in path[:-1]:
-            node = node.children.setdefault(pe, FieldSet())
+            child = node.children.get(pe)
+            if child is None:
+                child = node.children[pe] = FieldSet()
+            node = child
         node.members.add(path[-1])
 
     def child(self, pe: PathElement) -> FieldSet:
@@ -201,10 +218,12 @@ class FieldSet:
         return out
 
     def union(self, other: FieldSet) -> FieldSet:
-        out = self.copy()
-        out.members |= other.members
+        out = FieldSet()
+        out.members = self.members | other.members
+        out.children = dict(self.children)
         for pe, c in other.children.items():
-            out.children[pe] = out.children[pe].union(c) if pe in out.children else c.copy()
+            mine = out.children.get(pe)
+            out.children[pe] = c if mine is None else mine.union(c)
         return out
 
     def intersection(self, other: FieldSet) -> FieldSet:
@@ -217,13 +236,21 @@ class FieldSet:
                     out.children[pe] = sub
         return out
 
+    def intersects(self, other: FieldSet) -> bool:
+        """Whether a path is in both sets (walks `other`, so ask the big set about
+        the small one)."""
+        if not self.members.isdisjoint(other.members):
+            return True
+        return any(pe in self.children and self.children[pe].intersects(c)
+                   for pe, c in other.children.items())
+
     def difference(self, other: FieldSet) -> FieldSet:
         """Paths of self not in other (exact paths: a member of other does not take
         away the paths below it, as structured-merge-diff's Difference)."""
         out = FieldSet()
         out.members = self.members - other.members
         for pe, c in self.children.items():
-            sub = c.difference(other.children[pe]) if pe in other.children else c.copy()
+            sub = c.difference(other.children[pe]) if pe in other.children else c
             if not sub.empty():
                 out.children[pe] = sub
         return out
@@ -236,7 +263,7 @@ class FieldSet:
         for pe, c in self.children.items():
             if pe in other.members:
                 continue
-            sub = c.recursive_difference(other.children[pe]) if pe in other.children else c.copy()
+            sub = c.recursive_difference(other.children[pe]) if pe in other.children else c
             if not sub.empty():
                 out.children[pe] = sub
         return out
@@ -256,17 +283,27 @@ class FieldSet:
     def __repr__(self) -> str:
         return f"FieldSet({[path_string(p) for p in self.paths()]})"
 
-    def to_fields_v1(self) -> dict[str, Any]:
-        return self._emit(include_self=False)
+    def to_fields_v1(self, emit_child: ChildEmitter | None = None) -> dict[str, Any]:
+        """The fieldsV1 form. `emit_child(subtree, include_self)` may stand in for
+        the encoding of each top-level subtree (to reuse one already made)."""
+        return self._emit(include_self=False, emit_child=emit_child)
 
-    def _emit(self, include_self: bool) -> dict[str, Any]:
+    def emit(self, include_self: bool) -> dict[str, Any]:
+        """The fieldsV1 form of this set as the subtree of a node, with "." when
+        `include_self` says the node itself is a member."""
+        return self._emit(include_self)
+
+    def _emit(self, include_self: bool, emit_child: ChildEmitter | None = None
+              ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         children = {pe: c for pe, c in self.children.items() if not c.empty()}
         if include_self and (self.members or children):
             out["."] = {}
         for pe in sorted(self.members | set(children), key=PathElement.order):
             if pe in children:
-                out[pe.encode()] = children[pe]._emit(include_self=pe in self.members)
+                child, member = children[pe], pe in self.members
+                out[pe.encode()] = (emit_child(child, member) if emit_child is not None
+                                    else child._emit(include_self=member))
             else:
                 out[pe.encode()] = {}
         return out

@@ -25,14 +25,17 @@ managed fields.
 from __future__ import annotations
 
 import calendar
+import functools
 import time as _time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.api.schemas import Schema, resolve, resource_schema
 from kubelite.apiserver.patch.fieldpath import FieldSet, PathElement
-from kubelite.apiserver.patch.typed import compare, field_schema
+from kubelite.apiserver.patch.typed import Comparison, compare, field_schema
 
 APPLY = "Apply"
 UPDATE = "Update"
@@ -94,13 +97,66 @@ def decode(managed: list[dict[str, Any]] | None) -> Managers:
             operation=raw.get("operation", ""),
             api_version=raw.get("apiVersion", ""),
             time=raw.get("time"),
-            fields=FieldSet.from_fields_v1(raw.get("fieldsV1") or {}),
+            fields=_decode_fields(raw.get("fieldsV1") or {}),
             subresource=raw.get("subresource", ""),
         )
         out[entry.key] = entry
     return out
 
 
+# Most writes carry the same few field sets again (every update of an object decodes
+# its creator's entry, unchanged), so a stored set is decoded, and its encoding made,
+# once per distinct value. The FieldSets shared this way are never edited in place:
+# the set algebra returns new sets. Encodings are kept as bytes, so each object gets
+# dicts of its own. The caches are small: a working set, not a record of every write.
+_DECODED: dict[bytes, FieldSet] = {}
+_CANONICAL: dict[int, tuple[FieldSet, bytes]] = {}  # the encodings of _DECODED's sets
+_MAX_CACHED = 1_000
+
+
+def _decode_fields(raw: Any) -> FieldSet:
+    if not isinstance(raw, dict):
+        return FieldSet.from_fields_v1(raw)
+    try:
+        key = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return FieldSet.from_fields_v1(raw)
+    fields = _DECODED.get(key)
+    if fields is None:
+        if len(_DECODED) >= _MAX_CACHED:
+            _DECODED.clear()
+            _CANONICAL.clear()
+        fields = _DECODED[key] = FieldSet.from_fields_v1(raw)
+        _CANONICAL[id(fields)] = (fields, orjson.dumps(
+            fields.to_fields_v1(emit_child=_encode_subtree)))
+    return fields
+
+
+def _encode_fields(fields: FieldSet) -> dict[str, Any]:
+    hit = _CANONICAL.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        out: dict[str, Any] = orjson.loads(hit[1])
+        return out
+    # A set made by this write. Its top-level subtrees may still be those of the
+    # create parts (_compare_create), shared from one pod of a template to the next.
+    return fields.to_fields_v1(emit_child=_encode_subtree)
+
+
+_SUBTREES: dict[tuple[int, bool], tuple[FieldSet, bytes]] = {}
+
+
+def _encode_subtree(fields: FieldSet, include_self: bool) -> dict[str, Any]:
+    hit = _SUBTREES.get((id(fields), include_self))
+    if hit is None or hit[0] is not fields:
+        if len(_SUBTREES) >= _MAX_CACHED:
+            _SUBTREES.clear()
+        hit = _SUBTREES[(id(fields), include_self)] = (
+            fields, orjson.dumps(fields.emit(include_self)))
+    out: dict[str, Any] = orjson.loads(hit[1])
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
 def _seconds(stamp: str | None) -> int:
     if not stamp:
         return 0
@@ -120,7 +176,7 @@ def encode(managers: Managers) -> list[dict[str, Any]]:
         if e.time:
             raw["time"] = e.time
         raw["fieldsType"] = "FieldsV1"
-        raw["fieldsV1"] = e.fields.to_fields_v1()
+        raw["fieldsV1"] = _encode_fields(e.fields)
         if e.subresource:
             raw["subresource"] = e.subresource
         out.append(raw)
@@ -155,12 +211,14 @@ def update_managed_fields(
     `status` for a main resource and `spec`... for a status subresource, as
     upstream's reset fields do."""
     managers = decode(managed)
-    diff = compare(old if old is not None else create_baseline(new, schema), new, schema)
-    taken = without_ignored(diff.added.union(diff.modified), ignored)
+    diff = compare(old, new, schema) if old is not None else _compare_create(new, schema)
+    changed = diff.added.union(diff.modified) if not diff.modified.empty() else diff.added
+    taken = without_ignored(changed, ignored)
     removed = diff.removed
     for entry in managers.values():
         # Changing a field takes it from its owners (an update always forces).
-        entry.fields = entry.fields.difference(taken).difference(removed)
+        if entry.fields.intersects(taken) or entry.fields.intersects(removed):
+            entry.fields = entry.fields.difference(taken).difference(removed)
     key = Entry(manager, operation, api_version, None, FieldSet(), subresource).key
     if not taken.empty():
         previous = managers.get(key)
@@ -168,6 +226,36 @@ def update_managed_fields(
         managers[key] = Entry(manager, operation, api_version, now, fields, subresource)
     drop_empty(managers)
     return encode(managers)
+
+
+# What a create adds, by top-level field: pods made from one template share their
+# spec byte for byte, and walking it was most of a create's managedFields cost.
+_CREATE_PARTS: dict[tuple[int, str, bytes], tuple[Schema | None, Comparison]] = {}
+_MAX_CREATE_PARTS = 256
+
+
+def _compare_create(new: dict[str, Any], schema: Schema | None) -> Comparison:
+    """`compare(create_baseline(new), new)`, one top-level field at a time (the walk
+    compares each field on its own, and the baseline's fields come from new's)."""
+    baseline = create_baseline(new, schema)
+    out = Comparison()
+    for key, value in new.items():
+        base = {key: baseline[key]} if key in baseline else {}
+        try:
+            cache_key = (id(schema), key, orjson.dumps([base, value]))
+        except (orjson.JSONEncodeError, TypeError):
+            part = compare(base, {key: value}, schema)
+        else:
+            hit = _CREATE_PARTS.get(cache_key)
+            if hit is None or hit[0] is not schema:
+                if len(_CREATE_PARTS) >= _MAX_CREATE_PARTS:
+                    _CREATE_PARTS.clear()
+                hit = _CREATE_PARTS[cache_key] = (schema, compare(base, {key: value}, schema))
+            part = hit[1]
+        out.added = out.added.union(part.added)
+        out.modified = out.modified.union(part.modified)
+        out.removed = out.removed.union(part.removed)
+    return out
 
 
 def record_update(spec: ResourceSpec, old: dict[str, Any] | None, new: dict[str, Any], *,

@@ -80,6 +80,30 @@ def test_set_algebra() -> None:
     assert FieldSet.of(()).empty()
 
 
+@pytest.mark.parametrize(("other", "expected"), [
+    (FieldSet.of((F("a"),)), True),
+    (FieldSet.of((F("b"), F("c"))), True),
+    (FieldSet.of((F("b"),)), False),  # b is a subtree of a, not one of its paths
+    (FieldSet.of((F("b"), F("x"))), False),
+    (FieldSet.of((F("z"), F("c"))), False),
+    (FieldSet(), False),
+], ids=["member", "nested member", "subtree node only", "other leaf below", "other parent",
+        "empty"])
+def test_intersects_agrees_with_intersection(other: FieldSet, expected: bool) -> None:
+    fields = FieldSet.of((F("a"),), (F("b"), F("c")), (F("b"), F("d")))
+    assert fields.intersects(other) is expected
+    assert (not fields.intersection(other).empty()) is expected
+
+
+def test_algebra_leaves_its_operands_as_they_were() -> None:
+    a = FieldSet.of((F("a"),), (F("b"), F("c")))
+    b = FieldSet.of((F("b"), F("d")), (F("e"), F("f")))
+    before_a, before_b = list(a.paths()), list(b.paths())
+    for result in (a.union(b), a.difference(b), b.recursive_difference(a), b.union(a)):
+        assert list(result.paths())
+    assert list(a.paths()) == before_a and list(b.paths()) == before_b
+
+
 def test_paths_list_members_before_subtrees() -> None:
     fields = FieldSet.of((F("spec"), F("template"), F("x")), (F("spec"), F("replicas")))
     assert [path_string(p) for p in fields.paths()] == [".spec.replicas", ".spec.template.x"]

@@ -27,7 +27,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api.schemas import Schema, items_schema, resolve
+import orjson
+
+from kubelite.api.schemas import Schema, resolve
 from kubelite.apiserver.patch.fieldpath import FieldSet, Path, PathElement, path_string
 
 _MISSING: Any = object()
@@ -38,26 +40,59 @@ class FieldPathError(ValueError):
     """An object that cannot be turned into field paths (a list-map item missing a key)."""
 
 
+class _SchemaNode:
+    """What the walks ask of one schema, worked out on first use: a pod's create or
+    binding asks the same few hundred questions of the same schemas, and following
+    `$ref`s and reading extensions anew each time was most of its cost."""
+
+    __slots__ = ("schema", "resolved", "fields", "extra", "list_kind", "list_keys",
+                 "atomic_map", "items")
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema  # held so that its id is not reused while cached
+        resolved = self.resolved = resolve(schema)
+        self.fields: dict[str, Schema] = {}
+        extra = resolved.get("additionalProperties")
+        self.extra = resolve(extra) if isinstance(extra, dict) else None
+        self.atomic_map = resolved.get("x-kubernetes-map-type") == "atomic"
+        self.list_kind, self.list_keys = _list_type(resolved)
+        items = resolved.get("items")
+        self.items = resolve(items) if isinstance(items, dict) else None
+
+    def field(self, key: str) -> tuple[Schema | None, bool]:
+        sub = self.fields.get(key)
+        if sub is not None:
+            return sub, True
+        props = self.resolved.get("properties")
+        if isinstance(props, dict) and key in props:
+            # Only declared fields are kept: map keys (labels...) are the user's and
+            # unbounded, and their schema is `extra` anyway.
+            sub = self.fields[key] = resolve(props[key])
+            return sub, True
+        return self.extra, False
+
+
+_NODES: dict[int, _SchemaNode] = {}
+_MAX_NODES = 50_000  # schemas of replaced CRD versions must not pile up for ever
+
+
+def _node(schema: Schema) -> _SchemaNode:
+    node = _NODES.get(id(schema))
+    if node is None or node.schema is not schema:
+        if len(_NODES) >= _MAX_NODES:
+            _NODES.clear()
+        node = _NODES[id(schema)] = _SchemaNode(schema)
+    return node
+
+
 def field_schema(schema: Schema | None, key: str) -> tuple[Schema | None, bool]:
     """The schema of map entry `key` and whether it is a declared struct field."""
     if schema is None:
         return None, False
-    schema = resolve(schema)
-    props = schema.get("properties")
-    if isinstance(props, dict) and key in props:
-        return resolve(props[key]), True
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):
-        return resolve(extra), False
-    return None, False
+    return _node(schema).field(key)
 
 
-def list_type(schema: Schema | None) -> tuple[str, list[str]]:
-    """("atomic" | "set" | "map", map keys). Lists typed only by a strategic merge
-    patch strategy are read the way kube-openapi's schema converter reads them."""
-    if schema is None:
-        return "atomic", []
-    schema = resolve(schema)
+def _list_type(schema: Schema) -> tuple[str, list[str]]:
     kind = schema.get("x-kubernetes-list-type")
     if kind in ("atomic", "set"):
         return kind, []
@@ -69,25 +104,37 @@ def list_type(schema: Schema | None) -> tuple[str, list[str]]:
     return "atomic", []
 
 
+def list_type(schema: Schema | None) -> tuple[str, list[str]]:
+    """("atomic" | "set" | "map", map keys). Lists typed only by a strategic merge
+    patch strategy are read the way kube-openapi's schema converter reads them."""
+    if schema is None:
+        return "atomic", []
+    node = _node(schema)
+    return node.list_kind, list(node.list_keys)
+
+
+_LIST_SHAPES = {"atomic": "leaf", "set": "set", "map": "listmap"}
+
+
 def shape(schema: Schema | None, value: Any) -> str:
     """How `value` merges: "leaf", "map", "set" or "listmap"."""
     if isinstance(value, dict):
-        if schema is not None and resolve(schema).get("x-kubernetes-map-type") == "atomic":
+        if schema is not None and _node(schema).atomic_map:
             return "leaf"
         return "map"
     if isinstance(value, list):
-        kind, _ = list_type(schema)
-        return {"atomic": "leaf", "set": "set", "map": "listmap"}[kind]
+        return _LIST_SHAPES[_node(schema).list_kind] if schema is not None else "leaf"
     return "leaf"
 
 
 def item_element(schema: Schema | None, item: Any, index: int, *, strict: bool = False) -> PathElement:
     """The path element of one item of a set or list-map."""
-    kind, keys = list_type(schema)
+    node = _node(schema) if schema is not None else None
+    kind, keys = (node.list_kind, node.list_keys) if node is not None else ("atomic", [])
     if kind == "set":
         return PathElement.of_value(item)
     if kind == "map" and isinstance(item, dict):
-        item_schema = items_schema(schema) if schema is not None else None
+        item_schema = node.items if node is not None else None
         found: dict[str, Any] = {}
         for key in keys:
             if key in item and item[key] is not None:
@@ -118,7 +165,7 @@ def _items(schema: Schema | None, value: list[Any], strict: bool) -> dict[PathEl
 
 
 def _item_schema(schema: Schema | None) -> Schema | None:
-    return items_schema(schema) if schema is not None else None
+    return _node(schema).items if schema is not None else None
 
 
 def fields_of(obj: Any, schema: Schema | None, *, strict: bool = False) -> FieldSet:
@@ -169,7 +216,26 @@ def _is_emptyish(v: Any) -> bool:
     return v is _MISSING or v is None or v == {} or v == []
 
 
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _identical(lhs: Any, rhs: Any) -> bool:
+    """Whether two subtrees are the same JSON, byte for byte: then nothing below
+    them changed. Python's == alone would take true for 1 and 1.0 for 1, which
+    the walk tells apart in set items and list-map keys; the encoded bytes do not."""
+    if type(lhs) is not type(rhs) or lhs != rhs:
+        return False
+    try:
+        return orjson.dumps(lhs) == orjson.dumps(rhs)
+    except (orjson.JSONEncodeError, TypeError):
+        return False  # not plain JSON: let the walk decide
+
+
 def _compare(lhs: Any, rhs: Any, schema: Schema | None, path: Path, out: Comparison) -> None:
+    if isinstance(lhs, (dict, list)) and _identical(lhs, rhs):
+        # An update leaves most of an object as it was (a binding sets one field of
+        # a pod): an unchanged subtree adds, modifies and removes nothing.
+        return
     # null is a wildcard that takes the other side's form, as upstream's deduceAtom.
     present = rhs if rhs is not _MISSING and rhs is not None else lhs
     kind = shape(schema, present)
@@ -186,8 +252,14 @@ def _compare(lhs: Any, rhs: Any, schema: Schema | None, path: Path, out: Compari
         lmap = lhs if isinstance(lhs, dict) else {}
         rmap = rhs if isinstance(rhs, dict) else {}
         for key in {**lmap, **rmap}:
+            lval, rval = lmap.get(key, _MISSING), rmap.get(key, _MISSING)
+            if type(lval) is type(rval) and type(lval) in _SCALARS and lval == rval:
+                continue  # an unchanged leaf: nothing to record
             sub_schema, _ = field_schema(schema, key)
-            _compare(lmap.get(key, _MISSING), rmap.get(key, _MISSING), sub_schema, path + (PathElement.field(key),), out)
+            if lval is _MISSING:
+                _added(rval, sub_schema, path + (PathElement.field(key),), out)
+            else:
+                _compare(lval, rval, sub_schema, path + (PathElement.field(key),), out)
     else:
         litems = _items(schema, lhs if isinstance(lhs, list) else [], False)
         ritems = _items(schema, rhs if isinstance(rhs, list) else [], False)
@@ -199,6 +271,21 @@ def _compare(lhs: Any, rhs: Any, schema: Schema | None, path: Path, out: Compari
         out.added.insert(path)
     elif rhs is _MISSING:
         out.removed.insert(path)
+
+
+def _added(value: Any, schema: Schema | None, path: Path, out: Comparison) -> None:
+    """`_compare(_MISSING, value, ...)` without its questions about the missing side
+    (a create compares the whole object against nothing)."""
+    kind = shape(schema, value)
+    if kind != "leaf" and value != {} and value != []:
+        if kind == "map":
+            for key, sub in value.items():
+                _added(sub, field_schema(schema, key)[0], path + (PathElement.field(key),), out)
+        else:
+            item_schema = _item_schema(schema)
+            for pe, item in _items(schema, value, False).items():
+                _added(item, item_schema, path + (pe,), out)
+    out.added.insert(path)
 
 
 def merge(lhs: Any, rhs: Any, schema: Schema | None) -> Any:

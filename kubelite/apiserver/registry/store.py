@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import secrets
-import uuid
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -52,8 +51,66 @@ MAX_GUARANTEED_UPDATE_TRIES = 10
 GENERATE_NAME_TRIES = 8
 
 
+_SUFFIX_LENGTH = 5
+_SUFFIXES = len(_SUFFIX_ALPHABET) ** _SUFFIX_LENGTH  # 27**5 < 2**24
+
+
+class _RandomBytes:
+    """The system's random bytes, read 4 KiB at a time: a create needs 16 for its
+    uid and a few for a generated name, and each read of the random source is a
+    system call costing tens of microseconds. Refilled afresh in a forked child, so
+    two processes never hand out the same bytes."""
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pid = 0
+
+    def take(self, n: int) -> bytes:
+        if len(self._pool) < n or self._pid != os.getpid():
+            self._pool, self._pid = os.urandom(4096), os.getpid()
+        out, self._pool = self._pool[:n], self._pool[n:]
+        return out
+
+
+_random = _RandomBytes()
+
+
+def new_uid() -> str:
+    """A random (version 4, RFC 4122 variant) UUID, as str(uuid.uuid4()) spells it."""
+    b = bytearray(_random.take(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # variant 10xx
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def generate_name(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+    # One draw of the whole suffix, uniform as five draws of a letter would be
+    # (24 random bits, drawn again when at or above 27**5).
+    while (n := int.from_bytes(_random.take(3), "big")) >= _SUFFIXES:
+        pass
+    suffix = []
+    for _ in range(_SUFFIX_LENGTH):
+        n, digit = divmod(n, len(_SUFFIX_ALPHABET))
+        suffix.append(_SUFFIX_ALPHABET[digit])
+    return prefix + "".join(suffix)
+
+
+def copy_object(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (dicts, lists, scalars), several times
+    quicker than copy.deepcopy, which pays for cycles and types an object from the
+    wire does not have; anything else is left to copy.deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_object(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_object(v) for v in value]
+    if kind in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
 def encode_for_storage(obj: Obj) -> bytes:
@@ -159,7 +216,7 @@ class Store:
         self._check_namespace_field(namespace, meta)
         # The writer owns what it sent, defaulted, and nothing that admission or
         # PrepareForCreate add (upstream's field manager runs before both).
-        requested = copy.deepcopy(obj)
+        requested = copy_object(obj)
         # Mutating admission runs once, before a name is generated, as in upstream's
         # create handler (so its refusals name `generateName`, like `pods "web-"`).
         await self.admission.admit(Attributes(self.spec, Operation.CREATE, namespace,
@@ -169,7 +226,7 @@ class Store:
         # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
         for attempt in range(GENERATE_NAME_TRIES):
             last = attempt == GENERATE_NAME_TRIES - 1
-            candidate, sent = (obj, requested) if last else (copy.deepcopy(obj), copy.deepcopy(requested))
+            candidate, sent = (obj, requested) if last else (copy_object(obj), copy_object(requested))
             candidate["metadata"]["name"] = sent["metadata"]["name"] = generate_name(prefix)
             try:
                 return await self._create(namespace, candidate, sent, opts)
@@ -189,7 +246,7 @@ class Store:
         for created in (obj, requested):
             self._reset_system_metadata(created["metadata"])
             self._normalize_times(created)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         strategy.default(requested)
         strategy.prepare_for_create(obj)

@@ -5,6 +5,7 @@ that share storage."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -13,7 +14,13 @@ import pytest
 
 from kubelite.apiserver.app import APIServer
 from kubelite.apiserver.conftest import Call
-from kubelite.apiserver.registry.store import WriteOptions
+from kubelite.apiserver.registry.store import (
+    _SUFFIX_ALPHABET,
+    WriteOptions,
+    copy_object,
+    generate_name,
+    new_uid,
+)
 from kubelite.machinery import errors
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -166,3 +173,37 @@ async def test_a_write_naming_another_uid_is_refused(call: Call) -> None:
     code, body = await call("PATCH", f"{CMS}/u", body={"metadata": {"uid": uid}, "data": {"a": "3"}},
                             headers=MERGE)
     assert (code, body["data"]) == (200, {"a": "3"})
+
+
+def test_generated_names_take_five_letters_of_the_suffix_alphabet() -> None:
+    names = {generate_name("web-") for _ in range(2000)}
+    assert len(names) > 1990  # 27**5 suffixes: a repeat among 2,000 is rare
+    for name in names:
+        assert name.startswith("web-") and len(name) == 9
+        assert set(name[4:]) <= set(_SUFFIX_ALPHABET)
+    assert {name[4] for name in names} == set(_SUFFIX_ALPHABET)
+
+
+def test_uids_are_random_version_4_uuids() -> None:
+    uids = {new_uid() for _ in range(1000)}
+    assert len(uids) == 1000
+    for uid in uids:
+        parsed = uuid.UUID(uid)
+        assert str(parsed) == uid
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, {"b": None}], "c": "x", "d": 1.5, "e": True},
+    [{"x": {"y": []}}],
+    "plain",
+], ids=["object", "list", "scalar"])
+def test_copy_object_is_deep_and_equal(value: Any) -> None:
+    copied = copy_object(value)
+    assert copied == value
+    if isinstance(value, dict):
+        copied["a"][1]["b"] = "changed"
+        assert value["a"][1]["b"] is None
+    if isinstance(value, list):
+        copied[0]["x"]["y"].append(1)
+        assert value[0]["x"]["y"] == []
