@@ -113,8 +113,16 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
         raise errors.invalid("", "Binding", info.name, [errors.Cause(
             "FieldValueNotSupported", 'Unsupported value: must be "Node"', "target.kind")])
 
+    wanted_uid = (binding.get("metadata") or {}).get("uid")
+
     async def mutate(pod: Obj) -> Obj:
         meta = pod["metadata"]
+        if wanted_uid and wanted_uid != meta.get("uid"):
+            # upstream's setPodHostAndAnnotations: the Binding's uid is a precondition, so a
+            # pod deleted and re-created under its name is not bound in its place
+            raise errors.conflict("", "pods", info.name,
+                                  f"Precondition failed: UID in precondition: {wanted_uid}, "
+                                  f"UID in object meta: {meta.get('uid', '')}")
         if meta.get("deletionTimestamp"):
             raise errors.conflict("", "pods", info.name, "pod is being deleted, cannot be "
                                   "assigned to a host")
@@ -136,6 +144,8 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
 
     opts = write_options(request, info, options)
     opts.subresource = "binding"
+    # upstream writes a binding straight to storage: no field manager records it
+    opts.field_manager = ""
     await store.guaranteed_update(info.namespace, info.name, mutate, opts)
     return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                             "status": "Success", "code": 201}, accept, 201)

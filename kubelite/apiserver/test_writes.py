@@ -243,3 +243,25 @@ async def test_writes_into_a_missing_namespace_are_not_found(call: Call) -> None
                               body=cm("c"))
     assert (code, status["reason"]) == (404, "NotFound")
     assert status["message"] == 'namespaces "nowhere" not found'
+
+
+async def test_a_binding_assigns_once_checks_the_uid_and_records_no_manager(call: Call) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    body = {"metadata": {"name": "b"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    _, made = await call("POST", pods, body=body)
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "b", "uid": "someone-else"},
+               "target": {"kind": "Node", "name": "n1"}}
+    code, answer = await call("POST", f"{pods}/b/binding", body=binding)
+    assert (code, answer["reason"]) == (409, "Conflict")
+    assert answer["message"] == ('Operation cannot be fulfilled on pods "b": Precondition failed: UID in '
+                                 f'precondition: someone-else, UID in object meta: {made["metadata"]["uid"]}')
+    binding["metadata"]["uid"] = made["metadata"]["uid"]
+    code, answer = await call("POST", f"{pods}/b/binding", body=binding)
+    assert code == 201, answer
+    _, bound = await call("GET", f"{pods}/b")
+    assert bound["spec"]["nodeName"] == "n1"
+    # upstream's binding writes to storage directly: nobody's managedFields entry grows
+    assert bound["metadata"]["managedFields"] == made["metadata"]["managedFields"]
+    code, answer = await call("POST", f"{pods}/b/binding", body=binding)
+    assert (code, answer["message"]) == (409, 'Operation cannot be fulfilled on pods "b": '
+                                               'pod b is already assigned to node "n1"')

@@ -73,7 +73,7 @@ from kubelite.scheduler.queued_pod import (
     QueuedPodInfo,
     backoff_duration,
     backoff_expiry,
-    has_affinity_to,
+    term_matches,
     is_pod_updated,
     pod_priority,
     priority_less,
@@ -376,5 +376,5 @@ class SchedulingQueue:
 
     def _with_affinity_to(self, assigned: Obj) -> list[QueuedPodInfo]:
         """Unschedulable pods with a required pod-affinity term the assigned pod meets."""
-        return [info for info in self._unschedulable.values()
-                if has_affinity_to(info.pod, assigned)]
+        return [info for info in self._unschedulable.values() if info.affinity_terms
+                and any(term_matches(term, info.pod, assigned) for term in info.affinity_terms)]

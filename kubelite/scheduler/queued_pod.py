@@ -40,13 +40,16 @@ class QueuedPodInfo:
     gating_reason: str | None = None
     # read on every heap comparison, so kept beside the pod rather than looked up in it
     priority: int = field(init=False)
+    # read for every unschedulable pod on every binding (AssignedPodAdd), so kept too
+    affinity_terms: list[Obj] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.priority = pod_priority(self.pod)
+        self.update_pod(self.pod)
 
     def update_pod(self, pod: Obj) -> None:
         self.pod = pod
         self.priority = pod_priority(pod)
+        self.affinity_terms = required_affinity_terms(pod)
 
 
 Less = Callable[[QueuedPodInfo, QueuedPodInfo], bool]
@@ -114,7 +117,3 @@ def term_matches(term: Obj, pod: Obj, assigned: Obj) -> bool:
         return False
     return in_namespace and selector.matches(meta.get("labels") or {})
 
-
-def has_affinity_to(pod: Obj, assigned: Obj) -> bool:
-    """Whether a required pod-affinity term of `pod` is met by the assigned pod."""
-    return any(term_matches(term, pod, assigned) for term in required_affinity_terms(pod))
