@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from kubelite.client.controller import Controller, TemporaryError
+from kubelite.client.controller import Controller, PermanentError, TemporaryError
 from kubelite.client.resource import Resource
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.gc_graph import (
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 DELETE_WORKERS = 20  # upstream's --concurrent-gc-syncs
 ORPHAN_WORKERS = 5
+CONFLICT_RETRIES = 5  # client-go's retry.DefaultBackoff steps
 UNOBSERVED_RETRY = 1.0  # seconds before looking again at an owner no informer has shown
 
 
@@ -112,31 +113,67 @@ class GarbageCollectorLoop:
         except errors.NotFound:
             return None  # gone already: its delete event finishes the job
 
-    async def _remove_references(self, identity: Identity, latest: Obj,
-                                 owner_uids: set[str]) -> None:
-        refs = owner_references(latest)
-        kept = [ref for ref in refs if ref["uid"] not in owner_uids]
-        if len(kept) != len(refs):
+    async def _remove_references(self, identity: Identity, owner_uids: set[str],
+                                 latest: Obj | None = None) -> None:
+        """Drop the references to `owner_uids`, reading the object again when a
+        concurrent write got in between (upstream retries on conflict too)."""
+        for attempt in range(CONFLICT_RETRIES):
+            if latest is None:
+                latest = await self._get(identity)
+                if latest is None:
+                    return
+            refs = owner_references(latest)
+            kept = [ref for ref in refs if ref["uid"] not in owner_uids]
+            if len(kept) == len(refs):
+                return
             log.info("garbage collector: removing references to %s from %s",
                      ", ".join(sorted(owner_uids)), identity)
-            await self._patch_meta(identity, latest, {"ownerReferences": kept or None})
+            try:
+                await self._patch_meta(identity, latest, {"ownerReferences": kept or None})
+                return
+            except errors.Conflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                latest = None
 
     async def _remove_finalizer(self, identity: Identity, finalizer: str) -> None:
-        latest = await self._get(identity)
-        if latest is None or finalizer not in finalizers(latest):
-            return
-        kept = [f for f in finalizers(latest) if f != finalizer]
-        await self._patch_meta(identity, latest, {"finalizers": kept or None})
+        for attempt in range(CONFLICT_RETRIES):
+            latest = await self._get(identity)
+            if latest is None or finalizer not in finalizers(latest):
+                return
+            kept = [f for f in finalizers(latest) if f != finalizer]
+            try:
+                await self._patch_meta(identity, latest, {"finalizers": kept or None})
+                return
+            except errors.Conflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
 
     async def _delete(self, identity: Identity, latest: Obj, policy: str) -> None:
+        """Delete what `latest` shows. Upstream's deleteObject: the resourceVersion
+        precondition guards against references added since; when it fails only because
+        something else changed (a pod's status), delete with the uid alone."""
         res = await self._resource(identity)
+        namespace = identity.namespace if res.namespaced else None
         log.info("garbage collector: deleting %s with propagation %s", identity, policy)
+        preconditions = {"uid": identity.uid,
+                         "resourceVersion": latest["metadata"]["resourceVersion"]}
         try:
-            await self.client.delete(
-                res, identity.name, namespace=identity.namespace if res.namespaced else None,
-                propagation_policy=policy,
-                preconditions={"uid": identity.uid,
-                               "resourceVersion": latest["metadata"]["resourceVersion"]})
+            await self.client.delete(res, identity.name, namespace=namespace,
+                                     propagation_policy=policy, preconditions=preconditions)
+            return
+        except errors.NotFound:
+            return
+        except errors.Conflict:
+            live = await self._get(identity)
+            if live is None:
+                return
+            if owner_references(live) != owner_references(latest):
+                raise  # its owners changed: look at it again
+        try:
+            await self.client.delete(res, identity.name, namespace=namespace,
+                                     propagation_policy=policy,
+                                     preconditions={"uid": identity.uid})
         except errors.NotFound:
             pass
 
@@ -176,8 +213,8 @@ class GarbageCollectorLoop:
         solid, dangling, waiting = await self._classify(refs, node.identity.namespace)
         if solid:
             if dangling or waiting:
-                await self._remove_references(node.identity, latest,
-                                              {r["uid"] for r in dangling + waiting})
+                await self._remove_references(node.identity,
+                                              {r["uid"] for r in dangling + waiting}, latest)
             return
         if waiting and node.dependents:
             if any(dep.deleting_dependents for dep in node.dependents):
@@ -216,6 +253,11 @@ class GarbageCollectorLoop:
             return None
         res = await self.monitors.resolve(str(ref.get("apiVersion") or ""),
                                           str(ref.get("kind") or ""))
+        if res.namespaced and not namespace:
+            # upstream's namespacedOwnerOfClusterScopedObjectErr: retrying cannot fix it,
+            # and the object is left alone
+            raise PermanentError(f"cluster-scoped objects cannot refer to namespaced owners "
+                                 f"({ref.get('kind')} {ref.get('name')})")
         where = namespace if res.namespaced else ""
         owner = await self._get(Identity(str(ref.get("apiVersion") or ""),
                                          str(ref.get("kind") or ""),
@@ -238,9 +280,7 @@ class GarbageCollectorLoop:
         failures: list[Exception] = []
         for dep in list(owner.dependents):
             try:
-                latest = await self._get(dep.identity)
-                if latest is not None:
-                    await self._remove_references(dep.identity, latest, {uid})
+                await self._remove_references(dep.identity, {uid})
             except (errors.StatusError, TemporaryError) as err:
                 failures.append(err)
         if failures:
