@@ -208,3 +208,35 @@ async def _none(items: Any) -> bool:
 
 async def _now(value: bool) -> bool:
     return value
+
+
+def deployment(name: str) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}}
+
+
+async def test_foreground_deletion_goes_down_a_chain_of_owners(
+        client: Client, cluster: ControllerManager) -> None:
+    """Deployment ─► ReplicaSet ─► pods: the ReplicaSet, itself an owner, is deleted in
+    the foreground too, so the Deployment goes last."""
+    deploy = await client.create("deployments.apps", deployment("chain"), namespace=NS)
+    rs = replicaset("chain", 2, app="chain")
+    rs["metadata"]["ownerReferences"] = [{
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "chain",
+        "uid": deploy["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    await client.create(RS, rs, namespace=NS)
+    await eventually(lambda: settled(client, "chain", 2))
+    await client.delete("deployments.apps", "chain", namespace=NS,
+                        propagation_policy="Foreground")
+
+    async def in_order() -> bool:
+        left_pods = await pods_named_for(client, "chain")
+        rs_gone = await gone(client, RS, "chain")
+        deploy_gone = await gone(client, "deployments.apps", "chain")
+        assert not rs_gone or not left_pods, "the ReplicaSet went before its pods"
+        assert not deploy_gone or rs_gone, "the Deployment went before its ReplicaSet"
+        return deploy_gone
+
+    assert await eventually(in_order)
