@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 DELETE_WORKERS = 20  # upstream's --concurrent-gc-syncs
 ORPHAN_WORKERS = 5
 CONFLICT_RETRIES = 5  # client-go's retry.DefaultBackoff steps
-UNOBSERVED_RETRY = 1.0  # seconds before looking again at an owner no informer has shown
 
 
 class GarbageCollectorLoop:
@@ -195,7 +194,7 @@ class GarbageCollectorLoop:
         await self._collect(node, latest)
         if not node.observed:
             # an owner that exists but no informer has shown yet: look again
-            raise TemporaryError(f"{node.identity} not observed yet", delay=UNOBSERVED_RETRY)
+            raise TemporaryError(f"{node.identity} not observed yet")  # rate-limited retry
 
     async def _process_deleting_dependents(self, node: Node) -> None:
         blocking = node.blocking_dependents()

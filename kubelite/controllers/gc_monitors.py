@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from kubelite.client.controller import TemporaryError
 from kubelite.client.informer import Informer
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
@@ -28,13 +30,16 @@ from kubelite.machinery import errors
 log = logging.getLogger(__name__)
 
 DISCOVERY_PERIOD = 30.0  # upstream's resync of the collector's resources
+REDISCOVERY_MIN_INTERVAL = 1.0  # seconds: unknown kinds rediscover at most this often
 SYNC_TIMEOUT = 30.0  # upstream goes on after waiting for the monitors this long
 REQUIRED_VERBS = frozenset({"delete", "list", "watch"})
 IGNORED = frozenset({("", "events"), ("events.k8s.io", "events")})
 
 
-class UnknownKind(Exception):
-    """Discovery names no resource for an apiVersion and kind (yet)."""
+class UnknownKind(TemporaryError):
+    """Discovery names no resource for an apiVersion and kind (yet): a custom resource
+    not established, or a reference to a kind no server serves. Retried with backoff,
+    as upstream retries its restMappingError."""
 
 
 async def deletable_resources(client: Client) -> list[Resource]:
@@ -69,6 +74,7 @@ class Monitors:
         self.informers: dict[str, Informer] = {}  # by group_resource
         self._kinds: dict[tuple[str, str], Resource] = {}  # (group, kind)
         self._lock = asyncio.Lock()
+        self._discovered_at = -REDISCOVERY_MIN_INTERVAL
 
     def resource_for(self, api_version: str, kind: str) -> Resource:
         group = api_version.rpartition("/")[0]
@@ -78,10 +84,13 @@ class Monitors:
         return res
 
     async def resolve(self, api_version: str, kind: str) -> Resource:
-        """resource_for, discovering again once when the kind is unknown."""
+        """resource_for, discovering again when the kind is unknown (at most once a
+        REDISCOVERY_MIN_INTERVAL, however many references name unknown kinds)."""
         try:
             return self.resource_for(api_version, kind)
         except UnknownKind:
+            if time.monotonic() - self._discovered_at < REDISCOVERY_MIN_INTERVAL:
+                raise
             await self.sync()
             return self.resource_for(api_version, kind)
 
@@ -92,6 +101,7 @@ class Monitors:
         """Discover; start informers for new resources and wait for them to sync, stop
         those of vanished ones. Concurrent calls share one discovery."""
         async with self._lock:
+            self._discovered_at = time.monotonic()
             resources = await deletable_resources(self.client)
             self._kinds = {(r.group, r.kind): r for r in resources}
             wanted = {r.group_resource: r for r in resources}
