@@ -10,7 +10,9 @@
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
-`--disable replicaset` (any loop's name) leaves out one loop. `kubelite scheduler` and
+`--disable replicaset` (any loop's name) leaves out one loop. Orphan and Foreground
+deletes get their finalizers only while the server's own manager runs `garbagecollector`
+(docs/decisions.md). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
 a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
 `--scheduler-config` / `--config`; a file with mistakes stops the command before anything
