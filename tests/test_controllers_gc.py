@@ -63,6 +63,10 @@ async def pods_named_for(client: Client, app: str) -> list[Obj]:
     return items
 
 
+async def no_pods(client: Client, app: str) -> bool:
+    return not await pods_named_for(client, app)
+
+
 async def gone(client: Client, resource: str | Resource, name: str) -> bool:
     try:
         await client.get(resource, name, namespace=NS)
@@ -84,7 +88,7 @@ async def test_deleting_a_replicaset_removes_its_pods(
     await running_replicaset(client, "bg", 3)
     await client.delete(RS, "bg", namespace=NS)  # background, the default
     assert await eventually(lambda: gone(client, RS, "bg"))
-    assert await eventually(lambda: _none(pods_named_for(client, "bg")))
+    assert await eventually(lambda: no_pods(client, "bg"))
 
 
 async def test_foreground_deletion_waits_for_the_pods_then_removes_the_replicaset(
@@ -191,23 +195,15 @@ async def test_a_custom_resource_owning_a_configmap(
     collector = cluster.loops["garbagecollector"]
     assert isinstance(collector, GarbageCollectorLoop)
 
-    def widget_observed() -> bool:
+    async def widget_observed() -> bool:
         node = collector.graph.nodes.get(widget["metadata"]["uid"])
         return node is not None and node.observed and len(node.dependents) == 1
 
-    assert await eventually(lambda: _now(widget_observed()))
+    assert await eventually(widget_observed)
     cm = await client.get("configmaps", "of-widget", namespace=NS)
     assert owner_refs(cm)[0]["uid"] == widget["metadata"]["uid"]
     await client.delete(WIDGETS, "w", namespace=NS)
     assert await eventually(lambda: gone(client, "configmaps", "of-widget"))
-
-
-async def _none(items: Any) -> bool:
-    return not await items
-
-
-async def _now(value: bool) -> bool:
-    return value
 
 
 def deployment(name: str) -> Obj:

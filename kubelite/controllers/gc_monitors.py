@@ -89,17 +89,16 @@ class Monitors:
         try:
             return self.resource_for(api_version, kind)
         except UnknownKind:
-            if time.monotonic() - self._discovered_at < REDISCOVERY_MIN_INTERVAL:
-                raise
-            await self.sync()
+            if self._lock.locked():  # a discovery is under way: its answer will do
+                async with self._lock:
+                    pass
+            elif time.monotonic() - self._discovered_at >= REDISCOVERY_MIN_INTERVAL:
+                await self.sync()
             return self.resource_for(api_version, kind)
 
-    def has_synced(self) -> bool:
-        return all(i.has_synced() for i in self.informers.values())
-
     async def sync(self) -> None:
-        """Discover; start informers for new resources and wait for them to sync, stop
-        those of vanished ones. Concurrent calls share one discovery."""
+        """Discover; start informers for new resources and wait (at most SYNC_TIMEOUT)
+        for them to sync; stop those of vanished ones. One discovery at a time."""
         async with self._lock:
             self._discovered_at = time.monotonic()
             resources = await deletable_resources(self.client)
@@ -110,8 +109,9 @@ class Monitors:
                 await self.informers.pop(gone).stop()
             started = [self._start(res) for name, res in wanted.items()
                        if name not in self.informers]
-            for informer in started:
-                if not await informer.wait_for_sync(SYNC_TIMEOUT):
+            synced = await asyncio.gather(*(i.wait_for_sync(SYNC_TIMEOUT) for i in started))
+            for informer, ok in zip(started, synced, strict=True):
+                if not ok:
                     log.warning("garbage collector: %s has not synced yet; going on",
                                 informer.resource.group_resource)
 
