@@ -58,14 +58,18 @@ _VERB_HANDLERS = {
 class APIServer:
     def __init__(self, *, backend: Backend, host: str = "127.0.0.1", port: int = 6443,
                  service_cidr: str | None = None, watch_history: int = HISTORY_SIZE,
-                 compaction_interval: float = compaction.DEFAULT_INTERVAL) -> None:
+                 compaction_interval: float = compaction.DEFAULT_INTERVAL,
+                 garbage_collector: bool = False) -> None:
+        """`garbage_collector`: a garbage collector runs against this server, so orphan
+        and foreground deletions get their finalizers (see docs/decisions.md)."""
         self.backend = backend
         self.host = host
         self.port = port
         self.compaction_interval = compaction_interval
         self.cache = Cache(backend, history=watch_history)
         kwargs = {"service_cidr": service_cidr} if service_cidr else {}
-        self.registry = Registry(backend=backend, cache=self.cache, **kwargs)
+        self.registry = Registry(backend=backend, cache=self.cache, has_gc=garbage_collector,
+                                 **kwargs)
         self.ready = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -10,7 +10,9 @@
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
-`--disable replicaset` (any loop's name) leaves out one loop. `kubelite scheduler` and
+`--disable replicaset` (any loop's name) leaves out one loop. Orphan and Foreground
+deletes get their finalizers only while the server's own manager runs `garbagecollector`
+(docs/decisions.md). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
 a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
 `--scheduler-config` / `--config`; a file with mistakes stops the command before anything
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli.kubeconfig import write_kubeconfig
-from kubelite.controllers.names import LOOP_NAMES
+from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
@@ -312,6 +314,11 @@ def server_controllers(disabled: list[str]) -> list[str] | None:
     return ["*", *(f"-{name}" for name in LOOP_NAMES if name in disabled)]
 
 
+def runs_garbage_collector(controllers: list[str] | None) -> bool:
+    """Whether the server's own controller manager runs the garbagecollector loop."""
+    return controllers is not None and f"-{GC_LOOP}" not in controllers
+
+
 async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
                           component: Callable[[Client], Coroutine[Any, Any, None]]) -> int:
     """Run one component against the API server a kubeconfig names, until it fails
@@ -350,10 +357,14 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     data_dir: Path = args.data_dir or default_data_dir()
     (data_dir / "db").mkdir(parents=True, exist_ok=True)
     endpoint = args.datastore_endpoint or f"sqlite://{data_dir / 'db' / 'state.db'}"
+    controllers = server_controllers(args.disable)
+    # the server adds orphan/foregroundDeletion finalizers only when its own controller
+    # manager runs the garbage collector, which removes them (docs/decisions.md)
     server = APIServer(backend=open_backend(endpoint), host=args.bind_address,
                        port=args.port, service_cidr=args.service_cidr,
                        watch_history=args.watch_cache_history,
-                       compaction_interval=args.compaction_interval)
+                       compaction_interval=args.compaction_interval,
+                       garbage_collector=runs_garbage_collector(controllers))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -364,7 +375,6 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
     components: list[asyncio.Task[None]] = []
-    controllers = server_controllers(args.disable)
     if config.count or "scheduler" not in args.disable or controllers is not None:
         from kubelite.client.inprocess import InProcessTransport
         from kubelite.client.rest import Client

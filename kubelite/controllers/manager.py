@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
+from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
@@ -40,6 +41,7 @@ LoopFactory = Callable[[LoopContext], Loop]
 
 # Every loop by its upstream name. Add a loop here (and its name to names.py) and it runs.
 LOOPS: dict[str, LoopFactory] = {
+    "garbagecollector": GarbageCollectorLoop,
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,

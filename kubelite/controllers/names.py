@@ -4,4 +4,5 @@ builds them: importable without importing the loops, so the command line can off
 
 from __future__ import annotations
 
-LOOP_NAMES = ("replicaset", "replicationcontroller", "serviceaccount")
+LOOP_NAMES = ("garbagecollector", "replicaset", "replicationcontroller", "serviceaccount")
+GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

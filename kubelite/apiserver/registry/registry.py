@@ -21,15 +21,18 @@ from kubelite.storage.backend import Backend
 
 class Registry:
     def __init__(self, *, backend: Backend, cache: Cache,
-                 service_cidr: str = allocators.DEFAULT_SERVICE_CIDR) -> None:
+                 service_cidr: str = allocators.DEFAULT_SERVICE_CIDR,
+                 has_gc: bool = False) -> None:
         self.backend = backend
         self.cache = cache
         self.stores: dict[tuple[str, str], Store] = {}
         self.services = allocators.ServiceAllocator(backend=backend, cache=cache,
                                                     cidr=service_cidr)
-        # No garbage collector runs in the API server: orphan/foreground deletion
-        # finalizers are only added when one is registered (the controller manager).
-        self.has_gc = False
+        # Whether a garbage collector runs: only then do deletes with propagation Orphan
+        # or Foreground get the orphan / foregroundDeletion finalizer, which nothing else
+        # would ever remove. Upstream always assumes one; kubelite is told by whoever
+        # starts the server (`kubelite server` when it runs the garbagecollector loop).
+        self.has_gc = has_gc
         self.admission = admission.default_chain(stores=self, cache=cache,
                                                  allocator=self.services)
         for spec in RESOURCES:
