@@ -96,6 +96,14 @@ async def test_a_pod_is_bound_and_runs_on_a_simulated_node(
                              namespace="kube-system")
     assert lease["spec"]["holderIdentity"] == scheduler.identity
 
+    async def scheduled_events() -> list[Obj]:
+        events = (await client.list("events", namespace="default"))["items"]
+        return [e for e in events if e["reason"] == "Scheduled"]
+
+    [event] = await eventually(scheduled_events)
+    assert (event["type"], event["message"]) == ("Normal", f"Successfully assigned default/web to {node}")
+    assert event["involvedObject"]["name"] == "web" and event["source"]["component"] == "default-scheduler"
+
 
 async def test_node_selector_picks_the_labelled_node(
         client: Client, scheduler: KubeScheduler) -> None:

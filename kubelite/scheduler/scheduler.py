@@ -352,6 +352,10 @@ class KubeScheduler:
         log.debug("bound %s to %s", info.key, node)
         run_post_bind(profile, state, pod, node)
         self.queue.done(info.key)
+        # what `kubectl describe pod` shows first, as upstream's bindingCycle records it
+        self._spawn(self._reporter_of(pod).record_event(
+            pod, f"Successfully assigned {info.key} to {node}", type="Normal",
+            reason="Scheduled", action="Binding"), f"scheduled event {info.key}")
 
     def _binding_failed(self, info: QueuedPodInfo, cycle: int, profile: Profile,
                         state: CycleState, pod: Obj, node: str, status: Status) -> None:
