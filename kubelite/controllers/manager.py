@@ -28,6 +28,7 @@ from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.job import JobLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 
@@ -43,6 +44,7 @@ LOOPS: dict[str, LoopFactory] = {
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,
+    "job": JobLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
