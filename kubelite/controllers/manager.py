@@ -28,6 +28,7 @@ from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
@@ -45,6 +46,7 @@ LOOPS: dict[str, LoopFactory] = {
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,
     "job": JobLoop,
+    "cronjob": CronJobLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
