@@ -4,7 +4,8 @@
                                         │
     sync(namespace/name): CronJob from the lister (gone: nothing to do)
         reconcile status.active with its Jobs: finished ones leave it (SawCompletedJob,
-            lastSuccessfulTime), vanished ones too (MissingJob)
+            lastSuccessfulTime), vanished ones too (MissingJob); unfinished ones missing
+            from it join it (a lost status write; UnexpectedJob if not started here)
         not suspended, schedule parses, zone known: the most recent scheduled time
             not yet started (TooManyMissedTimes when over 100 were missed)
             past startingDeadlineSeconds: MissSchedule, skip it
@@ -26,14 +27,14 @@ import datetime
 import logging
 from collections.abc import Callable
 
-from kubelite.client.controller import Controller
+from kubelite.client.controller import Controller, TemporaryError
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.resource import resolve
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.cron_schedule import ScheduleError, parse_schedule
 from kubelite.controllers.cronjob_times import (
-    Missed, job_from_template, job_name, most_recent_schedule_time, next_schedule_delay)
+    SCHEDULED_TIMESTAMP, Missed, job_from_template, job_name, most_recent_schedule_time, next_schedule_delay)
 from kubelite.controllers.job_status import COMPLETE, FAILED, condition, is_finished
 from kubelite.controllers.pods import Obj, controller_of, meta
 from kubelite.machinery import errors
@@ -115,8 +116,12 @@ class CronJobLoop:
         if status != (cached.get("status") or {}):
             try:
                 await self.client.update_status(self.resource, cronjob, namespace=namespace)
-            except (errors.NotFound, errors.Conflict):
-                return  # deleted, or changed: its event enqueues it again
+            except errors.NotFound:
+                return
+            except errors.Conflict:
+                # the cache had not seen our last write; the next sync adopts any Job
+                # this one started, so nothing is started twice or lost
+                raise TemporaryError("cronjob changed meanwhile", delay=0.1) from None
         if requeue is not None:
             self.controller.enqueue_after(key, max(requeue, 0.0))
 
@@ -127,7 +132,9 @@ class CronJobLoop:
         for job in jobs:
             job_uid = meta(job).get("uid")
             seen.add(str(job_uid))
-            if job_uid in active_uids and is_finished(job):
+            if job_uid not in active_uids and not is_finished(job):
+                self._adopt(cronjob, status, active, job)
+            elif job_uid in active_uids and is_finished(job):
                 active = [ref for ref in active if ref.get("uid") != job_uid]
                 outcome = COMPLETE if (condition(job, COMPLETE) or {}).get("status") == "True" \
                     else FAILED
@@ -152,6 +159,23 @@ class CronJobLoop:
             status["active"] = active
         else:
             status.pop("active", None)
+
+    def _adopt(self, cronjob: Obj, status: Obj, active: list[Obj], job: Obj) -> None:
+        """An unfinished Job of ours missing from status.active: one this loop started
+        whose status write was lost (a conflict, a crash) is put back, with its
+        scheduled time; any other is upstream's UnexpectedJob (and counted active too,
+        so Forbid and Replace see it)."""
+        stamp = (meta(job).get("annotations") or {}).get(SCHEDULED_TIMESTAMP)
+        scheduled = parse_rfc3339(str(stamp or ""))
+        if scheduled is None:
+            self.recorder.event(cronjob, WARNING, "UnexpectedJob",
+                                f"Saw a job that the controller did not create or forgot: "
+                                f"{meta(job)['name']}")
+        else:
+            last = parse_rfc3339(str(status.get("lastScheduleTime") or ""))
+            if last is None or scheduled > last:
+                status["lastScheduleTime"] = format_time(scheduled)
+        active.append(job_ref(job))
 
     async def _start_due(self, cronjob: Obj, status: Obj, now: datetime.datetime) -> float | None:
         """Start the Job due now, if any; seconds until the next look (None: never)."""
