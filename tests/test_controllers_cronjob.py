@@ -45,6 +45,12 @@ class Cron:
     loop: CronJobLoop
     clock: FakeClock
 
+    async def create(self, obj: Obj) -> None:
+        """Create the CronJob and start the clock at its creation, as the server stamped it."""
+        created = await self.client.create(CJ, obj, namespace=NS)
+        stamp = created["metadata"]["creationTimestamp"]
+        self.clock.start = self.clock.now = datetime.datetime.fromisoformat(stamp)
+
     def tick(self, name: str, minute: int) -> datetime.datetime:
         scheduled = self.clock.to_minute(minute)
         self.loop.controller.enqueue(f"{NS}/{name}")
@@ -91,7 +97,7 @@ async def reasons(client: Client, name: str) -> list[str]:
 
 async def test_a_cronjob_starts_its_job_on_time_and_sees_it_complete(cron: Cron) -> None:
     client = cron.client
-    await client.create(CJ, cronjob("tick"), namespace=NS)
+    await cron.create(cronjob("tick"))
     await eventually(lambda: _cached(cron, "tick"))
     cron.clock.now = cron.clock.start.replace(second=59)  # before the first minute is up
     await cron.loop.sync(f"{NS}/tick")
@@ -115,8 +121,7 @@ async def test_a_cronjob_starts_its_job_on_time_and_sees_it_complete(cron: Cron)
 
 async def test_forbid_skips_a_start_while_one_runs(cron: Cron) -> None:
     client = cron.client
-    await client.create(CJ, cronjob("one", exit_after="1h", concurrencyPolicy="Forbid"),
-                        namespace=NS)
+    await cron.create(cronjob("one", exit_after="1h", concurrencyPolicy="Forbid"))
     first = f"one-{minutes(cron.tick('one', 1))}"
     assert await eventually(lambda: jobs_of(client, "one")) == [first]
     cron.tick("one", 2)
@@ -132,8 +137,7 @@ async def test_forbid_skips_a_start_while_one_runs(cron: Cron) -> None:
 
 async def test_replace_replaces_the_running_job(cron: Cron) -> None:
     client = cron.client
-    await client.create(CJ, cronjob("swap", exit_after="1h", concurrencyPolicy="Replace"),
-                        namespace=NS)
+    await cron.create(cronjob("swap", exit_after="1h", concurrencyPolicy="Replace"))
     first = f"swap-{minutes(cron.tick('swap', 1))}"
     assert await eventually(lambda: jobs_of(client, "swap")) == [first]
     second = f"swap-{minutes(cron.tick('swap', 2))}"
@@ -149,7 +153,7 @@ async def test_replace_replaces_the_running_job(cron: Cron) -> None:
 
 async def test_history_limits_keep_the_newest_finished_jobs(cron: Cron) -> None:
     client = cron.client
-    await client.create(CJ, cronjob("hist", successfulJobsHistoryLimit=1), namespace=NS)
+    await cron.create(cronjob("hist", successfulJobsHistoryLimit=1))
     names = []
     for minute in (1, 2, 3):
         names.append(f"hist-{minutes(cron.tick('hist', minute))}")
@@ -167,8 +171,7 @@ async def test_history_limits_keep_the_newest_finished_jobs(cron: Cron) -> None:
 async def test_a_start_past_its_starting_deadline_is_skipped(cron: Cron) -> None:
     client = cron.client
     for name, deadline in (("late", 10), ("ontime", 30)):
-        await client.create(CJ, cronjob(name, startingDeadlineSeconds=deadline,
-                                        schedule="0 0 1 1 *"), namespace=NS)
+        await cron.create(cronjob(name, startingDeadlineSeconds=deadline, schedule="0 0 1 1 *"))
     # the next New Year, 20 s late: too late for one, in time for the other
     new_year = datetime.datetime(cron.clock.start.year + 1, 1, 1, tzinfo=datetime.UTC)
     cron.clock.now = new_year + datetime.timedelta(seconds=20)

@@ -4,13 +4,16 @@ annotations say. The loop runs with a 50 ms failure back-off instead of 10 s."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from kubelite.client.rest import Client
+from kubelite.machinery import errors
 from kubelite.controllers.job import JobLoop
+from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 from tests.loops import nodes_and_scheduler, run_loops
 from tests.test_scheduler import eventually
 
@@ -160,3 +163,37 @@ async def test_active_deadline_fails_the_job_and_stops_its_pods(
     assert done["status"]["terminating"] == 0
     for p in await pods_of(client, "slow"):
         assert not p["metadata"].get("finalizers")
+
+
+async def test_a_finished_job_is_deleted_after_its_ttl(client: Client) -> None:
+    clock = TTLClock()
+    async with nodes_and_scheduler(client):
+        async with run_loops(client, lambda ctx: JobLoop(ctx),
+                             lambda ctx: TTLAfterFinishedLoop(ctx, clock=clock)) as loops:
+            ttl_loop: TTLAfterFinishedLoop = loops[1]
+            await client.create(JOBS, job("brief", ttlSecondsAfterFinished=3600), namespace=NS)
+            done = await eventually(lambda: finished(client, "brief"))
+            await ttl_loop.sync(f"{NS}/brief")  # an hour has not passed
+            assert (await client.get(JOBS, "brief", namespace=NS))["metadata"].get(
+                "deletionTimestamp") is None
+            clock.later = datetime.timedelta(hours=1, seconds=1)
+            ttl_loop.controller.enqueue(f"{NS}/brief")
+
+            async def deleted() -> bool:
+                try:
+                    current = await client.get(JOBS, "brief", namespace=NS)
+                except errors.NotFound:
+                    return True
+                # with a garbage collector the Job waits on foregroundDeletion
+                return current["metadata"]["uid"] == done["metadata"]["uid"] and \
+                    "foregroundDeletion" in (current["metadata"].get("finalizers") or ())
+
+            await eventually(deleted)
+
+
+class TTLClock:
+    def __init__(self) -> None:
+        self.later = datetime.timedelta(0)
+
+    def __call__(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC) + self.later

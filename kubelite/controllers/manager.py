@@ -32,6 +32,7 @@ from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
+from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ LOOPS: dict[str, LoopFactory] = {
     "serviceaccount": ServiceAccountLoop,
     "job": JobLoop,
     "cronjob": CronJobLoop,
+    "ttl-after-finished": TTLAfterFinishedLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
