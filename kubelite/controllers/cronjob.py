@@ -5,7 +5,7 @@
     sync(namespace/name): CronJob from the lister (gone: nothing to do)
         reconcile status.active with its Jobs: finished ones leave it (SawCompletedJob,
             lastSuccessfulTime), vanished ones too (MissingJob); unfinished ones missing
-            from it join it (a lost status write; UnexpectedJob if not started here)
+            from it join it if this loop started them (a lost status write), else UnexpectedJob
         not suspended, schedule parses, zone known: the most recent scheduled time
             not yet started (TooManyMissedTimes when over 100 were missed)
             past startingDeadlineSeconds: MissSchedule, skip it
@@ -161,20 +161,21 @@ class CronJobLoop:
             status.pop("active", None)
 
     def _adopt(self, cronjob: Obj, status: Obj, active: list[Obj], job: Obj) -> None:
-        """An unfinished Job of ours missing from status.active: one this loop started
-        whose status write was lost (a conflict, a crash) is put back, with its
-        scheduled time; any other is upstream's UnexpectedJob (and counted active too,
-        so Forbid and Replace see it)."""
+        """An unfinished Job of ours missing from status.active. One this loop started
+        (it has the scheduled-timestamp annotation) whose status write was lost, to a
+        conflict or a crash, is put back with its scheduled time, so it is neither
+        started twice nor forgotten. Any other (`kubectl create job --from`) is
+        upstream's UnexpectedJob, and stays out of status.active as there."""
         stamp = (meta(job).get("annotations") or {}).get(SCHEDULED_TIMESTAMP)
         scheduled = parse_rfc3339(str(stamp or ""))
         if scheduled is None:
             self.recorder.event(cronjob, WARNING, "UnexpectedJob",
                                 f"Saw a job that the controller did not create or forgot: "
                                 f"{meta(job)['name']}")
-        else:
-            last = parse_rfc3339(str(status.get("lastScheduleTime") or ""))
-            if last is None or scheduled > last:
-                status["lastScheduleTime"] = format_time(scheduled)
+            return
+        last = parse_rfc3339(str(status.get("lastScheduleTime") or ""))
+        if last is None or scheduled > last:
+            status["lastScheduleTime"] = format_time(scheduled)
         active.append(job_ref(job))
 
     async def _start_due(self, cronjob: Obj, status: Obj, now: datetime.datetime) -> float | None:
