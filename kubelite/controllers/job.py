@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 WORKERS = 5  # upstream's ConcurrentJobSyncs
 MAX_POD_CREATE_DELETE_PER_SYNC = 500
 COMPONENT = "job-controller"
+MANAGED_BY = "kubernetes.io/job-controller"
 
 Clock = Callable[[], datetime.datetime]
 
@@ -168,6 +169,8 @@ class JobLoop:
             await self._release_orphans(key, namespace)
             return
         job: Obj = {**copy.deepcopy(cached), "kind": "Job", "apiVersion": "batch/v1"}
+        if (job.get("spec") or {}).get("managedBy") not in (None, MANAGED_BY):
+            return  # another controller's Job (spec.managedBy), as upstream skips it
         uid = str(meta(job).get("uid") or "")
         owned = [*self.pods.indexer.by_index(OWNER_INDEX, uid),
                  *self.pods.indexer.by_index(OWNER_INDEX, ORPHAN + namespace)]
