@@ -197,3 +197,34 @@ class TTLClock:
 
     def __call__(self) -> datetime.datetime:
         return datetime.datetime.now(datetime.UTC) + self.later
+
+
+async def test_failed_indexes_fail_the_job_with_backoff_limit_per_index(
+        client: Client, loop: JobLoop) -> None:
+    policy = {"rules": [{"action": "FailIndex",
+                         "onExitCodes": {"operator": "In", "values": [3]}}]}
+    await client.create(JOBS, job("perindex", exit_code=3, completions=3, parallelism=3,
+                                  completionMode="Indexed", backoffLimitPerIndex=1,
+                                  podFailurePolicy=policy), namespace=NS)
+    done = await eventually(lambda: finished(client, "perindex"))
+    assert conditions(done)["Failed"] == ("True", "FailedIndexes")
+    assert done["status"]["failedIndexes"] == "0-2"
+    assert done["status"]["failed"] == 3
+    assert done["spec"]["backoffLimit"] == 2**31 - 1  # defaulted with backoffLimitPerIndex
+    pods = await pods_of(client, "perindex")
+    assert len(pods) == 3  # FailIndex: no retry despite backoffLimitPerIndex 1
+    assert {p["metadata"]["annotations"]["batch.kubernetes.io/job-index-failure-count"]
+            for p in pods} == {"0"}
+
+
+async def test_a_success_policy_completes_the_job_early(client: Client, loop: JobLoop) -> None:
+    await client.create(JOBS, job("leader", completions=5, parallelism=1, completionMode="Indexed",
+                                  successPolicy={"rules": [{"succeededIndexes": "0"}]}),
+                        namespace=NS)
+    done = await eventually(lambda: finished(client, "leader"))
+    assert conditions(done) == {"SuccessCriteriaMet": ("True", "SuccessPolicy"),
+                                "Complete": ("True", "SuccessPolicy")}
+    assert done["status"]["completedIndexes"] == "0"
+    assert done["status"]["succeeded"] == 1
+    assert [p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+            for p in await pods_of(client, "leader")] == ["0"]
