@@ -84,8 +84,7 @@ class CronJobLoop:
         self.jobs = ctx.informers.informer("jobs.batch", indexers={CRONJOB_INDEX: cronjob_index})
         self.cronjobs.add_event_handler(
             on_add=lambda cj: self.controller.enqueue(object_key(cj)),
-            on_update=lambda old, new: self.controller.enqueue(object_key(new)),
-            on_delete=lambda cj: None)
+            on_update=lambda old, new: self.controller.enqueue(object_key(new)))
         self.jobs.add_event_handler(on_add=self._job_changed,
                                     on_update=lambda old, new: self._job_changed(new),
                                     on_delete=self._job_changed)

@@ -147,8 +147,9 @@ class JobLoop:
             expected.discard(str(meta(pod).get("uid") or ""))
 
     def _enqueue_matching(self, pod: Obj) -> None:
+        """An orphan's candidate Jobs (for adoption); a pod another kind controls has none."""
         pod_labels = meta(pod).get("labels") or {}
-        if not pod_labels:
+        if not pod_labels or controller_of(pod) is not None:
             return
         for job in self.jobs.lister.list(meta(pod).get("namespace")):
             try:
