@@ -230,6 +230,8 @@ class JobLoop:
             log.debug("job %s changed since the cache saw it; syncing again", key)
             return
         self.backoffs[key] = outcome.backoff
+        if tracker.more:
+            self.controller.enqueue(key)
         for event in tracker.finished_events():
             self.recorder.event(job, *event)
         if manage_error is not None:

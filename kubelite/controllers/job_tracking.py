@@ -14,7 +14,9 @@ in three steps, each safe to repeat after a crash:
      the interim condition's terminal twin (Complete with completionTime, or Failed) is
      added; the status is written again.
 
-A failure a podFailurePolicy rule Ignores is never counted. Once the Job is failing,
+At most 500 uids wait in the uncounted lists (upstream's MaxUncountedPods); more
+finished pods are left to the next sync. A failure a podFailurePolicy rule Ignores is
+never counted. Once the Job is failing,
 its unfinished pods count as failed.
 """
 
@@ -34,6 +36,9 @@ from kubelite.controllers.job_status import (
     COMPLETE, FAILURE_TARGET, TERMINAL_OF, ensure_condition, has_finalizer, is_failed)
 from kubelite.controllers.pods import Obj, meta
 
+# upstream's MaxUncountedPods: keeps uncountedTerminatedPods near 20 KB at most
+MAX_UNCOUNTED_PODS = 500
+
 RemoveFinalizers = Callable[[list[Obj]], Awaitable[Any]]
 
 
@@ -47,6 +52,7 @@ class Tracker:
         self.outcome = outcome
         self.satisfied = satisfied
         self.finished: Obj | None = None  # the terminal condition, once added
+        self.more = False  # finished pods were left for the next sync
 
     async def track(self, remove_finalizers: RemoveFinalizers) -> None:
         job, out = self.job, self.outcome
@@ -64,6 +70,9 @@ class Tracker:
             uid = str(meta(pod).get("uid") or "")
             if not has_finalizer(pod) or uid in out.expected_removals:
                 continue
+            if len(succeeded_uids) + len(failed_uids) >= MAX_UNCOUNTED_PODS:
+                self.more = True  # the status stays small; the next sync takes the rest
+                break
             phase = (pod.get("status") or {}).get("phase")
             if phase in ("Succeeded", "Failed") or meta(pod).get("deletionTimestamp") \
                     or meta(job).get("deletionTimestamp"):
@@ -123,7 +132,7 @@ class Tracker:
 
     def _enact_finished(self, status: Obj, nothing_uncounted: bool) -> None:
         out = self.outcome
-        if out.finished is None or not nothing_uncounted or not self.satisfied:
+        if out.finished is None or not nothing_uncounted or not self.satisfied or self.more:
             return
         if out.active_count > 0 or out.terminating > 0:
             return  # a finished Job has no pod still running
