@@ -29,8 +29,11 @@ from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.cronjob import CronJobLoop
+from kubelite.controllers.job import JobLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
+from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ LOOPS: dict[str, LoopFactory] = {
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,
+    "job": JobLoop,
+    "cronjob": CronJobLoop,
+    "ttl-after-finished": TTLAfterFinishedLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

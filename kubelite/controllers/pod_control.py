@@ -62,8 +62,11 @@ class PodControl:
         self.client = client
         self.recorder = recorder
 
-    async def create_pod(self, owner: Obj, template: Obj) -> Obj:
+    async def create_pod(self, owner: Obj, template: Obj, *,
+                         generate_name: str | None = None) -> Obj:
         pod = pod_from_template(template, owner)
+        if generate_name:  # an Indexed Job names its pods <job>-<index>-
+            pod["metadata"]["generateName"] = generate_name
         if not pod["metadata"]["labels"]:
             raise ValueError("unable to create pods, no labels")
         namespace = meta(owner).get("namespace", "")
