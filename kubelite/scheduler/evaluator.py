@@ -42,6 +42,13 @@ from kubelite.scheduler.preemption import (
 from kubelite.scheduler.queued_pod import pod_priority
 
 
+class RowStatuses(dict[int, Status]):
+    """The dry run's status per row tried, and how many rows had no lower-priority pod
+    (each "No preemption victims found for incoming pod", kept as a count)."""
+
+    without_victims: int = 0
+
+
 class Evaluator:
     def __init__(self, *, min_candidate_nodes_percentage: int = 10,
                  min_candidate_nodes_absolute: int = 100) -> None:
@@ -66,8 +73,11 @@ class Evaluator:
             reasons: Counter[str] = Counter()
             for status in statuses.values():
                 reasons.update(status.reasons)
-            if len(statuses) < len(nodes):
-                reasons[NOT_HELPFUL] += len(nodes) - len(statuses)
+            if statuses.without_victims:
+                reasons[NO_VICTIMS] += statuses.without_victims
+            judged = len(statuses) + statuses.without_victims
+            if judged < len(nodes):
+                reasons[NOT_HELPFUL] += len(nodes) - judged
             return PostFilterResult(""), Status(Code.UNSCHEDULABLE,
                                                 (availability_message(len(nodes), reasons),))
         best = pick_one_node(candidates)
@@ -92,22 +102,24 @@ class Evaluator:
 
     def find_candidates(self, pod: Obj, nodes: NodeTable, diagnosis: Diagnosis,
                         handle: PreemptionHandle, pdbs: Sequence[Obj],
-                        ) -> tuple[list[Candidate], dict[int, Status]]:
+                        ) -> tuple[list[Candidate], RowStatuses]:
         """Candidates (those breaking no budget first) and the status of each row tried
-        and found wanting (upstream's findCandidates + DryRunPreemption)."""
-        potential = [int(r) for r in np.flatnonzero(diagnosis.codes() == Code.UNSCHEDULABLE)]
-        if not potential:
-            return [], {}
-        offset = int(handle.rng.integers(len(potential)))
-        in_order = potential[offset:] + potential[:offset]
+        and found wanting (upstream's findCandidates + DryRunPreemption); the rows with
+        no lower-priority pod at all are only counted, never looked at one by one."""
+        statuses = RowStatuses()
+        potential = np.flatnonzero(diagnosis.codes() == Code.UNSCHEDULABLE)
+        if not potential.size:
+            return [], statuses
+        offset = int(handle.rng.integers(potential.size))
+        in_order = np.concatenate((potential[offset:], potential[:offset]))
         self.index.refresh(nodes)
         lower = self.index.below(pod_priority(pod), len(nodes))
-        statuses = {row: Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (NO_VICTIMS,))
-                    for row in in_order if not lower.counts[row]}
-        rows = [row for row in in_order if lower.counts[row]]
+        has_victims = np.asarray(lower.counts)[in_order] > 0
+        statuses.without_victims = int(in_order.size - np.count_nonzero(has_victims))
+        rows = [int(r) for r in in_order[has_victims]]
         if not rows:
             return [], statuses
-        wanted = self.num_candidates(len(potential))
+        wanted = self.num_candidates(int(potential.size))
         if dry_run.by_columns_is_exact(pod, nodes):
             candidates, tried = dry_run.by_columns(pod, nodes, rows, lower, wanted, handle, pdbs)
         else:
