@@ -28,6 +28,7 @@ from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 
@@ -40,6 +41,7 @@ LoopFactory = Callable[[LoopContext], Loop]
 
 # Every loop by its upstream name. Add a loop here (and its name to names.py) and it runs.
 LOOPS: dict[str, LoopFactory] = {
+    "deployment": DeploymentLoop,
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,

@@ -4,4 +4,4 @@ builds them: importable without importing the loops, so the command line can off
 
 from __future__ import annotations
 
-LOOP_NAMES = ("replicaset", "replicationcontroller", "serviceaccount")
+LOOP_NAMES = ("deployment", "replicaset", "replicationcontroller", "serviceaccount")
