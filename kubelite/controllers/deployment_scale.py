@@ -14,7 +14,8 @@ scaling down, the older one.
 from __future__ import annotations
 
 from kubelite.controllers.deployment_util import (
-    MAX_REPLICAS, annotations_of, by_creation, max_surge, replicas, status_count)
+    MAX_REPLICAS, active, annotations_of, by_creation, find_active_or_latest, is_rolling,
+    is_saturated, max_surge, replicas, status_count)
 from kubelite.controllers.pods import Obj, meta
 
 
@@ -80,3 +81,22 @@ def proportional_sizes(deployment: Obj, active_rss: list[Obj]) -> tuple[list[tup
         first = meta(ordered[0])["name"]
         sizes[first] = max(0, sizes[first] + to_add - added)  # leftovers to the largest
     return [(rs, sizes[meta(rs)["name"]]) for rs in ordered], operation
+
+
+def scale_plan(deployment: Obj, new_rs: Obj | None,
+               old_rss: list[Obj]) -> tuple[list[tuple[Obj, int]], str | None]:
+    """What a resize does (DeploymentController.scale): each ReplicaSet to write with
+    its new size, and the scaling direction for proportional writes (None: the writes
+    are plain resizes, made only where the size differs).
+
+    - one ReplicaSet with replicas (or none: the newest): it takes spec.replicas;
+    - a saturated new ReplicaSet: the old ones go to zero;
+    - otherwise, rolling: every active ReplicaSet gets its proportional share."""
+    only = find_active_or_latest(new_rs, old_rss)
+    if only is not None:
+        return [(only, replicas(deployment))], None
+    if is_saturated(deployment, new_rs):
+        return [(rs, 0) for rs in active(old_rss)], None
+    if is_rolling(deployment):
+        return proportional_sizes(deployment, active([*old_rss, new_rs]))
+    return [], None

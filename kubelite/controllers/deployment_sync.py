@@ -30,11 +30,11 @@ from kubelite.controllers.deployment_progress import (
     FAILED_RS_CREATE, FOUND_NEW_RS, NEW_RS_CREATED, PAUSED, PROGRESSING, RESUMED,
     calculate_status, get_condition, has_progress_deadline, new_condition, requeue_after,
     rollout_status, set_condition, TIMED_OUT)
-from kubelite.controllers.deployment_scale import proportional_sizes
+from kubelite.controllers.deployment_scale import scale_plan
 from kubelite.controllers.deployment_util import (
     HASH_LABEL, REVISION, active, annotations_of, by_creation, compute_hash,
-    desired_replicas_annotation, equal_ignore_hash, find_active_or_latest, find_new_rs,
-    find_old_rss, is_rolling, is_saturated, max_revision, max_surge, new_rs_new_replicas,
+    desired_replicas_annotation, equal_ignore_hash, find_new_rs,
+    find_old_rss, max_revision, max_surge, new_rs_new_replicas,
     replicas, replicas_annotations_need_update, revision, set_new_rs_annotations,
     set_replicas_annotations, status_count)
 from kubelite.controllers.pod_control import controller_ref, namespace_terminating
@@ -199,18 +199,11 @@ class DeploymentSync:
         return size_changes, written
 
     async def scale(self, new_rs: Obj | None, old_rss: list[Obj]) -> None:
-        only = find_active_or_latest(new_rs, old_rss)
-        if only is not None:
-            if replicas(only) != replicas(self.d):
-                await self.scale_and_record(only, replicas(self.d))
-            return
-        if is_saturated(self.d, new_rs):
-            for old in active(old_rss):
-                await self.scale_and_record(old, 0)
-            return
-        if is_rolling(self.d):
-            sizes, operation = proportional_sizes(self.d, active([*old_rss, new_rs]))
-            for rs, size in sizes:
+        steps, operation = scale_plan(self.d, new_rs, old_rss)
+        for rs, size in steps:
+            if operation is None:
+                await self.scale_and_record(rs, size)
+            else:
                 await self.scale_rs(rs, size, operation)
 
     async def is_scaling_event(self) -> bool:
