@@ -243,3 +243,57 @@ async def test_an_unmet_deadline_reports_progress_deadline_exceeded(
         "message": f'ReplicaSet "{rs["metadata"]["name"]}" has timed out progressing.',
         "lastUpdateTime": "", "lastTransitionTime": ""}
     assert condition(got, "Available")["reason"] == "MinimumReplicasUnavailable"
+
+
+async def test_a_resize_mid_rollout_is_shared_out_in_proportion(
+        client: Client, cluster: ControllerManager) -> None:
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0}}
+    await client.create(DEPLOY, deployment("web", 4, strategy=strategy), namespace=NS)
+    await eventually(lambda: rolled_out(client, "web"))
+    # a template whose pods no node takes: the rollout stops at the surge
+    await client.patch(DEPLOY, "web", {"spec": {"template": {"spec": {
+        "nodeSelector": {"disk": "none"}}}}}, namespace=NS)
+
+    async def stuck() -> list[Obj]:
+        rss = await replica_sets(client, "web")
+        return rss if [rs["spec"]["replicas"] for rs in rss] == [4, 2] else []
+
+    await eventually(stuck)
+    await client.patch(DEPLOY, "web", {"spec": {"replicas": 8}}, namespace=NS)
+
+    async def shared_out() -> list[Obj]:
+        rss = await replica_sets(client, "web")
+        return rss if sum(rs["spec"]["replicas"] for rs in rss) == 10 else []
+
+    old, new = await eventually(shared_out)
+    # 4 and 2 of at most 6, now of at most 10: 4*10/6 -> 7 and 2*10/6 -> 3
+    assert (old["spec"]["replicas"], new["spec"]["replicas"]) == (7, 3)
+    for rs in (old, new):
+        annotations = rs["metadata"]["annotations"]
+        assert (annotations["deployment.kubernetes.io/desired-replicas"],
+                annotations["deployment.kubernetes.io/max-replicas"]) == ("8", "10")
+
+
+async def test_old_replica_sets_past_the_history_limit_are_deleted(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(DEPLOY, deployment("web", 1, revisionHistoryLimit=1), namespace=NS)
+    await eventually(lambda: rolled_out(client, "web"))
+    for image in ("nginx:2", "nginx:3"):
+        await set_image(client, "web", image)
+        await eventually(lambda: rolled_out(client, "web"))
+
+    async def pruned() -> list[Obj]:
+        rss = await replica_sets(client, "web")
+        return rss if len(rss) == 2 else []
+
+    old, new = await eventually(pruned)
+    assert [rs["metadata"]["annotations"][REVISION] for rs in (old, new)] == ["2", "3"]
+
+
+async def test_min_ready_seconds_reaches_the_replica_set(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(DEPLOY, deployment("slow", 2, minReadySeconds=1), namespace=NS)
+    d = await eventually(lambda: rolled_out(client, "slow"))
+    [rs] = await replica_sets(client, "slow")
+    assert rs["spec"]["minReadySeconds"] == 1
+    assert d["status"]["availableReplicas"] == 2

@@ -8,7 +8,9 @@ Each sync moves one step and then writes status:
   unavailable replicas (oldest ReplicaSet first; removing them costs no availability,
   and they would otherwise block the rollout), then available ones while more than
   replicas - maxUnavailable pods are available, the new ReplicaSet's not-yet-available
-  pods counted as unavailable;
+  pods counted as unavailable, and no ReplicaSet counted as more available than its
+  size (unlike upstream, which can count the pods a ReplicaSet is still deleting and
+  briefly drop below the limit);
 - once the rollout is complete, old ReplicaSets past revisionHistoryLimit go.
 
 The informer brings each ReplicaSet's status change back as a new sync, which takes
@@ -78,9 +80,17 @@ async def cleanup_unhealthy_replicas(s: DeploymentSync, old_rss: list[Obj],
     return old_rss, total
 
 
+def still_available(rs: Obj) -> int:
+    """Available pods a ReplicaSet will keep: at most its size. Just scaled down, its
+    status still counts the pods it is deleting (its loop writes status from the pods
+    it saw before deleting), and counting those would scale the old ReplicaSets down
+    a second time, below replicas - maxUnavailable."""
+    return min(status_count(rs, "availableReplicas"), replicas(rs))
+
+
 async def scale_down_old_rss(s: DeploymentSync, all_rss: list[Obj], old_rss: list[Obj]) -> int:
     min_available = replicas(s.d) - max_unavailable(s.d)
-    available = sum(status_count(rs, "availableReplicas") for rs in all_rss)
+    available = sum(still_available(rs) for rs in all_rss)
     if available <= min_available:
         return 0
     to_scale_down = available - min_available
