@@ -31,6 +31,7 @@ from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
+from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
@@ -45,6 +46,7 @@ LoopFactory = Callable[[LoopContext], Loop]
 # Every loop by its upstream name. Add a loop here (and its name to names.py) and it runs.
 LOOPS: dict[str, LoopFactory] = {
     "garbagecollector": GarbageCollectorLoop,
+    "deployment": DeploymentLoop,
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,

@@ -37,6 +37,8 @@ class CannotAdopt(Exception):
 
 
 class PodClaimer:
+    resource = "pods"  # what is claimed (the Deployment loop claims replicasets.apps)
+
     def __init__(self, client: Client, owner: Obj, selector: labels.Selector,
                  fresh_owner: FreshOwner) -> None:
         self.client = client
@@ -105,7 +107,7 @@ class PodClaimer:
         patch = {"metadata": {"ownerReferences": [controller_ref(self.owner)],
                               "uid": meta(pod).get("uid")}}
         try:
-            await self.client.patch("pods", meta(pod)["name"], patch, type="strategic",
+            await self.client.patch(self.resource, meta(pod)["name"], patch, type="strategic",
                                     namespace=meta(pod).get("namespace"))
         except errors.NotFound:
             return False  # gone meanwhile: nothing to adopt
@@ -116,7 +118,7 @@ class PodClaimer:
                                                    "uid": meta(self.owner).get("uid")}],
                               "uid": meta(pod).get("uid")}}
         try:
-            await self.client.patch("pods", meta(pod)["name"], patch, type="strategic",
+            await self.client.patch(self.resource, meta(pod)["name"], patch, type="strategic",
                                     namespace=meta(pod).get("namespace"))
         except (errors.NotFound, errors.Invalid):
             # gone, or no longer ours (another uid): nothing left to release

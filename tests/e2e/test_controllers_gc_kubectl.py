@@ -73,15 +73,9 @@ def test_cascade_foreground_deletes_the_pods_before_the_rs(cluster: Cluster, ns:
 @pytest.mark.parametrize("cascade", ["background", "foreground"])
 def test_kubectl_delete_deployment_removes_its_replicasets_and_pods(
         cluster: Cluster, ns: str, cascade: str) -> None:
-    cluster.kubectl("create", "-n", ns, "deployment", "web", "--image=nginx")
-    uid = cluster.kubectl("get", "-n", ns, "deployment", "web", "-o",
-                          "jsonpath={.metadata.uid}").stdout
-    rs = replicaset("web", 2)
-    rs["metadata"]["ownerReferences"] = [{
-        "apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": uid,
-        "controller": True, "blockOwnerDeletion": True}]
-    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(rs))
-    assert wait_for(lambda: len(pods(cluster, ns, "web")) >= 1), pods(cluster, ns, "web")
+    cluster.kubectl("create", "-n", ns, "deployment", "web", "--image=nginx", "--replicas=2")
+    assert wait_for(lambda: len(pods(cluster, ns, "web")) == 2), pods(cluster, ns, "web")
+    assert cluster.kubectl("get", "rs", "-n", ns, "-l", "app=web", "-o", "name").stdout
     cluster.kubectl("delete", "-n", ns, "deployment", "web", f"--cascade={cascade}")
     if cascade == "foreground":  # kubectl returned once the Deployment went, which was last
         assert pods(cluster, ns, "web") == []

@@ -128,6 +128,9 @@ class DefaultStrategy:
     spec_keys: ClassVar[tuple[str, ...]] = ("spec",)
     # What status a new object starts with (None: no status at all).
     initial_status: ClassVar[Obj | None] = None
+    # A status write may change annotations too (upstream's Deployment status strategy
+    # resets only spec and labels: the Deployment loop records its revision so).
+    status_writes_annotations: ClassVar[bool] = False
 
     def validate_name(self, name: str, prefix: bool = False) -> list[str]:
         # NameIsDNSSubdomain: most kinds' names must be DNS subdomains.
@@ -203,6 +206,11 @@ class StatusStrategy(DefaultStrategy):
         for key in ("resourceVersion", "managedFields"):
             if key in meta:
                 old_meta[key] = meta[key]
+        if getattr(self.main, "status_writes_annotations", False):
+            if meta.get("annotations"):
+                old_meta["annotations"] = meta["annotations"]
+            else:
+                old_meta.pop("annotations", None)
         new["metadata"] = old_meta
         if status is None:
             new.pop("status", None)

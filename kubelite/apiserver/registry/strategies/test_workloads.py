@@ -126,3 +126,21 @@ def test_replication_controller_defaults_selector_and_labels_from_template():
     assert obj["spec"]["replicas"] == 1
     assert obj["status"] == {"replicas": 0}
     assert rc.validate(obj) == []
+
+
+@pytest.mark.parametrize("plural, keeps", [
+    pytest.param("deployments", True, id="deployment-writes-annotations"),
+    pytest.param("replicasets", False, id="replicaset-keeps-old-metadata"),
+])
+def test_a_status_write_changes_annotations_only_for_deployments(plural, keeps):
+    status_strategy = STRATEGIES[("apps", plural)].subresource_strategies()["status"]
+    old = workload("X")
+    old["metadata"]["labels"] = {"app": "web"}
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
+    new["metadata"]["labels"] = {"changed": "yes"}
+    new["status"] = {"replicas": 1}
+    status_strategy.prepare_for_update(new, old)
+    assert new["metadata"].get("annotations") == (
+        {"deployment.kubernetes.io/revision": "2"} if keeps else None)
+    assert new["metadata"]["labels"] == {"app": "web"}  # labels never change by status

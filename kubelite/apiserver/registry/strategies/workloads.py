@@ -109,6 +109,7 @@ def _int_or_percent_value(value: Any) -> int:
 
 class DeploymentStrategy(_AppsStrategy):
     word = "deployment"
+    status_writes_annotations = True
 
     def default(self, obj: Obj) -> None:
         spec = spec_of(obj)
