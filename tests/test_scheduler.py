@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from kubelite.scheduler.scheduler import KubeScheduler
 
 Obj = dict[str, Any]
 TIMEOUT = 15.0
+STOP_TIMEOUT = 20.0
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
@@ -30,11 +32,20 @@ async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = TIMEO
 
 @contextlib.asynccontextmanager
 async def running(work: Awaitable[None]) -> AsyncIterator[asyncio.Task[None]]:
+    """`work` as a task for the block, cancelled after it; a task that does not end
+    within STOP_TIMEOUT of its cancellation fails the test with every task's stack,
+    instead of hanging it."""
     task = asyncio.ensure_future(work)
     try:
         yield task
     finally:
         task.cancel()
+        done, _ = await asyncio.wait([task], timeout=STOP_TIMEOUT)
+        if not done:
+            stacks = io.StringIO()
+            for other in asyncio.all_tasks():
+                other.print_stack(limit=8, file=stacks)
+            raise AssertionError(f"{task!r} ignored its cancellation:\n{stacks.getvalue()}")
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
