@@ -183,9 +183,10 @@ def daemon_pod_template(template: Obj, node_name: str) -> Obj:
 
 def eligibility_pod(template: Obj, node_name: str) -> Obj:
     """NewPod: the template on `node_name` with the daemon tolerations, as
-    should_run judges it."""
+    should_run judges it (a template naming another node keeps that name: it fits
+    there only)."""
     spec = copy.deepcopy((template or {}).get("spec") or {})
-    spec["nodeName"] = node_name
+    spec["nodeName"] = spec.get("nodeName") or node_name
     add_daemon_tolerations(spec)
     return {"metadata": copy.deepcopy((template or {}).get("metadata") or {}), "spec": spec}
 
