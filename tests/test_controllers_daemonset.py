@@ -171,3 +171,39 @@ async def test_on_delete_replaces_only_deleted_pods(
     images = {p["spec"]["nodeName"]: p["spec"]["containers"][0]["image"]
               for p in await eventually(lambda: running_on(client, "agent", NODES))}
     assert images == {"sim-0": "agent:2", "sim-1": "agent:1", "sim-2": "agent:1"}
+
+
+async def test_max_surge_rolls_with_new_pods_beside_old_ones(
+        client: Client, cluster: ControllerManager) -> None:
+    ds = daemonset("agent")
+    ds["spec"]["updateStrategy"] = {"type": "RollingUpdate",
+                                    "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    await client.create(DS, ds, namespace=NS)
+    await eventually(lambda: status_is(client, "agent", updatedNumberScheduled=3,
+                                       numberAvailable=3))
+    await client.patch(DS, "agent", {"spec": {"template": {"spec": {"containers": [
+        {"name": "agent", "image": "agent:2"}]}}}}, namespace=NS)
+    await eventually(lambda: all_on_image(client, "agent", "agent:2"))
+    await eventually(lambda: status_is(client, "agent", updatedNumberScheduled=3,
+                                       numberAvailable=3, numberUnavailable=0))
+    await cluster.wait_idle()
+    events = [e["reason"] for e in (await client.list("events", namespace=NS))["items"]
+              if e["involvedObject"]["name"] == "agent"]
+    assert (events.count("SuccessfulCreate"), events.count("SuccessfulDelete")) == (6, 3)
+
+
+async def all_on_image(client: Client, app: str, image: str) -> list[Obj]:
+    pods = await running_on(client, app, NODES)
+    return pods if pods and all(p["spec"]["containers"][0]["image"] == image
+                                for p in pods) else []
+
+
+async def test_a_no_execute_taint_evicts_the_daemon_pod(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(DS, daemonset("agent"), namespace=NS)
+    await eventually(lambda: running_on(client, "agent", NODES))
+    await client.patch("nodes", "sim-2", {"spec": {"taints": [
+        {"key": "maintenance", "effect": "NoExecute"}]}})
+    await eventually(lambda: running_on(client, "agent", ["sim-0", "sim-1"]))
+    await eventually(lambda: status_is(client, "agent", desiredNumberScheduled=2,
+                                       currentNumberScheduled=2, numberMisscheduled=0))
