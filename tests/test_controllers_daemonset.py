@@ -207,3 +207,25 @@ async def test_a_no_execute_taint_evicts_the_daemon_pod(
     await eventually(lambda: running_on(client, "agent", ["sim-0", "sim-1"]))
     await eventually(lambda: status_is(client, "agent", desiredNumberScheduled=2,
                                        currentNumberScheduled=2, numberMisscheduled=0))
+
+
+async def test_a_failed_daemon_pod_is_replaced(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(DS, daemonset("agent"), namespace=NS)
+    pods = await eventually(lambda: running_on(client, "agent", NODES))
+    failed = next(p for p in pods if p["spec"]["nodeName"] == "sim-1")
+    name = failed["metadata"]["name"]
+    await client.patch("pods", name, {"status": {"phase": "Failed"}}, namespace=NS,
+                       subresource="status")
+    replaced = await eventually(lambda: _without(client, name))
+    assert sorted(p["spec"]["nodeName"] for p in replaced) == NODES
+    await cluster.wait_idle()
+    warnings = [e for e in (await client.list("events", namespace=NS))["items"]
+                if e["reason"] == "FailedDaemonPod"]
+    assert [e["message"] for e in warnings] == [
+        f"Found failed daemon pod {NS}/{name} on node sim-1, will try to kill it"]
+
+
+async def _without(client: Client, name: str) -> list[Obj]:
+    pods = await running_on(client, "agent", NODES)
+    return pods if pods and name not in {p["metadata"]["name"] for p in pods} else []

@@ -9,7 +9,8 @@
         expectations satisfied and not being deleted?
             per node (daemonset_rules.should_run):
                 should run, no pod: create one (pinned by node affinity; the scheduler binds)
-                should continue: delete failed pods, keep the oldest of several
+                should continue: delete failed pods (per-node back-off, daemonset_backoff),
+                                 keep the oldest of several
                 neither: delete its pods
             pods whose node is gone: deleted
             nothing to create or delete and RollingUpdate: replace old pods
@@ -32,6 +33,7 @@ from kubelite.client.controller import Controller, PermanentError
 from kubelite.client.events import WARNING
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.context import LoopContext
+from kubelite.controllers.daemonset_backoff import FailedPodBackoff
 from kubelite.controllers.daemonset_history import (
     HASH_LABEL, REVISIONS, clean_history, current_revision)
 from kubelite.controllers.daemonset_rolling import (
@@ -70,6 +72,7 @@ class DaemonSetLoop:
         self.client = ctx.client
         self.recorder = ctx.recorder(COMPONENT)
         self.expectations = ControllerExpectations()
+        self.failed_backoff = FailedPodBackoff()
         self.pod_control = PodControl(ctx.client, self.recorder)
         self.controller: Controller[str] = Controller(NAME, self.sync, workers=WORKERS)
         self.sets = ctx.informers.informer(RESOURCE)
@@ -100,6 +103,7 @@ class DaemonSetLoop:
 
     def _set_deleted(self, ds: Obj) -> None:
         self.expectations.forget(object_key(ds))
+        self.failed_backoff.forget_prefix(f"{meta(ds).get('uid')}/")
         self._enqueue(ds)
 
     def _owner_key(self, pod: Obj) -> str | None:
@@ -247,6 +251,11 @@ class DaemonSetLoop:
                 running = []
                 for pod in pods:
                     if (pod.get("status") or {}).get("phase") == "Failed":
+                        backoff_key = f"{meta(ds).get('uid')}/{name}"
+                        if (wait := self.failed_backoff.remaining(backoff_key)) > 0:
+                            self.controller.enqueue_after(key, wait)
+                            continue
+                        self.failed_backoff.next(backoff_key)
                         self.recorder.event(ds, WARNING, FAILED_DAEMON_POD,
                                             f"Found failed daemon pod {pod_key(pod)} on node "
                                             f"{name}, will try to kill it")
