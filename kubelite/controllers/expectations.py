@@ -68,6 +68,11 @@ class ControllerExpectations:
         keys = set(pod_keys)
         self._records[key] = Expectation(0, len(keys), self.clock(), keys)
 
+    def expect(self, key: str, creations: int, pod_keys: Iterable[str]) -> None:
+        """Replace the key's record: `creations` and the deletion of each of `pod_keys`."""
+        keys = set(pod_keys)
+        self._records[key] = Expectation(creations, len(keys), self.clock(), keys)
+
     def creation_observed(self, key: str) -> None:
         record = self._records.get(key)
         if record is not None:

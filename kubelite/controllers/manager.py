@@ -31,6 +31,7 @@ from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
+from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
@@ -47,6 +48,7 @@ LoopFactory = Callable[[LoopContext], Loop]
 LOOPS: dict[str, LoopFactory] = {
     "garbagecollector": GarbageCollectorLoop,
     "deployment": DeploymentLoop,
+    "daemonset": DaemonSetLoop,
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
     "serviceaccount": ServiceAccountLoop,
