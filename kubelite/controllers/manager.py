@@ -34,6 +34,7 @@ from kubelite.controllers.job import JobLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
+from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ LOOPS: dict[str, LoopFactory] = {
     "job": JobLoop,
     "cronjob": CronJobLoop,
     "ttl-after-finished": TTLAfterFinishedLoop,
+    "statefulset": StatefulSetLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
