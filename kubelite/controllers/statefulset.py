@@ -143,9 +143,7 @@ class StatefulSetLoop:
         status = self._status(set_, pods, current, update, history.collision_count)
         if status != {k: (set_.get("status") or {}).get(k) for k in status}:
             try:
-                await self.client.update_status(
-                    RESOURCE, {**set_, "status": {**(set_.get("status") or {}), **status}},
-                    namespace=namespace)
+                await self._write_status(set_, status)
             except errors.NotFound:
                 return
         live = {revision_of(p) for p in pods}
@@ -290,6 +288,22 @@ class StatefulSetLoop:
                                      namespace=meta(pod)["namespace"])
 
     # --- status -------------------------------------------------------------------
+
+    async def _write_status(self, set_: Obj, status: Obj) -> None:
+        """Write status, once more over a fresh read when the cache was behind (the
+        status is of the generation this sync acted on)."""
+        current = set_
+        for attempt in range(2):
+            body = {**current, "status": {**(current.get("status") or {}), **status}}
+            try:
+                await self.client.update_status(RESOURCE, body,
+                                                namespace=meta(set_).get("namespace"))
+                return
+            except errors.Conflict:
+                if attempt:
+                    raise
+                current = await self.client.get(RESOURCE, meta(set_)["name"],
+                                                namespace=meta(set_).get("namespace"))
 
     @staticmethod
     def _status(set_: Obj, pods: list[Obj], current: Obj, update: Obj,
