@@ -42,7 +42,7 @@ from kubelite.controllers.pods import (
     Obj, controller_of, is_available, is_ready, meta, pod_key)
 from kubelite.controllers.statefulset_revisions import Revisions
 from kubelite.controllers.statefulset_util import (
-    is_member_of, max_unavailable, new_claim, new_pod, non_controller_ref, ordinal_of,
+    at_current_revision, is_member_of, max_unavailable, new_claim, new_pod, non_controller_ref, ordinal_of,
     parallel, partition, replicas, retention, revision_of, rolling_update, start_ordinal)
 from kubelite.machinery import errors
 
@@ -166,10 +166,8 @@ class StatefulSetLoop:
                     return
                 continue
             if pod is None:
-                at_current = (partition(set_) > ordinal - start if strategy is not None
-                              and partition(set_) else strategy is None
-                              or ordinal - start < current_replicas)
-                revision = current if at_current and current is not update else update
+                revision = current if at_current_revision(set_, ordinal - start,
+                                                          current_replicas) else update
                 await self._create_pod(key, set_, revision, ordinal)
                 if monotonic:
                     return

@@ -190,3 +190,15 @@ def parallel(set_: Obj) -> bool:
 
 def revision_of(pod: Obj) -> str:
     return str((meta(pod).get("labels") or {}).get(REVISION_LABEL) or "")
+
+
+def at_current_revision(set_: Obj, index: int, current_replicas: int) -> bool:
+    """Whether a missing replica is made at the current revision (upstream's
+    newVersionedStatefulSetPod): below the partition when rollingUpdate is given,
+    below status.currentReplicas when it is not; OnDelete makes the update revision."""
+    strategy = (set_.get("spec") or {}).get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return False
+    if strategy.get("rollingUpdate") is None:
+        return index < current_replicas
+    return index < partition(set_)

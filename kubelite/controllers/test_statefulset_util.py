@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kubelite.controllers.statefulset_util import (
-    claim_name, fnv32, max_unavailable, new_claim, new_pod, new_revision, parent_and_ordinal,
+    at_current_revision, claim_name, fnv32, max_unavailable, new_claim, new_pod, new_revision, parent_and_ordinal,
     partition, revision_hash, revision_name, template_of_revision)
 
 Obj = dict[str, Any]
@@ -110,3 +110,20 @@ def test_rolling_update_parameters(strategy: Obj | None, expected_partition: int
     set_ = a_set(**({"updateStrategy": strategy} if strategy else {}))
     assert (partition(set_), max_unavailable(set_)) == (expected_partition,
                                                          expected_unavailable)
+
+
+@pytest.mark.parametrize("strategy, index, current_replicas, at_current", [
+    pytest.param({"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}, 1, 0, True,
+                 id="below-the-partition"),
+    pytest.param({"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}, 2, 4, False,
+                 id="at-the-partition"),
+    pytest.param({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}, 0, 4, False,
+                 id="no-partition-replaces-at-update"),
+    pytest.param({"type": "RollingUpdate"}, 2, 3, True, id="no-rolling-update-below-current"),
+    pytest.param({"type": "RollingUpdate"}, 3, 3, False, id="no-rolling-update-beyond"),
+    pytest.param({"type": "OnDelete"}, 0, 4, False, id="on-delete-makes-update"),
+])
+def test_which_revision_a_missing_replica_gets(strategy: Obj, index: int,
+                                               current_replicas: int, at_current: bool) -> None:
+    assert at_current_revision(a_set(updateStrategy=strategy), index,
+                               current_replicas) is at_current
