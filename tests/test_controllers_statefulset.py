@@ -188,3 +188,60 @@ async def test_rolling_update_replaces_highest_first_down_to_the_partition(
     mine = sorted((r["revision"], r["metadata"]["name"]) for r in revisions
                   if r["metadata"]["name"].startswith("roll-"))
     assert mine == [(1, old), (2, s["status"]["updateRevision"])]
+
+
+async def test_on_delete_replaces_a_pod_only_when_it_is_deleted(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(STS, statefulset("od", 2, updateStrategy={"type": "OnDelete"}),
+                        namespace=NS)
+    first = await eventually(lambda: settled(client, "od", 2))
+    old = first["status"]["updateRevision"]
+    await client.patch(STS, "od", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "nginx:2"}]}}}}, namespace=NS)
+
+    async def new_revision() -> str | None:
+        s = await client.get(STS, "od", namespace=NS)
+        st = s["status"]
+        if st.get("observedGeneration") == s["metadata"]["generation"] \
+                and st.get("updateRevision") != old:
+            return str(st["updateRevision"])
+        return None
+    new = await eventually(new_revision)
+    pods = await live_pods(client, "od")
+    assert {p["metadata"]["labels"]["controller-revision-hash"] for p in pods.values()} == {old}
+    await client.delete("pods", "od-0", namespace=NS)
+
+    async def replaced() -> bool:
+        pods = await live_pods(client, "od")
+        return "od-0" in pods and \
+            pods["od-0"]["metadata"]["labels"]["controller-revision-hash"] == new
+    await eventually(replaced)
+    pods = await live_pods(client, "od")
+    assert pods["od-1"]["metadata"]["labels"]["controller-revision-hash"] == old
+
+
+async def test_when_scaled_delete_removes_the_claims_of_condemned_ordinals(
+        client: Client, cluster: ControllerManager) -> None:
+    claim_template = {"metadata": {"name": "d"},
+                      "spec": {"accessModes": ["ReadWriteOnce"],
+                               "resources": {"requests": {"storage": "1Gi"}}}}
+    await client.create(STS, statefulset(
+        "sc", 3, podManagementPolicy="Parallel", volumeClaimTemplates=[claim_template],
+        persistentVolumeClaimRetentionPolicy={"whenScaled": "Delete"}), namespace=NS)
+
+    async def claim_names() -> list[str]:
+        items = (await client.list("persistentvolumeclaims", namespace=NS))["items"]
+        return sorted(c["metadata"]["name"] for c in items
+                      if c["metadata"]["name"].startswith("d-sc-")
+                      and not c["metadata"].get("deletionTimestamp"))
+
+    async def three() -> bool:
+        return await claim_names() == ["d-sc-0", "d-sc-1", "d-sc-2"] and \
+            sorted(await live_pods(client, "sc")) == ["sc-0", "sc-1", "sc-2"]
+    await eventually(three)
+    await client.patch(STS, "sc", {"spec": {"replicas": 1}}, namespace=NS)
+
+    async def one() -> bool:
+        return await claim_names() == ["d-sc-0"] and \
+            sorted(await live_pods(client, "sc")) == ["sc-0"]
+    await eventually(one)
