@@ -245,3 +245,21 @@ async def test_when_scaled_delete_removes_the_claims_of_condemned_ordinals(
         return await claim_names() == ["d-sc-0"] and \
             sorted(await live_pods(client, "sc")) == ["sc-0"]
     await eventually(one)
+
+
+async def test_revision_history_beyond_the_limit_is_deleted(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(STS, statefulset("hist", 1, revisionHistoryLimit=0), namespace=NS)
+    await eventually(lambda: settled(client, "hist", 1))
+    await client.patch(STS, "hist", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "nginx:2"}]}}}}, namespace=NS)
+
+    async def only_the_new_one() -> list[tuple[int, str]] | None:
+        s = await settled(client, "hist", 1)
+        if s is None:
+            return None
+        items = (await client.list("controllerrevisions.apps", namespace=NS))["items"]
+        mine = [(r["revision"], r["metadata"]["name"]) for r in items
+                if r["metadata"]["name"].startswith("hist-")]
+        return mine if mine == [(2, s["status"]["updateRevision"])] else None
+    await eventually(only_the_new_one)

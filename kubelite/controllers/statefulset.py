@@ -148,6 +148,10 @@ class StatefulSetLoop:
                 return
         live = {revision_of(p) for p in pods}
         await history.truncate(live | {status["currentRevision"], status["updateRevision"]})
+        min_ready = int((set_.get("spec") or {}).get("minReadySeconds") or 0)
+        if min_ready > 0 and status["availableReplicas"] != status["readyReplicas"]:
+            # ready pods become available minReadySeconds later, with no event then
+            self.controller.enqueue_after(key, min_ready)
 
     async def _update(self, key: str, set_: Obj, pods: list[Obj], current: Obj,
                       update: Obj) -> None:
