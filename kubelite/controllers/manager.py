@@ -35,6 +35,7 @@ from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
+from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ LOOPS: dict[str, LoopFactory] = {
     "daemonset": DaemonSetLoop,
     "replicaset": ReplicaSetLoop,
     "replicationcontroller": replication_controller_loop,
+    "statefulset": StatefulSetLoop,
     "serviceaccount": ServiceAccountLoop,
     "job": JobLoop,
     "cronjob": CronJobLoop,

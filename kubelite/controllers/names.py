@@ -5,5 +5,6 @@ builds them: importable without importing the loops, so the command line can off
 from __future__ import annotations
 
 LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "replicationcontroller",
-              "serviceaccount", "job", "cronjob", "ttl-after-finished")
+              "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished")
+GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs
