@@ -32,6 +32,8 @@ from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.deployment import DeploymentLoop
+from kubelite.controllers.endpoints import EndpointsLoop
+from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
@@ -53,6 +55,8 @@ LOOPS: dict[str, LoopFactory] = {
     "job": JobLoop,
     "cronjob": CronJobLoop,
     "ttl-after-finished": TTLAfterFinishedLoop,
+    "endpoint": EndpointsLoop,
+    "endpointslice": EndpointSliceLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
