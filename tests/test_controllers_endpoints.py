@@ -192,3 +192,34 @@ async def test_a_hundred_and_fifty_pods_fill_two_slices(
         return len(addresses(await client.get("endpoints", "web", namespace=NS))) == 150
 
     await eventually(endpoints_of_all, timeout=60)
+
+
+async def test_not_ready_pods_are_listed_as_not_ready(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create("services", service("web"), namespace=NS)
+    await client.create("services", service("all", publishNotReadyAddresses=True), namespace=NS)
+    await client.create("pods", pod("a"), namespace=NS)
+    # bound to a node no kubelet runs: its status is what this test writes
+    gated = await client.create("pods", pod("gated", nodeName="ghost"), namespace=NS)
+    gated["status"] = {"phase": "Running", "podIP": "10.9.9.9", "podIPs": [{"ip": "10.9.9.9"}],
+                       "conditions": [{"type": "Ready", "status": "False"}]}
+    await client.update_status("pods", gated, namespace=NS)
+
+    async def listed(name: str) -> dict[str, bool]:
+        slices = await slices_of(client, name)
+        ready = {e["targetRef"]["name"]: e["conditions"]["ready"]
+                 for s in slices for e in s.get("endpoints") or ()}
+        return ready if len(ready) == 2 else {}
+
+    assert await eventually(lambda: listed("web")) == {"a": True, "gated": False}
+    assert await eventually(lambda: listed("all")) == {"a": True, "gated": True}
+
+    async def endpoints_split() -> Obj | None:
+        ep = await client.get("endpoints", "web", namespace=NS)
+        subsets = ep.get("subsets") or []
+        return ep if subsets and subsets[0].get("notReadyAddresses") else None
+
+    ep = await eventually(endpoints_split)
+    (subset,) = ep["subsets"]
+    assert [a["targetRef"]["name"] for a in subset["addresses"]] == ["a"]
+    assert [a["targetRef"]["name"] for a in subset["notReadyAddresses"]] == ["gated"]

@@ -138,7 +138,7 @@ class EndpointsLoop:
         if not has_selector(service):
             return
         pods = selected_pods(self.pods.lister.list(namespace), service)
-        trigger_time = self.triggers.compute(key, service, pods)
+        trigger_time, seen = self.triggers.compute(key, service, pods)
         subsets = desired_subsets(service, pods)
         truncated = truncate(subsets)
         labels = desired_labels(service)
@@ -148,6 +148,7 @@ class EndpointsLoop:
             if (current.get("subsets") or []) == subsets \
                     and (meta(current).get("labels") or {}) == labels \
                     and (OVER_CAPACITY in annotations) == truncated:
+                self.triggers.remember(key, seen)
                 return
         endpoints: Obj = copy.deepcopy(current) if current is not None else {
             "apiVersion": "v1", "kind": "Endpoints",
@@ -172,3 +173,4 @@ class EndpointsLoop:
             if namespace_terminating(err):
                 return
             raise
+        self.triggers.remember(key, seen)

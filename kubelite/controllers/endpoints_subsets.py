@@ -114,9 +114,10 @@ class TriggerTimeTracker:
     def __init__(self) -> None:
         self.states: dict[str, _ServiceState] = {}
 
-    def compute(self, key: str, service: Obj, pods: list[Obj]) -> str:
-        """The trigger time for this sync ("" when nothing changed), remembering what
-        was seen for the next one."""
+    def compute(self, key: str, service: Obj, pods: list[Obj]) -> tuple[str, _ServiceState]:
+        """The trigger time for this sync ("" when nothing changed) and what to
+        `remember` once the Endpoints is written, so a failed write reports the same
+        time again on the retry."""
         previous = self.states.get(key)
         known = previous or _ServiceState()
         state = _ServiceState()
@@ -133,10 +134,12 @@ class TriggerTimeTracker:
         state.service_time = str(meta(service).get("creationTimestamp") or "")
         if state.service_time > known.service_time:
             changed.append(state.service_time)
-        self.states[key] = state
         if previous is None:
-            return state.service_time
-        return min(changed, default="")
+            return state.service_time, state
+        return min(changed, default=""), state
+
+    def remember(self, key: str, state: _ServiceState) -> None:
+        self.states[key] = state
 
     def forget(self, key: str) -> None:
         self.states.pop(key, None)

@@ -2,8 +2,8 @@
 every Service with a selector, listing the selected pods that have an IP.
 
     services, pods, endpointslices informers ── handlers: enqueue the Service key(s)
-    sync(namespace/name): Service from the lister (gone or no selector: nothing to do,
-        the garbage collector removes slices owned by a deleted Service)
+    sync(namespace/name): Service from the lister (gone, no selector or ExternalName:
+        nothing to do; the garbage collector removes slices owned by a deleted Service)
         cache older than our own last writes? look again shortly (SliceTracker)
         desired endpoints: selected pods with an IP of the address type, not terminal,
             each with its conditions, nodeName, zone (its node's label), targetRef
@@ -139,7 +139,8 @@ class EndpointSliceLoop:
     async def sync(self, key: str) -> None:
         namespace, name = split_key(key)
         service = self.services.lister.get(namespace, name)
-        if service is None or not has_selector(service):
+        if service is None or not has_selector(service) \
+                or (service.get("spec") or {}).get("type") == "ExternalName":
             self.tracker.forget(key)
             return
         existing = list(self.slices.indexer.by_index(SERVICE_INDEX, key))

@@ -76,11 +76,18 @@ SERVICE = {"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00
 
 def test_trigger_time_is_the_earliest_change_since_the_last_sync() -> None:
     tracker = TriggerTimeTracker()
+
+    def synced(pods: list[Obj]) -> str:
+        when, state = tracker.compute("ns/web", SERVICE, pods)
+        tracker.remember("ns/web", state)
+        return when
+
     a = pod("a", "2026-01-01T00:01:00Z")
-    assert tracker.compute("ns/web", SERVICE, [a]) == "2026-01-01T00:00:00Z"  # first sight
-    assert tracker.compute("ns/web", SERVICE, [a]) == ""  # nothing changed
+    assert synced([a]) == "2026-01-01T00:00:00Z"  # first sight: the Service's creation
+    assert synced([a]) == ""  # nothing changed
     b = pod("b", "2026-01-01T00:03:00Z")
     a2 = pod("a", "2026-01-01T00:02:00Z")
-    assert tracker.compute("ns/web", SERVICE, [a2, b]) == "2026-01-01T00:02:00Z"
+    assert tracker.compute("ns/web", SERVICE, [a2, b])[0] == "2026-01-01T00:02:00Z"
+    assert synced([a2, b]) == "2026-01-01T00:02:00Z"  # not remembered: the same again
     tracker.forget("ns/web")
-    assert tracker.compute("ns/web", SERVICE, [a2, b]) == "2026-01-01T00:00:00Z"
+    assert synced([a2, b]) == "2026-01-01T00:00:00Z"
