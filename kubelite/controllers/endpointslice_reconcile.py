@@ -4,9 +4,9 @@ writes (a simple form of upstream's reconciler.go in staging/src/k8s.io/endpoint
 Endpoints are grouped by their port set (pods whose named ports resolve differently
 land in different slices). Per group:
     1. a kept slice keeps its endpoints that are still desired (in their new form) and
-       drops the rest; it is updated only if that changed anything, deleted if emptied
-    2. new endpoints fill kept slices with room first, then new slices of at most
-       MAX_ENDPOINTS_PER_SLICE
+       drops the rest; it is updated only if that changed anything
+    2. new endpoints fill kept slices with room first, then slices left empty (deleted
+       if none are left for them), then new slices of at most MAX_ENDPOINTS_PER_SLICE
 Slices of a port set no longer wanted are deleted. A Service with no endpoints keeps
 one placeholder slice with neither endpoints nor ports, as upstream does. Labels and
 the owner are put right on every slice kept.
@@ -88,19 +88,20 @@ def reconcile(service: Obj, address_type: str, desired: list[tuple[list[Obj], Ob
     for key, (ports, wanted) in groups.items():
         unplaced = dict(wanted)
         kept: list[tuple[Obj, bool]] = []  # (slice, changed)
+        emptied: list[Obj] = []
         for current in by_group.get(key, []):
             endpoints = [unplaced.pop(endpoint_identity(e)) for e in current.get("endpoints") or ()
                          if endpoint_identity(e) in unplaced]
-            if not endpoints:
-                plan.delete.append(current)
-                continue
             updated = copy.deepcopy(current)
             updated["endpoints"] = endpoints
             updated["metadata"]["labels"] = labels
             updated["metadata"]["ownerReferences"] = [owner]
-            kept.append((updated, updated != current))
+            if endpoints:
+                kept.append((updated, updated != current))
+            else:
+                emptied.append(updated)
         rest = list(unplaced.values())
-        for index, (updated, changed) in enumerate(kept):
+        for updated, changed in kept:
             room = max_per_slice - len(updated["endpoints"])
             if rest and room > 0:
                 updated["endpoints"] = [*updated["endpoints"], *rest[:room]]
@@ -108,6 +109,12 @@ def reconcile(service: Obj, address_type: str, desired: list[tuple[list[Obj], Ob
                 changed = True
             if changed:
                 plan.update.append(updated)
+        for updated in emptied:  # an emptied slice (a placeholder, say) takes new ones
+            if rest:
+                updated["endpoints"], rest = rest[:max_per_slice], rest[max_per_slice:]
+                plan.update.append(updated)
+            else:
+                plan.delete.append(updated)
         plan.create.extend(new_slice(service, address_type, ports, chunk)
                            for chunk in _chunks(rest, max_per_slice))
     return plan

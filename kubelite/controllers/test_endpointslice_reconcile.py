@@ -80,6 +80,13 @@ def test_removed_endpoints_leave_and_an_emptied_slice_is_deleted() -> None:
     assert sizes(plan) == ([], [50], ["web-b"])
 
 
+def test_an_emptied_slice_takes_new_endpoints_of_its_ports() -> None:
+    placeholder = stored("web-p", [], [])
+    plan = reconcile(SERVICE, "IPv4", [([], endpoint(0)), ([], endpoint(1))], [placeholder])
+    assert sizes(plan) == ([], [2], [])
+    assert plan.update[0]["metadata"]["name"] == "web-p"
+
+
 def test_a_port_change_replaces_the_slices() -> None:
     current = stored("web-a", HTTP, [endpoint(i) for i in range(3)])
     plan = reconcile(SERVICE, "IPv4", [(OTHER, endpoint(i)) for i in range(3)], [current])
