@@ -33,6 +33,8 @@ from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
+from kubelite.controllers.endpoints import EndpointsLoop
+from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
@@ -57,6 +59,8 @@ LOOPS: dict[str, LoopFactory] = {
     "job": JobLoop,
     "cronjob": CronJobLoop,
     "ttl-after-finished": TTLAfterFinishedLoop,
+    "endpoint": EndpointsLoop,
+    "endpointslice": EndpointSliceLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

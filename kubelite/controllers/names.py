@@ -5,6 +5,6 @@ builds them: importable without importing the loops, so the command line can off
 from __future__ import annotations
 
 LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "replicationcontroller",
-              "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished")
-GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs
+              "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished",
+              "endpoint", "endpointslice")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs
