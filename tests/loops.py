@@ -12,6 +12,7 @@ from typing import Any
 from kubelite.client.rest import Client
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.manager import ControllerManager
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.scheduler.scheduler import KubeScheduler
 from tests.test_scheduler import running
@@ -33,6 +34,23 @@ async def run_loops(client: Client, *factories: Callable[[LoopContext], Any]
         for recorder in ctx.recorders:
             await recorder.wait_idle()
             await recorder.close()
+
+
+@contextlib.asynccontextmanager
+async def nodes_scheduler_and_manager(client: Client, *, nodes: int = 3, cpu: str = "4",
+                                      memory: str = "8Gi", controllers: list[str] | None = None,
+                                      ) -> AsyncIterator[ControllerManager]:
+    """Simulated nodes, the scheduler and the controller manager (every loop unless
+    `controllers` names some), all running and leading."""
+    sim = SimulatedNodes(client, NodeConfig(count=nodes, cpu=cpu, memory=memory))
+    sched = KubeScheduler(client, seed=1)
+    manager = ControllerManager(client, **({"controllers": controllers} if controllers else {}))
+    async with running(sim.run()), running(sched.run()), running(manager.run()):
+        async with asyncio.timeout(15):
+            await sim.registered.wait()
+            await sched.leading.wait()
+            await manager.leading.wait()
+        yield manager
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,6 @@ placing its pods on simulated nodes that run them."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
-from kubelite.scheduler.scheduler import KubeScheduler
+from tests.loops import nodes_scheduler_and_manager
 from tests.test_scheduler import eventually, running
 
 Obj = dict[str, Any]
@@ -23,14 +22,7 @@ NODES = ["sim-0", "sim-1", "sim-2"]
 
 @pytest.fixture
 async def cluster(client: Client) -> AsyncIterator[ControllerManager]:
-    sim = SimulatedNodes(client, NodeConfig(count=3, cpu="4", memory="8Gi"))
-    sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, controllers=["daemonset", "garbagecollector"])
-    async with running(sim.run()), running(sched.run()), running(manager.run()):
-        async with asyncio.timeout(15):
-            await sim.registered.wait()
-            await sched.leading.wait()
-            await manager.leading.wait()
+    async with nodes_scheduler_and_manager(client, controllers=["daemonset", "garbagecollector"]) as manager:
         yield manager
 
 

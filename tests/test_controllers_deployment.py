@@ -13,8 +13,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.controllers.deployment_util import HASH_LABEL, REVISION
 from kubelite.controllers.manager import ControllerManager
-from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
-from kubelite.scheduler.scheduler import KubeScheduler
+from tests.loops import nodes_scheduler_and_manager
 from tests.test_scheduler import eventually, running
 
 Obj = dict[str, Any]
@@ -25,14 +24,7 @@ NS = "default"
 
 @pytest.fixture
 async def cluster(client: Client) -> AsyncIterator[ControllerManager]:
-    sim = SimulatedNodes(client, NodeConfig(count=3, cpu="8", memory="16Gi"))
-    sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client)
-    async with running(sim.run()), running(sched.run()), running(manager.run()):
-        async with asyncio.timeout(15):
-            await sim.registered.wait()
-            await sched.leading.wait()
-            await manager.leading.wait()
+    async with nodes_scheduler_and_manager(client, cpu="8", memory="16Gi") as manager:
         yield manager
 
 

@@ -4,7 +4,6 @@ finalizers), the scheduler and simulated nodes running the pods."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,11 @@ from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.manager import ControllerManager
-from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.machinery import errors
-from kubelite.scheduler.scheduler import KubeScheduler
 from kubelite.storage.factory import open_backend
 from tests.test_controllers_replicaset import NS, RS, owner_refs, replicaset, settled
-from tests.test_scheduler import eventually, running
+from tests.loops import nodes_scheduler_and_manager
+from tests.test_scheduler import eventually
 
 Obj = dict[str, Any]
 
@@ -40,14 +38,7 @@ async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
 
 @pytest.fixture
 async def cluster(client: Client) -> AsyncIterator[ControllerManager]:
-    sim = SimulatedNodes(client, NodeConfig(count=2, cpu="4", memory="8Gi"))
-    sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, controllers=["garbagecollector", "replicaset"])
-    async with running(sim.run()), running(sched.run()), running(manager.run()):
-        async with asyncio.timeout(15):
-            await sim.registered.wait()
-            await sched.leading.wait()
-            await manager.leading.wait()
+    async with nodes_scheduler_and_manager(client, nodes=2, controllers=["garbagecollector", "replicaset"]) as manager:
         yield manager
 
 

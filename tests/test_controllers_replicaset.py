@@ -5,7 +5,6 @@ which only the CLI and the tests may do.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,9 +12,8 @@ import pytest
 
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
-from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
-from kubelite.scheduler.scheduler import KubeScheduler
-from tests.test_scheduler import eventually, running
+from tests.loops import nodes_scheduler_and_manager
+from tests.test_scheduler import eventually
 
 Obj = dict[str, Any]
 RS = "replicasets.apps"
@@ -25,14 +23,7 @@ NS = "default"
 @pytest.fixture
 async def cluster(client: Client) -> AsyncIterator[ControllerManager]:
     """Three simulated nodes, the scheduler and the controller manager, all leading."""
-    sim = SimulatedNodes(client, NodeConfig(count=3, cpu="4", memory="8Gi"))
-    sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client)
-    async with running(sim.run()), running(sched.run()), running(manager.run()):
-        async with asyncio.timeout(15):
-            await sim.registered.wait()
-            await sched.leading.wait()
-            await manager.leading.wait()
+    async with nodes_scheduler_and_manager(client) as manager:
         yield manager
 
 

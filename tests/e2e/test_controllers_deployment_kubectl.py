@@ -9,28 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster import Cluster
-from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
+from tests.cluster import Cluster, namespace_for_test, simulated_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("deployments") / "cluster",
-                extra_args=("--simulated-nodes", "3"))
-    c.start()
-    try:
-        assert wait_for(lambda: len(ready_nodes(c)) == 3), ready_nodes(c)
+    with simulated_cluster(tmp_path_factory.mktemp("deployments") / "cluster", 3) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
 def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = request.node.name.removeprefix("test_").replace("_", "-")[:50].rstrip("-")
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false")
+    yield from namespace_for_test(cluster, request.node.name)
 
 
 def get_deploy(cluster: Cluster, ns: str, name: str) -> list[str]:

@@ -9,29 +9,19 @@ from collections.abc import Iterator
 import pytest
 
 from kubelite.cli.main import build_parser, runs_garbage_collector, server_controllers
-from tests.cluster import Cluster
+from tests.cluster import Cluster, namespace_for_test, simulated_cluster, wait_for
 from tests.e2e.test_controllers_kubectl import get_rs, replicaset
-from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("gc") / "cluster",
-                extra_args=("--simulated-nodes", "2"))
-    c.start()
-    try:
-        assert wait_for(lambda: len(ready_nodes(c)) == 2), ready_nodes(c)
+    with simulated_cluster(tmp_path_factory.mktemp("gc") / "cluster", 2) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
 def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = request.node.name.removeprefix("test_").replace("_", "-")[:50].rstrip("-")
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false")
+    yield from namespace_for_test(cluster, request.node.name)
 
 
 def running_rs(cluster: Cluster, ns: str, name: str, replicas: int) -> None:

@@ -10,30 +10,20 @@ from typing import Any
 
 import pytest
 
-from tests.cluster import Cluster
-from tests.e2e.test_simulated_nodes import ready_nodes, wait_for
+from tests.cluster import Cluster, namespace_for_test, simulated_cluster, wait_for
 
 EXIT_SOON = {"sim.kubelite.io/exit-after": "200ms"}
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("jobs") / "cluster",
-                extra_args=("--simulated-nodes", "3"))
-    c.start()
-    try:
-        assert wait_for(lambda: len(ready_nodes(c)) == 3), ready_nodes(c)
+    with simulated_cluster(tmp_path_factory.mktemp("jobs") / "cluster", 3) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
 def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = request.node.name.removeprefix("test_").replace("_", "-")[:50].rstrip("-")
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false")
+    yield from namespace_for_test(cluster, request.node.name)
 
 
 def get_json(cluster: Cluster, *args: str) -> Any:
