@@ -15,9 +15,9 @@ import datetime
 from collections.abc import Callable
 
 from kubelite.client.rest import Client
+from kubelite.controllers.status_writes import write_status
 from kubelite.controllers.daemonset_rolling import NodePods, is_updated
 from kubelite.controllers.pods import Obj, is_available, is_ready, meta
-from kubelite.machinery import errors
 
 RESOURCE = "daemonsets.apps"
 COUNTS = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady",
@@ -63,16 +63,4 @@ def status_unchanged(ds: Obj, status: Obj) -> bool:
 async def update_status(client: Client, ds: Obj, status: Obj) -> Obj:
     if status_unchanged(ds, status):
         return ds
-    current = ds
-    for attempt in range(2):
-        try:
-            written: Obj = await client.update_status(
-                RESOURCE, {**current, "status": {**(current.get("status") or {}), **status}},
-                namespace=meta(current).get("namespace"))
-            return written
-        except errors.Conflict:
-            if attempt:
-                raise
-            m = meta(current)
-            current = await client.get(RESOURCE, m["name"], namespace=m.get("namespace"))
-    raise AssertionError("unreachable")
+    return await write_status(client, RESOURCE, ds, status)

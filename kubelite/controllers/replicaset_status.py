@@ -21,7 +21,8 @@ import datetime
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.pods import Obj, is_available, is_ready, meta
-from kubelite.machinery import errors, labels
+from kubelite.controllers.status_writes import replaced, write_status
+from kubelite.machinery import labels
 from kubelite.machinery.timestamps import format_time
 
 REPLICA_FAILURE = "ReplicaFailure"
@@ -77,16 +78,4 @@ async def update_status(client: Client, resource: Resource, owner: Obj, status: 
         return owner
     # the generation acted on, even when the retry reads a newer one
     status = {**status, "observedGeneration": meta(owner).get("generation", 0)}
-    current = owner
-    for attempt in range(2):
-        body = {**current, "status": status}
-        try:
-            written: Obj = await client.update_status(resource, body,
-                                                      namespace=meta(current).get("namespace"))
-            return written
-        except errors.Conflict:
-            if attempt:
-                raise
-            m = meta(current)
-            current = await client.get(resource, m["name"], namespace=m.get("namespace"))
-    raise AssertionError("unreachable")
+    return await write_status(client, resource, owner, status, replaced)

@@ -36,6 +36,7 @@ from kubelite.client.controller import Controller
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.resource import resolve
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.status_writes import write_status
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.expectations import ControllerExpectations
 from kubelite.controllers.pods import (
@@ -294,18 +295,7 @@ class StatefulSetLoop:
     async def _write_status(self, set_: Obj, status: Obj) -> None:
         """Write status, once more over a fresh read when the cache was behind (the
         status is of the generation this sync acted on)."""
-        current = set_
-        for attempt in range(2):
-            body = {**current, "status": {**(current.get("status") or {}), **status}}
-            try:
-                await self.client.update_status(RESOURCE, body,
-                                                namespace=meta(set_).get("namespace"))
-                return
-            except errors.Conflict:
-                if attempt:
-                    raise
-                current = await self.client.get(RESOURCE, meta(set_)["name"],
-                                                namespace=meta(set_).get("namespace"))
+        await write_status(self.client, RESOURCE, set_, status)
 
     @staticmethod
     def _status(set_: Obj, pods: list[Obj], current: Obj, update: Obj,
