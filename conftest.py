@@ -5,8 +5,10 @@ its own conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +21,16 @@ from kubelite.storage.factory import open_backend
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
     """A fresh server on SQLite (no compaction) for in-process tests."""
+    async with started_server(tmp_path) as srv:
+        yield srv
+
+
+@contextlib.asynccontextmanager
+async def started_server(tmp_path: Path, **options: Any) -> AsyncIterator[APIServer]:
+    """An APIServer on SQLite in `tmp_path`, without compaction, with `options`, stopped
+    after the block (for a module that needs the `server` fixture told more)."""
     srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                    compaction_interval=0)
+                    compaction_interval=0, **options)
     await srv.start()
     try:
         yield srv

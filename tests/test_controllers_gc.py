@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from conftest import started_server
 from kubelite.apiserver.app import APIServer
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.manager import ControllerManager
 from kubelite.machinery import errors
-from kubelite.storage.factory import open_backend
 from tests.test_controllers_replicaset import NS, RS, owner_refs, replicaset, settled
 from tests.loops import nodes_scheduler_and_manager
 from tests.test_scheduler import eventually
@@ -27,18 +27,14 @@ Obj = dict[str, Any]
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
     """The shared fixture's server, told that a garbage collector runs."""
-    srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                    compaction_interval=0, garbage_collector=True)
-    await srv.start()
-    try:
+    async with started_server(tmp_path, garbage_collector=True) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture
 async def cluster(client: Client) -> AsyncIterator[ControllerManager]:
-    async with nodes_scheduler_and_manager(client, nodes=2, controllers=["garbagecollector", "replicaset"]) as manager:
+    async with nodes_scheduler_and_manager(
+            client, nodes=2, controllers=["garbagecollector", "replicaset"]) as manager:
         yield manager
 
 

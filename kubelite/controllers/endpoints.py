@@ -29,7 +29,7 @@ from kubelite.controllers.endpoint_rules import (
     publishes_not_ready, should_be_in_endpoints)
 from kubelite.controllers.endpoints_subsets import (
     OVER_CAPACITY, TRIGGER_TIME, TriggerTimeTracker, pod_address, repack, truncate)
-from kubelite.controllers.endpointslice import address_type_of, selected_pods
+from kubelite.controllers.endpointslice import address_type_of, follow_selected_pods, selected_pods
 from kubelite.controllers.pod_control import namespace_terminating
 from kubelite.controllers.pods import Obj, is_ready, meta
 from kubelite.machinery import errors
@@ -103,26 +103,13 @@ class EndpointsLoop:
             on_delete=self._enqueue)
         self.endpoints.add_event_handler(
             on_update=lambda _old, new: self._enqueue(new), on_delete=self._enqueue)
-        self.pods.add_event_handler(on_add=self._pod_changed, on_update=self._pod_updated,
-                                    on_delete=self._pod_changed)
+        follow_selected_pods(self.pods, self.services, self.controller.enqueue)
 
     async def run(self) -> None:
         await self.controller.run()
 
     def _enqueue(self, obj: Obj) -> None:
         self.controller.enqueue(object_key(obj))
-
-    def _pod_changed(self, pod: Obj) -> None:
-        for service in self.services.lister.list(meta(pod).get("namespace")):
-            if has_selector(service) and selected_pods([pod], service):
-                self._enqueue(service)
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if meta(old).get("resourceVersion") == meta(new).get("resourceVersion"):
-            return
-        self._pod_changed(new)
-        if meta(old).get("labels") != meta(new).get("labels"):
-            self._pod_changed(old)
 
     async def sync(self, key: str) -> None:
         namespace, name = split_key(key)

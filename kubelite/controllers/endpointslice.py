@@ -17,8 +17,10 @@ type follows the Service's first IP family (IPv4 unless it says IPv6).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from kubelite.client.controller import Controller, TemporaryError
+from kubelite.client.informer import Informer
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.endpoint_rules import (
@@ -46,6 +48,27 @@ def service_index(endpoint_slice: Obj) -> list[str]:
 def selected_pods(pods: list[Obj], service: Obj) -> list[Obj]:
     selector = labels.selector_from_set((service.get("spec") or {}).get("selector") or {})
     return [p for p in pods if selector.matches(meta(p).get("labels") or {})]
+
+
+def follow_selected_pods(pods: Informer, services: Informer,
+                         enqueue: Callable[[str], None]) -> None:
+    """On every pod added, changed or deleted, enqueue the key of each selector Service
+    that selects it (by its old labels too, when they changed), as upstream's
+    getPodServiceMemberships does for both endpoint loops."""
+
+    def changed(pod: Obj) -> None:
+        for service in services.lister.list(meta(pod).get("namespace")):
+            if has_selector(service) and selected_pods([pod], service):
+                enqueue(object_key(service))
+
+    def updated(old: Obj, new: Obj) -> None:
+        if meta(old).get("resourceVersion") == meta(new).get("resourceVersion"):
+            return
+        changed(new)
+        if meta(old).get("labels") != meta(new).get("labels"):
+            changed(old)
+
+    pods.add_event_handler(on_add=changed, on_update=updated, on_delete=changed)
 
 
 def address_type_of(service: Obj) -> str:
@@ -107,8 +130,7 @@ class EndpointSliceLoop:
         self.services.add_event_handler(
             on_add=self._service_changed, on_update=lambda _old, new: self._service_changed(new),
             on_delete=self._service_changed)
-        self.pods.add_event_handler(on_add=self._pod_changed, on_update=self._pod_updated,
-                                    on_delete=self._pod_changed)
+        follow_selected_pods(self.pods, self.services, self.controller.enqueue)
         self.slices.add_event_handler(
             on_add=self._slice_changed, on_update=lambda _old, new: self._slice_changed(new),
             on_delete=self._slice_changed)
@@ -118,19 +140,6 @@ class EndpointSliceLoop:
 
     def _service_changed(self, service: Obj) -> None:
         self.controller.enqueue(object_key(service))
-
-    def _pod_changed(self, pod: Obj) -> None:
-        namespace = meta(pod).get("namespace")
-        for service in self.services.lister.list(namespace):
-            if has_selector(service) and selected_pods([pod], service):
-                self.controller.enqueue(object_key(service))
-
-    def _pod_updated(self, old: Obj, new: Obj) -> None:
-        if meta(old).get("resourceVersion") == meta(new).get("resourceVersion"):
-            return
-        self._pod_changed(new)
-        if meta(old).get("labels") != meta(new).get("labels"):
-            self._pod_changed(old)
 
     def _slice_changed(self, endpoint_slice: Obj) -> None:
         for key in service_index(endpoint_slice):
