@@ -120,7 +120,6 @@ class KubeScheduler:
         # upstream's profile map: one framework (here a Scheduler) per schedulerName
         self.algorithms = {p.scheduler_name: Scheduler(p, seed=seed) for p in profiles}
         self.scheduler_name = profiles[0].scheduler_name
-        self.algorithm = self.algorithms[self.scheduler_name]
         self.handle = Handle(client)
         for algorithm in self.algorithms.values():
             for plugin in algorithm.profile.plugins:
@@ -172,18 +171,16 @@ class KubeScheduler:
         pods.add_event_handler(on_add=handlers.on_pod_add, on_update=handlers.on_pod_update,
                                on_delete=handlers.on_pod_delete)
         pods.add_event_handler(on_delete=self._reject_waiting)
-        informers = [nodes, pods, *self._plugin_informers(handlers)]
+        watched = self._plugin_informers(handlers)
+        informers = [nodes, pods, *watched.values()]
         flushing: asyncio.Task[None] | None = None
         try:
-            nodes.start()
-            pods.start()
-            for informer in informers[2:]:
+            for informer in informers:
                 informer.start()
             for informer in informers:
                 await informer.wait_for_sync()  # the informer retries until it lists
             for plugin in self._lister_users():
-                plugin.use_listers({r: informers[2 + self._watched().index(r)].lister
-                                    for r in plugin.watches})
+                plugin.use_listers({r: watched[r].lister for r in plugin.watches})
             self.handle.pods = pods.lister
             flushing = asyncio.create_task(self.queue.run(), name="scheduling queue flush")
             self.leading.set()
@@ -204,21 +201,18 @@ class KubeScheduler:
         return [p for algorithm in self.algorithms.values()
                 for p in algorithm.profile.plugins if getattr(p, "watches", ())]
 
-    def _watched(self) -> list[str]:
-        """The resources the profiles' plugins read besides pods and nodes, in order."""
-        return list(dict.fromkeys(r for p in self._lister_users() for r in p.watches))
-
-    def _plugin_informers(self, handlers: EventHandlers) -> list[Informer]:
-        """An informer per resource a plugin reads; its changes move the pods waiting on
-        plugins interested in that resource's events (a new claim, a bound volume)."""
-        out = []
-        for resource in self._watched():
+    def _plugin_informers(self, handlers: EventHandlers) -> dict[str, Informer]:
+        """An informer per resource the profiles' plugins read besides pods and nodes;
+        its changes move the pods waiting on plugins interested in that resource's events
+        (a new claim, a bound volume)."""
+        out: dict[str, Informer] = {}
+        for resource in dict.fromkeys(r for p in self._lister_users() for r in p.watches):
             informer = Informer(self.client, resource)
             moved = functools.partial(handlers.on_other, resource)
             informer.add_event_handler(on_add=functools.partial(_ignore_args, moved, ActionType.ADD),
                                        on_update=functools.partial(_ignore_args, moved, ActionType.UPDATE),
                                        on_delete=functools.partial(_ignore_args, moved, ActionType.DELETE))
-            out.append(informer)
+            out[resource] = informer
         return out
 
     async def _schedule_pods(self) -> None:
