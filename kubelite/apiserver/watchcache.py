@@ -133,7 +133,11 @@ class Watcher:
         if not self.queue and not self.closed:
             self.wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                # cancellation that lands as the wake-up does, and the watch handler
+                # then runs on after its client went away (blocked on a full stream)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
             except TimeoutError:
                 return []
         batch = list(self.queue)
@@ -351,7 +355,8 @@ class Cache:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._revision_waiters.append((revision, fut))
         try:
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see Watcher.next_batch
+                await fut
             return True
         except TimeoutError:
             return False
