@@ -25,6 +25,14 @@ The contract of `sync(key)`:
   `asyncio.CancelledError` is never caught: cancelling `run()` stops a sync midway,
   so a sync must leave things in a state the next sync can pick up from.
 
+Pacing: after a sync that took `t` seconds, its key is not synced again for another
+PACE * t seconds (changes meanwhile are not lost: the key is synced once the pause
+ends). Upstream's loops run on as many cores as Go has; here every loop, the scheduler
+and the API server share one, and a sync whose cost grows with the cluster (a
+ReplicaSet of 10,000 pods walks them all) would, re-enqueued by every pod it owns,
+take nearly all of it. Paced (for at most MAX_HOLD), one busy key uses at most 1 / (1 + PACE) of the time and
+its events are batched into fewer syncs; a sync of a millisecond is not held at all.
+
 Periodic work (a compaction, a repair pass, a resync of every object) uses
 `enqueue_every(interval, keys)`: a timer that enqueues keys; it never runs a sync
 itself, so a slow sync and a tick never overlap and pending ticks collapse into one.
@@ -51,6 +59,10 @@ K = TypeVar("K", bound=Hashable)
 
 Sync = Callable[[K], Awaitable[None]]
 
+PACE = 3.0  # a key rests PACE times as long as its last sync took (module docstring)
+MIN_HOLD = 0.002  # seconds: shorter holds are not worth a timer
+MAX_HOLD = 1.0  # seconds: a sync slow from waiting on a remote server is not held long
+
 
 class TemporaryError(Exception):
     """The sync cannot finish yet, and that is expected: retry the key later.
@@ -71,12 +83,13 @@ class Controller(Generic[K]):
     """Runs `sync(key)` for every key enqueued, with `workers` keys in flight at most."""
 
     def __init__(self, name: str, sync: Sync[K], *, workers: int = 1,
-                 rate_limiter: RateLimiter | None = None) -> None:
+                 rate_limiter: RateLimiter | None = None, pace: float = PACE) -> None:
         if workers < 1:
             raise ValueError(f"a controller needs at least one worker, not {workers}")
         self.name = name
         self.sync = sync
         self.workers = workers
+        self.pace = pace
         self.queue: WorkQueue[K] = WorkQueue(rate_limiter=rate_limiter, name=name)
         self._timers: list[tuple[float, Callable[[], Iterable[K]]]] = []
         self._running = False
@@ -137,11 +150,14 @@ class Controller(Generic[K]):
                 log.exception("controller %s: listing keys to resync failed", self.name)
 
     async def _worker(self) -> None:
+        loop = asyncio.get_running_loop()
         while (key := await self.queue.get()) is not None:  # None: shut down and drained
+            started = loop.time()
             try:
                 await self._process(key)
             finally:
-                self.queue.done(key)
+                hold = min(MAX_HOLD, self.pace * (loop.time() - started))
+                self.queue.done(key, hold=hold if hold >= MIN_HOLD else 0.0)
 
     async def _process(self, key: K) -> None:
         """One sync of `key` and what its outcome means for the key (see the module

@@ -10,7 +10,9 @@ fails because of) its own bookkeeping. What `kubectl describe` then shows:
   ("replicaset-controller"), reportingInstance its host.
 - Repeats correlate as client-go's correlator does: one Event per object, type,
   reason and message (its name is `<object name>.<digest of those>`), whose count
-  grows and lastTimestamp moves, instead of a new object per repeat.
+  grows and lastTimestamp moves, instead of a new object per repeat. Past 10
+  different messages of one reason the Event is an aggregate, and past a burst of 25
+  Events about one object the rest are dropped as spam (event_correlator.py).
 - Best effort, bounded: a failed write is logged, never raised; with more than
   `max_pending` writes in flight new events are dropped (the broadcaster's queue of
   1000 drops too), so an outage cannot pile up unbounded work.
@@ -21,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from typing import Any
 
+from kubelite.client.event_correlator import Aggregator, Clock, SpamFilter
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_micro_time, now_rfc3339
@@ -56,27 +60,39 @@ async def create_or_count(client: Client, event: Obj) -> None:
     except errors.AlreadyExists:
         existing = await client.get("events", name, namespace=namespace)
         await client.patch("events", name, {"count": int(existing.get("count") or 1) + 1,
-                                            "lastTimestamp": event["lastTimestamp"]},
+                                            "lastTimestamp": event["lastTimestamp"],
+                                            "message": event["message"]},
                            namespace=namespace)
 
 
 class EventRecorder:
     def __init__(self, client: Client, component: str, *, host: str = "",
-                 max_pending: int = 1000) -> None:
+                 max_pending: int = 1000, clock: Clock = time.monotonic) -> None:
         self.client = client
         self.component = component
         self.host = host
         self.max_pending = max_pending
         self._pending: set[asyncio.Task[None]] = set()
+        self._aggregator = Aggregator(clock=clock)
+        self._spam = SpamFilter(clock=clock)
 
     def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         """Record an Event about `obj` in the background (see the module docstring)."""
+        event = self._build(obj, type_, reason, message)
+        event, combined = self._aggregator.aggregate(event)
+        if self._spam.is_spam(event):
+            log.debug("event %s %s on %s dropped as spam", type_, reason,
+                      event["involvedObject"].get("name"))
+            return
         if len(self._pending) >= self.max_pending:
             log.warning("dropping event %s %s on %s: %d writes pending", type_, reason,
-                        (obj.get("metadata") or {}).get("name"), len(self._pending))
+                        event["involvedObject"].get("name"), len(self._pending))
             return
-        task = asyncio.create_task(self.write(obj, type_, reason, message),
-                                   name=f"event {reason}")
+        # An aggregate is one Event whatever its latest message: named without it.
+        ref = event["involvedObject"]
+        key = f"{ref['kind']}/{ref['uid']}/{type_}/{reason}/" + ("" if combined else message)
+        event["metadata"]["name"] = f"{ref['name']}.{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+        task = asyncio.create_task(self.write(event), name=f"event {reason}")
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -90,22 +106,23 @@ class EventRecorder:
             task.cancel()
         await asyncio.gather(*list(self._pending), return_exceptions=True)
 
-    async def write(self, obj: Obj, type_: str, reason: str, message: str) -> None:
-        """Create the Event, or count a repeat of it; never raises."""
+    def _build(self, obj: Obj, type_: str, reason: str, message: str) -> Obj:
         ref = object_reference(obj)
-        namespace = ref.get("namespace") or "default"
-        key = f"{ref['kind']}/{ref['uid']}/{type_}/{reason}/{message}"
-        name = f"{ref['name']}.{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         now = now_rfc3339()
-        event = {
+        return {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": "", "namespace": ref.get("namespace") or "default"},
             "involvedObject": ref, "type": type_, "reason": reason, "message": message,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
             "reportingComponent": self.component, "reportingInstance": self.host,
             "firstTimestamp": now, "lastTimestamp": now, "eventTime": now_micro_time(),
             "count": 1,
         }
+
+    async def write(self, event: Obj) -> None:
+        """Create the Event, or count a repeat of it; never raises."""
+        namespace, reason = event["metadata"]["namespace"], event["reason"]
+        ref = event["involvedObject"]
         try:
             await create_or_count(self.client, event)
         except asyncio.CancelledError:

@@ -136,9 +136,9 @@ async def test_temporary_error_retries_after_its_delay_without_counting_a_failur
 async def test_what_a_sync_error_means_for_the_key(
         error: Exception, expected_calls: list[str], failures: int) -> None:
     calls: list[str] = []
-    # No backoff, so a retried key is back in the queue before "b" is synced.
+    # No backoff and no pacing, so a retried key is back in the queue before "b" is synced.
     controller: Controller[str] = Controller(
-        "test", lambda key: sync(key),
+        "test", lambda key: sync(key), pace=0.0,
         rate_limiter=ItemExponentialFailureRateLimiter(base_delay=0.0, max_delay=0.0))
 
     async def sync(key: str) -> None:
@@ -152,6 +152,25 @@ async def test_what_a_sync_error_means_for_the_key(
     await asyncio.wait_for(controller.run(), WAIT)
     assert calls == expected_calls
     assert controller.queue.num_requeues("a") == failures
+
+
+async def test_a_slow_key_rests_before_its_next_sync_while_other_keys_go_on(
+        running: Callable[[Controller[str]], Awaitable[None]]) -> None:
+    synced: list[str] = []
+    controller: Controller[str] = Controller("test", lambda key: sync(key), pace=1000.0)
+
+    async def sync(key: str) -> None:
+        synced.append(key)
+        if synced == ["a"]:
+            await asyncio.sleep(0.005)  # slow: a pause of MAX_HOLD follows
+            controller.enqueue("a")  # changed meanwhile: synced again, after the pause
+            controller.enqueue("b")
+
+    await running(controller)
+    controller.enqueue("a")
+    await eventually(lambda: synced == ["a", "b"])
+    assert controller.queue.is_processing("a")  # resting, not lost
+    await eventually(lambda: synced == ["a", "b", "a"])
 
 
 async def test_timer_enqueues_its_keys_until_shutdown_and_bad_key_source_is_survived(

@@ -42,3 +42,21 @@ async def test_events_beyond_the_pending_limit_are_dropped_not_queued(client: Cl
     await recorder.wait_idle()
     events = (await client.list("events", namespace="default"))["items"]
     assert sorted(e["message"] for e in events) == ["message 0", "message 1"]
+
+
+async def test_many_events_about_one_object_aggregate_then_stop_as_spam(client: Client) -> None:
+    """client-go's correlator: 9 events, then one aggregate counting up to the burst of
+    25; the rest are dropped."""
+    recorder = EventRecorder(client, "replicaset-controller")
+    obj = {"kind": "ReplicaSet", "apiVersion": "apps/v1",
+           "metadata": {"name": "big", "namespace": "default", "uid": "u-big"}}
+    for i in range(40):
+        recorder.event(obj, "Normal", "SuccessfulCreate", f"Created pod: big-{i}")
+        await recorder.wait_idle()
+    events = (await client.list("events", namespace="default",
+                                field_selector="involvedObject.uid=u-big"))["items"]
+    single = sorted(e["message"] for e in events if e["count"] == 1)
+    assert single == sorted(f"Created pod: big-{i}" for i in range(9))
+    [combined] = [e for e in events if e["message"].startswith("(combined")]
+    assert (combined["count"], combined["message"]) == (
+        16, "(combined from similar events): Created pod: big-24")

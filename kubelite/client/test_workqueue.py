@@ -92,6 +92,38 @@ async def test_item_added_while_processing_is_requeued_after_done_not_handed_twi
     assert len(q) == 0
 
 
+async def test_a_held_item_is_queued_again_only_when_its_hold_ends() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    assert await q.get() == "a"
+    q.done("a", hold=3600)
+    q.add("a")
+    q.add("b")
+    assert await q.get() == "b"  # "a" rests; other items go on
+    assert len(q) == 0 and q.is_processing("a")
+    q.done("b")
+
+    q2: WorkQueue[str] = WorkQueue()
+    q2.add("a")
+    assert await q2.get() == "a"
+    q2.done("a", hold=0.01)
+    q2.add("a")
+    q2.add("a")
+    assert await asyncio.wait_for(q2.get(), 2) == "a"  # once, after the hold
+    q2.done("a")
+    assert len(q2) == 0 and not q2.is_processing("a")
+
+
+async def test_shutdown_drops_holds() -> None:
+    q: WorkQueue[str] = WorkQueue()
+    q.add("a")
+    assert await q.get() == "a"
+    q.done("a", hold=3600)
+    q.shutdown()
+    assert not q.is_processing("a")
+    assert await q.get() is None
+
+
 async def test_get_waits_for_an_add() -> None:
     q: WorkQueue[str] = WorkQueue()
     getter = asyncio.create_task(q.get())

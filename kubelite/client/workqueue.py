@@ -11,7 +11,10 @@ Guarantees, as upstream:
   earliest. `add_rate_limited(item)` waits as long as the rate limiter says (by default
   5 ms doubling per failure up to 1000 s, and at most 10 qps overall after a burst of
   100); `forget(item)` clears the item's failure count after a success.
-- `shutdown()` refuses new adds and drops pending delays; `get()` still hands out what
+- `done(item, hold=d)` keeps the item "processing" for `d` seconds more: adds meanwhile
+  mark it dirty and it is queued once the hold ends, so one item is not handed out
+  again sooner than that however often it is added (the controllers' pacing).
+- `shutdown()` refuses new adds and drops pending delays and holds; `get()` still hands out what
   is queued, then returns None to every caller, which is the workers' signal to exit.
 
 Everything runs in one event loop; the queue is not thread-safe.
@@ -38,6 +41,7 @@ class WorkQueue(Generic[T]):
         self._processing: set[T] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._delayed: dict[T, tuple[float, asyncio.TimerHandle]] = {}
+        self._held: dict[T, asyncio.TimerHandle] = {}
         self._shutting_down = False
 
     # --- adding -----------------------------------------------------------------
@@ -102,7 +106,16 @@ class WorkQueue(Generic[T]):
         self._dirty.discard(item)
         return item
 
-    def done(self, item: T) -> None:
+    def done(self, item: T, *, hold: float = 0.0) -> None:
+        """Finished with `item`; with `hold`, it stays processing that many seconds more."""
+        if hold > 0 and not self._shutting_down:
+            self._held[item] = asyncio.get_running_loop().call_later(
+                hold, self._release, item)
+            return
+        self._release(item)
+
+    def _release(self, item: T) -> None:
+        self._held.pop(item, None)
         self._processing.discard(item)
         if item in self._dirty:
             self._queue.append(item)
@@ -122,6 +135,10 @@ class WorkQueue(Generic[T]):
         for _, handle in self._delayed.values():
             handle.cancel()
         self._delayed.clear()
+        for item, handle in self._held.items():
+            handle.cancel()
+            self._processing.discard(item)
+        self._held.clear()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -47,7 +47,6 @@ Obj = dict[str, Any]
 Mutator = Callable[[Obj], Awaitable[Obj]]
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no lookalikes
-MAX_GUARANTEED_UPDATE_TRIES = 10
 GENERATE_NAME_TRIES = 8
 
 
@@ -355,9 +354,14 @@ class Store:
         """Read-modify-write with retries on conflict (PATCH, server-side apply, and the
         server's own writes). `mutate` gets a private copy of the current object.
         If the object is missing and `create` is given, its result is created.
-        Returns (object, created)."""
+        Returns (object, created).
+
+        A write lost to a concurrent one is retried for as long as that happens, as
+        etcd3's GuaranteedUpdate does: every lost round means another writer won, so
+        the retries end; a bound would turn 20 concurrent PATCHes into 409s the
+        clients never asked for (they carry no resourceVersion)."""
         key = self.key(namespace, name)
-        for _ in range(MAX_GUARANTEED_UPDATE_TRIES):
+        while True:
             kv = await self.backend.get(key)
             if kv is None:
                 if create is None:
@@ -381,7 +385,6 @@ class Store:
                 # Someone wrote in between: read again and re-apply. A resourceVersion
                 # the change itself carries is checked against the new read above.
                 continue
-        raise self.conflict(name)
 
     def conflict(self, name: str) -> errors.Conflict:
         return errors.conflict(
@@ -491,7 +494,7 @@ class Store:
         """Returns (object, deleted_now). With finalizers or a grace period the object
         only gets its deletionTimestamp, and deleted_now is False."""
         key = self.key(namespace, name)
-        for _ in range(MAX_GUARANTEED_UPDATE_TRIES):
+        while True:  # lost to a concurrent write: read again (see guaranteed_update)
             obj, revision = await self._read_for_write(key, name)
             meta = obj["metadata"]
             self._check_preconditions(name, meta, options.get("preconditions") or {})
@@ -540,7 +543,6 @@ class Store:
                 continue
             meta["resourceVersion"] = str(rev)
             return obj, False
-        raise self.conflict(name)
 
     def _check_preconditions(self, name: str, meta: Obj, pre: Obj) -> None:
         if pre.get("uid") and pre["uid"] != meta.get("uid"):
