@@ -19,7 +19,6 @@ from kubelite.apiserver import (
     compaction,
     crd_controller,
     discovery,
-    namespaces,
     openapi_handlers,
     reads,
     watch,
@@ -85,12 +84,10 @@ class APIServer:
         # The loops the API server runs itself, each a Controller fed by cache events
         # (or a timer): created after the cache has loaded, so each starts from the
         # stored state, and before serving, so no event is missed.
-        self.namespace_controller = namespaces.NamespaceController(self.registry)
         self.crd_controller = crd_controller.CRDController(self.registry)
         self.reservation_repair = allocators.repair_controller(
             self.registry.services, self.registry.store_for("", "services").prefix)
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "namespace-lifecycle": self.namespace_controller.run,
             "crd-lifecycle": self.crd_controller.run,
             "service-reservation-repair": self.reservation_repair.run,
         }
