@@ -88,13 +88,15 @@ class APIServer:
         # before serving: the registry follows the stored CRDs from the first request
         # on; the CRD lifecycle loops read and write through the server's own
         # in-process client, as upstream's apiextensions controllers use a loopback
-        # client; the reservation repair and the compactor work on the store.
+        # client; the reservation repair reads Services through it too but releases
+        # reservations on the store (they are no API resource); the compactor works on
+        # the store.
         self.crd_serving = crds.Serving(self.registry)
         self.loopback = Client(InProcessTransport(self.handle),  # type: ignore[arg-type]
                                field_manager="kube-apiserver")
         self.crd_lifecycle = crd_controller.CRDLifecycle(self.loopback)
-        self.reservation_repair = allocators.repair_controller(
-            self.registry.services, self.registry.store_for("", "services").prefix)
+        self.reservation_repair = allocators.repair_controller(self.registry.services,
+                                                               self.loopback)
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
             "crd-lifecycle": self.crd_lifecycle.run,
             "service-reservation-repair": self.reservation_repair.run,
