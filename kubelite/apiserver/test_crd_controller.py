@@ -117,10 +117,14 @@ async def test_deleted_crd_loses_its_objects_then_its_finalizer_then_itself(
     await established(client)
     for i in range(3):
         await client.create(WIDGETS, {"metadata": {"name": f"w{i}"}}, namespace="default")
+    await client.create(WIDGETS, {"metadata": {"name": "w"}}, namespace="kube-public")
     await client.delete(CRDS, "widgets.example.com")
     await eventually(lambda: crd_gone(client))
     with pytest.raises(errors.NotFound):
         await client.list(WIDGETS, namespace="default")
+    await client.create(CRDS, copy.deepcopy(CRD))  # the same resource again: empty
+    await established(client)
+    assert (await client.list(WIDGETS))["items"] == []
 
 
 async def test_object_held_by_its_finalizer_keeps_the_crd_terminating_until_released(
