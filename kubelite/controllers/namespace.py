@@ -111,6 +111,8 @@ class NamespaceLoop:
             namespace = await self._report(namespace, content)
         except errors.NotFound:
             return
+        except errors.Conflict:
+            raise TemporaryError(f"namespace {name} changed meanwhile") from None
         if content.failures:
             raise RuntimeError(f"deleting the content of namespace {name}: "
                                + "; ".join(sorted(content.failures)))
@@ -132,7 +134,7 @@ class NamespaceLoop:
 
     async def _finalize(self, namespace: Obj) -> None:
         """Remove our token through namespaces/<name>/finalize (the only way to change
-        spec.finalizers); a Conflict is raised and the next pass reads afresh."""
+        spec.finalizers); on a Conflict the next pass reads the namespace afresh."""
         spec = namespace.get("spec") or {}
         others = [f for f in spec.get("finalizers") or () if f != FINALIZER]
         finalized = {**namespace, "spec": {**spec, "finalizers": others}}
@@ -140,3 +142,6 @@ class NamespaceLoop:
             await self.client.update("namespaces", finalized, subresource="finalize")
         except errors.NotFound:
             pass  # gone already: done
+        except errors.Conflict:
+            raise TemporaryError(f"namespace {meta(namespace)['name']} changed "
+                                 "meanwhile") from None
