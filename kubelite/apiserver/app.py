@@ -18,8 +18,8 @@ from aiohttp import web
 from kubelite.apiserver import (
     compaction,
     crd_controller,
+    crds,
     discovery,
-    namespaces,
     openapi_handlers,
     reads,
     watch,
@@ -34,6 +34,8 @@ from kubelite.apiserver.routing import parse_resource_path
 from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
 from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
+from kubelite.client.inprocess import InProcessTransport
+from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.machinery.options import GetOptions
 from kubelite.machinery.parameters import WATCH
@@ -82,16 +84,21 @@ class APIServer:
     async def start(self) -> None:
         await self.backend.start()
         await self.cache.start()
-        # The loops the API server runs itself, each a Controller fed by cache events
-        # (or a timer): created after the cache has loaded, so each starts from the
-        # stored state, and before serving, so no event is missed.
-        self.namespace_controller = namespaces.NamespaceController(self.registry)
-        self.crd_controller = crd_controller.CRDController(self.registry)
-        self.reservation_repair = allocators.repair_controller(
-            self.registry.services, self.registry.store_for("", "services").prefix)
+        # What the API server runs itself, created after the cache has loaded and
+        # before serving: the registry follows the stored CRDs from the first request
+        # on; the CRD lifecycle loops read and write through the server's own
+        # in-process client, as upstream's apiextensions controllers use a loopback
+        # client; the reservation repair reads Services through it too but releases
+        # reservations on the store (they are no API resource); the compactor works on
+        # the store.
+        self.crd_serving = crds.Serving(self.registry)
+        self.loopback = Client(InProcessTransport(self.handle),  # type: ignore[arg-type]
+                               field_manager="kube-apiserver")
+        self.crd_lifecycle = crd_controller.CRDLifecycle(self.loopback)
+        self.reservation_repair = allocators.repair_controller(self.registry.services,
+                                                               self.loopback)
         loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "namespace-lifecycle": self.namespace_controller.run,
-            "crd-lifecycle": self.crd_controller.run,
+            "crd-lifecycle": self.crd_lifecycle.run,
             "service-reservation-repair": self.reservation_repair.run,
         }
         if self.compaction_interval > 0:
@@ -122,6 +129,7 @@ class APIServer:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.loopback.close()
         await self.cache.stop()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -1,282 +1,237 @@
-"""The CRD lifecycle: upstream's naming, establishing and finalizer controllers
-(apiextensions-apiserver pkg/controller/status/naming_controller.go, establish/,
-finalizer/crd_finalizer.go) as one `Controller` keyed by CRD name.
+"""The CRD lifecycle loops: apiextensions-apiserver's naming and establishing
+controllers (pkg/controller/status/naming_controller.go, establish/) and its finalizer
+controller (pkg/controller/finalizer/crd_finalizer.go).
 
-Serving follows the watch cache synchronously: each CRD event (re)registers or removes
-its resource in the event handler itself (`crds.register`), as upstream's crdHandler
-reads the CRD lister on every request, so a CRD is served as soon as the cache has it.
-The handler then enqueues the CRD; `sync(name)` makes the writes:
+Upstream runs them inside the API server process but writes them as client-go
+controllers over a loopback client; so does kubelite, in the one shape every loop has
+(kubelite/controllers/README.md, "Writing a loop"): an informer of CRDs read through
+the server's own in-process Client, handlers that only enqueue names, and `sync(name)`
+reading the lister and writing through the API.
 
-- a live CRD gets the `customresourcecleanup.apiextensions.k8s.io` finalizer, its
-  acceptedNames (the requested names that no other CRD of its group has accepted) and
-  NamesAccepted condition (False with upstream's PluralConflict, SingularConflict,
-  ShortNamesConflict, KindConflict or ListKindConflict reason otherwise), Established
-  once its names are accepted, and its storage versions in storedVersions;
-- a CRD being deleted is marked Terminating, loses all its objects, then that
-  finalizer, then itself. Objects held by their own finalizers make the cleanup wait
-  (TemporaryError: retried when one of them goes, or after a second).
+    CRD informer (in-process Client) ─┬─► NamingLoop: sync(name)
+                                      │     live CRD: status = crd_names.desired_status
+                                      │     (acceptedNames, NamesAccepted, Established,
+                                      │     storedVersions), written when it differs
+                                      └─► FinalizerLoop: sync(name)
+                                            deleting CRD with the cleanup finalizer:
+                                            Terminating InstanceDeletionInProgress,
+                                            deletecollection of its objects, list what
+                                            is left (TemporaryError while any), then
+                                            remove the finalizer: the CRD goes
 
-`sync` reads the CRD from the cache and writes only what differs, so syncing a settled
-CRD writes nothing and its own writes cannot make it loop. Accepting or releasing a
-name re-enqueues the other CRDs of the group, which may have been waiting for it. One
-worker only: name reservation is a read-then-write over all CRDs of a group.
+Serving a CRD's resource is not a loop: crds.Serving registers it from the watch cache
+at once. The cleanup finalizer is added by the CRD strategy on the first delete, as
+upstream's REST storage does, so no CRD can go before its objects.
+
+Guarantees: a sync writes only what differs, so a settled CRD costs no write and the
+loops' own writes cannot make them spin. Names are reserved by one worker only (a
+read-then-write over the CRDs of a group), and the names it has just written count
+before the informer shows them, so two CRDs of a group are never both given a name.
+Objects held by their own finalizers keep a CRD Terminating; the finalizer loop looks
+again on a backoff of 5 ms doubling to 1 s (upstream polls every 5 s).
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+import asyncio
 
-from kubelite.apiserver.crds import register
-from kubelite.apiserver.registry.registry import Registry
-from kubelite.apiserver.registry.store import WriteOptions
-from kubelite.apiserver.watchcache import CacheEvent
+from kubelite.apiserver.crd_names import Obj, condition, desired_status
+from kubelite.apiserver.registry.strategies.apiextensions import CLEANUP_FINALIZER
 from kubelite.client.controller import Controller, TemporaryError
+from kubelite.client.informer import Informer
+from kubelite.client.ratelimiter import (
+    BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter)
+from kubelite.client.resource import Resource
+from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.machinery.conditions import set_condition
-from kubelite.machinery.timestamps import now_rfc3339
 
-Obj = dict[str, Any]
-CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
-REMAINING_RETRY_SECONDS = 1.0
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False,
+                kind="CustomResourceDefinition")
 RESYNC_SECONDS = 300.0
-_OPTS = WriteOptions(field_manager="kube-apiserver")
-_STATUS_OPTS = WriteOptions(field_manager="kube-apiserver", subresource="status")
+FINALIZER_WORKERS = 5  # upstream starts the CRD finalizer with 5 workers
+CLEANUP_RETRY_MAX_SECONDS = 1.0
 
 
-class CRDController:
-    """Keeps the registry serving every stored CRD, and runs the CRD lifecycle."""
+def _meta(obj: Obj) -> Obj:
+    meta: Obj = obj.get("metadata") or {}
+    return meta
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.controller: Controller[str] = Controller("customresourcedefinitions",
-                                                      self.sync, workers=1)
-        self._crd_store = registry.store_for("apiextensions.k8s.io",
-                                             "customresourcedefinitions")
-        # resource prefix of a terminating CRD's objects -> the CRD's name: their
-        # deletions re-enqueue the CRD, whose cleanup waits for them.
-        self._emptying: dict[str, str] = {}
-        for entry in list(registry.cache.bucket(self._crd_store.prefix).values()):
-            register(registry, entry.obj)
-            self.controller.enqueue(entry.name)
-        registry.cache.add_listener(self._on_event)
-        # For changes the cache never reported as events (it reloads without them).
-        self.controller.enqueue_every(RESYNC_SECONDS, self._all)
 
-    def _all(self) -> list[str]:
-        return [e.name for e in self.registry.cache.bucket(self._crd_store.prefix).values()]
+class CRDLifecycle:
+    """Both loops over one informer of CRDs; the API server runs this."""
+
+    def __init__(self, client: Client) -> None:
+        self.crds = Informer(client, CRDS)
+        self.naming = NamingLoop(client, self.crds)
+        self.finalizer = FinalizerLoop(client, self.crds)
+
+    async def run(self) -> None:
+        self.crds.start()
+        try:
+            await self.crds.wait_for_sync()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.naming.run())
+                group.create_task(self.finalizer.run())
+        finally:
+            await self.crds.stop()
+
+
+class NamingLoop:
+    name = "crd-naming"
+
+    def __init__(self, client: Client, crds: Informer) -> None:
+        self.client = client
+        self.crds = crds
+        # One worker: accepting a name reads every CRD of the group, then writes.
+        self.controller: Controller[str] = Controller(self.name, self.sync, workers=1)
+        # CRDs as this loop last wrote them, until the informer shows that write:
+        # their accepted names already count against other CRDs of the group.
+        self._written: dict[str, Obj] = {}
+        crds.add_event_handler(on_add=self._changed,
+                               on_update=lambda _old, new: self._changed(new),
+                               on_delete=self._deleted)
+        self.controller.enqueue_every(RESYNC_SECONDS, lambda: [
+            _meta(crd)["name"] for crd in self.crds.lister.list()])
 
     async def run(self) -> None:
         await self.controller.run()
 
-    def _on_event(self, ev: CacheEvent) -> None:
-        if not ev.key.startswith(self._crd_store.prefix):
-            if ev.type == "DELETED" and self._emptying:
-                name = self._emptying.get(self.registry.cache.prefix_of(ev.key))
-                if name is not None:
-                    self.controller.enqueue(name)
-            return
-        crd = ev.entry.obj
-        if ev.type == "DELETED":
-            spec = crd.get("spec") or {}
-            names = spec.get("names") or {}
-            store = self.registry.stores.get((spec.get("group", ""), names.get("plural", "")))
-            if store is not None and store.spec.crd_schemas is not None:
-                self.registry.remove(store.spec.group, store.spec.plural)
-            self._emptying = {p: n for p, n in self._emptying.items() if n != ev.entry.name}
-            self._enqueue_group(crd, but=ev.entry.name)  # its names are free now
-        else:
-            register(self.registry, crd)
-            self.controller.enqueue(ev.entry.name)
+    def _changed(self, crd: Obj) -> None:
+        name = str(_meta(crd).get("name") or "")
+        written = self._written.get(name)
+        if written is not None and _newer_or_same(crd, written):
+            del self._written[name]
+        self.controller.enqueue(name)
 
-    def _enqueue_group(self, crd: Obj, *, but: str) -> None:
-        for other in self._group(crd, but=but):
-            self.controller.enqueue(other["metadata"]["name"])
+    def _deleted(self, crd: Obj) -> None:
+        name = str(_meta(crd).get("name") or "")
+        self._written.pop(name, None)
+        for other in self._group(crd, but=name):  # its names are free now
+            self.controller.enqueue(_meta(other)["name"])
+
+    def _current(self, crd: Obj) -> Obj:
+        written = self._written.get(_meta(crd).get("name", ""))
+        return written if written is not None and not _newer_or_same(crd, written) else crd
 
     def _group(self, crd: Obj, *, but: str) -> list[Obj]:
         """The other CRDs of `crd`'s group. A CRD is named <plural>.<group>, so only
-        names with that suffix are decoded, not every CRD in the cache."""
+        names with that suffix are looked at, not every CRD."""
         group = (crd.get("spec") or {}).get("group")
         if not isinstance(group, str):
             return []
         suffix = "." + group
-        entries = list(self.registry.cache.bucket(self._crd_store.prefix).values())
-        candidates = [e.obj for e in entries if e.name != but and e.name.endswith(suffix)]
-        return [obj for obj in candidates if (obj.get("spec") or {}).get("group") == group]
+        candidates = [self._current(c) for c in self.crds.lister.list()
+                      if _meta(c).get("name") != but
+                      and str(_meta(c).get("name") or "").endswith(suffix)]
+        return [c for c in candidates if (c.get("spec") or {}).get("group") == group]
 
     async def sync(self, name: str) -> None:
-        """Bring the CRD named `name` to what it should be (see the module docstring)."""
-        entry = self.registry.cache.get(self._crd_store.key("", name))
-        if entry is None:
-            return  # deleted: the event handler stopped serving it
-        crd = entry.obj
-        try:
-            if entry.deleting:
-                if CLEANUP_FINALIZER in (crd["metadata"].get("finalizers") or ()):
-                    await self._cleanup(crd)
-            else:
-                await self._establish(crd)
-        except errors.NotFound:
-            pass  # deleted meanwhile; its deletion event ends the story
-
-    async def _establish(self, crd: Obj) -> None:
-        name = crd["metadata"]["name"]
-        if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or ()):
-            # A separate write: the status subresource never changes metadata.
-            await self._crd_store.guaranteed_update("", name, _add_finalizer, _OPTS)
-        others = self._group(crd, but=name)
-        status = desired_status(crd, others)
+        cached = self.crds.lister.get("", name)
+        if cached is None or _meta(cached).get("deletionTimestamp"):
+            return  # gone, or being deleted: its names stay until it is gone
+        crd = self._current(cached)
+        status = desired_status(crd, self._group(crd, but=name))
         if status == crd.get("status"):
             return
-
-        async def mutate(current: Obj) -> Obj:
-            current["status"] = desired_status(current, others)
-            return current
-
-        await self._crd_store.guaranteed_update("", name, mutate, _STATUS_OPTS)
-        if status.get("acceptedNames") != (crd.get("status") or {}).get("acceptedNames"):
-            self._enqueue_group(crd, but=name)  # a name may have been released
-
-    async def _cleanup(self, crd: Obj) -> None:
-        name = crd["metadata"]["name"]
-        await self._set_terminating(crd, "InstanceDeletionInProgress",
-                                    "CustomResource deletion is in progress")
-        spec = crd["spec"]
-        store = self.registry.stores.get((spec["group"], spec["names"]["plural"]))
-        if store is not None and store.spec.crd_schemas is not None:
-            for entry in list(self.registry.cache.bucket(store.prefix).values()):
-                try:
-                    await store.delete(entry.namespace, entry.name, {}, _OPTS)
-                except errors.NotFound:
-                    pass
-            await store.sync_cache()
-            left = len(self.registry.cache.bucket(store.prefix))
-            if left:
-                self._emptying[store.prefix] = name
-                raise TemporaryError(f"{left} {store.spec.plural} remain",
-                                     delay=REMAINING_RETRY_SECONDS)
-            self._emptying.pop(store.prefix, None)
-            self.registry.remove(store.spec.group, store.spec.plural)
-
-        async def drop(current: Obj) -> Obj:
-            current["metadata"]["finalizers"] = [
-                f for f in current["metadata"].get("finalizers") or ()
-                if f != CLEANUP_FINALIZER]
-            return current
-
-        await self._crd_store.guaranteed_update("", name, drop, _OPTS)
-
-    async def _set_terminating(self, crd: Obj, reason: str, message: str) -> None:
-        conditions = (crd.get("status") or {}).get("conditions") or []
-        if any(c.get("type") == "Terminating" and c.get("reason") == reason
-               for c in conditions):
+        try:
+            written = await self.client.update_status(CRDS, {**crd, "status": status})
+        except errors.NotFound:
             return
-
-        async def mutate(current: Obj) -> Obj:
-            status = current.setdefault("status", {})
-            status["conditions"] = set_condition(
-                status.get("conditions") or [],
-                _condition("Terminating", "True", reason, message))
-            return current
-
-        await self._crd_store.guaranteed_update("", crd["metadata"]["name"], mutate,
-                                                _STATUS_OPTS)
+        except errors.Conflict:
+            raise TemporaryError(f"CRD {name} changed meanwhile") from None
+        self._written[name] = written
+        if status.get("acceptedNames") != (crd.get("status") or {}).get("acceptedNames"):
+            for other in self._group(crd, but=name):  # a name may have been released
+                self.controller.enqueue(_meta(other)["name"])
 
 
-def requested_names(crd: Obj) -> Obj:
-    """spec.names with the defaults upstream fills in (singular, listKind)."""
-    names: Obj = copy.deepcopy(crd["spec"]["names"])
-    names.setdefault("singular", names["kind"].lower())
-    names.setdefault("listKind", names["kind"] + "List")
-    return names
+def _newer_or_same(seen: Obj, written: Obj) -> bool:
+    """Whether the informer's `seen` is the loop's write or later (kubelite's
+    resourceVersions are its store's revisions: integers that only grow)."""
+    try:
+        return int(_meta(seen).get("resourceVersion") or 0) >= int(
+            _meta(written).get("resourceVersion") or 0)
+    except ValueError:
+        return True
 
 
-def desired_status(crd: Obj, others: list[Obj]) -> Obj:
-    """The status a live CRD should have, given the other CRDs: the names it may
-    have, NamesAccepted, Established (once names are accepted; never taken back), and
-    its storage versions added to storedVersions. Other conditions are kept."""
-    status = copy.deepcopy(crd.get("status") or {})
-    accepted, names_condition = accept_names(crd, others)
-    status["acceptedNames"] = accepted
-    conditions = set_condition(status.get("conditions") or [], names_condition)
-    established = next((c for c in conditions if c.get("type") == "Established"), None)
-    if established is None or established.get("status") != "True":
-        if names_condition["status"] == "True":
-            established = _condition("Established", "True", "InitialNamesAccepted",
-                                     "the initial names have been accepted")
-        elif established is None:
-            established = _condition("Established", "False", "NotAccepted",
-                                     "not all names are accepted")
-        conditions = set_condition(conditions, established)
-    status["conditions"] = conditions
-    status["storedVersions"] = sorted(set(status.get("storedVersions") or []) | {
-        v["name"] for v in crd["spec"].get("versions") or () if v.get("storage")})
-    return status
+class FinalizerLoop:
+    name = "crd-finalizer"
+
+    def __init__(self, client: Client, crds: Informer) -> None:
+        self.client = client
+        self.crds = crds
+        limiter = MaxOfRateLimiter(
+            ItemExponentialFailureRateLimiter(base_delay=0.005,
+                                              max_delay=CLEANUP_RETRY_MAX_SECONDS),
+            BucketRateLimiter(qps=10.0, burst=100))
+        self.controller: Controller[str] = Controller(
+            self.name, self.sync, workers=FINALIZER_WORKERS, rate_limiter=limiter)
+        crds.add_event_handler(on_add=self._changed,
+                               on_update=lambda _old, new: self._changed(new))
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    def _changed(self, crd: Obj) -> None:
+        if _meta(crd).get("deletionTimestamp"):
+            self.controller.enqueue(str(_meta(crd).get("name") or ""))
+
+    async def sync(self, name: str) -> None:
+        crd = self.crds.lister.get("", name)
+        if crd is None or not _meta(crd).get("deletionTimestamp") \
+                or CLEANUP_FINALIZER not in (_meta(crd).get("finalizers") or ()):
+            return
+        try:
+            crd = await self._set_terminating(crd, "InstanceDeletionInProgress",
+                                              "CustomResource deletion is in progress")
+            resource = served_resource(crd)
+            if resource is not None:
+                await self._delete_instances(crd, resource)
+            finalizers = [f for f in _meta(crd).get("finalizers") or ()
+                          if f != CLEANUP_FINALIZER]
+            await self.client.update(CRDS, {**crd, "metadata": {
+                **_meta(crd), "finalizers": finalizers}})
+        except errors.NotFound:
+            return  # gone meanwhile
+        except errors.Conflict:
+            raise TemporaryError(f"CRD {name} changed meanwhile") from None
+
+    async def _delete_instances(self, crd: Obj, resource: Resource) -> None:
+        """Ask every object of the CRD to go; TemporaryError while any is left."""
+        try:
+            await self.client.delete_collection(resource)
+            left = len((await self.client.list(resource)).get("items") or ())
+        except (errors.NotFound, errors.MethodNotAllowed):
+            return  # not served (its names were refused): no object can exist
+        except errors.StatusError as err:
+            await self._set_terminating(crd, "InstanceDeletionFailed",
+                                        f"could not issue all deletes: {err.message}")
+            raise
+        if left:
+            raise TemporaryError(f"{left} {resource.group_resource} remain")
+
+    async def _set_terminating(self, crd: Obj, reason: str, message: str) -> Obj:
+        status = crd.get("status") or {}
+        current = status.get("conditions") or []
+        conditions = set_condition(current, condition("Terminating", "True", reason, message))
+        if conditions == current:
+            return crd
+        return await self.client.update_status(
+            CRDS, {**crd, "status": {**status, "conditions": conditions}})
 
 
-def accept_names(crd: Obj, others: list[Obj]) -> tuple[Obj, Obj]:
-    """(acceptedNames, NamesAccepted condition): each requested name is accepted if
-    it is already this CRD's or no other CRD of the group has accepted it
-    (calculateNamesAndConditions upstream; the last conflict found names the reason)."""
-    group = crd["spec"]["group"]
-    used_resources: set[str] = set()
-    used_kinds: set[str] = set()
-    for other in others:
-        if (other.get("spec") or {}).get("group") != group:
-            continue
-        taken = (other.get("status") or {}).get("acceptedNames") or {}
-        used_resources.update(n for n in (taken.get("plural"), taken.get("singular")) if n)
-        used_resources.update(taken.get("shortNames") or ())
-        used_kinds.update(n for n in (taken.get("kind"), taken.get("listKind")) if n)
-    wanted = requested_names(crd)
-    had: Obj = (crd.get("status") or {}).get("acceptedNames") or {}
-    accepted = dict(had)
-    conflict: tuple[str, str] | None = None
-
-    def fresh(name: str, mine: str | None, used: set[str]) -> bool:
-        return name == mine or name not in used
-
-    for field, reason, used in (("plural", "PluralConflict", used_resources),
-                                ("singular", "SingularConflict", used_resources)):
-        if fresh(wanted[field], had.get(field), used):
-            accepted[field] = wanted[field]
-        else:
-            conflict = (reason, f'"{wanted[field]}" is already in use')
-    short = list(wanted.get("shortNames") or ())
-    if short != list(had.get("shortNames") or ()):
-        mine = set(had.get("shortNames") or ()) | {had.get("plural"), had.get("singular")}
-        clashes = [f'"{s}" is already in use' for s in short
-                   if s not in mine and s in used_resources]
-        if clashes:
-            conflict = ("ShortNamesConflict",
-                        clashes[0] if len(clashes) == 1 else f"[{', '.join(clashes)}]")
-        elif short:
-            accepted["shortNames"] = short
-        else:
-            accepted.pop("shortNames", None)
-    for field, reason in (("kind", "KindConflict"), ("listKind", "ListKindConflict")):
-        if fresh(wanted[field], had.get(field), used_kinds):
-            accepted[field] = wanted[field]
-        else:
-            conflict = (reason, f'"{wanted[field]}" is already in use')
-    if wanted.get("categories"):
-        accepted["categories"] = list(wanted["categories"])
-    else:
-        accepted.pop("categories", None)
-    if conflict is None:
-        condition = _condition("NamesAccepted", "True", "NoConflicts", "no conflicts found")
-    else:
-        condition = _condition("NamesAccepted", "False", *conflict)
-    return accepted, condition
-
-
-def _condition(type_: str, status: str, reason: str, message: str) -> Obj:
-    return {"type": type_, "status": status, "lastTransitionTime": now_rfc3339(),
-            "reason": reason, "message": message}
-
-
-async def _add_finalizer(crd: Obj) -> Obj:
-    finalizers = crd["metadata"].setdefault("finalizers", [])
-    if CLEANUP_FINALIZER not in finalizers:
-        finalizers.append(CLEANUP_FINALIZER)
-    return crd
+def served_resource(crd: Obj) -> Resource | None:
+    """Where the CRD's objects are served: its storage version when served, else its
+    first served version (as crds.spec_from_crd orders them); None when none is."""
+    spec = crd.get("spec") or {}
+    served = [v for v in spec.get("versions") or () if v.get("served")]
+    if not served:
+        return None
+    version = next((v for v in served if v.get("storage")), served[0])
+    names = spec.get("names") or {}
+    return Resource(str(spec.get("group") or ""), str(version["name"]),
+                    str(names.get("plural") or ""),
+                    spec.get("scope", "Namespaced") == "Namespaced",
+                    str(names.get("kind") or ""))

@@ -1,8 +1,9 @@
 """CustomResourceDefinitions: a CRD becomes a served resource as soon as it is stored.
 
 `register` turns a CRD into a resource of the registry (discovery, OpenAPI and the REST
-paths follow from the registry); crd_controller.py calls it on every CRD event and
-runs the CRD lifecycle (conditions, names, the cleanup finalizer).
+paths follow from the registry); `Serving` calls it on every CRD event of the watch
+cache. crd_controller.py runs the CRD lifecycle (names, conditions, the cleanup
+finalizer) as loops over the API.
 
 Custom objects take the generic store like any kind; their strategy prunes unknown
 fields, applies schema defaults and validates against the version's
@@ -22,6 +23,7 @@ from kubelite.api import structural
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.strategy import DefaultStrategy
+from kubelite.apiserver.watchcache import CacheEvent
 from kubelite.machinery import errors
 from kubelite.machinery.errors import Cause
 
@@ -119,3 +121,36 @@ def register(registry: Registry, crd: Obj) -> ResourceSpec | None:
                                       terminating=bool(condition_true(crd, "Terminating")))
     registry.add(spec, strategy)
     return spec
+
+
+class Serving:
+    """The registry follows the stored CRDs: every CRD in the watch cache is served as
+    `register` decides, and a deleted CRD's resource goes with it.
+
+    This is not a control loop but the serving path, as upstream's crdHandler reads
+    its CRD lister on every request: registration happens in the watch cache's own
+    event listener, so a CRD is served as soon as its write is in the cache (a client
+    may create objects right after creating their CRD), with no queue in between.
+    The lifecycle writes (names, conditions, cleanup) are crd_controller.py's loops.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._prefix = registry.store_for("apiextensions.k8s.io",
+                                          "customresourcedefinitions").prefix
+        for entry in list(registry.cache.bucket(self._prefix).values()):
+            register(registry, entry.obj)
+        registry.cache.add_listener(self._on_event)
+
+    def _on_event(self, ev: CacheEvent) -> None:
+        if not ev.key.startswith(self._prefix):
+            return
+        crd = ev.entry.obj
+        if ev.type != "DELETED":
+            register(self.registry, crd)
+            return
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        store = self.registry.stores.get((spec.get("group", ""), names.get("plural", "")))
+        if store is not None and store.spec.crd_schemas is not None:
+            self.registry.remove(store.spec.group, store.spec.plural)

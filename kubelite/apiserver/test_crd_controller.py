@@ -1,4 +1,5 @@
-"""The CRD lifecycle controller, through an in-process API server."""
+"""The CRD lifecycle loops (naming, establishing, finalizer), through an in-process API
+server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from kubelite.apiserver.app import APIServer
-from kubelite.apiserver.crd_controller import CLEANUP_FINALIZER
+from kubelite.apiserver.registry.strategies.apiextensions import CLEANUP_FINALIZER
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
@@ -70,7 +71,7 @@ async def crd_gone(client: Client) -> bool:
     return False
 
 
-async def test_new_crd_becomes_established_with_names_and_cleanup_finalizer(
+async def test_new_crd_becomes_established_with_its_names(
         client: Client) -> None:
     await client.create(CRDS, copy.deepcopy(CRD))
     crd = await established(client)
@@ -79,7 +80,7 @@ async def test_new_crd_becomes_established_with_names_and_cleanup_finalizer(
     assert crd["status"]["acceptedNames"]["plural"] == "widgets"
     assert crd["status"]["acceptedNames"]["singular"] == "widget"
     assert crd["status"]["storedVersions"] == ["v1"]
-    assert crd["metadata"]["finalizers"] == [CLEANUP_FINALIZER]
+    assert "finalizers" not in crd["metadata"]  # added by the first delete, as upstream
     made = await client.create(WIDGETS, {"metadata": {"name": "w"}, "size": 3},
                                namespace="default")
     assert made["size"] == 3
@@ -89,8 +90,9 @@ async def test_sync_of_an_established_crd_writes_nothing(
         server: APIServer, client: Client) -> None:
     await client.create(CRDS, copy.deepcopy(CRD))
     before = await established(client)
-    await server.crd_controller.sync("widgets.example.com")
-    await server.crd_controller.sync("no-such.example.com")  # gone: nothing to do
+    await server.crd_lifecycle.naming.sync("widgets.example.com")
+    await server.crd_lifecycle.naming.sync("no-such.example.com")  # gone: nothing to do
+    await server.crd_lifecycle.finalizer.sync("widgets.example.com")  # live: nothing
     after = await client.get(CRDS, "widgets.example.com")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
@@ -115,10 +117,14 @@ async def test_deleted_crd_loses_its_objects_then_its_finalizer_then_itself(
     await established(client)
     for i in range(3):
         await client.create(WIDGETS, {"metadata": {"name": f"w{i}"}}, namespace="default")
+    await client.create(WIDGETS, {"metadata": {"name": "w"}}, namespace="kube-public")
     await client.delete(CRDS, "widgets.example.com")
     await eventually(lambda: crd_gone(client))
     with pytest.raises(errors.NotFound):
         await client.list(WIDGETS, namespace="default")
+    await client.create(CRDS, copy.deepcopy(CRD))  # the same resource again: empty
+    await established(client)
+    assert (await client.list(WIDGETS))["items"] == []
 
 
 async def test_object_held_by_its_finalizer_keeps_the_crd_terminating_until_released(
@@ -128,15 +134,17 @@ async def test_object_held_by_its_finalizer_keeps_the_crd_terminating_until_rele
     await client.create(WIDGETS, {"metadata": {"name": "held",
                                                "finalizers": ["example.com/hold"]}},
                         namespace="default")
-    await client.delete(CRDS, "widgets.example.com")
+    deleted = await client.delete(CRDS, "widgets.example.com")
+    assert deleted["metadata"]["finalizers"] == [CLEANUP_FINALIZER]
+    assert conditions(deleted)["Terminating"]["reason"] == "InstanceDeletionPending"
 
     async def terminating() -> bool:
         crd = await client.get(CRDS, "widgets.example.com")
-        return conditions(crd).get("Terminating", {}).get("status") == "True"
+        return conditions(crd)["Terminating"]["reason"] == "InstanceDeletionInProgress"
 
     await eventually(terminating)
     crd = await client.get(CRDS, "widgets.example.com")
-    assert conditions(crd)["Terminating"]["reason"] == "InstanceDeletionInProgress"
+    assert conditions(crd)["Terminating"]["status"] == "True"
     assert crd["metadata"]["finalizers"] == [CLEANUP_FINALIZER]
 
     async def held_deleting() -> bool:
@@ -241,3 +249,31 @@ async def test_the_same_names_in_another_group_do_not_conflict(client: Client) -
     await eventually(both)
     got = await conditions_of(client, "widgets.example.org")
     assert got["NamesAccepted"] == ("True", "NoConflicts", "no conflicts found")
+
+
+async def test_a_crd_deleted_at_once_still_takes_its_objects_with_it(client: Client) -> None:
+    await client.create(CRDS, copy.deepcopy(CRD))
+    await client.create(WIDGETS, {"metadata": {"name": "early"}}, namespace="default")
+    await client.delete(CRDS, "widgets.example.com")  # before any loop looked at it
+    await eventually(lambda: crd_gone(client))
+    await client.create(CRDS, copy.deepcopy(CRD))  # the same resource again: empty
+    await established(client)
+    assert (await client.list(WIDGETS, namespace="default"))["items"] == []
+
+
+async def test_two_crds_asking_for_one_short_name_at_once_get_it_once(client: Client
+                                                                      ) -> None:
+    first = copy.deepcopy(CRD)
+    first["spec"]["names"]["shortNames"] = ["wd"]
+    await client.create(CRDS, first)
+    await client.create(CRDS, gadget_crd(shortNames=["wd"]))  # no wait in between
+
+    async def both_decided() -> bool:
+        got = [await conditions_of(client, n)
+               for n in ("widgets.example.com", "gadgets.example.com")]
+        return all("NamesAccepted" in c for c in got)
+
+    await eventually(both_decided)
+    accepted = [(await conditions_of(client, n))["NamesAccepted"][0]
+                for n in ("widgets.example.com", "gadgets.example.com")]
+    assert sorted(accepted) == ["False", "True"]

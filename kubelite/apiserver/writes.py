@@ -7,6 +7,7 @@ generic store; answers are converted back to the version the client used.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from kubelite.machinery.options import (
 )
 
 Obj = dict[str, Any]
+DELETE_COLLECTION_WORKERS = 16  # deletes one deletecollection keeps in flight
 
 
 async def read_object(request: web.Request, info: RequestInfo, spec: ResourceSpec,
@@ -168,13 +170,26 @@ async def delete_collection(request: web.Request, info: RequestInfo, store: Stor
     opts = write_options(request, info, options)
     wire_options = options.to_object()
     listed = await list_objects(store, info.namespace, predicate=predicate)
-    items = []
-    for entry in listed.entries:
-        try:
-            obj, _ = await store.delete(entry.namespace, entry.name, wire_options, opts)
-        except errors.NotFound:
-            continue
-        items.append(convert(store.spec, obj, info.version))
+    # Several deletes in flight, so the store commits them together (upstream's
+    # --delete-collection-workers); a failure other than NotFound ends the request.
+    pending = enumerate(listed.entries)
+    deleted: dict[int, Obj] = {}  # by position in the listing: the answer keeps its order
+
+    async def worker() -> None:
+        for position, entry in pending:  # one shared iterator: each entry taken once
+            try:
+                obj, _ = await store.delete(entry.namespace, entry.name, wire_options, opts)
+            except errors.NotFound:
+                continue
+            deleted[position] = convert(store.spec, obj, info.version)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(DELETE_COLLECTION_WORKERS, len(listed.entries))):
+                group.create_task(worker())
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # answered as that error's Status
+    items = [deleted[position] for position in sorted(deleted)]
     body = {"kind": store.spec.list_kind, "apiVersion": store.spec.gvk(info.version).api_version,
             "metadata": {"resourceVersion": str(store.cache.revision)}, "items": items}
     return object_response(body, accept, 200)

@@ -11,7 +11,8 @@ value is a lookup in memory.
 A reservation belongs to a Service by uid. It is released when that Service's create
 fails, when a Service update stops using it, and when the Service is deleted; a
 reservation left behind by a crash (older than REPAIR_AGE and owned by no Service) is
-removed by `repair`, which `repair_controller` runs every five minutes.
+removed by `repair`, which `repair_controller` runs every five minutes against the
+Services it lists through the API.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 
 from kubelite.apiserver.watchcache import Cache
 from kubelite.client.controller import Controller
+from kubelite.client.rest import Client
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import now_rfc3339, parse_rfc3339
 from kubelite.storage.backend import Backend, KeyExists, KeyNotFound
@@ -228,16 +230,20 @@ REPAIR_KEY = "service-reservations"
 REPAIR_INTERVAL = 300.0
 
 
-def repair_controller(allocator: ServiceAllocator, services_prefix: str,
+def repair_controller(allocator: ServiceAllocator, client: Client,
                       interval: float = REPAIR_INTERVAL) -> Controller[str]:
     """Upstream's repair controllers (pkg/registry/core/service/ipallocator/controller,
     portallocator/controller), for reservations a crash left behind: one key,
-    REPAIR_KEY, enqueued every `interval`; its sync compares the reservations with
-    the Services in the watch cache and drops the orphans. Idempotent: a second pass
-    finds nothing to drop. A failure is retried with backoff."""
+    REPAIR_KEY, enqueued every `interval`; its sync lists the Services through the API
+    (`client`, the server's in-process one, as upstream's repair lists them through its
+    loopback client), then compares the reservations with them and drops the orphans.
+    The reservations themselves are the store's keys, not an API resource, so they are
+    read from the watch cache and released on the store (docs/decisions.md).
+    Idempotent: a second pass finds nothing to drop. A failure is retried with backoff."""
 
     async def sync(key: str) -> None:
-        services = [e.obj for e in allocator.cache.bucket(services_prefix).values()]
+        # Services first: a reservation made after this list is younger than REPAIR_AGE.
+        services, _ = await client.list_all("services")
         await allocator.repair(services)
 
     controller: Controller[str] = Controller("service-reservation-repair", sync)

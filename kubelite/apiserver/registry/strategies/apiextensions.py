@@ -17,7 +17,11 @@ What a CRD gets on its way to storage:
   groups, and preserveUnknownFields false;
 - on update also: group and names.plural never change, scope and names.kind not once
   the CRD is Established, and a changed conversion caBundle must be valid once the CRD
-  serves with a valid one.
+  serves with a valid one;
+- delete: the first delete adds the `customresourcecleanup.apiextensions.k8s.io`
+  finalizer and a Terminating condition (InstanceDeletionPending), as upstream's CRD
+  REST Delete does, so no CRD goes before the finalizer loop (crd_controller.py) has
+  deleted its custom objects, however soon after its creation it is deleted.
 
 Upstream relaxes some rules on update for CRDs stored under older rules (non-structural
 schemas, unpruned defaults, preserveUnknownFields: true); a strategy's `validate` does
@@ -31,8 +35,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy
+from kubelite.machinery.conditions import set_condition
 from kubelite.machinery.errors import BadRequest, Cause
 from kubelite.machinery.go_json import cannot_be_handled
+from kubelite.machinery.timestamps import now_rfc3339
 
 from .causes import immutable, invalid, required
 from .crddecode import crd_decode_problem
@@ -43,6 +49,7 @@ from .jsonvalues import as_object, as_str
 Obj = dict[str, Any]
 
 API_APPROVAL_ANNOTATION = "api-approved.kubernetes.io"
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 _APPROVAL_PR = "see https://github.com/kubernetes/enhancements/pull/1111"
 
 
@@ -58,6 +65,26 @@ class CustomResourceDefinitionStrategy(DefaultStrategy):
         storage = storage_version(crd)
         crd["status"] = {"acceptedNames": {"plural": "", "kind": ""},
                          "storedVersions": [storage] if storage else []}
+
+    def deletion_finalizers(self, crd: Obj) -> list[str]:
+        # A live CRD is held by the cleanup finalizer mark_deleting is about to add.
+        if (crd.get("metadata") or {}).get("deletionTimestamp"):
+            return []
+        return [CLEANUP_FINALIZER]
+
+    def mark_deleting(self, crd: Obj) -> None:
+        finalizers = crd["metadata"].setdefault("finalizers", [])
+        if CLEANUP_FINALIZER not in finalizers:
+            finalizers.append(CLEANUP_FINALIZER)
+        status = crd.get("status")
+        status = crd["status"] = status if isinstance(status, dict) else {}
+        conditions = status.get("conditions")
+        status["conditions"] = set_condition(
+            conditions if isinstance(conditions, list) else [],
+            {"type": "Terminating", "status": "True", "lastTransitionTime": now_rfc3339(),
+             "reason": "InstanceDeletionPending",
+             "message": "CustomResourceDefinition marked for deletion; CustomResource "
+                        "deletion will begin soon"})
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)

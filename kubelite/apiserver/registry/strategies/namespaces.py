@@ -33,8 +33,8 @@ class NamespaceStrategy(DefaultStrategy):
         return {"status": StatusStrategy(self), "finalize": NamespaceFinalizeStrategy(self)}
 
     def deletion_finalizers(self, ns: Obj) -> list[str]:
-        # spec.finalizers hold a deleted namespace until the namespace lifecycle loop
-        # (apiserver/namespaces.py) has emptied it and removed `kubernetes`.
+        # spec.finalizers hold a deleted namespace until the controller manager's
+        # `namespace` loop has emptied it and removed `kubernetes`.
         return list((ns.get("spec") or {}).get("finalizers") or ())
 
     def mark_deleting(self, ns: Obj) -> None:

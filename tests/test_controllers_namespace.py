@@ -1,32 +1,32 @@
-"""The namespace lifecycle controller, through an in-process API server."""
+"""The namespace loop against a real in-process API server on SQLite: what a deleted
+namespace goes through, and that without the loop it stays Terminating."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from kubelite.apiserver.app import APIServer
 from kubelite.client.controller import TemporaryError
-from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
+from kubelite.controllers.namespace import NamespaceLoop
 from kubelite.machinery import errors
-from kubelite.storage.factory import open_backend
+from tests.loops import run_loops
+from tests.test_scheduler import eventually
 
-WAIT = 10.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    async def poll() -> None:
-        while not await check():
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), WAIT)
+Obj = dict[str, Any]
+CRD = "customresourcedefinitions.apiextensions.k8s.io"
 
 
-async def gone(client: Client, resource: str, name: str, namespace: str | None = None
+@pytest.fixture
+async def loop(client: Client) -> AsyncIterator[NamespaceLoop]:
+    async with run_loops(client, NamespaceLoop) as (loop,):
+        yield loop
+
+
+async def gone(client: Client, resource: Any, name: str, namespace: str | None = None
                ) -> bool:
     try:
         await client.get(resource, name, namespace=namespace)
@@ -35,7 +35,7 @@ async def gone(client: Client, resource: str, name: str, namespace: str | None =
     return False
 
 
-def cm(name: str, **meta: Any) -> dict[str, Any]:
+def cm(name: str, **meta: Any) -> Obj:
     return {"metadata": {"name": name, **meta}, "data": {"k": "v"}}
 
 
@@ -43,13 +43,35 @@ async def make_namespace(client: Client, name: str, **spec: Any) -> None:
     await client.create("namespaces", {"metadata": {"name": name}, "spec": spec})
 
 
-async def test_deleted_namespace_is_emptied_then_removed(client: Client) -> None:
+def widget_crd() -> Obj:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                         "openAPIV3Schema": {"type": "object",
+                                             "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+async def established(client: Client, name: str) -> bool:
+    crd = await client.get(CRD, name)
+    return any(c["type"] == "Established" and c["status"] == "True"
+               for c in (crd.get("status") or {}).get("conditions") or ())
+
+
+async def test_deleted_namespace_is_emptied_then_removed(client: Client, loop: NamespaceLoop
+                                                         ) -> None:
+    await client.create(CRD, widget_crd())
+    await eventually(lambda: established(client, "widgets.example.com"))
     await make_namespace(client, "team")
     for i in range(3):
         await client.create("configmaps", cm(f"c{i}"), namespace="team")
     await client.create("secrets", {"metadata": {"name": "s"}}, namespace="team")
     await client.create("services", {"metadata": {"name": "web"}, "spec": {
         "ports": [{"port": 80}]}}, namespace="team")
+    widget = ("example.com", "v1", "widgets")
+    await client.request("POST", "/apis/example.com/v1/namespaces/team/widgets", body={
+        "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
     await client.create("configmaps", cm("elsewhere"), namespace="default")
 
     ns = await client.delete("namespaces", "team")
@@ -57,11 +79,13 @@ async def test_deleted_namespace_is_emptied_then_removed(client: Client) -> None
     await eventually(lambda: gone(client, "namespaces", "team"))
     for resource in ("configmaps", "secrets", "services"):
         assert (await client.list(resource, namespace="team"))["items"] == []
+    listing = await client.request("GET", "/apis/{}/{}/namespaces/team/{}".format(*widget))
+    assert listing["items"] == []
     assert await client.get("configmaps", "elsewhere", namespace="default")
 
 
 async def test_object_held_by_a_finalizer_keeps_the_namespace_until_released(
-        client: Client) -> None:
+        client: Client, loop: NamespaceLoop) -> None:
     await make_namespace(client, "held")
     await client.create("configmaps", cm("held", finalizers=["example.com/hold"]),
                         namespace="held")
@@ -98,14 +122,13 @@ async def test_object_held_by_a_finalizer_keeps_the_namespace_until_released(
             "Some finalizers are remaining: example.com/hold in 1 resource instances"),
     }
 
-    # Releasing the last object is what finalizes the namespace: no wait for a resync.
     await client.patch("configmaps", "held", {"metadata": {"finalizers": None}},
                        namespace="held")
     await eventually(lambda: gone(client, "namespaces", "held"))
 
 
 async def test_other_spec_finalizers_hold_the_emptied_namespace_until_finalized(
-        client: Client) -> None:
+        client: Client, loop: NamespaceLoop) -> None:
     await make_namespace(client, "extra", finalizers=["example.com/cleanup"])
     await client.create("configmaps", cm("c"), namespace="extra")
     await client.delete("namespaces", "extra")
@@ -123,52 +146,66 @@ async def test_other_spec_finalizers_hold_the_emptied_namespace_until_finalized(
 
 
 async def test_sync_leaves_live_and_missing_namespaces_alone(
-        server: APIServer, client: Client) -> None:
+        client: Client, loop: NamespaceLoop) -> None:
     await make_namespace(client, "live")
     await client.create("configmaps", cm("c"), namespace="live")
     before = await client.get("namespaces", "live")
-    await server.namespace_controller.sync("live")
-    await server.namespace_controller.sync("never-existed")
+    await loop.sync("live")
+    await loop.sync("never-existed")
     after = await client.get("namespaces", "live")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert await client.get("configmaps", "c", namespace="live")
 
 
-async def test_sync_of_a_namespace_with_objects_left_asks_for_a_retry(
-        server: APIServer, client: Client) -> None:
+async def test_sync_of_a_namespace_with_objects_left_asks_for_a_retry_and_writes_once(
+        client: Client) -> None:
     await make_namespace(client, "busy")
     await client.create("configmaps", cm("held", finalizers=["example.com/hold"]),
                         namespace="busy")
-    server.namespace_controller.controller.shutdown()  # drive sync by hand
-    await client.delete("namespaces", "busy")
-    await client.get("namespaces", "busy")  # the cache has the deletion
-    with pytest.raises(TemporaryError) as err:
-        await server.namespace_controller.sync("busy")
-    assert err.value.delay is not None and "1 objects remain" in str(err.value)
-    ns = await client.get("namespaces", "busy")
-    with pytest.raises(TemporaryError):
-        await server.namespace_controller.sync("busy")  # idempotent: same answer,
-    again = await client.get("namespaces", "busy")  # and nothing written again
-    assert again["metadata"]["resourceVersion"] == ns["metadata"]["resourceVersion"]
+    async with run_loops(client, NamespaceLoop) as (loop,):
+        loop.controller.shutdown()  # drive sync by hand
+        await client.delete("namespaces", "busy")
+        with pytest.raises(TemporaryError, match="1 objects remain"):
+            await loop.sync("busy")
+        ns = await client.get("namespaces", "busy")
+        with pytest.raises(TemporaryError):
+            await loop.sync("busy")  # idempotent: the same answer,
+        again = await client.get("namespaces", "busy")  # and nothing written again
+        assert again["metadata"]["resourceVersion"] == ns["metadata"]["resourceVersion"]
 
 
-async def test_namespace_left_terminating_is_finalized_when_the_server_starts(
-        tmp_path: Path) -> None:
-    db = f"sqlite://{tmp_path}/db"
-    first = APIServer(backend=open_backend(db), port=0, compaction_interval=0)
-    await first.start()
-    async with Client(InProcessTransport(first.handle)) as client:
-        await make_namespace(client, "left")
-        await client.create("configmaps", cm("c"), namespace="left")
-        first.namespace_controller.controller.shutdown()  # as if the server died now
-        await client.delete("namespaces", "left")
-    await first.stop()
+async def test_without_the_loop_a_deleted_namespace_stays_terminating_until_it_runs(
+        client: Client) -> None:
+    await make_namespace(client, "left")
+    await client.create("configmaps", cm("c"), namespace="left")
+    await client.delete("namespaces", "left")
+    # Nothing empties it: a write confirms the server has settled, and it is still there.
+    await client.create("configmaps", cm("marker"), namespace="default")
+    ns = await client.get("namespaces", "left")
+    assert ns["status"]["phase"] == "Terminating"
+    assert await client.get("configmaps", "c", namespace="left")
 
-    second = APIServer(backend=open_backend(db), port=0, compaction_interval=0)
-    await second.start()
-    try:
-        async with Client(InProcessTransport(second.handle)) as client:
-            await eventually(lambda: gone(client, "namespaces", "left"))
-            assert (await client.list("configmaps", namespace="left"))["items"] == []
-    finally:
-        await second.stop()
+    async with run_loops(client, NamespaceLoop):  # a controller manager starting later
+        await eventually(lambda: gone(client, "namespaces", "left"))
+    assert (await client.list("configmaps", namespace="left"))["items"] == []
+
+
+async def test_a_pod_finishing_its_graceful_deletion_wakes_the_namespace(
+        client: Client, loop: NamespaceLoop) -> None:
+    await make_namespace(client, "pods")
+    await client.create("nodes", {"metadata": {"name": "n1"}})
+    await client.create("pods", {"metadata": {"name": "p"}, "spec": {
+        "nodeName": "n1", "containers": [{"name": "c", "image": "pause"}]}},
+        namespace="pods")
+    await client.delete("namespaces", "pods")
+
+    async def pod_terminating() -> bool:
+        pod = await client.get("pods", "p", namespace="pods")
+        return bool(pod["metadata"].get("deletionTimestamp"))
+
+    await eventually(pod_terminating)  # a bound pod waits for its kubelet
+    assert not await gone(client, "namespaces", "pods")
+    # its kubelet confirms the pod stopped: a delete with no grace left
+    await client.delete("pods", "p", namespace="pods", grace_period_seconds=0)
+    async with asyncio.timeout(10):
+        await eventually(lambda: gone(client, "namespaces", "pods"))
