@@ -33,6 +33,7 @@ from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
+from kubelite.controllers.disruption import DisruptionLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
@@ -61,6 +62,7 @@ LOOPS: dict[str, LoopFactory] = {
     "ttl-after-finished": TTLAfterFinishedLoop,
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
+    "disruption": DisruptionLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
