@@ -1,4 +1,5 @@
-"""Subresources other than status: scale, pods/binding, namespaces/finalize.
+"""Subresources other than status: scale, pods/binding, namespaces/finalize (and
+pods/eviction, whose handler is eviction.py).
 
 `scale` shows a workload as an autoscaling/v1 Scale (what `kubectl scale` and the HPA
 use): spec.replicas is the workload's, status.replicas and status.selector come from
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from kubelite.api.catalogue import GVK
 from kubelite.apiserver import negotiation
+from kubelite.apiserver.eviction import create_eviction
 from kubelite.apiserver.negotiation import Accept, decode_body
 from kubelite.apiserver.patch.json_patch import apply_json_patch
 from kubelite.apiserver.patch.merge_patch import apply_merge_patch
@@ -32,10 +34,8 @@ from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
 from kubelite.apiserver.validation import check_subresource_body
 from kubelite.machinery import errors
-from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
 from kubelite.machinery.timestamps import now_rfc3339
-from kubelite.machinery.labels import selector_from_label_selector
 
 Obj = dict[str, Any]
 Handler = Callable[[web.Request, RequestInfo, Store, Accept], Awaitable[web.StreamResponse]]
@@ -149,72 +149,6 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
     await store.guaranteed_update(info.namespace, info.name, mutate, opts)
     return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                             "status": "Success", "code": 201}, accept, 201)
-
-
-async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
-                          accept: Accept) -> web.StreamResponse:
-    """pods/<name>/eviction: delete a pod unless a PodDisruptionBudget forbids it
-    (pkg/registry/core/pod/storage/eviction.go). A pod that is not running (Pending,
-    finished, or already being deleted) is deleted without asking the budgets; otherwise
-    each matching budget must allow a disruption, which the eviction then uses up."""
-    options = CreateOptions.parse(request.query)
-    eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
-    if not isinstance(eviction, dict):
-        raise errors.BadRequest("the body must be an Eviction object")
-    check_subresource_body(GVK("policy", "v1", "Eviction"), eviction)
-    named = (eviction.get("metadata") or {}).get("name")
-    if named and named != info.name:
-        raise errors.BadRequest("name in URL does not match name in Eviction object")
-    delete_options = DeleteOptions.parse(body=eviction.get("deleteOptions"))
-    pod = (await store.get(info.namespace, info.name)).obj
-    opts = write_options(request, info, options)
-    opts.dry_run = opts.dry_run or bool(delete_options.dry_run)
-    opts.subresource = ""
-    if not _can_ignore_budgets(pod):
-        await _use_disruption_budgets(store, pod, opts)
-    await store.delete(info.namespace, info.name, delete_options.to_object(), opts)
-    return object_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                            "status": "Success", "code": 201}, accept, 201)
-
-
-def _can_ignore_budgets(pod: Obj) -> bool:
-    phase = (pod.get("status") or {}).get("phase")
-    return phase in ("Pending", "Succeeded", "Failed") or \
-        bool(pod["metadata"].get("deletionTimestamp"))
-
-
-async def _use_disruption_budgets(store: Store, pod: Obj, opts: WriteOptions) -> None:
-    budgets = store.registry.store_for("policy", "poddisruptionbudgets")
-    labels = pod["metadata"].get("labels") or {}
-    namespace = pod["metadata"]["namespace"]
-    prefix = budgets.key_prefix(namespace)
-    matching = [e.obj for key, e in store.cache.bucket(budgets.prefix).items()
-                if key.startswith(prefix) and
-                selector_from_label_selector((e.obj.get("spec") or {}).get("selector"))
-                .matches(labels)]
-    if len(matching) > 1:
-        raise errors.InternalError(
-            "This pod has more than one PodDisruptionBudget, which the eviction subresource "
-            "does not support.")
-    for budget in matching:
-        name = budget["metadata"]["name"]
-
-        async def use_one(current: Obj) -> Obj:
-            status = current.setdefault("status", {})
-            if int(status.get("disruptionsAllowed") or 0) <= 0:
-                raise errors.TooManyRequests(
-                    "Cannot evict pod as it would violate the pod's disruption budget.",
-                    causes=(errors.Cause("DisruptionBudget",
-                                         f"The disruption budget {name} needs "
-                                         f"{status.get('desiredHealthy', 0)} healthy pods and "
-                                         f"has {status.get('currentHealthy', 0)} currently"),))
-            status["disruptionsAllowed"] = int(status["disruptionsAllowed"]) - 1
-            status.setdefault("disruptedPods", {})[pod["metadata"]["name"]] = now_rfc3339()
-            return current
-
-        await budgets.guaranteed_update(namespace, name, use_one,
-                                        WriteOptions(field_manager=opts.field_manager,
-                                                     subresource="status"))
 
 
 async def update_finalize(request: web.Request, info: RequestInfo, store: Store,

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
+    server.add_argument("--terminated-pod-gc-threshold", type=int, default=12500, metavar="N",
+                        help="finished pods kept before the pod garbage collector deletes "
+                             "the oldest (0: never)")
     server.add_argument("--log-level", default="INFO")
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
@@ -122,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--controllers", default="*",
                          help="loops to run, comma separated: '*' for all, NAME to add, "
                               "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
+    manager.add_argument("--terminated-pod-gc-threshold", type=int, default=12500, metavar="N",
+                         help="finished pods kept before the pod garbage collector deletes "
+                              "the oldest (0: never)")
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -304,7 +310,9 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
     controllers = args.controllers.split(",")
     return await _run_standalone(
         args.kubeconfig, FIELD_MANAGER, "controller manager",
-        lambda client: ControllerManager(client, controllers=controllers).run())
+        lambda client: ControllerManager(
+            client, controllers=controllers,
+            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -390,8 +398,9 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     if controllers is not None:
         from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
-        manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
-                                    controllers=controllers)
+        manager = ControllerManager(
+            Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
+            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes

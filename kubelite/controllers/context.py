@@ -30,6 +30,8 @@ class LoopContext:
     client: Client
     informers: SharedInformers
     host: str = ""  # source.host of Events (upstream's controllers leave it empty)
+    # upstream's --terminated-pod-gc-threshold: finished pods kept before pod GC deletes
+    terminated_pod_gc_threshold: int = 12500
     recorders: list[EventRecorder] = field(default_factory=list)
 
     def recorder(self, component: str) -> EventRecorder:

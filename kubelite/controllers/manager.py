@@ -32,8 +32,10 @@ from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.namespace import NamespaceLoop
+from kubelite.controllers.podgc import PodGCLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
+from kubelite.controllers.disruption import DisruptionLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
@@ -63,6 +65,8 @@ LOOPS: dict[str, LoopFactory] = {
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
     "namespace": NamespaceLoop,
+    "disruption": DisruptionLoop,
+    "pod-garbage-collector": PodGCLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -102,8 +106,9 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",),
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0) -> None:
+                 retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500) -> None:
         self.client = client
+        self.terminated_pod_gc_threshold = terminated_pod_gc_threshold
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -125,7 +130,8 @@ class ControllerManager:
     async def _lead(self) -> None:
         informers = SharedInformers(self.client)
         # no host on Events: upstream's controllers name only their component
-        ctx = self._context = LoopContext(self.client, informers)
+        ctx = self._context = LoopContext(
+            self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

@@ -391,7 +391,9 @@ def test_eviction_respects_disruption_budgets(cluster: Cluster, ns: str) -> None
             "metadata": {"name": name, "labels": {"app": "web"}},
             "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
         assert code == 201
-        pod["status"] = {"phase": "Running"}  # a running pod is what budgets protect
+        # a running, ready pod is what budgets protect (an unready one may go freely
+        # while the budget is healthy)
+        pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
         assert call(cluster, "PUT", f"{pods}/{name}/status", pod)[0] == 200
     budgets = f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"
     code, pdb = call(cluster, "POST", budgets, {
