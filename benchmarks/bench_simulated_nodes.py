@@ -1,6 +1,12 @@
 """Simulated nodes in one `kubelite server`: memory and idle CPU, against the goal.
 
     python benchmarks/bench_simulated_nodes.py [--nodes 5000] [--window 30]
+    python benchmarks/bench_simulated_nodes.py --nodes 1000 --pods 30000
+
+With `--pods`, Deployments of 1,000 replicas each (100m cpu, 100Mi) are created first
+and the window starts once every replica is available: issue 7's idle cost of a
+populated cluster (goal: under half a core, under 1 GB), with every control loop,
+the scheduler and the nodes' status all holding 30,000 pods.
 
 Starts `kubelite server --simulated-nodes N` (SQLite store, in a temporary data dir),
 waits until every node is registered and holds a Lease, lets one full renew interval
@@ -31,8 +37,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RSS_GOAL_MB = 600.0
-CPU_GOAL_CORES = 1.0
+RSS_GOAL_MB, CPU_GOAL_CORES = 600.0, 1.0  # issue 6: nodes alone
+POPULATED_RSS_GOAL_MB, POPULATED_CPU_GOAL_CORES = 1024.0, 0.5  # issue 7: with pods
+REPLICAS_PER_DEPLOYMENT = 1000
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -57,6 +64,34 @@ def cpu_seconds(pid: int) -> float:
 def get(url: str) -> dict:  # type: ignore[type-arg]
     with urllib.request.urlopen(url, timeout=30) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def post(url: str, body: dict) -> None:  # type: ignore[type-arg]
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+
+
+def deployment(name: str, replicas: int) -> dict:  # type: ignore[type-arg]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                         "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10",
+                                         "resources": {"requests": {"cpu": "100m",
+                                                                    "memory": "100Mi"}}}]}}}}
+
+
+def populate(url: str, pods: int) -> float:
+    """Deployments holding `pods` replicas, created at once; seconds until all available."""
+    start, deployments = time.monotonic(), url + "/apis/apps/v1/namespaces/default/deployments"
+    for i in range(0, pods, REPLICAS_PER_DEPLOYMENT):
+        post(deployments, deployment(f"idle-{i // REPLICAS_PER_DEPLOYMENT}",
+                                     min(REPLICAS_PER_DEPLOYMENT, pods - i)))
+    while sum(int((d.get("status") or {}).get("availableReplicas") or 0)
+              for d in get(deployments)["items"]) < pods:
+        time.sleep(2.0)
+    return time.monotonic() - start
 
 
 def count(url: str) -> int:
@@ -112,7 +147,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--pods", type=int, default=0)
     args = parser.parse_args()
+    rss_goal, cpu_goal = ((POPULATED_RSS_GOAL_MB, POPULATED_CPU_GOAL_CORES) if args.pods
+                          else (RSS_GOAL_MB, CPU_GOAL_CORES))
     with tempfile.TemporaryDirectory() as tmp:
         base = Server(Path(tmp) / "base", 0)
         try:
@@ -129,6 +167,7 @@ def main() -> None:
             leases_url = server.url + "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
             while count(leases_url) < args.nodes:
                 time.sleep(0.5)
+            populated = populate(server.url, args.pods) if args.pods else 0.0
             time.sleep(10.0)  # one renew interval: the wheel is in its steady state
             rv0 = int(get(leases_url + "?limit=1")["metadata"]["resourceVersion"])
             cpu, rss = sample(server.proc.pid, args.window)
@@ -137,13 +176,17 @@ def main() -> None:
             server.stop()
     writes = (rv1 - rv0) / args.window
     added = rss - base_rss
-    print(f"simulated nodes: {args.nodes} in one kubelite server (SQLite)")
+    print(f"simulated nodes: {args.nodes} in one kubelite server (SQLite)"
+          + (f", {args.pods} pods" if args.pods else ""))
     print(f"  registered in {registered:.1f} s (all Leases held shortly after)")
-    print(f"  RSS {rss:.0f} MB vs goal {RSS_GOAL_MB:.0f} MB: ratio {rss / RSS_GOAL_MB:.2f}"
+    if args.pods:
+        print(f"  {args.pods} pods available in {populated:.1f} s "
+              f"({args.pods / populated:.0f} pods/s)")
+    print(f"  RSS {rss:.0f} MB vs goal {rss_goal:.0f} MB: ratio {rss / rss_goal:.2f}"
           f"  (server alone {base_rss:.0f} MB; nodes add {added:.0f} MB, "
           f"{added * 1024 / max(args.nodes, 1):.1f} KB per node)")
-    print(f"  idle CPU {cpu:.2f} cores vs goal {CPU_GOAL_CORES:.0f} core: ratio "
-          f"{cpu / CPU_GOAL_CORES:.2f}  (server alone {base_cpu:.3f} cores)")
+    print(f"  idle CPU {cpu:.2f} cores vs goal {cpu_goal:g} core: ratio "
+          f"{cpu / cpu_goal:.2f}  (server alone {base_cpu:.3f} cores)")
     print(f"  writes {writes:.0f}/s over {args.window:.0f} s (expected {args.nodes / 10:.0f}/s: "
           f"one lease renewal per node per 10 s)")
 

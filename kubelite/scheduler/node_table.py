@@ -25,7 +25,8 @@ version counters a plugin can key a cache on. Malformed quantities raise ValueEr
 
 from __future__ import annotations
 
-from collections import Counter
+import itertools
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from kubelite.scheduler.framework import Obj
 
 CPU, MEMORY, EPHEMERAL_STORAGE, PODS = range(4)
 COLUMNS = ("cpu", "memory", "ephemeral-storage", "pods")
+POD_JOURNAL = 4096  # counted-pod changes kept for caches that follow them (pod_changes_since)
 
 Taint = tuple[str, str, str]  # key, value, effect
 Port = tuple[str, str, int]  # protocol, hostIP, hostPort
@@ -108,6 +110,8 @@ class NodeTable:
         self.with_required_anti_affinity: set[str] = set()
         self._in_namespace: dict[str, set[str]] = {}  # counted pod keys by namespace
         self.pods_version = 0  # bumped on every counted-pod change, for plugins' caches
+        # the last POD_JOURNAL changes, one per bump: (counted before, counted after)
+        self._journal: deque[tuple[Obj | None, Obj | None]] = deque(maxlen=POD_JOURNAL)
         self.nodes_version = 0  # bumped on every node added, replaced or removed
 
     def __len__(self) -> int:
@@ -273,6 +277,7 @@ class NodeTable:
                 "requiredDuringSchedulingIgnoredDuringExecution"):
             self.with_required_anti_affinity.add(key)
         self.pods_version += 1
+        self._journal.append((None, pod))
         row = self.row_of.get(node)
         if row is not None:
             self._apply(row, entry, 1)
@@ -291,11 +296,21 @@ class NodeTable:
         self.with_affinity.discard(key)
         self.with_required_anti_affinity.discard(key)
         self.pods_version += 1
+        self._journal.append((entry.pod, None))
         row = self.row_of.get(entry.node)
         if row is not None:
             self._apply(row, entry, -1)
 
     forget_pod = remove_pod
+
+    def pod_changes_since(self, version: int) -> list[tuple[Obj | None, Obj | None]] | None:
+        """The counted-pod changes after `pods_version` was `version`, oldest first, as
+        (pod before, pod after): a replacement is a removal then an addition. None when
+        the journal no longer reaches that far back: the caller counts afresh."""
+        behind = self.pods_version - version
+        if behind < 0 or behind > len(self._journal):
+            return None
+        return list(itertools.islice(self._journal, len(self._journal) - behind, None))
 
     def _apply(self, row: int, entry: _PodEntry, sign: int) -> None:
         self.requested[row] += sign * np.array(entry.requested, dtype=np.int64)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
-from kubelite.scheduler.node_table import CPU, MEMORY, PODS, NodeTable
+from kubelite.scheduler.node_table import CPU, MEMORY, POD_JOURNAL, PODS, NodeTable
 
 
 def test_assume_and_forget_pod_move_its_requests() -> None:
@@ -73,3 +73,21 @@ def test_pods_of_a_missing_node_are_kept_but_not_listed() -> None:
     nodes.set_node(make_node("later"))
     assert nodes.nodes_version == version + 1
     assert [(nodes.names[r], p["metadata"]["name"]) for r, p in nodes.assigned_pods()] == [("later", "early")]
+
+
+def test_pod_changes_are_journalled_until_the_journal_is_outgrown() -> None:
+    nodes = NodeTable()
+    nodes.set_node({"metadata": {"name": "n"}, "status": {"allocatable": {"cpu": "1", "pods": "10"}}})
+    start = nodes.pods_version
+    first = {"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n"}}
+    nodes.add_pod(first)
+    replaced = {**first, "status": {"phase": "Running"}}
+    nodes.add_pod(replaced)
+    nodes.remove_pod("ns/a")
+    assert nodes.pod_changes_since(start) == [
+        (None, first), (first, None), (None, replaced), (replaced, None)]
+    assert nodes.pod_changes_since(nodes.pods_version) == []
+    assert nodes.pod_changes_since(nodes.pods_version + 1) is None  # from a future table
+    for _ in range(POD_JOURNAL):
+        nodes.add_pod(first)
+    assert nodes.pod_changes_since(start) is None  # too far behind: count afresh

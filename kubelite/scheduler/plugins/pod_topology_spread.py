@@ -161,11 +161,9 @@ class PodTopologySpread:
             return Status(Code.ERROR, ("get constraints from pod: obtaining pod's hard topology "
                                        f"spread constraints: {error}",), self.name)
         if not constraints:
-            if self._cache.is_counting():
-                self._cache.sync(nodes, pod)  # so that its placement is followed too
             return Status.skip()
         namespace, pod_labels = _namespace_and_labels(pod)
-        self._cache.sync(nodes, pod)
+        self._cache.sync(nodes)
         counts = self._cache.counts(nodes, namespace, (c.selector for c in constraints))
         domains = [self._cache.domains(nodes, c.topology_key) for c in constraints]
         has_all_keys = np.logical_and.reduce([d.present for d in domains])
@@ -211,7 +209,7 @@ class PodTopologySpread:
         # only the system defaults let a node lacking the zone still score on its hostname
         require_all = bool((pod.get("spec") or {}).get("topologySpreadConstraints")) or not self.system_defaulted
         namespace, _ = _namespace_and_labels(pod)
-        self._cache.sync(nodes, pod)
+        self._cache.sync(nodes)
         counts = self._cache.counts(nodes, namespace, (c.selector for c in constraints))
         domains = [self._cache.domains(nodes, c.topology_key) for c in constraints]
         has_all_keys = np.logical_and.reduce([d.present for d in domains])

@@ -12,12 +12,10 @@ Guarantees:
 - Domain numbers are cached per topology key until the table's nodes change, and counts per
   (namespace, selector) until its pods or nodes change, for one table at a time; a cycle's
   PreFilter and PreScore (and a retry with nothing changed) share one walk over the pods.
-- Changes are followed instead of walking again when they can be told apart from the
-  version counter alone: the pod the last cycle was scheduling, uncounted then, counted now
-  (its assumption: one bump), and pods the cache followed before that were since replaced
-  (the binding's echo: two bumps, a removal and an add) or removed (one). When those bumps
-  add up to the table's, nothing else changed and the counts are corrected pod by pod;
-  anything else (another pod placed, a follower replaced twice) walks the pods afresh.
+- Changes are followed instead of walking again: the table journals every counted-pod
+  change (the assumption of the pod just scheduled, the binding's echo, a status update,
+  a deletion), and the counts are corrected pod by pod from it. Only a cache further
+  behind than the journal reaches (or a change of nodes) walks the pods afresh.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ import numpy.typing as npt
 
 from kubelite.machinery.labels import Selector
 from kubelite.scheduler.framework import Mask, Obj
-from kubelite.scheduler.node_table import NodeTable, pod_key
+from kubelite.scheduler.node_table import NodeTable
 
 IntColumn = npt.NDArray[np.int64]
 
@@ -97,76 +95,55 @@ class SpreadCache:
     across pod changes it can follow (see the module docstring)."""
 
     MAX_SELECTORS = 64  # counts kept at once; more (many apps interleaved) start afresh
-    MAX_FOLLOWED = 512  # pods whose later changes are followed; older ones walk afresh
 
     def __init__(self) -> None:
         self._table: NodeTable | None = None
         self._nodes_version = self._pods_version = -1
         self._domains: dict[str, Domains] = {}
         self._counts: dict[tuple[str, Selector], IntColumn] = {}
-        self._scheduling: str | None = None  # the pod of the last cycle, while uncounted
-        self._followed: dict[str, Obj] = {}  # key → the pod as the counts hold it
         self.walks = 0  # walks over all counted pods so far (what following saves)
 
-    def sync(self, nodes: NodeTable, scheduling: Obj) -> None:
-        """Bring the caches to the table's versions; `scheduling` is the cycle's pod."""
+    def sync(self, nodes: NodeTable) -> None:
+        """Bring the caches to the table's versions."""
         if nodes is not self._table or nodes.nodes_version != self._nodes_version:
             self._table, self._nodes_version = nodes, nodes.nodes_version
             self._domains.clear()
-            self._forget()
+            self._counts.clear()
         elif nodes.pods_version != self._pods_version and not self._follow(nodes):
-            self._forget()
+            self._counts.clear()
         self._pods_version = nodes.pods_version
-        key = pod_key(scheduling)
-        self._scheduling = key if nodes.pod(key) is None else None
-
-    def is_counting(self) -> bool:
-        return bool(self._counts)
-
-    def _forget(self) -> None:
-        self._counts.clear()
-        self._followed.clear()
 
     def _follow(self, nodes: NodeTable) -> bool:
-        """Correct the counts for the changes since the last cycle, if the version counter
-        accounts for all of them; False if it does not."""
-        changes: list[tuple[Obj | None, Obj | None]] = []
-        bumps = 0
-        placed = nodes.pod(self._scheduling) if self._scheduling is not None else None
-        if placed is not None:
-            changes.append((None, placed))
-            bumps += 1
-        if bumps != nodes.pods_version - self._pods_version:  # not only the placement
-            for key, counted in self._followed.items():
-                now = nodes.pod(key)
-                if now is not counted:
-                    changes.append((counted, now))
-                    bumps += 1 if now is None else 2
-        if bumps != nodes.pods_version - self._pods_version:
+        """Correct the counts for the table's journalled changes since the last cycle;
+        False if the journal does not reach back that far."""
+        changes = nodes.pod_changes_since(self._pods_version)
+        if changes is None:
             return False
+        if not self._counts:
+            return True
+        deltas: dict[tuple[str, Selector], dict[int, int]] = {}
         for old, new in changes:
-            if old is not None:
-                self._count(nodes, old, -1)
-            if new is not None:
-                self._count(nodes, new, 1)
-                self._followed[pod_key(new)] = new
-            elif old is not None:
-                del self._followed[pod_key(old)]
-        while len(self._followed) > self.MAX_FOLLOWED:  # forgetting one only costs a walk
-            del self._followed[next(iter(self._followed))]
+            for pod, sign in ((old, -1), (new, 1)):
+                if pod is not None:
+                    self._count(nodes, pod, sign, deltas)
+        for key, by_row in deltas.items():
+            column = self._counts[key].copy()  # callers may still hold the old column
+            for row, delta in by_row.items():
+                column[row] += delta
+            self._counts[key] = column
         return True
 
-    def _count(self, nodes: NodeTable, pod: Obj, sign: int) -> None:
+    def _count(self, nodes: NodeTable, pod: Obj, sign: int,
+               deltas: dict[tuple[str, Selector], dict[int, int]]) -> None:
         row = nodes.row_of.get((pod.get("spec") or {}).get("nodeName") or "")
         meta = pod.get("metadata") or {}
         if row is None or meta.get("deletionTimestamp"):
             return
-        pod_labels = meta.get("labels") or {}
-        for (namespace, selector), column in list(self._counts.items()):
-            if namespace == meta.get("namespace", "") and not selector.is_empty() and selector.matches(pod_labels):
-                changed = column.copy()  # callers may still hold the old column
-                changed[row] += sign
-                self._counts[(namespace, selector)] = changed
+        namespace, pod_labels = meta.get("namespace", ""), meta.get("labels") or {}
+        for key in self._counts:
+            if key[0] == namespace and not key[1].is_empty() and key[1].matches(pod_labels):
+                by_row = deltas.setdefault(key, {})
+                by_row[row] = by_row.get(row, 0) + sign
 
     def domains(self, nodes: NodeTable, key: str) -> Domains:
         """The domains of `key` (after `sync` with this table)."""
