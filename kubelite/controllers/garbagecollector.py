@@ -67,7 +67,7 @@ class GarbageCollectorLoop:
         self.orphaner: Controller[str] = Controller(
             "garbagecollector-orphan", self.attempt_to_orphan, workers=ORPHAN_WORKERS)
         self.graph = Graph(self.deleter.enqueue, self.orphaner.enqueue)
-        self.monitors = Monitors(ctx.client, self.graph)
+        self.monitors = Monitors(ctx.client, self.graph, ctx.informers)
 
     async def run(self) -> None:
         try:

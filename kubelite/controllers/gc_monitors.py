@@ -25,6 +25,7 @@ from kubelite.client.informer import Informer
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.gc_graph import Graph, Obj
+from kubelite.controllers.informers import SharedInformers
 from kubelite.machinery import errors
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,18 @@ async def deletable_resources(client: Client) -> list[Resource]:
 
 
 class Monitors:
-    def __init__(self, client: Client, graph: Graph) -> None:
+    """One informer per deletable resource feeding the graph. Where the manager's other
+    loops watch a resource already (pods, ReplicaSets...), its shared informer is used,
+    as upstream's graph builder takes them from the shared informer factory: every pod
+    change is then decoded once, not once more for the collector."""
+
+    def __init__(self, client: Client, graph: Graph,
+                 shared: SharedInformers | None = None) -> None:
         self.client = client
         self.graph = graph
+        self.shared = shared
         self.informers: dict[str, Informer] = {}  # by group_resource
+        self._own: set[str] = set()  # those started here (the others are shared)
         self._kinds: dict[tuple[str, str], Resource] = {}  # (group, kind)
         self._lock = asyncio.Lock()
         self._discovered_at = -REDISCOVERY_MIN_INTERVAL
@@ -106,7 +115,10 @@ class Monitors:
             wanted = {r.group_resource: r for r in resources}
             for gone in set(self.informers) - set(wanted):
                 log.info("garbage collector stops watching %s", gone)
-                await self.informers.pop(gone).stop()
+                informer = self.informers.pop(gone)
+                if gone in self._own:
+                    self._own.discard(gone)
+                    await informer.stop()
             started = [self._start(res) for name, res in wanted.items()
                        if name not in self.informers]
             synced = await asyncio.gather(*(i.wait_for_sync(SYNC_TIMEOUT) for i in started))
@@ -116,7 +128,8 @@ class Monitors:
                                 informer.resource.group_resource)
 
     def _start(self, res: Resource) -> Informer:
-        informer = self.informers[res.group_resource] = Informer(self.client, res)
+        shared = self.shared.started(res) if self.shared is not None else None
+        informer = self.informers[res.group_resource] = shared or Informer(self.client, res)
         api_version, kind = res.api_version, res.kind
 
         def observe(obj: Obj) -> None:
@@ -125,7 +138,9 @@ class Monitors:
         informer.add_event_handler(
             on_add=observe, on_update=lambda _old, new: observe(new),
             on_delete=lambda obj: self.graph.observe_deleted(obj, api_version, kind))
-        informer.start()
+        if shared is None:
+            self._own.add(res.group_resource)
+            informer.start()
         return informer
 
     async def run(self, period: float = DISCOVERY_PERIOD) -> None:
@@ -138,5 +153,6 @@ class Monitors:
                 log.exception("garbage collector: discovery failed; trying again later")
 
     async def stop(self) -> None:
-        await asyncio.gather(*(i.stop() for i in self.informers.values()))
+        await asyncio.gather(*(self.informers[name].stop() for name in self._own))
         self.informers.clear()
+        self._own.clear()

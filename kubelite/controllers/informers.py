@@ -47,6 +47,11 @@ class SharedInformers:
             known.update(missing)
         return informer
 
+    def started(self, resource: ResourceLike) -> Informer | None:
+        """The informer of `resource` if a loop asked for it and it has been started: a
+        loop that starts watching later (the garbage collector's monitors) shares it."""
+        return self._informers.get(resolve(resource).group_resource) if self._started else None
+
     def resources(self) -> list[str]:
         return sorted(self._informers)
 

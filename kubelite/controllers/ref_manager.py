@@ -50,7 +50,14 @@ class PodClaimer:
     async def claim(self, pods: list[Obj]) -> list[Obj]:
         claimed: list[Obj] = []
         failures: list[Exception] = []
+        uid = meta(self.owner).get("uid")
         for pod in pods:
+            # the usual case, decided without a coroutine: ours already, and still selected
+            ref = controller_of(pod)
+            if ref is not None and ref.get("uid") == uid \
+                    and self.selector.matches(meta(pod).get("labels") or {}):
+                claimed.append(pod)
+                continue
             try:
                 if await self._claim_one(pod):
                     claimed.append(pod)

@@ -52,10 +52,15 @@ def calculate_status(owner: Obj, pods: list[Obj], manage_error: Exception | None
     else:
         status.pop("conditions", None)
     status["replicas"] = len(pods)
-    status["fullyLabeledReplicas"] = sum(
-        1 for p in pods if template_labels.matches(meta(p).get("labels") or {}))
-    status["readyReplicas"] = sum(1 for p in pods if is_ready(p))
-    status["availableReplicas"] = sum(1 for p in pods if is_available(p, min_ready, now))
+    fully_labeled = ready = available = 0
+    for p in pods:  # one pass: a ReplicaSet may own thousands
+        fully_labeled += template_labels.matches(meta(p).get("labels") or {})
+        if is_ready(p):
+            ready += 1
+            available += min_ready <= 0 or is_available(p, min_ready, now)
+    status["fullyLabeledReplicas"] = fully_labeled
+    status["readyReplicas"] = ready
+    status["availableReplicas"] = available
     if terminating is None:
         status.pop("terminatingReplicas", None)
     else:

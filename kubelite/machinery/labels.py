@@ -133,12 +133,19 @@ def new_requirement(key: str, operator: str, values: Iterable[str] = ()) -> Requ
 class Selector:
     """An AND of requirements; immutable. `nothing()` is the one selector matching no labels."""
 
-    __slots__ = ("_requirements", "_nothing")
+    __slots__ = ("_requirements", "_nothing", "_pinned", "_others", "_hash")
 
     def __init__(self, requirements: Iterable[Requirement] = (), *, nothing: bool = False) -> None:
         # sorted by key (stable for equal keys) so the printed form is deterministic
         self._requirements = tuple(sorted(requirements, key=lambda r: r.key))
         self._nothing = nothing
+        # `key=value` terms, the usual ones (matchLabels), checked as plain lookups: a
+        # ReplicaSet's sync matches every pod it owns
+        self._pinned = tuple((r.key, r.values[0]) for r in self._requirements
+                             if r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1)
+        self._others = tuple(r for r in self._requirements
+                             if not (r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1))
+        self._hash = hash((nothing, self._requirements))
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -148,7 +155,10 @@ class Selector:
         if self._nothing:
             return False
         have = labels or {}
-        return all(r.matches(have) for r in self._requirements)
+        for key, value in self._pinned:
+            if have.get(key) != value:
+                return False
+        return all(r.matches(have) for r in self._others) if self._others else True
 
     def is_empty(self) -> bool:
         """True when the selector does not restrict anything (the nothing selector is not empty)."""
@@ -183,7 +193,7 @@ class Selector:
         return (self._nothing, self._requirements) == (other._nothing, other._requirements)
 
     def __hash__(self) -> int:
-        return hash((self._nothing, self._requirements))
+        return self._hash
 
 
 def everything() -> Selector:
