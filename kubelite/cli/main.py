@@ -6,7 +6,7 @@
                     [--scheduler-config FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
     kubelite scheduler --kubeconfig FILE [--config FILE]
-    kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset']
+    kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--controllers", default="*",
                          help="loops to run, comma separated: '*' for all, NAME to add, "
                               "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
+    manager.add_argument("--data-dir", type=Path, default=None,
+                         help="local-path volumes go to <data-dir>/storage (default: "
+                              "/var/lib/kubelite as root, else ~/.local/share/kubelite)")
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -302,9 +305,11 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
     from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
     controllers = args.controllers.split(",")
+    storage_dir = (args.data_dir or default_data_dir()) / "storage"
     return await _run_standalone(
         args.kubeconfig, FIELD_MANAGER, "controller manager",
-        lambda client: ControllerManager(client, controllers=controllers).run())
+        lambda client: ControllerManager(client, controllers=controllers,
+                                         storage_dir=storage_dir).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -391,7 +396,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
         manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
-                                    controllers=controllers)
+                                    controllers=controllers, storage_dir=data_dir / "storage")
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
