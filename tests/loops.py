@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from kubelite.client.rest import Client
@@ -39,12 +40,14 @@ async def run_loops(client: Client, *factories: Callable[[LoopContext], Any]
 @contextlib.asynccontextmanager
 async def nodes_scheduler_and_manager(client: Client, *, nodes: int = 3, cpu: str = "4",
                                       memory: str = "8Gi", controllers: list[str] | None = None,
+                                      storage_dir: Path | None = None,
                                       ) -> AsyncIterator[ControllerManager]:
     """Simulated nodes, the scheduler and the controller manager (every loop unless
-    `controllers` names some), all running and leading."""
+    `controllers` names some; local-path volumes in `storage_dir`), all running and leading."""
     sim = SimulatedNodes(client, NodeConfig(count=nodes, cpu=cpu, memory=memory))
     sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, **({"controllers": controllers} if controllers else {}))
+    manager = ControllerManager(client, storage_dir=storage_dir,
+                                **({"controllers": controllers} if controllers else {}))
     async with running(sim.run()), running(sched.run()), running(manager.run()):
         async with asyncio.timeout(15):
             await sim.registered.wait()

@@ -55,7 +55,8 @@ def wants_provisioning(claim: Obj, storage_class: Obj | None) -> bool:
         return False
     if storage_class.get("provisioner") != PROVISIONER:
         return False
-    if PROVISIONER not in (notes.get(pvm.ANN_STORAGE_PROVISIONER), notes.get(pvm.ANN_BETA_STORAGE_PROVISIONER)):
+    asked = (notes.get(pvm.ANN_STORAGE_PROVISIONER), notes.get(pvm.ANN_BETA_STORAGE_PROVISIONER))
+    if PROVISIONER not in asked:
         return False
     return storage_class.get("volumeBindingMode") != pvm.WAIT_FOR_FIRST_CONSUMER or \
         pvm.ANN_SELECTED_NODE in notes
