@@ -12,19 +12,20 @@ import pytest
 
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
+from kubelite.machinery import errors
 from tests.test_controllers_replicaset import NS, events_of
 from tests.loops import nodes_scheduler_and_manager
 from tests.test_scheduler import eventually
 
 Obj = dict[str, Any]
 PV, PVC = "persistentvolumes", "persistentvolumeclaims"
-VOLUME_LOOPS = ["persistentvolume-binder", "local-path-provisioner"]
+VOLUME_LOOPS = ["persistentvolume-binder", "local-path-provisioner", "statefulset"]
 
 
 @pytest.fixture
 async def cluster(client: Client, tmp_path: Path) -> AsyncIterator[ControllerManager]:
-    """Three simulated nodes, the scheduler and the two volume loops, local-path volumes
-    in tmp_path/storage."""
+    """Three simulated nodes, the scheduler, the two volume loops and the StatefulSet
+    loop, local-path volumes in tmp_path/storage."""
     async with nodes_scheduler_and_manager(client, controllers=VOLUME_LOOPS,
                                            storage_dir=tmp_path / "storage") as manager:
         yield manager
@@ -49,7 +50,10 @@ def claim(name: str, size: str = "1Gi", *, klass: str | None = "manual", **spec:
 
 
 async def phase_of(client: Client, resource: str, name: str, phase: str) -> Obj | None:
-    obj = await client.get(resource, name, namespace=NS if resource == PVC else None)
+    try:
+        obj = await client.get(resource, name, namespace=NS if resource == PVC else None)
+    except errors.NotFound:
+        return None  # not made yet
     return obj if (obj.get("status") or {}).get("phase") == phase else None
 
 
@@ -195,6 +199,27 @@ async def test_a_pod_gets_a_local_path_volume_on_its_node_removed_with_its_claim
     assert not directory.exists()
 
 
+async def test_a_statefulsets_claims_are_provisioned_where_its_pods_run(
+        client: Client, cluster: ControllerManager, tmp_path: Path) -> None:
+    template = {"metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "postgres"}]}}
+    await client.create("statefulsets.apps", {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"replicas": 2, "serviceName": "db", "podManagementPolicy": "Parallel",
+                 "selector": {"matchLabels": {"app": "db"}}, "template": template,
+                 "volumeClaimTemplates": [claim("data", klass=None)]}}, namespace=NS)
+    for ordinal in (0, 1):
+        bound = await eventually(lambda: phase_of(client, PVC, f"data-db-{ordinal}", "Bound"))
+        pod = await eventually(lambda: _scheduled(client, f"db-{ordinal}"))
+        pv = await client.get(PV, bound["spec"]["volumeName"])
+        terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        assert terms[0]["matchExpressions"][0]["values"] == [pod["spec"]["nodeName"]]
+        assert Path(pv["spec"]["hostPath"]["path"]).parent == tmp_path / "storage"
+
+
 async def _scheduled(client: Client, name: str) -> Obj | None:
-    pod = await client.get("pods", name, namespace=NS)
+    try:
+        pod = await client.get("pods", name, namespace=NS)
+    except errors.NotFound:
+        return None
     return pod if pod["spec"].get("nodeName") else None
