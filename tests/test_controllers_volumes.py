@@ -163,6 +163,16 @@ async def test_a_local_path_claim_waits_for_its_first_consumer(
     assert events[0]["message"] == "waiting for first consumer to be created before binding"
     assert (await client.get(PVC, "idle", namespace=NS))["status"]["phase"] == "Pending"
     assert (await client.list(PV))["items"] == []
+    # a consumer that cannot be scheduled is named
+    await client.create("pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nowhere"},
+        "spec": {"containers": [{"name": "app", "image": "nginx"}], "nodeSelector": {"no": "node"},
+                 "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "idle"}}]}},
+        namespace=NS)
+    # a claim is synced on its own changes and every 15 s, not on its pods' changes
+    await client.patch(PVC, "idle", {"metadata": {"labels": {"poke": "sync"}}}, namespace=NS)
+    waiting = await eventually(lambda: events_of(client, "idle", "WaitForPodScheduled"))
+    assert waiting[0]["message"] == "waiting for pod nowhere to be scheduled"
 
 
 async def test_a_pod_gets_a_local_path_volume_on_its_node_removed_with_its_claim(

@@ -10,6 +10,9 @@ policies (upstream's pkg/controller/volume/persistentvolume/pv_controller.go,
     volumes informer ─► volume queue ─► sync_volume: Available / Bound / Released,
                                                      then the reclaim policy
 
+A claim waiting for its first consumer says so on each sync (WaitForFirstConsumer, or
+WaitForPodScheduled naming the unscheduled pods that use it, from a pods index).
+
 Two queues with one worker each, as upstream: one claim sync at a time means no two
 claims are given one PV from the same cache. Claims waiting for their first consumer are
 left to the scheduler (VolumeBinding writes the PV's claimRef, or the claim's
@@ -42,6 +45,7 @@ from kubelite.machinery import errors
 
 RESYNC_SECONDS = 15.0  # upstream's --pvclaimbinder-sync-period
 COMPONENT = "persistentvolume-controller"
+POD_CLAIMS_INDEX = "persistentvolume-binder/claims"  # namespace/claim of each claim a pod uses
 
 
 class PersistentVolumeBinderLoop:
@@ -53,6 +57,7 @@ class PersistentVolumeBinderLoop:
         self.volumes = ctx.informers.informer("persistentvolumes")
         self.claims = ctx.informers.informer("persistentvolumeclaims")
         self.classes = ctx.informers.informer("storageclasses.storage.k8s.io")
+        self.pods = ctx.informers.informer("pods", indexers={POD_CLAIMS_INDEX: pvm.pod_claim_keys})
         self.binder = Binder(client=ctx.client, recorder=self.recorder,
                              volumes=self.volumes.lister, claims=self.claims.lister)
         self.claim_queue: Controller[str] = Controller(f"{self.name}-claims", self.sync_claim)
@@ -113,8 +118,9 @@ class PersistentVolumeBinderLoop:
             if volume is not None:
                 await self.binder.bind(volume, claim)
             elif delay and pvm.ANN_SELECTED_NODE not in pvm.annotations_of(claim):
-                self.recorder.event(claim, "Normal", "WaitForFirstConsumer",
-                                    "waiting for first consumer to be created before binding")
+                reason, message = pvm.wait_for_consumer_event(
+                    self.pods.indexer.by_index(POD_CLAIMS_INDEX, pvm.claim_key(claim)))
+                self.recorder.event(claim, "Normal", reason, message)
             elif class_name:
                 await self._provision(claim, class_name, storage_class)
             else:

@@ -215,3 +215,28 @@ def unbind_volume(volume: Obj) -> Obj:
         out["spec"]["claimRef"] = {k: v for k, v in (spec(volume).get("claimRef") or {}).items()
                                    if k != "uid"}
     return out
+
+
+def pod_claim_keys(pod: Mapping[str, Any]) -> list[str]:
+    """`namespace/claim` of every claim a pod uses: its persistentVolumeClaim volumes and
+    the `<pod>-<volume>` claims of its generic ephemeral volumes (upstream's PodPVCIndexFunc)."""
+    m = meta(pod)
+    namespace = m.get("namespace", "")
+    keys = []
+    for volume in spec(pod).get("volumes") or ():
+        if source := volume.get("persistentVolumeClaim"):
+            keys.append(f"{namespace}/{source.get('claimName', '')}")
+        elif volume.get("ephemeral") is not None:
+            keys.append(f"{namespace}/{m.get('name', '')}-{volume.get('name', '')}")
+    return keys
+
+
+def wait_for_consumer_event(claim_pods: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
+    """emitEventForUnboundDelayBindingClaim: the reason and message for a claim waiting
+    for its first consumer, naming the pods that use it and are not scheduled yet."""
+    waiting = sorted(str(meta(p).get("name", "")) for p in claim_pods if not spec(p).get("nodeName"))
+    if not waiting:
+        return "WaitForFirstConsumer", "waiting for first consumer to be created before binding"
+    if len(waiting) == 1:
+        return "WaitForPodScheduled", f"waiting for pod {waiting[0]} to be scheduled"
+    return "WaitForPodScheduled", f"waiting for pods {','.join(waiting)} to be scheduled"

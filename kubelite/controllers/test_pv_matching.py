@@ -135,3 +135,25 @@ def test_unbinding(volume: Obj, claim_ref: Obj | None, annotations: dict[str, st
     out = pvm.unbind_volume(volume)
     assert out["spec"].get("claimRef") == claim_ref
     assert out["metadata"].get("annotations") == annotations
+
+
+def test_a_pods_claims_include_its_ephemeral_volumes() -> None:
+    pod = {"metadata": {"name": "web", "namespace": "ns"},
+           "spec": {"volumes": [{"name": "a", "persistentVolumeClaim": {"claimName": "data"}},
+                                {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {}}},
+                                {"name": "cfg", "configMap": {"name": "c"}}]}}
+    assert pvm.pod_claim_keys(pod) == ["ns/data", "ns/web-scratch"]
+
+
+def pod(name: str, node: str = "") -> Obj:
+    return {"metadata": {"name": name}, "spec": {"nodeName": node} if node else {}}
+
+
+@pytest.mark.parametrize(("pods", "event"), [
+    ([], ("WaitForFirstConsumer", "waiting for first consumer to be created before binding")),
+    ([pod("a", "n1")], ("WaitForFirstConsumer", "waiting for first consumer to be created before binding")),
+    ([pod("a")], ("WaitForPodScheduled", "waiting for pod a to be scheduled")),
+    ([pod("b"), pod("a"), pod("c", "n1")], ("WaitForPodScheduled", "waiting for pods a,b to be scheduled")),
+], ids=["no-pod", "only-scheduled-pods", "one-unscheduled", "several-unscheduled"])
+def test_the_event_of_a_claim_waiting_for_its_consumer(pods: list[Obj], event: tuple[str, str]) -> None:
+    assert pvm.wait_for_consumer_event(pods) == event
