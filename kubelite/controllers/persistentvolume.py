@@ -27,8 +27,8 @@ a PV no provisioner made cannot be deleted by kubelite (there are no in-tree vol
 plugins) and goes Failed, as upstream's does without a deleter plugin. Recycle is not
 supported and fails the same way.
 
-Beyond upstream: a PV becoming free (no claimRef) enqueues the claims still waiting
-for one, so a static PV binds at once rather than at the next periodic resync (kept, at
+Beyond upstream: a PV becoming free (Available, no claimRef) enqueues the claims still
+waiting for one, so a static PV binds at once rather than at the next periodic resync (kept, at
 upstream's 15 s, for everything else).
 """
 
@@ -86,7 +86,7 @@ class PersistentVolumeBinderLoop:
 
     def _volume_changed(self, volume: Obj) -> None:
         self.volume_queue.enqueue(_name(volume))
-        if not pvm.spec(volume).get("claimRef"):
+        if not pvm.spec(volume).get("claimRef") and pvm.phase(volume) == "Available":
             for claim in self.claims.lister.list():
                 if not pvm.spec(claim).get("volumeName"):
                     self.claim_queue.enqueue(pvm.claim_key(claim))
