@@ -18,6 +18,7 @@ pv_controller.go).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -74,14 +75,24 @@ def volume_class(volume: Mapping[str, Any]) -> str:
     return beta if beta is not None else str(spec(volume).get("storageClassName") or "")
 
 
+@functools.lru_cache(maxsize=4096)
+def _bytes(value: str | int | float) -> int:
+    """A quantity's value; cached, since a claim's sync reads every PV's capacity."""
+    return parse_json(value).value()
+
+
 def storage_request(claim: Mapping[str, Any]) -> int:
     value = ((spec(claim).get("resources") or {}).get("requests") or {}).get("storage")
-    return parse_json(value).value() if value is not None else 0
+    return _bytes(value) if value is not None else 0
 
 
 def storage_capacity(volume: Mapping[str, Any]) -> int:
+    """The PV's storage capacity; 0 (too small for any claim) when it is not a quantity."""
     value = (spec(volume).get("capacity") or {}).get("storage")
-    return parse_json(value).value() if value is not None else 0
+    try:
+        return _bytes(value) if value is not None and not isinstance(value, bool) else 0
+    except ValueError:
+        return 0
 
 
 def volume_mode(obj: Mapping[str, Any]) -> str:
@@ -134,22 +145,24 @@ def find_best_match(claim: Obj, volumes: Iterable[Obj], *, delay_binding: bool) 
     best: tuple[int, str] | None = None
     chosen: Obj | None = None
     for volume in volumes:
-        if spec(volume).get("claimRef") and not is_bound_to_claim(volume, claim):
+        # cheap tests first: most PVs of a busy cluster are bound to other claims
+        ref = spec(volume).get("claimRef")
+        bound = bool(ref) and is_bound_to_claim(volume, claim)
+        if ref and not bound:
+            continue
+        if not bound and (delay_binding  # the scheduler binds the others, on its node
+                          or phase(volume) != "Available" or volume_class(volume) != wanted_class):
             continue
         size = storage_capacity(volume)
         if size < request or volume_mode(volume) != volume_mode(claim):
             continue
         if meta(volume).get("deletionTimestamp"):
             continue
-        if is_bound_to_claim(volume, claim):
+        if bound:
             return volume  # pre-bound (or provisioned) for this claim: the exact match
-        if delay_binding:
-            continue  # the scheduler binds the others, on the node it picks
-        if phase(volume) != "Available":
-            continue
         if selector is not None and not selector.matches(meta(volume).get("labels") or {}):
             continue
-        if volume_class(volume) != wanted_class or not access_modes_fit(claim, volume):
+        if not access_modes_fit(claim, volume):
             continue
         rank = (size, str(meta(volume).get("name", "")))
         if best is None or rank < best:

@@ -62,6 +62,9 @@ class Binder:
         return self._newest(PVC, f"{namespace}/{name}", self._claims.get(namespace, name))
 
     def volumes(self) -> Iterator[Obj]:
+        if not self._written:  # the common case: nothing of ours the informer lacks
+            yield from self._volumes.list()
+            return
         for cached in self._volumes.list():
             newest = self.volume(str(pvm.meta(cached).get("name", "")))
             if newest is not None:

@@ -46,6 +46,7 @@ REF = {"namespace": "ns", "name": "data"}
 @pytest.mark.parametrize(("volumes", "claim", "delay", "chosen"), [
     ([pv("big", "20Gi"), pv("small", "5Gi"), pv("mid", "10Gi")], pvc(), False, "small"),
     ([pv("tiny", "1Gi")], pvc(), False, None),
+    ([pv("garbled", "lots"), pv("fine", "20Gi")], pvc(), False, "fine"),
     ([pv("b", "5Gi"), pv("a", "5Gi")], pvc(), False, "a"),
     ([pv("fast", klass="fast"), pv("plain")], pvc(klass="fast"), False, "fast"),
     ([pv("fast", klass="fast")], pvc(klass=""), False, None),
@@ -64,7 +65,7 @@ REF = {"namespace": "ns", "name": "data"}
     ([pv("free", klass="wffc")], pvc(klass="wffc"), True, None),
     ([pv("made", klass="wffc", phase="Pending", claim_ref={**REF, "uid": "uid-1"})],
      pvc(klass="wffc"), True, "made"),
-], ids=["smallest-that-fits", "all-too-small", "name-breaks-size-tie", "class-must-match",
+], ids=["smallest-that-fits", "all-too-small", "unreadable-capacity-never-fits", "name-breaks-size-tie", "class-must-match",
         "no-class-wants-no-class-pv", "every-access-mode-needed", "superset-of-modes-fits",
         "volume-mode-must-match", "only-available-volumes", "deleting-volume-skipped",
         "reserved-for-another-claim", "prebound-wins-over-everything", "claimref-with-old-uid",
