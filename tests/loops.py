@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from kubelite.client.rest import Client
@@ -39,18 +41,22 @@ async def run_loops(client: Client, *factories: Callable[[LoopContext], Any]
 @contextlib.asynccontextmanager
 async def nodes_scheduler_and_manager(client: Client, *, nodes: int = 3, cpu: str = "4",
                                       memory: str = "8Gi", controllers: list[str] | None = None,
+                                      storage_dir: Path | None = None,
                                       ) -> AsyncIterator[ControllerManager]:
     """Simulated nodes, the scheduler and the controller manager (every loop unless
-    `controllers` names some), all running and leading."""
+    `controllers` names some), all running and leading. Local-path volumes go to
+    `storage_dir`, else to a directory of the block's own, as a server's go to its data dir."""
     sim = SimulatedNodes(client, NodeConfig(count=nodes, cpu=cpu, memory=memory))
     sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, **({"controllers": controllers} if controllers else {}))
-    async with running(sim.run()), running(sched.run()), running(manager.run()):
-        async with asyncio.timeout(15):
-            await sim.registered.wait()
-            await sched.leading.wait()
-            await manager.leading.wait()
-        yield manager
+    with tempfile.TemporaryDirectory(prefix="kubelite-storage-") as scratch:
+        manager = ControllerManager(client, storage_dir=storage_dir or Path(scratch),
+                                    **({"controllers": controllers} if controllers else {}))
+        async with running(sim.run()), running(sched.run()), running(manager.run()):
+            async with asyncio.timeout(15):
+                await sim.registered.wait()
+                await sched.leading.wait()
+                await manager.leading.wait()
+            yield manager
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,7 @@
 """What exists from a cluster's first start: the system namespaces, the `kubernetes`
-Service with its endpoints, the system PriorityClasses and the default RBAC roles
-(pkg/controlplane/controller and the bootstrap policy upstream). Idempotent: a restart
+Service with its endpoints, the system PriorityClasses, the default RBAC roles
+(pkg/controlplane/controller and the bootstrap policy upstream) and, as k3s ships it,
+the default `local-path` StorageClass. Idempotent: a restart
 finds them and writes nothing, and never overwrites what a user changed."""
 
 from __future__ import annotations
@@ -52,3 +53,4 @@ async def bootstrap(registry: Registry, host: str, port: int) -> None:
         await _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", role)
     for binding in bootstrap_objects.cluster_role_bindings():
         await _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", binding)
+    await _ensure(registry, "storage.k8s.io", "storageclasses", bootstrap_objects.local_storage_class())

@@ -4,7 +4,9 @@
 - the default RBAC policy's user-facing roles and the bindings that make them work
   (plugin/pkg/auth/authorizer/rbac/bootstrappolicy): cluster-admin, admin, edit, view,
   discovery and the public-info viewer,
-- the `kubernetes` Service and its Endpoints and EndpointSlice, pointing at the API.
+- the `kubernetes` Service and its Endpoints and EndpointSlice, pointing at the API,
+- k3s's default StorageClass `local-path` (its manifests/local-storage.yaml), served by
+  the controller manager's local-path-provisioner loop.
 
 kubelite does not authorize requests yet; the roles are here because charts and
 operators bind to them by name and expect them to exist.
@@ -116,6 +118,16 @@ def cluster_role_bindings() -> list[Obj]:
             binding("system:discovery", "system:authenticated"),
             binding("system:basic-user", "system:authenticated"),
             binding("system:public-info-viewer", "system:unauthenticated")]
+
+
+def local_storage_class() -> Obj:
+    """The default class: hostPath volumes under the data dir, made on the node the
+    scheduler picks for the first pod using the claim."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "local-path",
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer"}
 
 
 def kubernetes_endpoints(ip: str, port: int) -> tuple[Obj, Obj]:

@@ -6,7 +6,7 @@
                     [--scheduler-config FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
     kubelite scheduler --kubeconfig FILE [--config FILE]
-    kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset']
+    kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--terminated-pod-gc-threshold", type=int, default=12500, metavar="N",
                          help="finished pods kept before the pod garbage collector deletes "
                               "the oldest (0: never)")
+    manager.add_argument("--data-dir", type=Path, default=None,
+                         help="local-path volumes go to <data-dir>/storage (default: "
+                              "/var/lib/kubelite as root, else ~/.local/share/kubelite)")
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -308,10 +311,11 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
     from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
     controllers = args.controllers.split(",")
+    storage_dir = (args.data_dir or default_data_dir()) / "storage"
     return await _run_standalone(
         args.kubeconfig, FIELD_MANAGER, "controller manager",
         lambda client: ControllerManager(
-            client, controllers=controllers,
+            client, controllers=controllers, storage_dir=storage_dir,
             terminated_pod_gc_threshold=args.terminated_pod_gc_threshold).run())
 
 
@@ -400,6 +404,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
 
         manager = ControllerManager(
             Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
+            storage_dir=data_dir / "storage",
             terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if config.count:

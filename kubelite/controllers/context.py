@@ -11,6 +11,7 @@ the next term builds it afresh from fresh informers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from kubelite.client.events import EventRecorder
@@ -33,6 +34,7 @@ class LoopContext:
     # upstream's --terminated-pod-gc-threshold: finished pods kept before pod GC deletes
     terminated_pod_gc_threshold: int = 12500
     recorders: list[EventRecorder] = field(default_factory=list)
+    storage_dir: Path | None = None  # where local-path volumes live (<data dir>/storage)
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

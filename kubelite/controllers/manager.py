@@ -23,6 +23,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
@@ -33,6 +34,8 @@ from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.namespace import NamespaceLoop
 from kubelite.controllers.podgc import PodGCLoop
+from kubelite.controllers.localpath import LocalPathProvisionerLoop
+from kubelite.controllers.persistentvolume import PersistentVolumeBinderLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.disruption import DisruptionLoop
@@ -67,6 +70,8 @@ LOOPS: dict[str, LoopFactory] = {
     "namespace": NamespaceLoop,
     "disruption": DisruptionLoop,
     "pod-garbage-collector": PodGCLoop,
+    "persistentvolume-binder": PersistentVolumeBinderLoop,
+    "local-path-provisioner": LocalPathProvisionerLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -106,9 +111,13 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",),
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500) -> None:
+                 retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500,
+                 storage_dir: Path | None = None) -> None:
+        """`storage_dir`: where the local-path provisioner makes volumes (the server's
+        <data dir>/storage); None leaves its claims unprovisioned."""
         self.client = client
         self.terminated_pod_gc_threshold = terminated_pod_gc_threshold
+        self.storage_dir = storage_dir
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -131,7 +140,8 @@ class ControllerManager:
         informers = SharedInformers(self.client)
         # no host on Events: upstream's controllers name only their component
         ctx = self._context = LoopContext(
-            self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold)
+            self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold,
+            storage_dir=self.storage_dir)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

@@ -7,6 +7,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 |---|---|---|
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
 | Priority | admit | a new pod's priority from its PriorityClass |
+| DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |
 | ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
 """
 
@@ -20,6 +21,7 @@ from kubelite.apiserver.admission.chain import (
     Operation,
     ValidatingPlugin,
 )
+from kubelite.apiserver.admission.default_storage_class import DefaultStorageClass
 from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
 from kubelite.apiserver.admission.priority import Priority
 from kubelite.apiserver.admission.service_addresses import ServiceAddresses
@@ -35,7 +37,8 @@ def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) 
     cache.add_listener(addresses.on_event)
     return Chain(
         mutating=[NamespaceLifecycle(stores=stores, cache=cache),
-                  Priority(stores=stores, cache=cache)],
+                  Priority(stores=stores, cache=cache),
+                  DefaultStorageClass(stores=stores, cache=cache)],
         validating=[addresses])
 
 

@@ -1,7 +1,8 @@
 """PersistentVolumes, PersistentVolumeClaims, StorageClasses.
 
 PVs default to reclaim policy Retain and volume mode Filesystem and start Pending (with
-lastPhaseTransitionTime, GA upstream since 1.31); PVCs default to Filesystem and start
+lastPhaseTransitionTime, GA upstream since 1.31, which a status write that changes the
+phase moves to now unless the writer set a new one); PVCs default to Filesystem and start
 Pending. A claim's spec is immutable after creation except for resources.requests
 (expansion), volumeAttributesClassName, and binding a claim that has no volumeName yet.
 StorageClasses default to Delete/Immediate and freeze provisioner, parameters and
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.apiserver.registry.strategy import DefaultStrategy, spec_of
+from kubelite.apiserver.registry.strategy import DefaultStrategy, StatusStrategy, Strategy, spec_of
 from kubelite.machinery.errors import Cause
 from kubelite.machinery.timestamps import now_rfc3339
 
@@ -76,6 +77,28 @@ class PersistentVolumeStrategy(DefaultStrategy):
 
     def selectable_fields(self, pv: Obj) -> dict[str, str]:
         return {"name": (pv.get("metadata") or {}).get("name") or ""}
+
+    def subresource_strategies(self) -> dict[str, Strategy]:
+        return {"status": PersistentVolumeStatusStrategy(self)}
+
+
+class PersistentVolumeStatusStrategy(StatusStrategy):
+    """upstream's persistentvolumeStatusStrategy: a phase change stamps
+    lastPhaseTransitionTime, unless the writer gave one of its own."""
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        status, old_status = new.get("status"), old.get("status") or {}
+        if not isinstance(status, dict):
+            return
+        given = status.get("lastPhaseTransitionTime")
+        if status.get("phase") == old_status.get("phase"):
+            if given is None:
+                status["lastPhaseTransitionTime"] = old_status.get("lastPhaseTransitionTime")
+                if status["lastPhaseTransitionTime"] is None:
+                    del status["lastPhaseTransitionTime"]
+        elif given is None or given == old_status.get("lastPhaseTransitionTime"):
+            status["lastPhaseTransitionTime"] = now_rfc3339()
 
 
 class PersistentVolumeClaimStrategy(DefaultStrategy):

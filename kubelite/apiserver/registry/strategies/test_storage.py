@@ -55,3 +55,17 @@ def test_storage_class_defaults_and_frozen_provisioner():
     assert (sc["reclaimPolicy"], sc["volumeBindingMode"]) == ("Delete", "Immediate")
     new = dict(sc, provisioner="other")
     assert [c.field for c in SC.validate_update(new, sc)] == ["provisioner"]
+
+
+def test_a_pv_phase_change_stamps_the_transition_time():
+    status = PV.subresource_strategies()["status"]
+    old = {"metadata": {"name": "pv1"}, "spec": {},
+           "status": {"phase": "Available", "lastPhaseTransitionTime": "2020-01-01T00:00:00Z"}}
+    bound = copy.deepcopy(old)
+    bound["status"]["phase"] = "Bound"
+    status.prepare_for_update(bound, old)
+    assert bound["status"]["lastPhaseTransitionTime"] > "2020-01-01T00:00:00Z"
+    same = copy.deepcopy(old)
+    del same["status"]["lastPhaseTransitionTime"]
+    status.prepare_for_update(same, old)
+    assert same["status"]["lastPhaseTransitionTime"] == "2020-01-01T00:00:00Z"
