@@ -383,6 +383,13 @@ class Store:
                 continue
         raise self.conflict(name)
 
+    async def update_status(self, namespace: str, name: str, obj: Obj) -> Obj:
+        """The server's own write of an object's status (admission charging a quota):
+        an update of the status subresource guarded by obj's resourceVersion."""
+        written, _ = await self.update(namespace, name, copy_object(obj),
+                                       WriteOptions(subresource="status"))
+        return written
+
     def conflict(self, name: str) -> errors.Conflict:
         return errors.conflict(
             self.spec.group, self.spec.plural, name,
