@@ -36,6 +36,7 @@ from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
+from kubelite.controllers.resourcequota import ResourceQuotaLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
@@ -61,6 +62,7 @@ LOOPS: dict[str, LoopFactory] = {
     "ttl-after-finished": TTLAfterFinishedLoop,
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
+    "resourcequota": ResourceQuotaLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
