@@ -7,9 +7,8 @@ Pods are only checked on create: their containers' resources cannot change on up
 (the resize subresource is not checked here, as upstream). Claims are checked on
 create and update. Objects already being deleted are left alone.
 
-LimitRanges come from the watch cache; when a namespace seems to have none, the
-plugin first waits for the cache to catch up with the store (upstream's live lookup),
-so a LimitRange created just before a pod applies to it.
+LimitRanges come from the watch cache (namespaced_lookup.py: a namespace that seems to
+have none is looked up again once the cache caught up with the store).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from kubelite.apiserver.admission.limit_ranges import (
     validate_claim,
     validate_pod,
 )
-from kubelite.apiserver.admission.resourcequota import namespace_objects
+from kubelite.apiserver.admission.namespaced_lookup import NamespacedLookup
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.watchcache import Cache
 
@@ -34,8 +33,8 @@ class LimitRanger:
     name: ClassVar[str] = "LimitRanger"
 
     def __init__(self, *, stores: Stores, cache: Cache) -> None:
-        self.stores = stores
-        self.cache = cache
+        self.limit_ranges = NamespacedLookup(stores=stores, cache=cache, group="",
+                                             plural="limitranges")
 
     def handles(self, attrs: Attributes) -> bool:
         if attrs.subresource or attrs.operation is Operation.DELETE:
@@ -47,10 +46,7 @@ class LimitRanger:
         return attrs.is_resource("", "persistentvolumeclaims")
 
     async def _limit_ranges(self, namespace: str) -> list[Obj]:
-        found = namespace_objects(self.stores, self.cache, "", "limitranges", namespace)
-        if not found:
-            await self.stores.store_for("", "limitranges").sync_cache()
-            found = namespace_objects(self.stores, self.cache, "", "limitranges", namespace)
+        found = await self.limit_ranges.list(namespace)
         return sorted(found, key=lambda lr: str(lr["metadata"].get("name")))
 
     async def admit(self, attrs: Attributes) -> None:
