@@ -3,26 +3,31 @@ a namespace past one of its quotas is refused with 403, and one that fits is cha
 to the quotas' status.used before it is stored.
 
 The charge is the race guard. Each changed quota's status is written back guarded by
-the resourceVersion that was read, so of two creates that both fit under the last
-free unit, only one write of status.used can succeed. The other gets a Conflict,
-reads the quotas afresh (after the cache caught up with the store) and is checked
-again against the new used, up to three times, as upstream retries; then the
-Conflict is the answer. Within one server, the charges to one namespace's quotas take
-turns on a lock, and each reads the quota as this server last wrote it when the watch
-cache has not shown that write yet, so they do not conflict with each other; the
-resourceVersion still guards against other servers and the resourcequota loop.
+the resourceVersion that was read, so of two writes that both fit under the last free
+unit, only one charge can be stored. The other gets a Conflict, reads the quotas afresh
+(after the cache caught up with the store) and is checked again against the new used,
+up to three times, as upstream retries; then the Conflict is the answer.
 
-A namespace without quotas costs a create a cache lookup and no lock
-(namespaced_lookup.py). As upstream, a write refused after admission (or a dry run,
-which is never charged) may leave used above what is stored; the resourcequota loop
-recomputes it from the objects.
+As upstream's quota evaluator does, the writes waiting on one namespace are checked in
+batches by one worker per namespace: each write in turn against the quotas as the
+writes before it in the batch left them, then one status write per changed quota for
+the whole batch. So a burst of creates in one namespace costs a few quota writes, not
+one each, and the writes of one server never conflict with each other. A quota this
+server just charged is read as it was written until the watch cache shows that
+revision. Writes in a namespace without quotas cost a cache lookup and nothing more
+(namespaced_lookup.py).
+
+As upstream, a write refused after admission (or a dry run, which is never charged)
+may leave used above what is stored; the resourcequota loop recomputes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from kubelite.api.quota import resources as rl
@@ -33,6 +38,8 @@ from kubelite.apiserver.admission.quota_check import QuotaRefusal, check_request
 from kubelite.apiserver.admission.stores import StoreView, Stores
 from kubelite.apiserver.watchcache import Cache
 from kubelite.machinery import errors
+
+log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 Clock = Callable[[], datetime.datetime]
@@ -51,6 +58,24 @@ def _used(quota: Obj) -> rl.ResourceList:
     return rl.parse_list((quota.get("status") or {}).get("used"))
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """One write waiting for its namespace's worker; `done` gets None (admitted) or the
+    StatusError refusing it."""
+
+    attrs: Attributes
+    evaluator: Evaluator
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def settle(self, error: BaseException | None = None) -> None:
+        if not self.done.done():  # the request may have gone away meanwhile
+            if error is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(error)
+
+
 class ResourceQuota:
     name: ClassVar[str] = "ResourceQuota"
 
@@ -59,7 +84,8 @@ class ResourceQuota:
         self.clock = clock
         self.quotas = NamespacedLookup(stores=stores, cache=cache, group="",
                                        plural="resourcequotas")
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: dict[str, list[_Waiter]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
         # Quotas as this server last wrote them, until the cache shows that revision.
         self._written: dict[tuple[str, str], Obj] = {}
 
@@ -69,9 +95,35 @@ class ResourceQuota:
         evaluator = evaluator_for(attrs.resource.group, attrs.resource.plural)
         return evaluator.handles(attrs.operation.value, attrs.subresource)
 
-    def _freshest(self, namespace: str, cached: list[Obj]) -> list[Obj]:
+    async def validate(self, attrs: Attributes) -> None:
+        if not await self.quotas.list(attrs.namespace):
+            return None
+        waiter = _Waiter(attrs, evaluator_for(attrs.resource.group, attrs.resource.plural))
+        self._pending.setdefault(attrs.namespace, []).append(waiter)
+        if attrs.namespace not in self._workers:
+            self._workers[attrs.namespace] = asyncio.create_task(
+                self._work(attrs.namespace), name=f"resourcequota {attrs.namespace}")
+        await waiter.done
+        return None
+
+    async def _work(self, namespace: str) -> None:
+        """Check the namespace's waiting writes, a batch at a time, until none wait."""
+        try:
+            while batch := self._pending.pop(namespace, []):
+                try:
+                    await self._check_batch(namespace, batch)
+                except Exception as exc:  # a bug or an outage: refuse, never hang
+                    log.exception("resource quota evaluation in %s failed", namespace)
+                    for waiter in batch:
+                        waiter.settle(errors.InternalError(f"resource quota evaluation failed: {exc}"))
+        finally:
+            self._workers.pop(namespace, None)
+            for waiter in self._pending.pop(namespace, []):  # only if cancelled
+                waiter.settle(errors.InternalError("resource quota evaluation stopped"))
+
+    def _freshest(self, namespace: str) -> list[Obj]:
         out = []
-        for quota in cached:
+        for quota in self.quotas.cached(namespace):
             key = (namespace, quota["metadata"]["name"])
             written = self._written.get(key)
             if written is not None and _revision(written) > _revision(quota):
@@ -81,41 +133,45 @@ class ResourceQuota:
                 out.append(quota)
         return out
 
-    async def validate(self, attrs: Attributes) -> None:
-        if not await self.quotas.list(attrs.namespace):
-            return None
-        evaluator = evaluator_for(attrs.resource.group, attrs.resource.plural)
-        lock = self._locks.setdefault(attrs.namespace, asyncio.Lock())
-        async with lock:
-            await self._charge(attrs, evaluator)
-        return None
-
-    async def _charge(self, attrs: Attributes, evaluator: Evaluator) -> None:
-        namespace = attrs.namespace
+    async def _check_batch(self, namespace: str, batch: list[_Waiter]) -> None:
+        """upstream's checkQuotas: every waiter is settled before this returns."""
         store = self.stores.store_for("", "resourcequotas")
-        quotas = self._freshest(namespace, self.quotas.cached(namespace))
+        quotas = self._freshest(namespace)
+        undecided = batch
         for attempt in range(RETRIES + 1):
-            if not quotas:
+            charging: list[_Waiter] = []  # admitted once the charges are stored
+            running = quotas
+            for waiter in undecided:
+                attrs = waiter.attrs
+                try:
+                    charged = check_request(
+                        running, evaluator=waiter.evaluator, operation=attrs.operation.value,
+                        subresource=attrs.subresource, obj=attrs.obj, old=attrs.old,
+                        now=self.clock())
+                except QuotaRefusal as refusal:
+                    waiter.settle(attrs.forbidden(refusal.message))
+                    continue
+                if attrs.dry_run or charged is running:
+                    waiter.settle()
+                    continue
+                running = charged
+                charging.append(waiter)
+            if not charging:
                 return
-            try:
-                charged = check_request(
-                    quotas, evaluator=evaluator, operation=attrs.operation.value,
-                    subresource=attrs.subresource, obj=attrs.obj, old=attrs.old,
-                    now=self.clock())
-            except QuotaRefusal as refusal:
-                raise attrs.forbidden(refusal.message) from None
-            if attrs.dry_run:
-                return
-            failed, last_error = await self._write_charges(store, namespace, quotas, charged)
+            failed, last_error = await self._write_charges(store, namespace, quotas, running)
             if not failed:
+                for waiter in charging:
+                    waiter.settle()
                 return
             if attempt == RETRIES:
-                raise last_error
-            # Someone else charged (or the loop recounted) first: check again only the
-            # quotas whose write failed; the others hold this write's charge already.
+                for waiter in charging:
+                    waiter.settle(last_error)
+                return
+            # Someone else charged (or the loop recounted) first: check the writes
+            # again against the quotas whose write failed; the others hold their charge.
             await store.sync_cache()
-            quotas = [q for q in self._freshest(namespace, self.quotas.cached(namespace))
-                      if q["metadata"]["name"] in failed]
+            quotas = [q for q in self._freshest(namespace) if q["metadata"]["name"] in failed]
+            undecided = charging
 
     async def _write_charges(self, store: StoreView, namespace: str, before: list[Obj],
                              after: list[Obj]) -> tuple[set[str], errors.StatusError]:
