@@ -89,6 +89,10 @@ def test_a_quota_stops_a_deployment_and_usage_follows_its_pods(cluster: Cluster,
     assert wait_for(lambda: quota_table(cluster, ns, "compute-quota") == {
         "pods": ("1", "5"), "requests.cpu": ("500m", "1"),
         "requests.memory": ("128Mi", "1Gi")}), quota_table(cluster, ns, "compute-quota")
+    cluster.kubectl("delete", "deployment", "web", "-n", ns)
+    assert wait_for(lambda: quota_table(cluster, ns, "compute-quota") == {
+        "pods": ("0", "5"), "requests.cpu": ("0", "1"), "requests.memory": ("0", "1Gi")}), \
+        quota_table(cluster, ns, "compute-quota")
 
 
 LIMIT_RANGE = """
