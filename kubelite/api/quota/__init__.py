@@ -6,5 +6,7 @@ pkg/quota/v1/evaluator/core upstream). Pure: objects in, resource lists out.
 |---|---|
 | resources.py | ResourceList (name -> Quantity) arithmetic and printing |
 | pod_resources.py | a pod's total requests and limits (init containers, sidecars, overhead) |
-| evaluators.py | what an object costs, per kind, and which quotas and scopes it falls under |
+| evaluator.py | the Evaluator protocol, quota scopes, whether a quota applies, summed usage |
+| pods.py | what a pod costs, and its scopes |
+| evaluators.py | services, claims, object counts, and `evaluator_for(group, plural)` |
 """
