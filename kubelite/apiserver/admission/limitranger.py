@@ -3,7 +3,8 @@ default what new pods' containers leave unstated (mutating phase) and bound what
 and PersistentVolumeClaims ask for (validating phase, on the defaulted object). A
 violation is 403 with every broken bound listed (limit_ranges.py has the rules).
 
-Pods are only checked on create: their containers' resources cannot change on update
+A LimitRange created through this server makes the plugin look its namespace up
+afresh. Pods are only checked on create: their containers' resources cannot change on update
 (the resize subresource is not checked here, as upstream). Claims are checked on
 create and update. Objects already being deleted are left alone.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from kubelite.apiserver.admission.chain import Attributes, Operation
+from kubelite.apiserver.admission.chain import Attributes, Finish, Operation
 from kubelite.apiserver.admission.limit_ranges import (
     aggregate,
     apply_defaults,
@@ -41,7 +42,7 @@ class LimitRanger:
             return False
         if attrs.old is not None and (attrs.old.get("metadata") or {}).get("deletionTimestamp"):
             return False
-        if attrs.is_resource("", "pods"):
+        if attrs.is_resource("", "pods") or attrs.is_resource("", "limitranges"):
             return attrs.operation is Operation.CREATE
         return attrs.is_resource("", "persistentvolumeclaims")
 
@@ -69,7 +70,10 @@ class LimitRanger:
         for limit_range in limit_ranges:
             apply_defaults(limit_range, attrs.obj)
 
-    async def validate(self, attrs: Attributes) -> None:
+    async def validate(self, attrs: Attributes) -> Finish | None:
+        if attrs.is_resource("", "limitranges"):
+            # A new LimitRange applies from the next pod on, whatever the cache shows.
+            return self.limit_ranges.forget_once_stored(attrs.namespace)
         pod = attrs.is_resource("", "pods")
         for limit_range in await self._limit_ranges(attrs.namespace):
             found = validate_pod(limit_range, attrs.obj) if pod \

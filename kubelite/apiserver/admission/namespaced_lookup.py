@@ -6,7 +6,10 @@ quota created a moment ago, so the lookup first waits for the cache to catch up 
 the store (upstream's plugins do a live LIST there). Most namespaces have none, and
 every create in them would pay that wait, so the answer "none, even after catching
 up" is trusted for `ttl` seconds per namespace, as upstream keeps its live lookups in
-an LRU for 30 s. Objects the cache does show are always used at once.
+an LRU for 30 s. Objects the cache does show are always used at once, and a create of
+the resource that this server stored (`forget`) drops the namespace's "none" at once,
+so a client that creates a quota and then a pod is held to the quota whatever the
+cache shows.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kubelite.apiserver.admission.chain import Finish
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.watchcache import Cache
 
@@ -33,6 +37,17 @@ class NamespacedLookup:
         self.ttl = ttl
         self.clock = clock
         self._empty_since: dict[str, float] = {}
+
+    def forget(self, namespace: str) -> None:
+        """The namespace may have objects now: look again before trusting "none"."""
+        self._empty_since.pop(namespace, None)
+
+    def forget_once_stored(self, namespace: str) -> Finish:
+        """The Finish of a create of this resource: `forget` once it is stored."""
+        async def finish(stored: bool) -> None:
+            if stored:
+                self.forget(namespace)
+        return finish
 
     def cached(self, namespace: str) -> list[Obj]:
         store = self.stores.store_for(self.group, self.plural)

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from kubelite.api.quota import resources as rl
 from kubelite.api.quota.evaluators import Evaluator, evaluator_for
-from kubelite.apiserver.admission.chain import Attributes, Operation
+from kubelite.apiserver.admission.chain import Attributes, Finish, Operation
 from kubelite.apiserver.admission.namespaced_lookup import NamespacedLookup
 from kubelite.apiserver.admission.quota_check import QuotaRefusal, check_request
 from kubelite.apiserver.admission.stores import StoreView, Stores
@@ -95,16 +95,19 @@ class ResourceQuota:
         evaluator = evaluator_for(attrs.resource.group, attrs.resource.plural)
         return evaluator.handles(attrs.operation.value, attrs.subresource)
 
-    async def validate(self, attrs: Attributes) -> None:
+    async def validate(self, attrs: Attributes) -> Finish | None:
+        finish = None
+        if attrs.is_resource("", "resourcequotas") and attrs.operation is Operation.CREATE:
+            finish = self.quotas.forget_once_stored(attrs.namespace)
         if not await self.quotas.list(attrs.namespace):
-            return None
+            return finish
         waiter = _Waiter(attrs, evaluator_for(attrs.resource.group, attrs.resource.plural))
         self._pending.setdefault(attrs.namespace, []).append(waiter)
         if attrs.namespace not in self._workers:
             self._workers[attrs.namespace] = asyncio.create_task(
                 self._work(attrs.namespace), name=f"resourcequota {attrs.namespace}")
         await waiter.done
-        return None
+        return finish
 
     async def _work(self, namespace: str) -> None:
         """Check the namespace's waiting writes, a batch at a time, until none wait."""

@@ -69,3 +69,11 @@ async def test_a_namespace_without_limit_ranges_is_left_alone(call: Any) -> None
     assert status == 201
     assert "annotations" not in created["metadata"]
     assert created["spec"]["containers"][0]["resources"] == {}
+
+
+async def test_a_limit_range_applies_to_the_next_pod_after_pods_without_one(call: Any) -> None:
+    assert (await call("POST", f"{NS}/pods", body=pod("before")))[0] == 201
+    await make_limit_range(call, {"type": "Container", "default": {"cpu": "300m"}})
+    status, created = await call("POST", f"{NS}/pods", body=pod("after"))
+    assert status == 201, created
+    assert created["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "300m"}

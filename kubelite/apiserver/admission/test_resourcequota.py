@@ -134,3 +134,11 @@ async def test_concurrent_creates_never_pass_the_limit(call: Any, client: Client
     assert await used(call, "few") == {"pods": "3"}
     pods = await client.list("pods", namespace="default")
     assert len(pods["items"]) == 3
+
+
+async def test_a_quota_applies_to_the_next_write_after_writes_without_one(call: Any) -> None:
+    assert (await call("POST", f"{NS}/configmaps", body={"metadata": {"name": "a"}}))[0] == 201
+    await make_quota(call, "cms", {"configmaps": "1"}, used={"configmaps": "1"})
+    status, body = await call("POST", f"{NS}/configmaps", body={"metadata": {"name": "b"}})
+    assert status == 403, body
+    assert "exceeded quota: cms, requested: configmaps=1" in body["message"]
