@@ -42,6 +42,7 @@ from kubelite.controllers.disruption import DisruptionLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
+from kubelite.controllers.resourcequota import ResourceQuotaLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
@@ -72,6 +73,7 @@ LOOPS: dict[str, LoopFactory] = {
     "pod-garbage-collector": PodGCLoop,
     "persistentvolume-binder": PersistentVolumeBinderLoop,
     "local-path-provisioner": LocalPathProvisionerLoop,
+    "resourcequota": ResourceQuotaLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

@@ -6,9 +6,11 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 | plugin | phase | does |
 |---|---|---|
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
+| LimitRanger | admit, validate | LimitRange defaults for new pods' containers; min, max and ratio bounds on pods and claims |
 | Priority | admit | a new pod's priority from its PriorityClass |
 | DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |
 | ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
+| ResourceQuota | validate | refuses writes over a namespace's quotas, charges the rest to status.used |
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from kubelite.apiserver.admission.chain import (
 )
 from kubelite.apiserver.admission.default_storage_class import DefaultStorageClass
 from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
+from kubelite.apiserver.admission.limitranger import LimitRanger
 from kubelite.apiserver.admission.priority import Priority
+from kubelite.apiserver.admission.resourcequota import ResourceQuota
 from kubelite.apiserver.admission.service_addresses import ServiceAddresses
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.registry.allocators import ServiceAllocator
@@ -32,14 +36,16 @@ from kubelite.apiserver.watchcache import Cache
 
 def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) -> Chain:
     """The chain every server runs. The ServiceAddresses plugin also listens to the
-    cache, to give back what deleted Services held."""
+    cache, to give back what deleted Services held. ResourceQuota validates last, as
+    upstream orders it: only a write every other plugin passed is charged."""
     addresses = ServiceAddresses(stores=stores, allocator=allocator)
     cache.add_listener(addresses.on_event)
+    limit_ranger = LimitRanger(stores=stores, cache=cache)
     return Chain(
-        mutating=[NamespaceLifecycle(stores=stores, cache=cache),
+        mutating=[NamespaceLifecycle(stores=stores, cache=cache), limit_ranger,
                   Priority(stores=stores, cache=cache),
                   DefaultStorageClass(stores=stores, cache=cache)],
-        validating=[addresses])
+        validating=[limit_ranger, addresses, ResourceQuota(stores=stores, cache=cache)])
 
 
 __all__ = ["Attributes", "Chain", "Finish", "MutatingPlugin", "Operation",

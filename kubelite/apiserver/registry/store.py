@@ -386,6 +386,13 @@ class Store:
                 # the change itself carries is checked against the new read above.
                 continue
 
+    async def update_status(self, namespace: str, name: str, obj: Obj) -> Obj:
+        """The server's own write of an object's status (admission charging a quota):
+        an update of the status subresource guarded by obj's resourceVersion."""
+        written, _ = await self.update(namespace, name, copy_object(obj),
+                                       WriteOptions(subresource="status"))
+        return written
+
     def conflict(self, name: str) -> errors.Conflict:
         return errors.conflict(
             self.spec.group, self.spec.plural, name,
