@@ -7,6 +7,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 |---|---|---|
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
 | Priority | admit | a new pod's priority from its PriorityClass |
+| DefaultTolerationSeconds | admit | pods tolerate not-ready/unreachable nodes for 300 s unless they say otherwise |
 | ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
 """
 
@@ -20,6 +21,10 @@ from kubelite.apiserver.admission.chain import (
     Operation,
     ValidatingPlugin,
 )
+from kubelite.apiserver.admission.default_tolerations import (
+    DEFAULT_TOLERATION_SECONDS,
+    DefaultTolerationSeconds,
+)
 from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
 from kubelite.apiserver.admission.priority import Priority
 from kubelite.apiserver.admission.service_addresses import ServiceAddresses
@@ -28,16 +33,20 @@ from kubelite.apiserver.registry.allocators import ServiceAllocator
 from kubelite.apiserver.watchcache import Cache
 
 
-def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) -> Chain:
+def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator,
+                  not_ready_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS,
+                  unreachable_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> Chain:
     """The chain every server runs. The ServiceAddresses plugin also listens to the
     cache, to give back what deleted Services held."""
     addresses = ServiceAddresses(stores=stores, allocator=allocator)
     cache.add_listener(addresses.on_event)
     return Chain(
         mutating=[NamespaceLifecycle(stores=stores, cache=cache),
-                  Priority(stores=stores, cache=cache)],
+                  Priority(stores=stores, cache=cache),
+                  DefaultTolerationSeconds(not_ready_seconds=not_ready_toleration_seconds,
+                                           unreachable_seconds=unreachable_toleration_seconds)],
         validating=[addresses])
 
 
-__all__ = ["Attributes", "Chain", "Finish", "MutatingPlugin", "Operation",
-           "ValidatingPlugin", "default_chain"]
+__all__ = ["DEFAULT_TOLERATION_SECONDS", "Attributes", "Chain", "Finish", "MutatingPlugin",
+           "Operation", "ValidatingPlugin", "default_chain"]
