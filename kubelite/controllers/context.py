@@ -16,6 +16,7 @@ from typing import Protocol
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.node_settings import NodeSettings
 
 
 class Loop(Protocol):
@@ -31,6 +32,7 @@ class LoopContext:
     informers: SharedInformers
     host: str = ""  # source.host of Events (upstream's controllers leave it empty)
     recorders: list[EventRecorder] = field(default_factory=list)
+    node_settings: NodeSettings = field(default_factory=NodeSettings)  # the node loops'
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

@@ -29,6 +29,9 @@ from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.node_settings import NodeSettings
+from kubelite.controllers.nodeipam import NodeIpamLoop
+from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
@@ -38,6 +41,7 @@ from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
+from kubelite.controllers.tainteviction import TaintEvictionLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,9 @@ LOOPS: dict[str, LoopFactory] = {
     "ttl-after-finished": TTLAfterFinishedLoop,
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
+    "nodeipam": NodeIpamLoop,
+    "nodelifecycle": NodeLifecycleLoop,
+    "taint-eviction-controller": TaintEvictionLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -100,8 +107,9 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",),
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0) -> None:
+                 retry_period: float = 2.0, node_settings: NodeSettings | None = None) -> None:
         self.client = client
+        self.node_settings = node_settings or NodeSettings()
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -123,7 +131,8 @@ class ControllerManager:
     async def _lead(self) -> None:
         informers = SharedInformers(self.client)
         # no host on Events: upstream's controllers name only their component
-        ctx = self._context = LoopContext(self.client, informers)
+        ctx = self._context = LoopContext(self.client, informers,
+                                          node_settings=self.node_settings)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()
