@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kubelite.cli.main import main
 from tests.cluster import ROOT, Cluster, ready_nodes, simulated_cluster, wait_for
 
 LEASE = ("--node-lease-duration-seconds", "2")
@@ -120,3 +121,21 @@ def test_a_silent_node_has_its_pods_evicted_and_replaced_elsewhere(
     assert wait_for(lambda: deploy() == ["web", "2/2", "2", "2"]), deploy()
     described = cluster.kubectl("describe", "node", "lone-0").stdout
     assert f"{UNREACHABLE}:NoExecute" in described, described
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["server", "--node-monitor-grace-period", "0"],
+     "--node-monitor-grace-period must be positive"),
+    (["server", "--default-unreachable-toleration-seconds", "-1"],
+     "--default-unreachable-toleration-seconds must be >= 0"),
+    (["controller-manager", "--kubeconfig", "/nonexistent", "--cluster-cidr", "10.0.0.0/8",
+      "--node-cidr-mask-size", "30"], "into more than 65536 node CIDRs"),
+    (["controller-manager", "--kubeconfig", "/nonexistent", "--cluster-cidr", "10.0.0.1/16"],
+     "--cluster-cidr: 10.0.0.1/16 has host bits set"),
+], ids=["grace", "toleration", "too-many-node-cidrs", "host-bits"])
+def test_bad_node_flags_are_refused_before_anything_starts(
+        tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if args[0] == "server":
+        args = [*args, "--data-dir", str(tmp_path)]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
