@@ -61,15 +61,20 @@ class APIServer:
     def __init__(self, *, backend: Backend, host: str = "127.0.0.1", port: int = 6443,
                  service_cidr: str | None = None, watch_history: int = HISTORY_SIZE,
                  compaction_interval: float = compaction.DEFAULT_INTERVAL,
-                 garbage_collector: bool = False) -> None:
+                 garbage_collector: bool = False,
+                 toleration_seconds: tuple[int, int] | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
-        and foreground deletions get their finalizers (see docs/decisions.md)."""
+        and foreground deletions get their finalizers (see docs/decisions.md).
+        `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
+        default (300 s each)."""
         self.backend = backend
         self.host = host
         self.port = port
         self.compaction_interval = compaction_interval
         self.cache = Cache(backend, history=watch_history)
-        kwargs = {"service_cidr": service_cidr} if service_cidr else {}
+        kwargs: dict[str, Any] = {"service_cidr": service_cidr} if service_cidr else {}
+        if toleration_seconds is not None:
+            kwargs["toleration_seconds"] = toleration_seconds
         self.registry = Registry(backend=backend, cache=self.cache, has_gc=garbage_collector,
                                  **kwargs)
         self.ready = False

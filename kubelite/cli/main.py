@@ -3,8 +3,12 @@
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
                     [--simulated-nodes N] [--disable scheduler|controller-manager|LOOP]
-                    [--scheduler-config FILE]
+                    [--scheduler-config FILE] [--cluster-cidr 10.42.0.0/16]
+                    [--node-cidr-mask-size 24] [--node-monitor-grace-period 40]
+                    [--default-not-ready-toleration-seconds 300]
+                    [--default-unreachable-toleration-seconds 300]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
+                   [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
     kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
 
@@ -42,6 +46,7 @@ from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
+    from kubelite.controllers.node_settings import NodeSettings
     from kubelite.kubelet.simulated import NodeConfig
     from kubelite.scheduler.config import SchedulerConfiguration
 
@@ -94,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="COMPONENT",
                         help="do not run this in-process component (repeatable): "
                              + ", ".join(COMPONENTS))
+    _add_node_loop_flags(server)
+    admission = server.add_argument_group("admission")
+    admission.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
+                           metavar="SECONDS",
+                           help="tolerationSeconds of the not-ready:NoExecute toleration "
+                                "every pod gets unless it has one")
+    admission.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
+                           metavar="SECONDS",
+                           help="tolerationSeconds of the unreachable:NoExecute toleration "
+                                "every pod gets unless it has one")
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -131,8 +146,36 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--data-dir", type=Path, default=None,
                          help="local-path volumes go to <data-dir>/storage (default: "
                               "/var/lib/kubelite as root, else ~/.local/share/kubelite)")
+    manager.add_argument("--cluster-cidr", default="10.42.0.0/16",
+                         help="the CIDR (or IPv4,IPv6 pair) node pod CIDRs are cut from")
+    manager.add_argument("--node-cidr-mask-size", type=int, default=24, metavar="BITS",
+                         help="prefix length of each node's IPv4 pod CIDR")
+    _add_node_loop_flags(manager)
     manager.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _add_node_loop_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("node lifecycle")
+    group.add_argument("--node-monitor-period", type=float, default=5.0, metavar="SECONDS",
+                       help="how often every node's heartbeat is checked")
+    group.add_argument("--node-monitor-grace-period", type=float, default=40.0,
+                       metavar="SECONDS",
+                       help="a node silent this long goes Ready=Unknown and unreachable")
+    group.add_argument("--node-startup-grace-period", type=float, default=60.0,
+                       metavar="SECONDS",
+                       help="the same for a node that never posted its status")
+
+
+def node_settings(args: argparse.Namespace) -> NodeSettings:
+    """The node loops' settings from the flags; ValueError names a bad flag."""
+    from kubelite.controllers.node_settings import NodeSettings
+
+    return NodeSettings(monitor_period=args.node_monitor_period,
+                        monitor_grace_period=args.node_monitor_grace_period,
+                        startup_grace_period=args.node_startup_grace_period,
+                        cluster_cidrs=tuple(c.strip() for c in args.cluster_cidr.split(",")),
+                        node_cidr_mask_ipv4=args.node_cidr_mask_size)
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -145,7 +188,14 @@ def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
                        help="ephemeral-storage capacity of a simulated node")
     group.add_argument("--cluster-cidr", default="10.42.0.0/16",
                        help="pod CIDR the simulated nodes' /24s are cut from (it must "
-                            "hold one /24 per node: 10.64.0.0/10 for up to 16384)")
+                            "hold one /24 per node: 10.64.0.0/10 for up to 16384); the "
+                            "server's nodeipam loop cuts other nodes' from it too")
+    group.add_argument("--node-cidr-mask-size", type=int, default=24, metavar="BITS",
+                       help="prefix length of each node's pod CIDR")
+    group.add_argument("--node-lease-duration-seconds", type=int, default=40,
+                       metavar="SECONDS",
+                       help="a simulated node's Lease duration; it renews every quarter "
+                            "of it")
 
 
 def simulated_node_config(args: argparse.Namespace, count: int,
@@ -160,10 +210,15 @@ def simulated_node_config(args: argparse.Namespace, count: int,
             parse_quantity(value)
         except ValueError:
             raise ValueError(f"{flag}: {value!r} is not a quantity") from None
+    if args.node_lease_duration_seconds <= 0:
+        raise ValueError("--node-lease-duration-seconds must be positive")
+    lease = args.node_lease_duration_seconds
     return NodeConfig(count=count, name_prefix=name_prefix, cpu=args.node_cpu,
                       memory=args.node_memory, pods=args.node_pods,
                       ephemeral_storage=args.node_ephemeral_storage,
-                      cluster_cidr=args.cluster_cidr)
+                      cluster_cidr=args.cluster_cidr.split(",")[0].strip(),
+                      node_cidr_mask=args.node_cidr_mask_size,
+                      lease_duration_seconds=lease, renew_interval=lease * 0.25)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,9 +233,15 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             config = simulated_node_config(args, args.simulated_nodes)
+            args.node_settings = node_settings(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
+        for flag in ("default_not_ready_toleration_seconds",
+                     "default_unreachable_toleration_seconds"):
+            if getattr(args, flag) < 0:
+                print(f"kubelite: --{flag.replace('_', '-')} must be >= 0", file=sys.stderr)
+                return 2
         args.scheduler_configuration = None
         if args.scheduler_config is not None:
             if (loaded := load_scheduler_configuration(args.scheduler_config)) is None:
@@ -215,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
             enabled_loops(args.controllers.split(","))
         except UnknownController as err:
             print(f"kubelite: --controllers: {err}", file=sys.stderr)
+            return 2
+        try:
+            args.node_settings = node_settings(args)
+        except ValueError as err:
+            print(f"kubelite: {err}", file=sys.stderr)
             return 2
         _install_uvloop()
         return asyncio.run(run_controller_manager(args))
@@ -316,7 +382,8 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
         args.kubeconfig, FIELD_MANAGER, "controller manager",
         lambda client: ControllerManager(
             client, controllers=controllers, storage_dir=storage_dir,
-            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold).run())
+            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
+            node_settings=args.node_settings).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -376,7 +443,9 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        port=args.port, service_cidr=args.service_cidr,
                        watch_history=args.watch_cache_history,
                        compaction_interval=args.compaction_interval,
-                       garbage_collector=runs_garbage_collector(controllers))
+                       garbage_collector=runs_garbage_collector(controllers),
+                       toleration_seconds=(args.default_not_ready_toleration_seconds,
+                                           args.default_unreachable_toleration_seconds))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -405,7 +474,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         manager = ControllerManager(
             Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
             storage_dir=data_dir / "storage",
-            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold)
+            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
+            node_settings=args.node_settings)
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes

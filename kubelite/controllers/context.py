@@ -17,6 +17,7 @@ from typing import Protocol
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.node_settings import NodeSettings
 
 
 class Loop(Protocol):
@@ -35,6 +36,7 @@ class LoopContext:
     terminated_pod_gc_threshold: int = 12500
     recorders: list[EventRecorder] = field(default_factory=list)
     storage_dir: Path | None = None  # where local-path volumes live (<data dir>/storage)
+    node_settings: NodeSettings = field(default_factory=NodeSettings)  # the node loops'
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

@@ -30,6 +30,9 @@ from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
+from kubelite.controllers.node_settings import NodeSettings
+from kubelite.controllers.nodeipam import NodeIpamLoop
+from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.namespace import NamespaceLoop
@@ -45,6 +48,7 @@ from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controll
 from kubelite.controllers.resourcequota import ResourceQuotaLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
+from kubelite.controllers.tainteviction import TaintEvictionLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,9 @@ LOOPS: dict[str, LoopFactory] = {
     "persistentvolume-binder": PersistentVolumeBinderLoop,
     "local-path-provisioner": LocalPathProvisionerLoop,
     "resourcequota": ResourceQuotaLoop,
+    "nodeipam": NodeIpamLoop,
+    "nodelifecycle": NodeLifecycleLoop,
+    "taint-eviction-controller": TaintEvictionLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -114,12 +121,14 @@ class ControllerManager:
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
                  retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500,
-                 storage_dir: Path | None = None) -> None:
+                 storage_dir: Path | None = None, node_settings: NodeSettings | None = None,
+                 ) -> None:
         """`storage_dir`: where the local-path provisioner makes volumes (the server's
         <data dir>/storage); None leaves its claims unprovisioned."""
         self.client = client
         self.terminated_pod_gc_threshold = terminated_pod_gc_threshold
         self.storage_dir = storage_dir
+        self.node_settings = node_settings or NodeSettings()
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -143,7 +152,7 @@ class ControllerManager:
         # no host on Events: upstream's controllers name only their component
         ctx = self._context = LoopContext(
             self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold,
-            storage_dir=self.storage_dir)
+            storage_dir=self.storage_dir, node_settings=self.node_settings)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

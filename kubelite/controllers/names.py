@@ -7,5 +7,6 @@ from __future__ import annotations
 LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "replicationcontroller",
               "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished",
               "endpoint", "endpointslice", "namespace", "disruption", "pod-garbage-collector",
-              "persistentvolume-binder", "local-path-provisioner", "resourcequota")
+              "persistentvolume-binder", "local-path-provisioner", "resourcequota",
+              "nodeipam", "nodelifecycle", "taint-eviction-controller")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

@@ -8,6 +8,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
 | LimitRanger | admit, validate | LimitRange defaults for new pods' containers; min, max and ratio bounds on pods and claims |
 | Priority | admit | a new pod's priority from its PriorityClass |
+| DefaultTolerationSeconds | admit | pods tolerate not-ready/unreachable nodes for 300 s unless they say otherwise |
 | DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |
 | ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
 | ResourceQuota | validate | refuses writes over a namespace's quotas, charges the rest to status.used |
@@ -24,6 +25,10 @@ from kubelite.apiserver.admission.chain import (
     ValidatingPlugin,
 )
 from kubelite.apiserver.admission.default_storage_class import DefaultStorageClass
+from kubelite.apiserver.admission.default_tolerations import (
+    DEFAULT_TOLERATION_SECONDS,
+    DefaultTolerationSeconds,
+)
 from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
 from kubelite.apiserver.admission.limitranger import LimitRanger
 from kubelite.apiserver.admission.priority import Priority
@@ -34,7 +39,9 @@ from kubelite.apiserver.registry.allocators import ServiceAllocator
 from kubelite.apiserver.watchcache import Cache
 
 
-def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) -> Chain:
+def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator,
+                  not_ready_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS,
+                  unreachable_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> Chain:
     """The chain every server runs. The ServiceAddresses plugin also listens to the
     cache, to give back what deleted Services held. ResourceQuota validates last, as
     upstream orders it: only a write every other plugin passed is charged."""
@@ -44,9 +51,11 @@ def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator) 
     return Chain(
         mutating=[NamespaceLifecycle(stores=stores, cache=cache), limit_ranger,
                   Priority(stores=stores, cache=cache),
+                  DefaultTolerationSeconds(not_ready_seconds=not_ready_toleration_seconds,
+                                           unreachable_seconds=unreachable_toleration_seconds),
                   DefaultStorageClass(stores=stores, cache=cache)],
         validating=[limit_ranger, addresses, ResourceQuota(stores=stores, cache=cache)])
 
 
-__all__ = ["Attributes", "Chain", "Finish", "MutatingPlugin", "Operation",
-           "ValidatingPlugin", "default_chain"]
+__all__ = ["DEFAULT_TOLERATION_SECONDS", "Attributes", "Chain", "Finish", "MutatingPlugin",
+           "Operation", "ValidatingPlugin", "default_chain"]

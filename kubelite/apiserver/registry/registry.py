@@ -22,7 +22,12 @@ from kubelite.storage.backend import Backend
 class Registry:
     def __init__(self, *, backend: Backend, cache: Cache,
                  service_cidr: str = allocators.DEFAULT_SERVICE_CIDR,
-                 has_gc: bool = False) -> None:
+                 has_gc: bool = False,
+                 toleration_seconds: tuple[int, int] = (admission.DEFAULT_TOLERATION_SECONDS,
+                                                        admission.DEFAULT_TOLERATION_SECONDS),
+                 ) -> None:
+        """`toleration_seconds`: how long pods tolerate a not-ready and an unreachable
+        node unless they say (DefaultTolerationSeconds admission)."""
         self.backend = backend
         self.cache = cache
         self.stores: dict[tuple[str, str], Store] = {}
@@ -34,7 +39,9 @@ class Registry:
         # starts the server (`kubelite server` when it runs the garbagecollector loop).
         self.has_gc = has_gc
         self.admission = admission.default_chain(stores=self, cache=cache,
-                                                 allocator=self.services)
+                                                 allocator=self.services,
+                                                 not_ready_toleration_seconds=toleration_seconds[0],
+                                                 unreachable_toleration_seconds=toleration_seconds[1])
         for spec in RESOURCES:
             self.add(spec)
 

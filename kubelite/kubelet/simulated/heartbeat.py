@@ -14,8 +14,9 @@ Per node it keeps a small slotted record: its name, the Node's uid (the Lease's
 owner) and the last Lease written, so a renewal is one PUT with the Lease's
 resourceVersion, as the nodelease controller does. A Conflict or NotFound drops
 the cached Lease; the next tick reads or recreates it. A status report is a
-strategic merge patch of the conditions' lastHeartbeatTime on nodes/status. Nothing
-in a simulated node's status changes otherwise, so only the 5-minute report is sent.
+strategic merge patch of the healthy conditions with a new lastHeartbeatTime on
+nodes/status. Nothing in a simulated node's status changes otherwise, so only the
+5-minute report is sent, and one at once when a silenced node resumes.
 """
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ def wall_clock() -> datetime.datetime:
 class NodeRecord:
     """What the heartbeat remembers of one node."""
 
-    __slots__ = ("name", "uid", "lease", "next_report")
+    __slots__ = ("name", "uid", "lease", "next_report", "silent", "recovered")
 
     def __init__(self, name: str, uid: str, next_report: float) -> None:
         self.name = name
         self.uid = uid
         self.lease: Obj | None = None
         self.next_report = next_report  # loop time of the next status report
+        self.silent = False  # its kubelet has stopped: no renewals, no reports
+        self.recovered = False  # back from silence: the next report is a transition
 
 
 class Heartbeat:
@@ -83,6 +86,7 @@ class Heartbeat:
 
     async def beat(self, batch: Sequence[NodeRecord], now: float) -> None:
         """Renew the batch's leases and send the reports that are due, together."""
+        batch = [node for node in batch if not node.silent]
         work = [self.renew(node) for node in batch]
         work += [self.report(node, now) for node in batch if node.next_report <= now]
         results = await asyncio.gather(*work, return_exceptions=True)
@@ -127,6 +131,25 @@ class Heartbeat:
 
     async def report(self, node: NodeRecord, now: float) -> None:
         node.next_report = now + self.config.status_report_frequency
-        await self.client.patch("nodes", node.name, heartbeat_patch(self.clock()),
+        recovered, node.recovered = node.recovered, False
+        await self.client.patch("nodes", node.name,
+                                heartbeat_patch(self.clock(), recovered=recovered),
                                 type="strategic", subresource="status")
         self.reports += 1
+
+    def silence(self, name: str) -> None:
+        """Stop one node's heartbeat, as if its kubelet had died (tests, and watching
+        the node lifecycle loop at work)."""
+        self._record(name).silent = True
+
+    def resume(self, name: str) -> None:
+        """Start a silenced node's heartbeat again; it reports its status at once, as a
+        restarted kubelet finds its conditions changed and posts them."""
+        record = self._record(name)
+        record.silent, record.recovered, record.next_report = False, True, 0.0
+
+    def _record(self, name: str) -> NodeRecord:
+        for record in self.nodes:
+            if record.name == name:
+                return record
+        raise KeyError(f"no simulated node {name}")

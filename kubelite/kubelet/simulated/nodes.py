@@ -159,12 +159,16 @@ def node_object(config: NodeConfig, index: int, now: datetime.datetime) -> Obj:
     }
 
 
-def heartbeat_patch(now: datetime.datetime) -> Obj:
-    """The status patch of a periodic report: the same conditions with a new
-    lastHeartbeatTime. Conditions merge by type, so transition times stay put."""
+def heartbeat_patch(now: datetime.datetime, *, recovered: bool = False) -> Obj:
+    """The status patch of a periodic report: the healthy conditions with a new
+    lastHeartbeatTime. Conditions merge by type, so transition times stay put, unless
+    the node is `recovered` from silence (the node lifecycle loop made them Unknown
+    meanwhile), when they transition now."""
     stamp = format_time(now)
+    keep = ("type", "status", "reason", "message", "lastHeartbeatTime") + (
+        ("lastTransitionTime",) if recovered else ())
     return {"status": {"conditions": [
-        {"type": c["type"], "lastHeartbeatTime": stamp} for c in conditions(stamp, stamp)]}}
+        {key: c[key] for key in keep} for c in conditions(stamp, stamp)]}}
 
 
 def lease_object(config: NodeConfig, name: str, node_uid: str,

@@ -47,6 +47,18 @@ class SimulatedNodes:
             group.create_task(self.heartbeat.run(), name="simulated-node-heartbeat")
             group.create_task(self.pods.run(), name="simulated-node-pods")
 
+    def silence(self, name: str) -> None:
+        """Stop node `name`'s Lease renewals and status reports (its pods still play)."""
+        if self.heartbeat is None:
+            raise RuntimeError("the simulated nodes are not running yet")
+        self.heartbeat.silence(name)
+
+    def resume(self, name: str) -> None:
+        """Renew and report for a silenced node again, its status at once."""
+        if self.heartbeat is None:
+            raise RuntimeError("the simulated nodes are not running yet")
+        self.heartbeat.resume(name)
+
     async def register(self) -> None:
         loop = asyncio.get_running_loop()
         records: list[NodeRecord | None] = [None] * self.config.count

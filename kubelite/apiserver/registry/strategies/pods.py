@@ -1,9 +1,8 @@
 """Pods (pkg/registry/core/pod/strategy.go, ValidatePodUpdate, qos.GetPodQOS).
 
 Create: defaults (PodSpec defaults plus the Pod-only ones), then what kube-apiserver's
-default admission chain adds to every pod (ServiceAccount: serviceAccountName
-"default"; DefaultTolerationSeconds: tolerate not-ready/unreachable for 300s; the
-Priority plugin, which needs the PriorityClasses, is apiserver/admission/priority.py),
+ServiceAccount admission adds to every pod (serviceAccountName "default"; the
+DefaultTolerationSeconds and Priority plugins are apiserver/admission's),
 generation 1, and a fresh status of
 `{phase: Pending, qosClass}`. All of it is idempotent, so a real admission chain may
 run the same steps again.
@@ -40,12 +39,6 @@ UPDATABLE_POD_SPEC_FIELDS = (
     "`spec.tolerations` (only additions to existing tolerations)",
     "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
 )
-DEFAULT_TOLERATIONS = (
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-     "tolerationSeconds": 300},
-)
 
 
 def default_pod(pod: Obj) -> None:
@@ -55,24 +48,11 @@ def default_pod(pod: Obj) -> None:
 
 
 def admit_pod(pod: Obj) -> None:
-    """What the default admission plugins add to a new pod (idempotent)."""
+    """What the ServiceAccount admission plugin adds to a new pod (idempotent)."""
     spec = spec_of(pod)
     if not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = "default"
         spec["serviceAccount"] = "default"
-    tolerations = spec.setdefault("tolerations", [])
-    for toleration in DEFAULT_TOLERATIONS:
-        if not any(_tolerates(t, str(toleration["key"])) for t in tolerations):
-            tolerations.append(dict(toleration))
-
-
-def _tolerates(toleration: Obj, key: str) -> bool:
-    # DefaultTolerationSeconds skips a taint the pod already tolerates for NoExecute.
-    if toleration.get("effect") not in (None, "", "NoExecute"):
-        return False
-    if toleration.get("operator") == "Exists" and not toleration.get("key"):
-        return True
-    return toleration.get("key") == key
 
 
 class PodStrategy(DefaultStrategy):

@@ -32,13 +32,7 @@ def test_minimal_pod_gets_what_a_real_cluster_shows():
         "restartPolicy": "Always", "schedulerName": "default-scheduler",
         "securityContext": {}, "serviceAccount": "default", "serviceAccountName": "default",
         "terminationGracePeriodSeconds": 30,
-        "tolerations": [
-            {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists",
-             "tolerationSeconds": 300},
-            {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists",
-             "tolerationSeconds": 300},
-        ],
-    }
+    }  # the tolerations come from DefaultTolerationSeconds admission
     assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
     assert POD.validate(pod) == []
 
@@ -143,6 +137,7 @@ def test_image_change_is_allowed_and_bumps_generation():
 
 def test_adding_toleration_is_allowed_but_removing_is_not():
     old = created(minimal_pod())
+    old["spec"]["tolerations"] = [{"key": "y", "operator": "Exists"}]
     add = _updated(old, lambda s: s["tolerations"].append({"key": "x", "operator": "Exists"}))
     assert POD.validate_update(add, old) == []
     remove = _updated(old, lambda s: s["tolerations"].pop())
