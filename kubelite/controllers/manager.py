@@ -35,6 +35,7 @@ from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
+from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
@@ -61,6 +62,7 @@ LOOPS: dict[str, LoopFactory] = {
     "ttl-after-finished": TTLAfterFinishedLoop,
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
+    "endpointslicemirroring": EndpointSliceMirroringLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
