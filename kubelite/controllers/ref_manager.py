@@ -10,6 +10,9 @@ For each candidate pod of an owner:
 - an orphan that matches, is not being deleted and is in our namespace: adopted by
   adding our controller ownerReference, unless we are being deleted.
 
+"Matches" is the selector, and the claimer's `accept` test when it has one (the
+StatefulSet loop's: the pod's name is one of the set's ordinals).
+
 Adoption first reads the owner from the API server, not the cache, once per claim (as
 upstream's RecheckDeletionTimestamp): a ReplicaSet deleted (or deleted and recreated
 under the same name) a moment ago must not adopt pods the garbage collector is about
@@ -30,6 +33,7 @@ from kubelite.controllers.pods import Obj, controller_of, meta
 from kubelite.machinery import errors, labels
 
 FreshOwner = Callable[[], Awaitable[Obj]]
+Accept = Callable[[Obj], bool]
 
 
 class CannotAdopt(Exception):
@@ -40,10 +44,11 @@ class PodClaimer:
     resource = "pods"  # what is claimed (the Deployment loop claims replicasets.apps)
 
     def __init__(self, client: Client, owner: Obj, selector: labels.Selector,
-                 fresh_owner: FreshOwner) -> None:
+                 fresh_owner: FreshOwner, accept: Accept | None = None) -> None:
         self.client = client
         self.owner = owner
         self.selector = selector
+        self.accept = accept  # a further test besides the selector (upstream's filter)
         self._fresh_owner = fresh_owner
         self._adoption_checked: Exception | None | bool = False  # False: not checked yet
 
@@ -62,7 +67,8 @@ class PodClaimer:
 
     async def _claim_one(self, pod: Obj) -> bool:
         owner_meta = meta(self.owner)
-        matches = self.selector.matches(meta(pod).get("labels") or {})
+        matches = self.selector.matches(meta(pod).get("labels") or {}) \
+            and (self.accept is None or self.accept(pod))
         ref = controller_of(pod)
         if ref is not None:
             if ref.get("uid") != owner_meta.get("uid"):
