@@ -169,3 +169,28 @@ async def test_a_pod_relabelled_out_of_the_selector_is_released(
         p = await client.get("pods", "rel-1", namespace=NS)
         return p if owner_uids(p) == [created["metadata"]["uid"]] else None
     await eventually(readopted)
+
+
+async def test_scaling_down_deletes_claims_when_both_policies_say_delete(
+        client: Client, cluster: ControllerManager) -> None:
+    await client.create(STS, statefulset(
+        "both", 2, podManagementPolicy="Parallel", volumeClaimTemplates=[CLAIM_TEMPLATE],
+        persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete", "whenScaled": "Delete"}),
+        namespace=NS)
+
+    async def claim_names() -> list[str]:
+        return sorted(name for name, c in (await claims_of(client, "both")).items()
+                      if not c["metadata"].get("deletionTimestamp"))
+
+    async def two() -> bool:
+        return await claim_names() == ["data-both-0", "data-both-1"] and \
+            len(await live_pods(client, "both")) == 2
+    await eventually(two)
+    await client.patch(STS, "both", {"spec": {"replicas": 1}}, namespace=NS)
+
+    async def one() -> bool:
+        return await claim_names() == ["data-both-0"] and \
+            sorted(await live_pods(client, "both")) == ["both-0"]
+    await eventually(one)
+    kept = (await claims_of(client, "both"))["data-both-0"]
+    assert [r["kind"] for r in kept["metadata"]["ownerReferences"]] == ["StatefulSet"]

@@ -54,10 +54,11 @@ from kubelite.controllers.pods import (
 from kubelite.controllers.ref_manager import PodClaimer
 from kubelite.controllers.replicaset import ORPHAN, OWNER_INDEX, owner_index
 from kubelite.controllers.statefulset_ownership import (
-    adopting_sets, claim_revisions, match_retention_policy, members, selector_of)
+    adopting_sets, claim_revisions, condemned_claim_refs, match_retention_policy, members,
+    selector_of)
 from kubelite.controllers.statefulset_revisions import Revisions
 from kubelite.controllers.statefulset_util import (
-    at_current_revision, is_member_of, max_unavailable, new_claim, new_pod, non_controller_ref, ordinal_of,
+    at_current_revision, is_member_of, max_unavailable, new_claim, new_pod, ordinal_of,
     parallel, partition, replicas, retention, revision_of, rolling_update, start_ordinal)
 from kubelite.machinery import errors
 
@@ -303,8 +304,7 @@ class StatefulSetLoop:
                             "successful")
 
     async def _give_claims_to(self, set_: Obj, pod: Obj) -> None:
-        """whenScaled=Delete: the condemned pod owns its claims, so they go with it."""
-        pod_ref = non_controller_ref({**pod, "kind": "Pod", "apiVersion": "v1"})
+        """whenScaled=Delete: the condemned pod alone owns its claims, so they go with it."""
         for template in (set_.get("spec") or {}).get("volumeClaimTemplates") or ():
             claim_name = f"{meta(template).get('name', '')}-{meta(pod)['name']}"
             try:
@@ -312,10 +312,10 @@ class StatefulSetLoop:
                                               namespace=meta(pod)["namespace"])
             except errors.NotFound:
                 continue
-            refs = list(meta(claim).get("ownerReferences") or [])
-            if any(r.get("uid") == pod_ref["uid"] for r in refs):
+            refs = condemned_claim_refs(set_, pod, claim)
+            if refs is None:
                 continue
-            claim["metadata"]["ownerReferences"] = [*refs, pod_ref]
+            claim["metadata"]["ownerReferences"] = refs
             await self.client.update("persistentvolumeclaims", claim,
                                      namespace=meta(pod)["namespace"])
 

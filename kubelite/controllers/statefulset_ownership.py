@@ -15,8 +15,9 @@ in stateful_set_utils.go, for replicas not scaled down).
     whenDeleted=Delete: the set owns the claim (a non-controller reference, as the
         claims this loop creates carry it), so deleting the set deletes it
     whenDeleted=Retain: no reference to the set
-    a replica in range: no reference to its pod (whenScaled=Delete gives condemned
-        pods their claims when they are scaled down, statefulset.py)
+    a replica in range: no reference to its pod
+    a condemned replica, whenScaled=Delete: its pod's reference and none to the set
+        (condemned_claim_refs, applied by statefulset.py just before the deletion)
 
 So a policy changed on a live set, or a set recreated after `--cascade=orphan` (the
 garbage collector took the old set's references away), brings its claims' ownership
@@ -116,6 +117,23 @@ def claim_owner_refs(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
         wanted.append(next((r for r in ours if r.get("uid") == set_uid),
                            non_controller_ref({**set_, "kind": "StatefulSet",
                                                "apiVersion": "apps/v1"})))
+    return None if wanted == refs else wanted
+
+
+def condemned_claim_refs(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
+    """whenScaled=Delete: the ownerReferences of a scaled-down pod's claim, which is the
+    pod's alone (upstream: a pod ref and no set ref), so the garbage collector deletes it
+    with the pod even when whenDeleted=Delete made the live set an owner too; None when
+    so already or not this loop's to change."""
+    refs: list[Obj] = list(meta(claim).get("ownerReferences") or [])
+    set_uid, pod_uid = meta(set_).get("uid"), meta(pod).get("uid")
+    for ref in refs:
+        if (_names(ref, set_, "StatefulSet") and ref.get("uid") != set_uid) \
+                or (_names(ref, pod, "Pod") and ref.get("uid") != pod_uid):
+            return None  # an earlier set or pod of this name
+    wanted = [r for r in refs if r.get("uid") != set_uid]
+    if not any(r.get("uid") == pod_uid for r in wanted):
+        wanted.append(non_controller_ref({**pod, "kind": "Pod", "apiVersion": "v1"}))
     return None if wanted == refs else wanted
 
 

@@ -1,6 +1,6 @@
 """The ownerReferences a StatefulSet's retention policy asks of the claims of its
-replicas in range (upstream's isClaimOwnerUpToDate / updateClaimOwnerRefForSetAndPod
-for a pod not scaled down)."""
+replicas in range and of a scaled-down replica under whenScaled=Delete (upstream's
+isClaimOwnerUpToDate / updateClaimOwnerRefForSetAndPod)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.controllers.statefulset_ownership import claim_owner_refs
+from kubelite.controllers.statefulset_ownership import claim_owner_refs, condemned_claim_refs
 
 Obj = dict[str, Any]
 SET_REF = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "s1",
@@ -52,3 +52,16 @@ def claim(*refs: Obj) -> Obj:
 def test_claim_ownership_follows_when_deleted(when_deleted: str | None, refs: list[Obj],
                                               expected: list[Obj] | None) -> None:
     assert claim_owner_refs(the_set(when_deleted), POD, claim(*refs)) == expected
+
+
+@pytest.mark.parametrize("refs, expected", [
+    pytest.param([], [POD_REF], id="retained-by-nobody-given-to-the-pod"),
+    pytest.param([SET_REF], [POD_REF], id="set-owned-becomes-the-pods-alone"),
+    pytest.param([POD_REF], None, id="already-the-pods"),
+    pytest.param([OTHER_OWNER, SET_REF], [OTHER_OWNER, POD_REF], id="others-kept"),
+    pytest.param([OLD_SET], None, id="an-earlier-set-of-the-name-is-left-alone"),
+])
+def test_a_scaled_down_replicas_claim_is_its_pods_alone(refs: list[Obj],
+                                                         expected: list[Obj] | None) -> None:
+    pod = {**POD, "kind": "Pod", "apiVersion": "v1"}
+    assert condemned_claim_refs(the_set("Delete"), pod, claim(*refs)) == expected
