@@ -129,3 +129,18 @@ class PodClaimer:
         except (errors.NotFound, errors.Invalid):
             # gone, or no longer ours (another uid): nothing left to release
             pass
+
+
+async def adopt_orphan_revisions(client: Client, owner: Obj, selector: labels.Selector,
+                                 fresh_owner: FreshOwner, orphans: list[Obj]) -> list[Obj]:
+    """The ControllerRevisions among `orphans` (no controller) that `selector` matches,
+    adopted by `owner` (upstream's ClaimControllerRevisions for StatefulSets and
+    DaemonSets): an owner recreated after Orphan propagation finds the revision its
+    pods were made from, instead of taking its name for a hash collision."""
+    matching = [r for r in orphans if controller_of(r) is None
+                and selector.matches(meta(r).get("labels") or {})]
+    if not matching:
+        return []
+    claimer = PodClaimer(client, owner, selector, fresh_owner)
+    claimer.resource = "controllerrevisions.apps"
+    return await claimer.claim(matching)

@@ -35,7 +35,7 @@ from kubelite.client.informer import Informer
 from kubelite.client.rest import Client
 from kubelite.client.store import Indexer, Lister, object_key
 from kubelite.controllers.pods import Obj, controller_of, meta, pod_key
-from kubelite.controllers.ref_manager import PodClaimer
+from kubelite.controllers.ref_manager import adopt_orphan_revisions
 from kubelite.controllers.replicaset import ORPHAN, OWNER_INDEX
 from kubelite.controllers.statefulset_util import (
     claim_name, is_member_of, non_controller_ref, ordinal_of, replicas, retention,
@@ -70,13 +70,9 @@ async def claim_revisions(client: Client, revisions: Indexer, set_: Obj,
     recreated over orphaned pods finds their revision, so they are not rolled."""
     namespace = str(meta(set_).get("namespace") or "")
     owned = list(revisions.by_index(OWNER_INDEX, str(meta(set_).get("uid"))))
-    orphans = [r for r in revisions.by_index(OWNER_INDEX, ORPHAN + namespace)
-               if selector.matches(meta(r).get("labels") or {})]
-    if not orphans:
-        return owned
-    claimer = PodClaimer(client, set_, selector, fresh)
-    claimer.resource = "controllerrevisions.apps"
-    return [*owned, *await claimer.claim(orphans)]
+    adopted = await adopt_orphan_revisions(
+        client, set_, selector, fresh, list(revisions.by_index(OWNER_INDEX, ORPHAN + namespace)))
+    return [*owned, *adopted]
 
 
 def members(pods: Informer, set_: Obj, selector: labels.Selector,

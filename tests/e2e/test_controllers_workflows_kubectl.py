@@ -373,3 +373,62 @@ def test_custom_endpoints_of_a_selectorless_service_are_mirrored(
     assert row[0].startswith("ext-") and row[1:4] == ["IPv4", "5432", "192.0.2.10,192.0.2.11"], row
     cluster.kubectl("delete", "endpoints", "ext", "-n", ns)
     assert wait_for(lambda: not mirrored()), mirrored()
+
+
+def test_a_job_deleted_with_cascade_orphan_leaves_its_pods_free_to_go(
+        cluster: Cluster, ns: str) -> None:
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "long"},
+           "spec": {"parallelism": 2, "completions": 2,
+                    "template": {"metadata": {"annotations": {"sim.kubelite.io/exit-after": "1h"}},
+                                 "spec": {"restartPolicy": "Never", "containers": [
+                                     {"name": "c", "image": "busybox"}]}}}}
+    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(job))
+
+    def pods() -> list[Obj]:
+        items: list[Obj] = json.loads(cluster.kubectl(
+            "get", "pods", "-n", ns, "-l", "job-name=long", "-o", "json").stdout)["items"]
+        return items
+    assert wait_for(lambda: len(pods()) == 2 and all(
+        p["metadata"].get("finalizers") for p in pods())), pods()
+    cluster.kubectl("delete", "job", "long", "-n", ns, "--cascade=orphan")
+    # the pods stay, with neither the Job's reference nor its tracking finalizer
+    assert wait_for(lambda: len(pods()) == 2 and not any(
+        p["metadata"].get("ownerReferences") or p["metadata"].get("finalizers")
+        for p in pods())), pods()
+    cluster.kubectl("delete", "pods", "-n", ns, "-l", "job-name=long", "--timeout=30s")
+    assert pods() == []
+
+
+def test_a_daemonset_recreated_after_cascade_orphan_adopts_its_pods(
+        cluster: Cluster, ns: str) -> None:
+    daemonset = json.dumps({
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "node-agent"},
+        "spec": {"selector": {"matchLabels": {"app": "node-agent"}},
+                 "template": {"metadata": {"labels": {"app": "node-agent"}},
+                              "spec": {"containers": [{"name": "a", "image": "agent:1"}]}}}})
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=daemonset)
+    rollout_status(cluster, ns, "ds/node-agent")
+
+    def pods() -> dict[str, Obj]:
+        items = json.loads(cluster.kubectl("get", "pods", "-n", ns, "-l", "app=node-agent",
+                                           "-o", "json").stdout)["items"]
+        return {p["metadata"]["name"]: p for p in items}
+    before = pods()
+    assert len(before) == 3
+    cluster.kubectl("delete", "ds", "node-agent", "-n", ns, "--cascade=orphan")
+    assert wait_for(lambda: len(pods()) == 3 and not any(
+        p["metadata"].get("ownerReferences") for p in pods().values())), pods()
+
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=daemonset)
+    uid = json.loads(cluster.kubectl("get", "ds", "node-agent", "-n", ns, "-o", "json").stdout
+                     )["metadata"]["uid"]
+    assert wait_for(lambda: all(
+        [r["uid"] for r in p["metadata"].get("ownerReferences") or ()] == [uid]
+        for p in pods().values())), pods()
+    rollout_status(cluster, ns, "ds/node-agent")
+    assert {n: p["metadata"]["uid"] for n, p in pods().items()} == \
+        {n: p["metadata"]["uid"] for n, p in before.items()}  # none made anew or rolled
+    revisions = json.loads(cluster.kubectl("get", "controllerrevisions", "-n", ns, "-o",
+                                           "json").stdout)["items"]
+    assert [[r["uid"] for r in rev["metadata"].get("ownerReferences") or ()]
+            for rev in revisions] == [[uid]]
