@@ -132,6 +132,23 @@ def test_deleting_a_deployment_with_cascade_orphan_leaves_its_replicasets_and_po
     assert len(pods) == 2
     assert {p["metadata"]["ownerReferences"][0]["uid"] for p in pods} == {rs["metadata"]["uid"]}
 
+    # created again, it adopts the ReplicaSet: no new ReplicaSet, no new pod
+    cluster.kubectl("create", "deployment", "keep", "-n", ns, "--image=nginx", "--replicas=2")
+    uid = json.loads(cluster.kubectl("get", "deploy", "keep", "-n", ns, "-o", "json").stdout
+                     )["metadata"]["uid"]
+
+    def adopted() -> list[Obj]:
+        items: list[Obj] = json.loads(cluster.kubectl(
+            "get", "rs", "-n", ns, "-l", "app=keep", "-o", "json").stdout)["items"]
+        return items if [[r["uid"] for r in i["metadata"].get("ownerReferences") or ()]
+                         for i in items] == [[uid]] else []
+    (again,) = wait_for(adopted)
+    assert again["metadata"]["uid"] == rs["metadata"]["uid"]
+    rollout_status(cluster, ns, "deployment/keep")
+    after = json.loads(cluster.kubectl("get", "pods", "-n", ns, "-l", "app=keep", "-o",
+                                       "json").stdout)["items"]
+    assert {p["metadata"]["uid"] for p in after} == {p["metadata"]["uid"] for p in pods}
+
 
 def statefulset(name: str, replicas: int, image: str = "nginx") -> Obj:
     return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
