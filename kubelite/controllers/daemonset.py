@@ -44,7 +44,7 @@ from kubelite.controllers.daemonset_status import calculate_status, update_statu
 from kubelite.controllers.expectations import ControllerExpectations
 from kubelite.controllers.pod_control import PodControl, namespace_terminating
 from kubelite.controllers.pods import Obj, controller_of, meta, pod_key
-from kubelite.controllers.ref_manager import PodClaimer
+from kubelite.controllers.ref_manager import PodClaimer, adopt_orphan_revisions
 from kubelite.controllers.replicaset import ORPHAN, OWNER_INDEX, owner_index
 from kubelite.machinery import errors, labels
 
@@ -190,8 +190,15 @@ class DaemonSetLoop:
                                 "This daemon set is selecting all pods. "
                                 "A non-empty selector is required.")
             return
+        if meta(ds).get("deletionTimestamp"):
+            return  # as upstream: no history, pods or status for a DaemonSet on its way out
         uid = str(meta(ds).get("uid") or "")
-        revisions = [r for r in self.revisions.indexer.by_index(OWNER_INDEX, uid)]
+        # orphan revisions first: a DaemonSet recreated after Orphan propagation must
+        # find its pods' revision, not take its name for a hash collision and roll them
+        adopted = await adopt_orphan_revisions(
+            self.client, ds, selector, lambda: self.client.get(RESOURCE, name, namespace=namespace),
+            list(self.revisions.indexer.by_index(OWNER_INDEX, ORPHAN + namespace)))
+        revisions = [*self.revisions.indexer.by_index(OWNER_INDEX, uid), *adopted]
         hash_, current = await current_revision(self.client, ds, revisions)
         node_pods = await self._node_pods(ds, selector)
         nodes = {meta(n)["name"]: n for n in self.nodes.lister.list()}

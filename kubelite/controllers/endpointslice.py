@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 from kubelite.client.controller import Controller, TemporaryError
 from kubelite.client.informer import Informer
+from kubelite.client.rest import Client
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.endpoint_rules import (
     MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, ZONE_LABEL, address_of, conditions,
     endpoint_ports, has_selector, hostname_for, should_be_in_endpoints)
-from kubelite.controllers.endpointslice_reconcile import reconcile
+from kubelite.controllers.endpointslice_reconcile import Plan, reconcile
 from kubelite.controllers.pod_control import namespace_terminating
 from kubelite.controllers.pods import Obj, meta
 from kubelite.machinery import errors, labels
@@ -168,21 +169,28 @@ class EndpointSliceLoop:
             desired.append((endpoint_ports(service, pod),
                             pod_endpoint(pod, service, address, zone)))
         plan = reconcile(service, address_type, desired, existing)
-        resource = "endpointslices.discovery.k8s.io"
-        for updated in plan.update:
-            written = await self.client.update(resource, updated, namespace=namespace)
-            self.tracker.record(key, meta(written)["name"], int(meta(written).get("generation") or 0))
-        for created in plan.create:
-            try:
-                written = await self.client.create(resource, created, namespace=namespace)
-            except errors.StatusError as err:
-                if namespace_terminating(err):
-                    return  # the namespace is going away, and its slices with it
-                raise
-            self.tracker.record(key, meta(written)["name"], int(meta(written).get("generation") or 0))
-        for doomed in plan.delete:
-            try:
-                await self.client.delete(resource, meta(doomed)["name"], namespace=namespace)
-            except errors.NotFound:
-                pass
-            self.tracker.record(key, meta(doomed)["name"], None)
+        await write_plan(self.client, self.tracker, key, namespace, plan)
+
+
+async def write_plan(client: Client, tracker: SliceTracker, key: str, namespace: str,
+                     plan: Plan) -> None:
+    """Apply a reconcile plan (updates, then creations, then deletions), recording each
+    write in `tracker`; creations stop quietly in a terminating namespace."""
+    resource = "endpointslices.discovery.k8s.io"
+    for updated in plan.update:
+        written = await client.update(resource, updated, namespace=namespace)
+        tracker.record(key, meta(written)["name"], int(meta(written).get("generation") or 0))
+    for created in plan.create:
+        try:
+            written = await client.create(resource, created, namespace=namespace)
+        except errors.StatusError as err:
+            if namespace_terminating(err):
+                return  # the namespace is going away, and its slices with it
+            raise
+        tracker.record(key, meta(written)["name"], int(meta(written).get("generation") or 0))
+    for doomed in plan.delete:
+        try:
+            await client.delete(resource, meta(doomed)["name"], namespace=namespace)
+        except errors.NotFound:
+            pass
+        tracker.record(key, meta(doomed)["name"], None)

@@ -44,6 +44,7 @@ from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.disruption import DisruptionLoop
 from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
+from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.resourcequota import ResourceQuotaLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
@@ -81,6 +82,7 @@ LOOPS: dict[str, LoopFactory] = {
     "nodeipam": NodeIpamLoop,
     "nodelifecycle": NodeLifecycleLoop,
     "taint-eviction-controller": TaintEvictionLoop,
+    "endpointslicemirroring": EndpointSliceMirroringLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

@@ -10,6 +10,9 @@ For each candidate pod of an owner:
 - an orphan that matches, is not being deleted and is in our namespace: adopted by
   adding our controller ownerReference, unless we are being deleted.
 
+"Matches" is the selector, and the claimer's `accept` test when it has one (the
+StatefulSet loop's: the pod's name is one of the set's ordinals).
+
 Adoption first reads the owner from the API server, not the cache, once per claim (as
 upstream's RecheckDeletionTimestamp): a ReplicaSet deleted (or deleted and recreated
 under the same name) a moment ago must not adopt pods the garbage collector is about
@@ -30,6 +33,7 @@ from kubelite.controllers.pods import Obj, controller_of, meta
 from kubelite.machinery import errors, labels
 
 FreshOwner = Callable[[], Awaitable[Obj]]
+Accept = Callable[[Obj], bool]
 
 
 class CannotAdopt(Exception):
@@ -40,10 +44,11 @@ class PodClaimer:
     resource = "pods"  # what is claimed (the Deployment loop claims replicasets.apps)
 
     def __init__(self, client: Client, owner: Obj, selector: labels.Selector,
-                 fresh_owner: FreshOwner) -> None:
+                 fresh_owner: FreshOwner, accept: Accept | None = None) -> None:
         self.client = client
         self.owner = owner
         self.selector = selector
+        self.accept = accept  # a further test besides the selector (upstream's filter)
         self._fresh_owner = fresh_owner
         self._adoption_checked: Exception | None | bool = False  # False: not checked yet
 
@@ -55,7 +60,8 @@ class PodClaimer:
             # the usual case, decided without a coroutine: ours already, and still selected
             ref = controller_of(pod)
             if ref is not None and ref.get("uid") == uid \
-                    and self.selector.matches(meta(pod).get("labels") or {}):
+                    and self.selector.matches(meta(pod).get("labels") or {}) \
+                    and (self.accept is None or self.accept(pod)):
                 claimed.append(pod)
                 continue
             try:
@@ -69,7 +75,8 @@ class PodClaimer:
 
     async def _claim_one(self, pod: Obj) -> bool:
         owner_meta = meta(self.owner)
-        matches = self.selector.matches(meta(pod).get("labels") or {})
+        matches = self.selector.matches(meta(pod).get("labels") or {}) \
+            and (self.accept is None or self.accept(pod))
         ref = controller_of(pod)
         if ref is not None:
             if ref.get("uid") != owner_meta.get("uid"):
@@ -130,3 +137,18 @@ class PodClaimer:
         except (errors.NotFound, errors.Invalid):
             # gone, or no longer ours (another uid): nothing left to release
             pass
+
+
+async def adopt_orphan_revisions(client: Client, owner: Obj, selector: labels.Selector,
+                                 fresh_owner: FreshOwner, orphans: list[Obj]) -> list[Obj]:
+    """The ControllerRevisions among `orphans` (no controller) that `selector` matches,
+    adopted by `owner` (upstream's ClaimControllerRevisions for StatefulSets and
+    DaemonSets): an owner recreated after Orphan propagation finds the revision its
+    pods were made from, instead of taking its name for a hash collision."""
+    matching = [r for r in orphans if controller_of(r) is None
+                and selector.matches(meta(r).get("labels") or {})]
+    if not matching:
+        return []
+    claimer = PodClaimer(client, owner, selector, fresh_owner)
+    claimer.resource = "controllerrevisions.apps"
+    return await claimer.claim(matching)

@@ -2,7 +2,16 @@
 stateful_set_control.go, stateful_pod_control.go).
 
     statefulsets, pods, controllerrevisions informers ── handlers enqueue the set's key
+    orphan pods the set's selector matches, named as its ordinals ── enqueue the set
     sync(namespace/name):
+        claim: orphan ControllerRevisions the selector matches are adopted; pods are
+            claimed (ref_manager) among those it controls and the orphans: an orphan
+            matching the selector and named as one of its ordinals is adopted, a pod
+            of its own that no longer matches is released (upstream's ClaimPods with
+            isMemberOf), so a set recreated after `--cascade=orphan` takes its pods,
+            revisions and claims back instead of making new ones
+        claims of the replicas in range: ownership put in line with the retention
+            policy (statefulset_ownership, with the adoption helpers)
         revisions: the set's ControllerRevisions (statefulset_revisions); the one whose
             data is the current template is the update revision (made, or renumbered
             newest); status.currentRevision's is the current one
@@ -31,8 +40,9 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Awaitable
 
-from kubelite.client.controller import Controller
+from kubelite.client.controller import Controller, PermanentError
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.resource import resolve
 from kubelite.client.store import object_key, split_key
@@ -41,22 +51,21 @@ from kubelite.controllers.context import LoopContext
 from kubelite.controllers.expectations import ControllerExpectations
 from kubelite.controllers.pods import (
     Obj, controller_of, is_available, is_ready, meta, pod_key)
+from kubelite.controllers.ref_manager import PodClaimer
+from kubelite.controllers.replicaset import ORPHAN, OWNER_INDEX, owner_index
+from kubelite.controllers.statefulset_ownership import (
+    adopting_sets, claim_revisions, condemned_claim_refs, match_retention_policy, members,
+    selector_of)
 from kubelite.controllers.statefulset_revisions import Revisions
 from kubelite.controllers.statefulset_util import (
-    at_current_revision, is_member_of, max_unavailable, new_claim, new_pod, non_controller_ref, ordinal_of,
+    at_current_revision, is_member_of, max_unavailable, new_claim, new_pod, ordinal_of,
     parallel, partition, replicas, retention, revision_of, rolling_update, start_ordinal)
 from kubelite.machinery import errors
 
 log = logging.getLogger(__name__)
 
 WORKERS = 5  # upstream's ConcurrentStatefulSetSyncs
-OWNER_INDEX = "controller-uid"
 RESOURCE = resolve("statefulsets.apps")
-
-
-def owner_index(obj: Obj) -> list[str]:
-    ref = controller_of(obj)
-    return [str(ref.get("uid") or "")] if ref is not None else []
 
 
 def is_finished(pod: Obj) -> bool:
@@ -81,6 +90,7 @@ class StatefulSetLoop:
         self.pods = ctx.informers.informer("pods", indexers={OWNER_INDEX: owner_index})
         self.revisions = ctx.informers.informer("controllerrevisions.apps",
                                                 indexers={OWNER_INDEX: owner_index})
+        self.claims = ctx.informers.informer("persistentvolumeclaims")
         self.sets.add_event_handler(on_add=self._set_changed,
                                     on_update=lambda _old, new: self._set_changed(new),
                                     on_delete=self._set_deleted)
@@ -110,12 +120,22 @@ class StatefulSetLoop:
             if meta(pod).get("deletionTimestamp"):
                 self.expectations.deletion_observed(key, pod_key(pod))
             self.controller.enqueue(key)
+            return
+        for key in adopting_sets(self.sets.lister, pod):
+            self.controller.enqueue(key)
 
     def _pod_updated(self, old: Obj, new: Obj) -> None:
+        if (old_key := self._set_key(old)) is not None and old_key != self._set_key(new):
+            self.controller.enqueue(old_key)  # released, or given to another owner
         if (key := self._set_key(new)) is not None:
             if meta(new).get("deletionTimestamp"):
                 self.expectations.deletion_observed(key, pod_key(new))
             self.controller.enqueue(key)
+            return
+        if meta(old).get("labels") != meta(new).get("labels") \
+                or controller_of(old) != controller_of(new):
+            for key in adopting_sets(self.sets.lister, new):
+                self.controller.enqueue(key)
 
     def _pod_deleted(self, pod: Obj) -> None:
         if (key := self._set_key(pod)) is not None:
@@ -132,15 +152,25 @@ class StatefulSetLoop:
             return
         set_ = {**cached, "kind": "StatefulSet", "apiVersion": "apps/v1"}
         uid = str(meta(set_).get("uid") or "")
-        history = Revisions(self.client, set_,
-                            list(self.revisions.indexer.by_index(OWNER_INDEX, uid)))
+        try:
+            selector = selector_of(set_)
+        except errors.StatusError as err:
+            raise PermanentError(f"invalid selector: {err}") from None
+
+        def fresh() -> Awaitable[Obj]:
+            return self.client.get(RESOURCE, name, namespace=namespace)
+        history = Revisions(self.client, set_, await claim_revisions(
+            self.client, self.revisions.indexer, set_, selector, fresh))
         current, update = await history.current_and_update()
-        pods = [p for p in self.pods.indexer.by_index(OWNER_INDEX, uid)
-                if is_member_of(set_, p)]
+        claimed = await PodClaimer(
+            self.client, set_, selector, fresh, accept=lambda p: is_member_of(set_, p),
+        ).claim([*self.pods.indexer.by_index(OWNER_INDEX, uid),
+                 *self.pods.indexer.by_index(OWNER_INDEX, ORPHAN + namespace)])
+        pods = claimed
         if self.expectations.satisfied(key) and not meta(set_).get("deletionTimestamp"):
+            await match_retention_policy(self.client, self.claims.lister, set_, pods)
             await self._update(key, set_, pods, current, update)
-            pods = [p for p in self.pods.indexer.by_index(OWNER_INDEX, uid)
-                    if is_member_of(set_, p)]
+            pods = members(self.pods, set_, selector, claimed)
         status = self._status(set_, pods, current, update, history.collision_count)
         if status != {k: (set_.get("status") or {}).get(k) for k in status}:
             try:
@@ -274,8 +304,7 @@ class StatefulSetLoop:
                             "successful")
 
     async def _give_claims_to(self, set_: Obj, pod: Obj) -> None:
-        """whenScaled=Delete: the condemned pod owns its claims, so they go with it."""
-        pod_ref = non_controller_ref({**pod, "kind": "Pod", "apiVersion": "v1"})
+        """whenScaled=Delete: the condemned pod alone owns its claims, so they go with it."""
         for template in (set_.get("spec") or {}).get("volumeClaimTemplates") or ():
             claim_name = f"{meta(template).get('name', '')}-{meta(pod)['name']}"
             try:
@@ -283,10 +312,10 @@ class StatefulSetLoop:
                                               namespace=meta(pod)["namespace"])
             except errors.NotFound:
                 continue
-            refs = list(meta(claim).get("ownerReferences") or [])
-            if any(r.get("uid") == pod_ref["uid"] for r in refs):
+            refs = condemned_claim_refs(set_, pod, claim)
+            if refs is None:
                 continue
-            claim["metadata"]["ownerReferences"] = [*refs, pod_ref]
+            claim["metadata"]["ownerReferences"] = refs
             await self.client.update("persistentvolumeclaims", claim,
                                      namespace=meta(pod)["namespace"])
 
