@@ -2,7 +2,8 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
-                    [--simulated-nodes N] [--disable scheduler|controller-manager|LOOP]
+                    [--simulated-nodes N] [--metric-resolution 15s]
+                    [--disable scheduler|controller-manager|metrics-server|LOOP]
                     [--scheduler-config FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
     kubelite scheduler --kubeconfig FILE [--config FILE]
@@ -10,7 +11,9 @@
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
-`--disable replicaset` (any loop's name) leaves out one loop. Orphan and Foreground
+`--disable replicaset` (any loop's name) leaves out one loop. The metrics server
+(kubelite/metrics) scrapes the kubelets every --metric-resolution and serves
+metrics.k8s.io through the API server, unless `--disable metrics-server`. Orphan and Foreground
 deletes get their finalizers only while the server's own manager runs `garbagecollector`
 (docs/decisions.md). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubelite")
 
 # what `kubelite server --disable` can leave out: whole components, or single loops
-COMPONENTS = ("scheduler", "controller-manager", *LOOP_NAMES)
+COMPONENTS = ("scheduler", "controller-manager", "metrics-server", *LOOP_NAMES)
 
 
 def default_data_dir() -> Path:
@@ -94,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="COMPONENT",
                         help="do not run this in-process component (repeatable): "
                              + ", ".join(COMPONENTS))
+    server.add_argument("--metric-resolution", type=_go_duration, default=15.0,
+                        metavar="DURATION",
+                        help="how often the metrics server scrapes the kubelets "
+                             "(a Go duration; default 15s)")
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -124,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
     manager.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _go_duration(text: str) -> float:
+    from kubelite.api.protobuf.wellknown import parse_duration
+
+    try:
+        seconds = parse_duration(text) / 1e9
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (15s, 500ms)") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return seconds
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -375,7 +394,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
     components: list[asyncio.Task[None]] = []
-    if config.count or "scheduler" not in args.disable or controllers is not None:
+    if (config.count or "scheduler" not in args.disable or controllers is not None
+            or "metrics-server" not in args.disable):
         from kubelite.client.inprocess import InProcessTransport
         from kubelite.client.rest import Client
 
@@ -393,6 +413,13 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
                                     controllers=controllers)
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
+    if "metrics-server" not in args.disable:
+        from kubelite.metrics import MetricsServer
+
+        metrics = MetricsServer(Client(transport, field_manager="metrics-server"),
+                                resolution=args.metric_resolution)
+        await server.add_aggregated_api(metrics.api)
+        components.append(asyncio.create_task(metrics.run(), name="metrics server"))
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
 

@@ -1,0 +1,86 @@
+"""Resource metrics as a user meets them: `kubectl top` against `kubelite server` with
+simulated nodes whose pods use what their `sim.kubelite.io/usage` annotation says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.cluster import Cluster, namespace_for_test, simulated_cluster, wait_for
+
+USAGE = "sim.kubelite.io/usage"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with simulated_cluster(tmp_path_factory.mktemp("metrics") / "cluster", 2,
+                           "--metric-resolution", "200ms") as c:
+        yield c
+
+
+@pytest.fixture
+def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from namespace_for_test(cluster, request.node.name)
+
+
+def pod(name: str, node: str, usage: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": name},
+                         "annotations": {USAGE: json.dumps(usage)}},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "nginx"}]}}
+
+
+def top(cluster: Cluster, *args: str) -> list[list[str]]:
+    """`kubectl top ...` rows without the header; [] while metrics are not there yet."""
+    result = cluster.kubectl("top", *args, "--no-headers", check=False)
+    if result.returncode != 0:
+        return []
+    return [line.split() for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_kubectl_top_pod_shows_the_annotated_usage(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("create", "-n", ns, "-f", "-",
+                    input=json.dumps(pod("web", "sim-0", {"cpu": "250m", "memory": "64Mi"})))
+    cluster.kubectl("create", "-n", ns, "-f", "-",
+                    input=json.dumps(pod("db", "sim-1", {"cpu": "1", "memory": "1Gi"})))
+    rows = wait_for(lambda: sorted(r for r in top(cluster, "pod", "-n", ns)
+                                   if len(top(cluster, "pod", "-n", ns)) == 2))
+    assert rows == [["db", "1000m", "1024Mi"], ["web", "250m", "64Mi"]], \
+        cluster.kubectl("top", "pod", "-n", ns, check=False)
+    assert top(cluster, "pod", "-n", ns, "web") == [["web", "250m", "64Mi"]]
+    assert top(cluster, "pod", "-n", ns, "-l", "app=db") == [["db", "1000m", "1024Mi"]]
+    containers = top(cluster, "pod", "-n", ns, "web", "--containers")
+    assert containers == [["web", "app", "250m", "64Mi"]]
+
+
+def test_kubectl_top_node_shows_usage_and_its_share_of_capacity(cluster: Cluster,
+                                                                ns: str) -> None:
+    cluster.kubectl("create", "-n", ns, "-f", "-",
+                    input=json.dumps(pod("busy", "sim-1", {"cpu": "3200m", "memory": "512Mi"})))
+
+    def sim_1() -> list[str]:
+        rows = {r[0]: r for r in top(cluster, "node")}
+        row = rows.get("sim-1", [])
+        return row if row and row[1] != "100m" else []  # wait for the pod's share
+
+    row = wait_for(sim_1)
+    # base 100m and 512Mi, plus what sim-1's pods use (db may still be there: >= busy)
+    assert row[0] == "sim-1", cluster.kubectl("top", "node", check=False)
+    assert int(row[1].removesuffix("m")) >= 3300
+    assert row[2] == f"{int(row[1].removesuffix('m')) * 100 // 32000}%"
+    assert top(cluster, "node", "sim-0")[0][0] == "sim-0"
+    rows = top(cluster, "node", "-l", "kubernetes.io/hostname=sim-0")
+    assert [r[0] for r in rows] == ["sim-0"]
+
+
+def test_the_metrics_apiservice_is_available(cluster: Cluster) -> None:
+    out = cluster.kubectl("get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json").stdout
+    service = json.loads(out)
+    assert service["status"]["conditions"][0]["type"] == "Available"
+    assert "metrics.k8s.io/v1beta1" in cluster.kubectl("api-versions").stdout.split()
+    resources = cluster.kubectl("api-resources", "--api-group=metrics.k8s.io",
+                                "--no-headers").stdout
+    assert {line.split()[0] for line in resources.splitlines()} == {"nodes", "pods"}
