@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="DURATION",
                         help="how often the metrics server scrapes the kubelets "
                              "(a Go duration; default 15s)")
+    _add_loop_flags(server)
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--controllers", default="*",
                          help="loops to run, comma separated: '*' for all, NAME to add, "
                               "-NAME to leave out (" + ", ".join(LOOP_NAMES) + ")")
+    _add_loop_flags(manager)
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -143,6 +145,26 @@ def _go_duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
     return seconds
+
+
+def _add_loop_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("control loops")
+    group.add_argument("--horizontal-pod-autoscaler-sync-period", type=_go_duration,
+                       default=15.0, metavar="DURATION",
+                       help="how often each HorizontalPodAutoscaler is synced (default 15s)")
+    group.add_argument("--horizontal-pod-autoscaler-downscale-stabilization",
+                       type=_go_duration, default=300.0, metavar="DURATION",
+                       help="how long an HPA without behavior looks back before scaling "
+                            "down (default 5m0s)")
+
+
+def loop_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The control loops' settings by upstream's flag name (LoopContext.options)."""
+    return {
+        "horizontal-pod-autoscaler-sync-period": args.horizontal_pod_autoscaler_sync_period,
+        "horizontal-pod-autoscaler-downscale-stabilization":
+            args.horizontal_pod_autoscaler_downscale_stabilization,
+    }
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -323,7 +345,8 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
     controllers = args.controllers.split(",")
     return await _run_standalone(
         args.kubeconfig, FIELD_MANAGER, "controller manager",
-        lambda client: ControllerManager(client, controllers=controllers).run())
+        lambda client: ControllerManager(client, controllers=controllers,
+                                         options=loop_options(args)).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -411,7 +434,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
         manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
-                                    controllers=controllers)
+                                    controllers=controllers, options=loop_options(args))
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     if "metrics-server" not in args.disable:
         from kubelite.metrics import MetricsServer

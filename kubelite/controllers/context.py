@@ -11,7 +11,7 @@ the next term builds it afresh from fresh informers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
@@ -31,6 +31,9 @@ class LoopContext:
     informers: SharedInformers
     host: str = ""  # source.host of Events (upstream's controllers leave it empty)
     recorders: list[EventRecorder] = field(default_factory=list)
+    # loop settings by upstream's flag name ("horizontal-pod-autoscaler-sync-period": 15.0);
+    # a loop reads its own and falls back to upstream's default
+    options: dict[str, Any] = field(default_factory=dict)
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

@@ -23,6 +23,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
@@ -31,6 +32,7 @@ from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
+from kubelite.controllers.podautoscaler import HorizontalLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.endpoints import EndpointsLoop
@@ -61,6 +63,7 @@ LOOPS: dict[str, LoopFactory] = {
     "ttl-after-finished": TTLAfterFinishedLoop,
     "endpoint": EndpointsLoop,
     "endpointslice": EndpointSliceLoop,
+    "horizontalpodautoscaling": HorizontalLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -100,8 +103,10 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",),
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0) -> None:
+                 retry_period: float = 2.0, options: dict[str, Any] | None = None) -> None:
+        """`options`: loop settings by upstream's flag name (LoopContext.options)."""
         self.client = client
+        self.options = dict(options or {})
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -123,7 +128,7 @@ class ControllerManager:
     async def _lead(self) -> None:
         informers = SharedInformers(self.client)
         # no host on Events: upstream's controllers name only their component
-        ctx = self._context = LoopContext(self.client, informers)
+        ctx = self._context = LoopContext(self.client, informers, options=self.options)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

@@ -6,5 +6,5 @@ from __future__ import annotations
 
 LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "replicationcontroller",
               "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished",
-              "endpoint", "endpointslice")
+              "endpoint", "endpointslice", "horizontalpodautoscaling")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

@@ -1,5 +1,7 @@
-"""Resource metrics as a user meets them: `kubectl top` against `kubelite server` with
-simulated nodes whose pods use what their `sim.kubelite.io/usage` annotation says."""
+"""Resource metrics and autoscaling as a user meets them: `kubectl top` and
+`kubectl autoscale` against `kubelite server` with simulated nodes whose pods use what
+their `sim.kubelite.io/usage` annotation says (scraped every 200 ms, HPAs synced every
+500 ms)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ USAGE = "sim.kubelite.io/usage"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with simulated_cluster(tmp_path_factory.mktemp("metrics") / "cluster", 2,
-                           "--metric-resolution", "200ms") as c:
+                           "--metric-resolution", "200ms",
+                           "--horizontal-pod-autoscaler-sync-period", "500ms") as c:
         yield c
 
 
@@ -46,8 +49,11 @@ def test_kubectl_top_pod_shows_the_annotated_usage(cluster: Cluster, ns: str) ->
                     input=json.dumps(pod("web", "sim-0", {"cpu": "250m", "memory": "64Mi"})))
     cluster.kubectl("create", "-n", ns, "-f", "-",
                     input=json.dumps(pod("db", "sim-1", {"cpu": "1", "memory": "1Gi"})))
-    rows = wait_for(lambda: sorted(r for r in top(cluster, "pod", "-n", ns)
-                                   if len(top(cluster, "pod", "-n", ns)) == 2))
+    def both() -> list[list[str]]:
+        rows = sorted(top(cluster, "pod", "-n", ns))
+        return rows if len(rows) == 2 else []
+
+    rows = wait_for(both)
     assert rows == [["db", "1000m", "1024Mi"], ["web", "250m", "64Mi"]], \
         cluster.kubectl("top", "pod", "-n", ns, check=False)
     assert top(cluster, "pod", "-n", ns, "web") == [["web", "250m", "64Mi"]]
@@ -84,3 +90,56 @@ def test_the_metrics_apiservice_is_available(cluster: Cluster) -> None:
     resources = cluster.kubectl("api-resources", "--api-group=metrics.k8s.io",
                                 "--no-headers").stdout
     assert {line.split()[0] for line in resources.splitlines()} == {"nodes", "pods"}
+
+
+def deployment(name: str, cpu: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name},
+                                               "annotations": {USAGE: json.dumps({"cpu": cpu})}},
+                                  "spec": {"containers": [{
+                                      "name": "app", "image": "nginx",
+                                      "resources": {"requests": {"cpu": "100m"}}}]}}}}
+
+
+def replicas(cluster: Cluster, ns: str, name: str) -> int:
+    out = cluster.kubectl("get", "deployment", "-n", ns, name, "-o",
+                          "jsonpath={.spec.replicas}").stdout
+    return int(out or 0)
+
+
+def test_kubectl_autoscale_scales_up_under_load_and_down_when_it_drops(cluster: Cluster,
+                                                                      ns: str) -> None:
+    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(deployment("x", "90m")))
+    cluster.kubectl("autoscale", "-n", ns, "deployment", "x", "--cpu-percent=50", "--min=1",
+                    "--max=5")
+    # the test's short downscale stabilization, as a user would set it
+    cluster.kubectl("patch", "-n", ns, "hpa", "x", "--type=merge", "-p", json.dumps(
+        {"spec": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 1}}}}))
+    assert wait_for(lambda: replicas(cluster, ns, "x") == 5, timeout=60), \
+        cluster.kubectl("describe", "hpa", "-n", ns, "x").stdout
+
+    def described() -> str:
+        out = cluster.kubectl("describe", "hpa", "-n", ns, "x").stdout
+        return out if "SuccessfulRescale" in out and "ValidMetricFound" in out else ""
+
+    out = wait_for(described)
+    assert out, cluster.kubectl("describe", "hpa", "-n", ns, "x").stdout
+    assert "cpu resource utilization (percentage of request) above target" in out
+
+    def hpa_row() -> list[str]:
+        # NAME REFERENCE TARGETS(cpu: 90%/50%) MINPODS MAXPODS REPLICAS AGE
+        row = cluster.kubectl("get", "hpa", "-n", ns, "x", "--no-headers").stdout.split()
+        return row if row[-2] == "5" else []
+
+    row = wait_for(hpa_row)
+    assert row[:6] == ["x", "Deployment/x", "cpu:", "90%/50%", "1", "5"], row
+
+    pods = cluster.kubectl("get", "pods", "-n", ns, "-l", "app=x", "-o",
+                           "jsonpath={.items[*].metadata.name}").stdout.split()
+    cluster.kubectl("annotate", "-n", ns, "pods", *pods, "--overwrite",
+                    f"{USAGE}=" + json.dumps({"cpu": "5m"}))
+    assert wait_for(lambda: replicas(cluster, ns, "x") == 1, timeout=60), \
+        cluster.kubectl("describe", "hpa", "-n", ns, "x").stdout
+    assert "All metrics below target" in cluster.kubectl("describe", "hpa", "-n", ns,
+                                                         "x").stdout
