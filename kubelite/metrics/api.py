@@ -44,6 +44,7 @@ NODE_METRICS = ResourceSpec(GROUP, (VERSION,), "NodeMetrics", "nodes", namespace
 POD_METRICS = ResourceSpec(GROUP, (VERSION,), "PodMetrics", "pods", verbs=READ_ONLY)
 
 Lister = Callable[[], list[Obj]]
+NamespacedLister = Callable[[str | None], list[Obj]]  # None: every namespace
 
 
 def usage_quantities(nanocores: int, memory_bytes: int) -> Obj:
@@ -92,7 +93,7 @@ class MetricsAPI:
     group_priority_minimum = 100
     version_priority = 100
 
-    def __init__(self, storage: MetricsStorage, *, nodes: Lister, pods: Lister,
+    def __init__(self, storage: MetricsStorage, *, nodes: Lister, pods: NamespacedLister,
                  clock: Callable[[], datetime.datetime]) -> None:
         self.storage = storage
         self.nodes = nodes
@@ -166,10 +167,8 @@ class MetricsAPI:
 
     def _pod_items(self, request: web.Request, namespace: str, name: str,
                    now: str) -> list[Obj]:
-        pods = [p for p in self.pods()
-                if not namespace or (p.get("metadata") or {}).get("namespace") == namespace]
         items = []
-        for pod in self._selected(request, pods, name):
+        for pod in self._selected(request, self.pods(namespace or None), name):
             meta = pod["metadata"]
             usage = self.storage.pod_usage(meta.get("namespace", ""), meta["name"])
             if usage is None:

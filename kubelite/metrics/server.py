@@ -34,7 +34,7 @@ class MetricsServer:
         self.pods = Informer(client, "pods")
         self.storage = MetricsStorage()
         self.api = MetricsAPI(self.storage, nodes=self.nodes.indexer.list,
-                              pods=self.pods.indexer.list, clock=clock)
+                              pods=self.pods.lister.list, clock=clock)
         self.scraper = Scraper(self.nodes.indexer.list, self.storage,
                                resolution=resolution, fetch=fetch)
 
