@@ -27,10 +27,13 @@ T = TypeVar("T")
 
 
 @contextlib.asynccontextmanager
-async def metrics_cluster(server: APIServer, client: Client,
-                          nodes: int = 2) -> AsyncIterator[MetricsServer]:
+async def metrics_cluster(server: APIServer, client: Client, nodes: int = 2,
+                          in_process: bool = False) -> AsyncIterator[MetricsServer]:
+    """Simulated nodes and a metrics server scraping them every 0.1 s, over loopback
+    HTTP or (`in_process`) through the endpoint's local getter."""
     sim = SimulatedNodes(client, NodeConfig(count=nodes))
-    metrics = MetricsServer(client, resolution=0.1)
+    local = [sim.endpoint.local_get] if in_process and sim.endpoint else []
+    metrics = MetricsServer(client, resolution=0.1, local=local)
     await server.add_aggregated_api(metrics.api)
     async with running(sim.run()), running(metrics.run()):
         async with asyncio.timeout(15):
@@ -68,9 +71,10 @@ async def pod_metrics(client: Client, name: str, namespace: str = "default"
     return next((i for i in items if i["metadata"]["name"] == name), None)
 
 
-async def test_pods_and_nodes_report_their_annotated_usage(server: APIServer,
-                                                           client: Client) -> None:
-    async with metrics_cluster(server, client) as metrics:
+@pytest.mark.parametrize("in_process", [False, True], ids=["http", "in-process"])
+async def test_pods_and_nodes_report_their_annotated_usage(server: APIServer, client: Client,
+                                                           in_process: bool) -> None:
+    async with metrics_cluster(server, client, in_process=in_process) as metrics:
         await client.create("pods", pod("web", "sim-0", {"cpu": "250m", "memory": "64Mi"},
                                         {"app": "web"}), namespace="default")
         await client.create("pods", pod("two", "sim-0", {"a": {"cpu": "100m"},
@@ -181,3 +185,21 @@ async def test_discovery_apiservice_and_errors(server: APIServer, client: Client
         assert status == 400 and "field label not supported" in body["message"]
         status, _ = await call("GET", "/apis/metrics.k8s.io/v1beta1/widgets")
         assert status == 404
+
+
+async def test_the_local_getter_answers_only_its_own_urls(server: APIServer,
+                                                         client: Client) -> None:
+    sim = SimulatedNodes(client, NodeConfig(count=2))
+    async with running(sim.run()):
+        async with asyncio.timeout(15):
+            await sim.registered.wait()
+        assert sim.endpoint is not None
+        base = f"http://{sim.endpoint.host}:{sim.endpoint.port}/nodes"
+        text = sim.endpoint.local_get(f"{base}/sim-1/metrics/resource")
+        assert text is not None and "node_cpu_usage_seconds_total" in text
+        for other in (f"{base}/sim-2/metrics/resource", f"{base}/sim-1/healthz",
+                      f"http://10.0.0.1:10250/nodes/sim-1/metrics/resource",
+                      "https://198.18.0.2:10250/metrics/resource"):
+            assert sim.endpoint.local_get(other) is None, other
+        node = await client.get("nodes", "sim-1")
+        assert node["metadata"]["annotations"]["kubelite.io/kubelet-url"] == f"{base}/sim-1"

@@ -436,19 +436,24 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         manager = ControllerManager(Client(transport, field_manager=FIELD_MANAGER),
                                     controllers=controllers, options=loop_options(args))
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
-    if "metrics-server" not in args.disable:
-        from kubelite.metrics import MetricsServer
-
-        metrics = MetricsServer(Client(transport, field_manager="metrics-server"),
-                                resolution=args.metric_resolution)
-        await server.add_aggregated_api(metrics.api)
-        components.append(asyncio.create_task(metrics.run(), name="metrics server"))
+    simulated = None
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
 
         client = Client(transport, field_manager="kubelite-kubelet")
-        components.append(asyncio.create_task(SimulatedNodes(client, config).run(),
-                                              name="simulated nodes"))
+        simulated = SimulatedNodes(client, config)
+    if "metrics-server" not in args.disable:
+        from kubelite.metrics import MetricsServer
+
+        # the simulated kubelets' endpoint is asked in process, without a socket
+        local: list[Callable[[str], str | None]] = (
+            [simulated.endpoint.local_get] if simulated and simulated.endpoint else [])
+        metrics = MetricsServer(Client(transport, field_manager="metrics-server"),
+                                resolution=args.metric_resolution, local=local)
+        await server.add_aggregated_api(metrics.api)
+        components.append(asyncio.create_task(metrics.run(), name="metrics server"))
+    if simulated is not None:
+        components.append(asyncio.create_task(simulated.run(), name="simulated nodes"))
     for task in components:
         task.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from kubelite.client.informer import Informer
 from kubelite.client.rest import Client
 from kubelite.metrics.api import MetricsAPI
-from kubelite.metrics.scraper import DEFAULT_RESOLUTION, Fetch, Scraper
+from kubelite.metrics.scraper import DEFAULT_RESOLUTION, Fetch, LocalGet, Scraper
 from kubelite.metrics.storage import MetricsStorage
 
 
@@ -28,7 +28,7 @@ def _now() -> datetime.datetime:
 
 class MetricsServer:
     def __init__(self, client: Client, *, resolution: float = DEFAULT_RESOLUTION,
-                 fetch: Fetch | None = None,
+                 fetch: Fetch | None = None, local: list[LocalGet] | None = None,
                  clock: Callable[[], datetime.datetime] = _now) -> None:
         self.nodes = Informer(client, "nodes")
         self.pods = Informer(client, "pods")
@@ -36,7 +36,7 @@ class MetricsServer:
         self.api = MetricsAPI(self.storage, nodes=self.nodes.indexer.list,
                               pods=self.pods.lister.list, clock=clock)
         self.scraper = Scraper(self.nodes.indexer.list, self.storage,
-                               resolution=resolution, fetch=fetch)
+                               resolution=resolution, fetch=fetch, local=local)
 
     async def run(self) -> None:
         self.nodes.start()

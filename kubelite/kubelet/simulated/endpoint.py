@@ -12,6 +12,10 @@ a metrics scraper reads before falling back to upstream's InternalIP and kubelet
 Nothing here runs per node: a request renders its node's body from the pod
 simulator's informer (an index by spec.nodeName) when it comes, so idle nodes cost
 nothing and a scrape of one node reads only that node's pods.
+
+`local_get(url)` answers the same URLs without HTTP, for a scraper in the same
+process (`kubelite server --simulated-nodes`): the body is the one the server would
+send, and a round over 5,000 nodes skips 5,000 loopback requests on both sides.
 """
 
 from __future__ import annotations
@@ -82,7 +86,21 @@ class KubeletEndpoint:
         return web.Response(text="ok")
 
     async def _resource_metrics(self, request: web.Request) -> web.Response:
-        node = self._node(request)
-        pods = [pod for pod in self.pods_on(node) if _running(pod)]
-        body = resource_metrics(node, pods, self.counters, self.clock())
+        body = self.render(self._node(request))
         return web.Response(body=body.encode(), headers={"Content-Type": PROMETHEUS_TEXT})
+
+    def render(self, node: str) -> str:
+        pods = [pod for pod in self.pods_on(node) if _running(pod)]
+        return resource_metrics(node, pods, self.counters, self.clock())
+
+    def local_get(self, url: str) -> str | None:
+        """The body of GET `url` if it is this endpoint's resource metrics of one of
+        its nodes; None for any other URL (the caller goes over the network)."""
+        prefix = f"http://{self.host}:{self.port}/nodes/"
+        suffix = "/metrics/resource"
+        if not self.port or not url.startswith(prefix) or not url.endswith(suffix):
+            return None
+        node = url[len(prefix):-len(suffix)]
+        if "/" in node or self.config.index_of(node) is None:
+            return None
+        return self.render(node)
