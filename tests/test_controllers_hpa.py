@@ -10,6 +10,8 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import pytest
+
 from kubelite.apiserver.app import APIServer
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
@@ -52,9 +54,10 @@ async def until(check: Callable[[], Awaitable[T | None]], timeout: float = 30) -
             await asyncio.sleep(0.05)
 
 
-def deployment(name: str, cpu_usage: str, request: str | None = "100m") -> dict[str, Any]:
+def deployment(name: str, cpu_usage: str, request: str | None = "100m",
+               kind: str = "Deployment") -> dict[str, Any]:
     resources = {"requests": {"cpu": request}} if request else {}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}, "annotations": {
                          USAGE: json.dumps({"cpu": cpu_usage})}},
@@ -128,14 +131,17 @@ async def _status_with(client: Client, name: str, *, desired: int, current: int
     return None
 
 
-async def test_average_value_target_scales_to_the_usage_per_pod(server: APIServer,
-                                                               client: Client) -> None:
+@pytest.mark.parametrize("kind, resource", [
+    ("Deployment", "deployments.apps"), ("ReplicaSet", "replicasets.apps"),
+    ("StatefulSet", "statefulsets.apps")])
+async def test_average_value_target_scales_to_the_usage_per_pod(
+        server: APIServer, client: Client, kind: str, resource: str) -> None:
     async with autoscaling_cluster(server, client):
-        await client.create("deployments.apps", deployment("avg", "300m", request=None),
+        await client.create(resource, deployment("avg", "300m", request=None, kind=kind),
                             namespace="default")
         await client.create(HPA, hpa("avg", {"type": "AverageValue", "averageValue": "100m"},
-                                     maximum=3), namespace="default")
-        await until(lambda: replicas_of(client, "deployments.apps", "avg", 3))
+                                     kind=kind, maximum=3), namespace="default")
+        await until(lambda: replicas_of(client, resource, "avg", 3))
         status = await until(lambda: _status_with(client, "avg", desired=3, current=3))
         assert status["currentMetrics"][0]["resource"]["current"]["averageValue"] == "300m"
 

@@ -58,8 +58,12 @@ def test_kubectl_top_pod_shows_the_annotated_usage(cluster: Cluster, ns: str) ->
         cluster.kubectl("top", "pod", "-n", ns, check=False)
     assert top(cluster, "pod", "-n", ns, "web") == [["web", "250m", "64Mi"]]
     assert top(cluster, "pod", "-n", ns, "-l", "app=db") == [["db", "1000m", "1024Mi"]]
+    assert [ns, "web", "250m", "64Mi"] in top(cluster, "pod", "-A")
     containers = top(cluster, "pod", "-n", ns, "web", "--containers")
     assert containers == [["web", "app", "250m", "64Mi"]]
+    table = cluster.kubectl("get", "podmetrics", "-n", ns, "web").stdout.split("\n")
+    assert table[0].split() == ["NAME", "CPU", "MEMORY", "WINDOW"], table
+    assert table[1].split()[:3] == ["web", "250m", "64Mi"], table
 
 
 def test_kubectl_top_node_shows_usage_and_its_share_of_capacity(cluster: Cluster,
