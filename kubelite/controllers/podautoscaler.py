@@ -225,8 +225,7 @@ class HorizontalLoop:
                 proposal, name, status = await self._replicas_for_metric(
                     metric_spec, current, namespace, text, pods, now)
             except MetricFailure as failure:
-                if not failures:
-                    self.recorder.event(hpa, "Warning", failure.reason, str(failure))
+                self.recorder.event(hpa, "Warning", failure.reason, str(failure))
                 failures.append(failure)
                 continue
             statuses.append(status)
