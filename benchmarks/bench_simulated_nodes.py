@@ -107,12 +107,13 @@ def count(url: str) -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, nodes: int) -> None:
+    def __init__(self, data_dir: Path, nodes: int, *extra_args: str) -> None:
         self.port = free_port()
         args = [sys.executable, "-m", "kubelite.cli.main", "server", "--data-dir",
                 str(data_dir), "--port", str(self.port), "--log-level", "WARNING"]
         if nodes:
             args += ["--simulated-nodes", str(nodes), "--cluster-cidr", "10.64.0.0/10"]
+        args += extra_args
         self.proc = subprocess.Popen(args, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.url = f"http://127.0.0.1:{self.port}"

@@ -125,6 +125,10 @@ RESOURCES: tuple[ResourceSpec, ...] = (
     _r("", "ReplicationController", "replicationcontrollers", short=("rc",), all_=True,
        sub=_SCALE),
     _r("", "PodTemplate", "podtemplates"),
+    # apiregistration.k8s.io/v1: the APIServices of aggregated groups (metrics.k8s.io),
+    # first in /apis as on a real cluster
+    _r("apiregistration.k8s.io", "APIService", "apiservices", namespaced=False, api_ext=True,
+       sub=_STATUS),
     # apps/v1
     _r("apps", "Deployment", "deployments", short=("deploy",), all_=True, sub=_SCALE),
     _r("apps", "ReplicaSet", "replicasets", short=("rs",), all_=True, sub=_SCALE),
@@ -184,6 +188,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
 # GroupPriorityMinimum of every built-in group kube-apiserver registers.
 GROUP_PRIORITY: dict[str, int] = {
     "": 18000,
+    "apiregistration.k8s.io": 20001,  # the aggregator lists itself first
     "apps": 17800,
     "events.k8s.io": 17750,
     "authentication.k8s.io": 17700,
@@ -233,7 +238,8 @@ def groups(resources: Iterable[ResourceSpec] = RESOURCES) -> list[tuple[str, tup
         preferred.setdefault(r.group, r.versions[0])
         versions.setdefault(r.group, set()).update(r.versions)
     out: list[tuple[str, tuple[str, ...]]] = []
-    for group in sorted(versions, key=lambda g: (-GROUP_PRIORITY.get(g, CUSTOM_GROUP_PRIORITY), g)):
+    for group in sorted(versions, key=lambda g: (g != "", -GROUP_PRIORITY.get(
+            g, CUSTOM_GROUP_PRIORITY), g)):
         first = preferred[group]
         rest = sorted(versions[group] - {first}, key=version_sort_key)
         out.append((group, (first, *rest)))

@@ -60,7 +60,8 @@ def test_events_k8s_io_events_share_storage_with_core_events() -> None:
 
 def test_groups_follow_kube_apiserver_priority_with_core_first() -> None:
     order = [g for g, _ in catalogue.groups()]
-    assert order[:4] == ["", "apps", "events.k8s.io", "autoscaling"]
+    # the aggregator's own group comes first in /apis, as on a real cluster
+    assert order[:5] == ["", "apiregistration.k8s.io", "apps", "events.k8s.io", "autoscaling"]
     assert order.index("admissionregistration.k8s.io") + 1 == order.index("apiextensions.k8s.io")
     assert order[-1] == "discovery.k8s.io"
 

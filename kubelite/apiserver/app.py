@@ -16,6 +16,7 @@ import orjson
 from aiohttp import web
 
 from kubelite.apiserver import (
+    aggregation,
     compaction,
     crd_controller,
     crds,
@@ -29,6 +30,7 @@ from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
+from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.responses import json_response, single_response, status_response
 from kubelite.apiserver.routing import parse_resource_path
 from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
@@ -80,7 +82,15 @@ class APIServer:
         self.ready = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.aggregated = aggregation.AggregatedAPIs()
         self.compactor: compaction.Compactor | None = None  # with compaction_interval > 0
+
+    async def add_aggregated_api(self, api: aggregation.AggregatedAPI) -> None:
+        """Serve a group-version through a component's own handler (aggregation.py),
+        and keep its APIService (at once when serving, else when started)."""
+        self.aggregated.add(api)
+        if self.ready:
+            await self._register_apiservice(api)
 
     @property
     def url(self) -> str:
@@ -123,7 +133,31 @@ class APIServer:
         # After binding: the kubernetes Service's endpoints name the port really in use.
         # /readyz answers 500 until then.
         await bootstrap(self.registry, self.host, self.port)
+        for api in self.aggregated:
+            await self._register_apiservice(api)
         self.ready = True
+
+    async def _register_apiservice(self, api: aggregation.AggregatedAPI) -> None:
+        """Create or refresh the APIService of an in-process group (spec and status are
+        the server's to say while it serves the group)."""
+        store = self.registry.store_for(aggregation.APIREGISTRATION_GROUP, "apiservices")
+        wanted = aggregation.apiservice_object(api)
+        name = wanted["metadata"]["name"]
+        options = WriteOptions(field_manager="kube-apiserver")
+        try:
+            await store.create("", dict(wanted), options)
+        except errors.AlreadyExists:
+            pass
+        current = (await store.get("", name)).obj
+        if current.get("spec") != wanted["spec"]:
+            current["spec"] = wanted["spec"]
+            current, _ = await store.update("", name, current, options)
+        conditions = (current.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions):
+            return  # already said; its transition time stays
+        current["status"] = wanted["status"]
+        await store.update("", name, current,
+                           WriteOptions(field_manager="kube-apiserver", subresource="status"))
 
     async def stop(self) -> None:
         self.ready = False
@@ -166,6 +200,9 @@ class APIServer:
         info = parse_resource_path(method, path, watch_param=WATCH.decode(request.query))
         if info is None:
             return self._discovery(request, path)
+        aggregated = self.aggregated.lookup(info.group, info.version)
+        if aggregated is not None:
+            return await aggregated.serve(request)
         store = self.registry.lookup(info.group, info.version, info.resource)
         if store is None:
             raise errors.no_such_resource()
@@ -218,7 +255,7 @@ class APIServer:
     def _discovery(self, request: web.Request, path: str) -> web.StreamResponse:
         if request.method not in ("GET", "HEAD"):
             raise errors.no_such_resource()
-        specs = self.registry.specs()
+        specs = self.registry.specs() + self.aggregated.specs()
         parts = [p for p in path.split("/") if p]
         aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
         doc: Obj | None = None

@@ -2,7 +2,8 @@
 
     kubelite server [--data-dir DIR] [--bind-address 127.0.0.1] [--port 6443]
                     [--datastore-endpoint sqlite:///path | http://etcd:2379,...]
-                    [--simulated-nodes N] [--disable scheduler|controller-manager|LOOP]
+                    [--simulated-nodes N] [--metric-resolution 15s]
+                    [--disable scheduler|controller-manager|metrics-server|LOOP]
                     [--scheduler-config FILE] [--cluster-cidr 10.42.0.0/16]
                     [--node-cidr-mask-size 24] [--node-monitor-grace-period 40]
                     [--default-not-ready-toleration-seconds 300]
@@ -14,7 +15,9 @@
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
-`--disable replicaset` (any loop's name) leaves out one loop. Orphan and Foreground
+`--disable replicaset` (any loop's name) leaves out one loop. The metrics server
+(kubelite/metrics) scrapes the kubelets every --metric-resolution and serves
+metrics.k8s.io through the API server, unless `--disable metrics-server`. Orphan and Foreground
 deletes get their finalizers only while the server's own manager runs `garbagecollector`
 (docs/decisions.md). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kubelite")
 
 # what `kubelite server --disable` can leave out: whole components, or single loops
-COMPONENTS = ("scheduler", "controller-manager", *LOOP_NAMES)
+COMPONENTS = ("scheduler", "controller-manager", "metrics-server", *LOOP_NAMES)
 
 
 def default_data_dir() -> Path:
@@ -99,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="COMPONENT",
                         help="do not run this in-process component (repeatable): "
                              + ", ".join(COMPONENTS))
+    server.add_argument("--metric-resolution", type=_go_duration, default=15.0,
+                        metavar="DURATION",
+                        help="how often the metrics server scrapes the kubelets "
+                             "(a Go duration; default 15s)")
+    _add_loop_flags(server)
     _add_node_loop_flags(server)
     admission = server.add_argument_group("admission")
     admission.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
@@ -151,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     manager.add_argument("--node-cidr-mask-size", type=int, default=24, metavar="BITS",
                          help="prefix length of each node's IPv4 pod CIDR")
     _add_node_loop_flags(manager)
+    _add_loop_flags(manager)
     manager.add_argument("--log-level", default="INFO")
     return parser
 
@@ -176,6 +185,38 @@ def node_settings(args: argparse.Namespace) -> NodeSettings:
                         startup_grace_period=args.node_startup_grace_period,
                         cluster_cidrs=tuple(c.strip() for c in args.cluster_cidr.split(",")),
                         node_cidr_mask_ipv4=args.node_cidr_mask_size)
+
+
+def _go_duration(text: str) -> float:
+    from kubelite.api.protobuf.wellknown import parse_duration
+
+    try:
+        seconds = parse_duration(text) / 1e9
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (15s, 500ms)") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return seconds
+
+
+def _add_loop_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("control loops")
+    group.add_argument("--horizontal-pod-autoscaler-sync-period", type=_go_duration,
+                       default=15.0, metavar="DURATION",
+                       help="how often each HorizontalPodAutoscaler is synced (default 15s)")
+    group.add_argument("--horizontal-pod-autoscaler-downscale-stabilization",
+                       type=_go_duration, default=300.0, metavar="DURATION",
+                       help="how long an HPA without behavior looks back before scaling "
+                            "down (default 5m0s)")
+
+
+def loop_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The control loops' settings by upstream's flag name (LoopContext.options)."""
+    return {
+        "horizontal-pod-autoscaler-sync-period": args.horizontal_pod_autoscaler_sync_period,
+        "horizontal-pod-autoscaler-downscale-stabilization":
+            args.horizontal_pod_autoscaler_downscale_stabilization,
+    }
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -383,7 +424,7 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
         lambda client: ControllerManager(
             client, controllers=controllers, storage_dir=storage_dir,
             terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
-            node_settings=args.node_settings).run())
+            node_settings=args.node_settings, options=loop_options(args)).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -456,7 +497,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
     components: list[asyncio.Task[None]] = []
-    if config.count or "scheduler" not in args.disable or controllers is not None:
+    if (config.count or "scheduler" not in args.disable or controllers is not None
+            or "metrics-server" not in args.disable):
         from kubelite.client.inprocess import InProcessTransport
         from kubelite.client.rest import Client
 
@@ -475,14 +517,26 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
             Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
             storage_dir=data_dir / "storage",
             terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
-            node_settings=args.node_settings)
+            node_settings=args.node_settings, options=loop_options(args))
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
+    simulated = None
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
 
         client = Client(transport, field_manager="kubelite-kubelet")
-        components.append(asyncio.create_task(SimulatedNodes(client, config).run(),
-                                              name="simulated nodes"))
+        simulated = SimulatedNodes(client, config)
+    if "metrics-server" not in args.disable:
+        from kubelite.metrics import MetricsServer
+
+        # the simulated kubelets' endpoint is asked in process, without a socket
+        local: list[Callable[[str], str | None]] = (
+            [simulated.endpoint.local_get] if simulated and simulated.endpoint else [])
+        metrics = MetricsServer(Client(transport, field_manager="metrics-server"),
+                                resolution=args.metric_resolution, local=local)
+        await server.add_aggregated_api(metrics.api)
+        components.append(asyncio.create_task(metrics.run(), name="metrics server"))
+    if simulated is not None:
+        components.append(asyncio.create_task(simulated.run(), name="simulated nodes"))
     for task in components:
         task.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)

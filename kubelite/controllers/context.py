@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
@@ -37,6 +37,9 @@ class LoopContext:
     recorders: list[EventRecorder] = field(default_factory=list)
     storage_dir: Path | None = None  # where local-path volumes live (<data dir>/storage)
     node_settings: NodeSettings = field(default_factory=NodeSettings)  # the node loops'
+    # loop settings by upstream's flag name ("horizontal-pod-autoscaler-sync-period": 15.0);
+    # a loop reads its own and falls back to upstream's default
+    options: dict[str, Any] = field(default_factory=dict)
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

@@ -24,6 +24,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
@@ -39,6 +40,7 @@ from kubelite.controllers.namespace import NamespaceLoop
 from kubelite.controllers.podgc import PodGCLoop
 from kubelite.controllers.localpath import LocalPathProvisionerLoop
 from kubelite.controllers.persistentvolume import PersistentVolumeBinderLoop
+from kubelite.controllers.podautoscaler import HorizontalLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.disruption import DisruptionLoop
@@ -83,6 +85,7 @@ LOOPS: dict[str, LoopFactory] = {
     "nodelifecycle": NodeLifecycleLoop,
     "taint-eviction-controller": TaintEvictionLoop,
     "endpointslicemirroring": EndpointSliceMirroringLoop,
+    "horizontalpodautoscaling": HorizontalLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 
@@ -124,13 +127,15 @@ class ControllerManager:
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
                  retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500,
                  storage_dir: Path | None = None, node_settings: NodeSettings | None = None,
-                 ) -> None:
+                 options: dict[str, Any] | None = None) -> None:
         """`storage_dir`: where the local-path provisioner makes volumes (the server's
-        <data dir>/storage); None leaves its claims unprovisioned."""
+        <data dir>/storage); None leaves its claims unprovisioned. `options`: loop
+        settings by upstream's flag name (LoopContext.options)."""
         self.client = client
         self.terminated_pod_gc_threshold = terminated_pod_gc_threshold
         self.storage_dir = storage_dir
         self.node_settings = node_settings or NodeSettings()
+        self.options = dict(options or {})
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -154,7 +159,7 @@ class ControllerManager:
         # no host on Events: upstream's controllers name only their component
         ctx = self._context = LoopContext(
             self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold,
-            storage_dir=self.storage_dir, node_settings=self.node_settings)
+            storage_dir=self.storage_dir, node_settings=self.node_settings, options=self.options)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

@@ -8,5 +8,6 @@ LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "repl
               "statefulset", "serviceaccount", "job", "cronjob", "ttl-after-finished",
               "endpoint", "endpointslice", "namespace", "disruption", "pod-garbage-collector",
               "persistentvolume-binder", "local-path-provisioner", "resourcequota",
-              "nodeipam", "nodelifecycle", "taint-eviction-controller", "endpointslicemirroring")
+              "nodeipam", "nodelifecycle", "taint-eviction-controller", "endpointslicemirroring",
+              "horizontalpodautoscaling")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

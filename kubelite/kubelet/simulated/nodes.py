@@ -20,6 +20,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.annotations import KUBELET_URL
 from kubelite.machinery.timestamps import format_micro_time, format_time
 
 Obj = dict[str, Any]
@@ -55,6 +56,8 @@ class NodeConfig:
     renew_interval: float = LEASE_DURATION_SECONDS * RENEW_INTERVAL_FRACTION
     status_report_frequency: float = STATUS_REPORT_FREQUENCY
     extra_labels: tuple[tuple[str, str], ...] = field(default=())
+    # http://host:port of the shared kubelet endpoint (endpoint.py); "" advertises none
+    kubelet_endpoint: str = ""
 
     def __post_init__(self) -> None:
         # Bad flags fail before anything is registered, with the flag's own words.
@@ -136,10 +139,12 @@ def node_object(config: NodeConfig, index: int, now: datetime.datetime) -> Obj:
     }
     cidr = str(config.pod_cidr(index))
     capacity = config.capacity()
+    annotations = {"node.alpha.kubernetes.io/ttl": "0"}
+    if config.kubelet_endpoint:
+        annotations[KUBELET_URL] = f"{config.kubelet_endpoint}/nodes/{name}"
     return {
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": labels,
-                     "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
         "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
         "status": {
             "capacity": capacity,

@@ -46,6 +46,7 @@ from kubelite.machinery.timestamps import format_time, parse_rfc3339
 log = logging.getLogger(__name__)
 
 MIN_RESTART_PERIOD = 1.0
+NODE_INDEX = "spec.nodeName"
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -107,11 +108,16 @@ class PodSimulator:
         self.clock = clock
         self.addresses = AddressPool(config)
         self.informer = Informer(client, "pods", field_selector="spec.nodeName!=")
+        self.informer.add_indexers({NODE_INDEX: lambda pod: [_node_of(pod)]})
         self.controller: Controller[str] = Controller("simulated-pods", self.sync,
                                                       workers=workers)
         self._started: dict[str, float] = {}  # pod uid -> loop time its containers started
         self.informer.add_event_handler(on_add=self._on_add, on_update=self._on_update,
                                         on_delete=self._on_delete)
+
+    def pods_on(self, node: str) -> list[Obj]:
+        """The pods bound to a node, from the informer's cache."""
+        return self.informer.indexer.by_index(NODE_INDEX, node)
 
     # --- events: turn pods into keys ---------------------------------------------------
 

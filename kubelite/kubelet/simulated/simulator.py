@@ -6,15 +6,20 @@ heartbeat wheel (heartbeat.py) and the shared pod simulator (pods.py) until
 cancelled. Registration goes `REGISTER_CONCURRENCY` nodes at a time, so 5,000 nodes
 register in a few seconds without flooding the server. `registered` is set once
 every node exists, which is what callers and tests wait on.
+
+Before registering, the shared kubelet endpoint (endpoint.py) binds its one loopback
+port, so every Node can advertise its URL there (`kubelite.io/kubelet-url`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from kubelite.client.rest import Client
 from kubelite.client.transport import TransportError
+from kubelite.kubelet.simulated.endpoint import KubeletEndpoint
 from kubelite.kubelet.simulated.heartbeat import Clock, Heartbeat, NodeRecord, wall_clock
 from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, node_object
 from kubelite.kubelet.simulated.pods import PodSimulator
@@ -28,7 +33,8 @@ REGISTER_BACKOFF_MAX = 7.0
 
 class SimulatedNodes:
     def __init__(self, client: Client, config: NodeConfig, *, clock: Clock = wall_clock,
-                 pod_workers: int = 8) -> None:
+                 pod_workers: int = 8, endpoint_host: str | None = "127.0.0.1") -> None:
+        """`endpoint_host`: where the kubelet endpoint listens (None: no endpoint)."""
         self.client = client
         self.config = config
         self.clock = clock
@@ -36,9 +42,25 @@ class SimulatedNodes:
         self.heartbeat: Heartbeat | None = None
         self.pods = PodSimulator(client, config, workers=pod_workers, clock=clock)
         self.registered = asyncio.Event()
+        self.endpoint: KubeletEndpoint | None = None
+        if endpoint_host is not None:
+            self.endpoint = KubeletEndpoint(config, self.pods.pods_on, host=endpoint_host,
+                                            clock=clock)
 
     async def run(self) -> None:
         """Register, then heartbeat and simulate pods until cancelled."""
+        if self.endpoint is None:
+            await self._run()
+            return
+        await self.endpoint.start()
+        self.config = dataclasses.replace(
+            self.config, kubelet_endpoint=f"http://{self.endpoint.host}:{self.endpoint.port}")
+        try:
+            await self._run()
+        finally:
+            await self.endpoint.stop()
+
+    async def _run(self) -> None:
         await self.register()
         log.info("%d simulated nodes registered (%s0..%s%d)", self.config.count,
                  self.config.name_prefix, self.config.name_prefix, self.config.count - 1)
@@ -109,6 +131,9 @@ class SimulatedNodes:
         node = await self.client.get("nodes", name)
         meta = node["metadata"]
         meta["labels"] = {**(meta.get("labels") or {}), **wanted["metadata"]["labels"]}
+        # a restarted simulator's endpoint has a new port
+        meta["annotations"] = {**(meta.get("annotations") or {}),
+                               **wanted["metadata"]["annotations"]}
         spec = node.setdefault("spec", {})
         if not spec.get("podCIDR"):  # podCIDR is immutable once set
             spec.update(wanted["spec"])
