@@ -166,6 +166,11 @@ async def test_a_silent_node_goes_unknown_and_unreachable_and_recovers(client: C
             return condition(got, "Ready")["status"] == "True" and not taints(got)
         await eventually(recovered)
 
+        async def pod_ready_again() -> bool:  # its kubelet posts the pod's status again
+            pod = await client.get("pods", "web", namespace=NS)
+            return condition(pod, "Ready")["status"] == "True"
+        await eventually(pod_ready_again)
+
 
 async def test_conditions_and_unschedulable_become_no_schedule_taints(client: Client) -> None:
     async with node_cluster(client, ["nodelifecycle"]):

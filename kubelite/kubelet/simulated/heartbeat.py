@@ -7,8 +7,13 @@ with their own timers would cost more than the nodes themselves, so one task tur
 timer wheel instead: the renew interval is cut into slots of about 0.1 s, node i
 belongs to slot i mod slots, and each tick renews its slot's leases together. The
 load is thus spread evenly over the interval, every lease is renewed once per
-interval, and a slow tick only delays the next (the schedule is absolute, so no drift
-accumulates; a late loop catches up without sleeping).
+interval, and the schedule is absolute, so no drift accumulates. A tick does not wait
+for the previous tick's writes: when the API server is busy (thousands of pods being
+created) each write waits its turn, and a wheel that waited for every tick would take
+longer than a Lease's grace period to go round, so healthy nodes would be found silent.
+Up to a quarter of the wheel's ticks are in flight at once; a node's next renewal (a
+whole turn later) therefore never overlaps its last, and beyond that the wheel slows
+down rather than piling up writes.
 
 Per node it keeps a small slotted record: its name, the Node's uid (the Lease's
 owner) and the last Lease written, so a renewal is one PUT with the Lease's
@@ -26,6 +31,7 @@ import copy
 import datetime
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from kubelite.client.rest import Client
@@ -73,16 +79,26 @@ class Heartbeat:
         """Tick until cancelled."""
         loop = asyncio.get_running_loop()
         tick = self.config.renew_interval / self.slots
+        in_flight: deque[asyncio.Task[None]] = deque()
+        most = max(1, self.slots // 4)  # ticks in flight at once (module docstring)
         start = loop.time()
         turn = 0
-        while True:
-            for slot in range(self.slots):
-                due = start + (turn * self.slots + slot) * tick
-                delay = due - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await self.beat(self.nodes[slot::self.slots], loop.time())
-            turn += 1
+        try:
+            while True:
+                for slot in range(self.slots):
+                    due = start + (turn * self.slots + slot) * tick
+                    delay = due - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    while in_flight and (in_flight[0].done() or len(in_flight) >= most):
+                        await in_flight.popleft()
+                    in_flight.append(asyncio.create_task(
+                        self.beat(self.nodes[slot::self.slots], loop.time())))
+                turn += 1
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def beat(self, batch: Sequence[NodeRecord], now: float) -> None:
         """Renew the batch's leases and send the reports that are due, together."""

@@ -38,8 +38,8 @@ from kubelite.client.store import object_key, split_key
 from kubelite.kubelet.simulated.heartbeat import Clock, wall_clock
 from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, node_address
 from kubelite.kubelet.simulated.podstatus import (
-    exit_plan, finished_status, restarted_status, restarts_after_exit, running_status,
-    started_at)
+    exit_plan, finished_status, kubelet_conditions_hold, restarted_status, restarts_after_exit,
+    restored_conditions, running_status, started_at)
 from kubelite.machinery import errors
 from kubelite.machinery.timestamps import format_time, parse_rfc3339
 
@@ -112,6 +112,7 @@ class PodSimulator:
         self.controller: Controller[str] = Controller("simulated-pods", self.sync,
                                                       workers=workers)
         self._started: dict[str, float] = {}  # pod uid -> loop time its containers started
+        self._silent: set[int] = set()  # nodes whose kubelet is down: their pods stay as they are
         self.informer.add_event_handler(on_add=self._on_add, on_update=self._on_update,
                                         on_delete=self._on_delete)
 
@@ -122,7 +123,23 @@ class PodSimulator:
     # --- events: turn pods into keys ---------------------------------------------------
 
     def _ours(self, pod: Obj) -> int | None:
-        return self.config.index_of(_node_of(pod))
+        index = self.config.index_of(_node_of(pod))
+        return None if index in self._silent else index
+
+    def silence(self, node: str) -> None:
+        """Leave the node's pods as they are, as a dead kubelet does: not started, not
+        finished, their status not put back."""
+        index = self.config.index_of(node)
+        if index is not None:
+            self._silent.add(index)
+
+    def resume(self, node: str) -> None:
+        """Look after the node's pods again, each synced at once."""
+        index = self.config.index_of(node)
+        if index is not None and index in self._silent:
+            self._silent.discard(index)
+            for pod in self.pods_on(node):
+                self.controller.enqueue(object_key(pod))
 
     def _on_add(self, pod: Obj) -> None:
         index = self._ours(pod)
@@ -172,6 +189,9 @@ class PodSimulator:
             self._started.pop(uid, None)
         elif status.get("phase") != "Running" or not status.get("podIP"):
             await self._start(pod, index)
+        elif not kubelet_conditions_hold(pod):
+            # the status manager: what another writer changed is posted again
+            await self._patch_status(pod, restored_conditions(pod, now=self._now()))
         else:
             await self._check_exit(pod, index)
 

@@ -158,6 +158,22 @@ def running_status(pod: Obj, *, host_ip: str, pod_ip: str, now: str) -> Obj:
     return status
 
 
+def kubelet_conditions_hold(pod: Obj) -> bool:
+    """Whether the pod shows the conditions a running simulated pod has (all True):
+    someone else (the node lifecycle loop marking it NotReady) may have changed them."""
+    have = {c.get("type"): c.get("status") for c in (pod.get("status") or {}).get("conditions")
+            or () if isinstance(c, dict)}
+    return all(have.get(t) == "True" for t in KUBELET_CONDITIONS)
+
+
+def restored_conditions(pod: Obj, *, now: str) -> Obj:
+    """The status patch putting a running pod's kubelet conditions back, as a kubelet's
+    status manager rewrites a status that differs from what it last posted."""
+    old = (pod.get("status") or {}).get("conditions") or []
+    return {"conditions": _merge_conditions(
+        old, [_condition(t, "True", now) for t in KUBELET_CONDITIONS])}
+
+
 def restarted_status(pod: Obj, *, code: int, now: str) -> Obj:
     """The status after every container exited with `code` and was started again."""
     status = dict(pod.get("status") or {})

@@ -70,16 +70,18 @@ class SimulatedNodes:
             group.create_task(self.pods.run(), name="simulated-node-pods")
 
     def silence(self, name: str) -> None:
-        """Stop node `name`'s Lease renewals and status reports (its pods still play)."""
+        """Stop node `name`'s Lease renewals, status reports and pods, as a dead kubelet."""
         if self.heartbeat is None:
             raise RuntimeError("the simulated nodes are not running yet")
         self.heartbeat.silence(name)
+        self.pods.silence(name)
 
     def resume(self, name: str) -> None:
         """Renew and report for a silenced node again, its status at once."""
         if self.heartbeat is None:
             raise RuntimeError("the simulated nodes are not running yet")
         self.heartbeat.resume(name)
+        self.pods.resume(name)
 
     async def register(self) -> None:
         loop = asyncio.get_running_loop()

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from kubelite.kubelet.simulated.podstatus import (
-    EXIT_AFTER, EXIT_CODE, ExitPlan, exit_plan, finished_status, parse_go_duration,
-    restarted_status, restarts_after_exit, running_status)
+    EXIT_AFTER, EXIT_CODE, ExitPlan, exit_plan, finished_status, kubelet_conditions_hold,
+    parse_go_duration, restarted_status, restarts_after_exit, restored_conditions, running_status)
 
 
 @pytest.mark.parametrize("text, seconds", [
@@ -102,3 +102,19 @@ def test_restarted_status_counts_and_keeps_the_last_state() -> None:
     assert app["lastState"]["terminated"]["exitCode"] == 2
     assert app["state"] == {"running": {"startedAt": "T1"}}
     assert app["containerID"] != p["status"]["containerStatuses"][0]["containerID"]
+
+
+def test_conditions_another_writer_changed_are_put_back_and_others_kept() -> None:
+    ready = [{"type": t, "status": "True", "lastTransitionTime": "T0"} for t in (
+        "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")]
+    scheduled = {"type": "PodScheduled", "status": "True", "lastTransitionTime": "T0"}
+    pod = {"status": {"conditions": [*ready, scheduled]}}
+    assert kubelet_conditions_hold(pod)
+    marked = {"status": {"conditions": [
+        *(c if c["type"] != "Ready" else {**c, "status": "False", "lastTransitionTime": "T1"}
+          for c in ready), scheduled]}}
+    assert not kubelet_conditions_hold(marked)
+    restored = {c["type"]: c for c in restored_conditions(marked, now="T2")["conditions"]}
+    assert {t: (c["status"], c["lastTransitionTime"]) for t, c in restored.items()} == {
+        "PodReadyToStartContainers": ("True", "T0"), "Initialized": ("True", "T0"),
+        "Ready": ("True", "T2"), "ContainersReady": ("True", "T0"), "PodScheduled": ("True", "T0")}
