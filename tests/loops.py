@@ -15,6 +15,7 @@ from kubelite.client.rest import Client
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.manager import ControllerManager
+from kubelite.controllers.settings import LoopSettings
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.scheduler.scheduler import KubeScheduler
 from tests.test_scheduler import running
@@ -49,7 +50,8 @@ async def nodes_scheduler_and_manager(client: Client, *, nodes: int = 3, cpu: st
     sim = SimulatedNodes(client, NodeConfig(count=nodes, cpu=cpu, memory=memory))
     sched = KubeScheduler(client, seed=1)
     with tempfile.TemporaryDirectory(prefix="kubelite-storage-") as scratch:
-        manager = ControllerManager(client, storage_dir=storage_dir or Path(scratch),
+        manager = ControllerManager(client, settings=LoopSettings(
+                                        storage_dir=storage_dir or Path(scratch)),
                                     **({"controllers": controllers} if controllers else {}))
         async with running(sim.run()), running(sched.run()), running(manager.run()):
             async with asyncio.timeout(15):

@@ -16,6 +16,7 @@ from kubelite.apiserver.app import APIServer
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
+from kubelite.controllers.settings import LoopSettings
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.kubelet.simulated.usage import USAGE
 from kubelite.metrics import MetricsServer
@@ -34,8 +35,7 @@ async def autoscaling_cluster(server: APIServer, client: Client) -> AsyncIterato
     metrics = MetricsServer(client, resolution=0.1)
     await server.add_aggregated_api(metrics.api)
     sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, options={
-        "horizontal-pod-autoscaler-sync-period": 0.2})
+    manager = ControllerManager(client, settings=LoopSettings(hpa_sync_period=0.2))
     async with running(sim.run()), running(metrics.run()), running(sched.run()), \
             running(manager.run()):
         async with asyncio.timeout(15):

@@ -17,6 +17,7 @@ from typing import Any
 
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
+from kubelite.controllers.settings import LoopSettings
 from kubelite.controllers.node_settings import NodeSettings
 from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
@@ -74,7 +75,8 @@ async def node_cluster(client: Client, controllers: list[str], *,
     sim = SimulatedNodes(client, NodeConfig(count=nodes, cpu="4", memory="8Gi",
                                             renew_interval=0.1))
     sched = KubeScheduler(client, seed=1)
-    manager = ControllerManager(client, controllers=controllers, node_settings=settings)
+    manager = ControllerManager(client, controllers=controllers,
+                                settings=LoopSettings(node=settings))
     async with running(sim.run()), running(sched.run()), running(manager.run()):
         async with asyncio.timeout(15):
             await sim.registered.wait()
@@ -297,7 +299,8 @@ async def test_nodes_without_a_pod_cidr_get_the_next_free_one(client: Client) ->
 
 async def test_an_exhausted_cluster_cidr_is_reported_on_the_node(client: Client) -> None:
     settings = NodeSettings(cluster_cidrs=("10.42.0.0/30",), node_cidr_mask_ipv4=31)
-    manager = ControllerManager(client, controllers=["nodeipam"], node_settings=settings)
+    manager = ControllerManager(client, controllers=["nodeipam"],
+                                settings=LoopSettings(node=settings))
     async with running(manager.run()):
         await asyncio.wait_for(manager.leading.wait(), 15)
         for index in range(3):

@@ -50,6 +50,7 @@ from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
     from kubelite.controllers.node_settings import NodeSettings
+    from kubelite.controllers.settings import LoopSettings
     from kubelite.kubelet.simulated import NodeConfig
     from kubelite.scheduler.config import SchedulerConfiguration
 
@@ -179,6 +180,7 @@ def _add_node_loop_flags(parser: argparse.ArgumentParser) -> None:
 def node_settings(args: argparse.Namespace) -> NodeSettings:
     """The node loops' settings from the flags; ValueError names a bad flag."""
     from kubelite.controllers.node_settings import NodeSettings
+    from kubelite.controllers.settings import LoopSettings
 
     return NodeSettings(monitor_period=args.node_monitor_period,
                         monitor_grace_period=args.node_monitor_grace_period,
@@ -210,13 +212,14 @@ def _add_loop_flags(parser: argparse.ArgumentParser) -> None:
                             "down (default 5m0s)")
 
 
-def loop_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The control loops' settings by upstream's flag name (LoopContext.options)."""
-    return {
-        "horizontal-pod-autoscaler-sync-period": args.horizontal_pod_autoscaler_sync_period,
-        "horizontal-pod-autoscaler-downscale-stabilization":
-            args.horizontal_pod_autoscaler_downscale_stabilization,
-    }
+def loop_settings(args: argparse.Namespace, storage_dir: Path) -> LoopSettings:
+    """What the loops' flags say (args.node_settings checked already)."""
+    from kubelite.controllers.settings import LoopSettings
+
+    return LoopSettings(
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, storage_dir=storage_dir,
+        node=args.node_settings, hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization)
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -422,9 +425,8 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
     return await _run_standalone(
         args.kubeconfig, FIELD_MANAGER, "controller manager",
         lambda client: ControllerManager(
-            client, controllers=controllers, storage_dir=storage_dir,
-            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
-            node_settings=args.node_settings, options=loop_options(args)).run())
+            client, controllers=controllers,
+            settings=loop_settings(args, storage_dir)).run())
 
 
 def server_controllers(disabled: list[str]) -> list[str] | None:
@@ -515,9 +517,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
 
         manager = ControllerManager(
             Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
-            storage_dir=data_dir / "storage",
-            terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
-            node_settings=args.node_settings, options=loop_options(args))
+            settings=loop_settings(args, data_dir / "storage"))
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     simulated = None
     if config.count:

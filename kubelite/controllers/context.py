@@ -11,13 +11,12 @@ the next term builds it afresh from fresh informers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
 from kubelite.controllers.informers import SharedInformers
-from kubelite.controllers.node_settings import NodeSettings
+from kubelite.controllers.settings import LoopSettings
 
 
 class Loop(Protocol):
@@ -32,14 +31,8 @@ class LoopContext:
     client: Client
     informers: SharedInformers
     host: str = ""  # source.host of Events (upstream's controllers leave it empty)
-    # upstream's --terminated-pod-gc-threshold: finished pods kept before pod GC deletes
-    terminated_pod_gc_threshold: int = 12500
     recorders: list[EventRecorder] = field(default_factory=list)
-    storage_dir: Path | None = None  # where local-path volumes live (<data dir>/storage)
-    node_settings: NodeSettings = field(default_factory=NodeSettings)  # the node loops'
-    # loop settings by upstream's flag name ("horizontal-pod-autoscaler-sync-period": 15.0);
-    # a loop reads its own and falls back to upstream's default
-    options: dict[str, Any] = field(default_factory=dict)
+    settings: LoopSettings = field(default_factory=LoopSettings)  # the flags' values
 
     def recorder(self, component: str) -> EventRecorder:
         """An EventRecorder writing as `component` ("replicaset-controller"); the

@@ -115,7 +115,7 @@ class LocalPathProvisionerLoop:
 
     def __init__(self, ctx: LoopContext) -> None:
         self.client = ctx.client
-        self.storage_dir = ctx.storage_dir
+        self.storage_dir = ctx.settings.storage_dir
         self.recorder = ctx.recorder(PROVISIONER)
         self.claims = ctx.informers.informer("persistentvolumeclaims")
         self.volumes = ctx.informers.informer("persistentvolumes")

@@ -23,15 +23,12 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
 
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.controllers.context import Loop, LoopContext
 from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
-from kubelite.controllers.node_settings import NodeSettings
 from kubelite.controllers.nodeipam import NodeIpamLoop
 from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
 from kubelite.controllers.cronjob import CronJobLoop
@@ -48,6 +45,7 @@ from kubelite.controllers.endpoints import EndpointsLoop
 from kubelite.controllers.endpointslice import EndpointSliceLoop
 from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringLoop
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
+from kubelite.controllers.settings import LoopSettings
 from kubelite.controllers.resourcequota import ResourceQuotaLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
@@ -125,17 +123,10 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",),
                  identity: str | None = None, lease_namespace: str = "kube-system",
                  lease_duration: float = 15.0, renew_deadline: float = 10.0,
-                 retry_period: float = 2.0, terminated_pod_gc_threshold: int = 12500,
-                 storage_dir: Path | None = None, node_settings: NodeSettings | None = None,
-                 options: dict[str, Any] | None = None) -> None:
-        """`storage_dir`: where the local-path provisioner makes volumes (the server's
-        <data dir>/storage); None leaves its claims unprovisioned. `options`: loop
-        settings by upstream's flag name (LoopContext.options)."""
+                 retry_period: float = 2.0, settings: LoopSettings | None = None) -> None:
+        """`settings`: what the loops' flags tune (upstream's defaults when None)."""
         self.client = client
-        self.terminated_pod_gc_threshold = terminated_pod_gc_threshold
-        self.storage_dir = storage_dir
-        self.node_settings = node_settings or NodeSettings()
-        self.options = dict(options or {})
+        self.settings = settings or LoopSettings()
         self.loop_names = enabled_loops(controllers)
         self.identity = identity or default_identity()
         self.elector = LeaderElector(
@@ -157,9 +148,7 @@ class ControllerManager:
     async def _lead(self) -> None:
         informers = SharedInformers(self.client)
         # no host on Events: upstream's controllers name only their component
-        ctx = self._context = LoopContext(
-            self.client, informers, terminated_pod_gc_threshold=self.terminated_pod_gc_threshold,
-            storage_dir=self.storage_dir, node_settings=self.node_settings, options=self.options)
+        ctx = self._context = LoopContext(self.client, informers, settings=self.settings)
         self.loops = {name: LOOPS[name](ctx) for name in self.loop_names}
         try:
             informers.start()

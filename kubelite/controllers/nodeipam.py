@@ -48,7 +48,7 @@ class NodeIpamLoop:
     name = "nodeipam"
 
     def __init__(self, ctx: LoopContext, *, settings: NodeSettings | None = None) -> None:
-        settings = settings or ctx.node_settings
+        settings = settings or ctx.settings.node
         self.client = ctx.client
         self.recorder = ctx.recorder(COMPONENT)
         self.sets = [CIDRSet(cidr, settings.node_mask(_version(cidr)))

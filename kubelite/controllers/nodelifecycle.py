@@ -64,7 +64,7 @@ class NodeLifecycleLoop:
 
     def __init__(self, ctx: LoopContext, *, settings: NodeSettings | None = None) -> None:
         self.client = ctx.client
-        self.settings = settings or ctx.node_settings
+        self.settings = settings or ctx.settings.node
         self.recorder = ctx.recorder(COMPONENT)
         self.probes: dict[str, Probe] = {}
         self.ready_seen: dict[str, str | None] = {}

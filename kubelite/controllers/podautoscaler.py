@@ -34,7 +34,7 @@ from kubelite.client.controller import Controller
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.podautoscaler_behavior import (
-    DOWNSCALE_WINDOW, Decision, Recommendations, default_behavior)
+    Decision, Recommendations, default_behavior)
 from kubelite.controllers.podautoscaler_metrics import (
     MetricsUnavailable, ScaleTargets, resource_metrics)
 from kubelite.controllers.podautoscaler_replicas import TOLERANCE, NoProposal, resource_replicas
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 HPA = "horizontalpodautoscalers.autoscaling"
 COMPONENT = "horizontal-pod-autoscaler"
-SYNC_PERIOD = 15.0  # --horizontal-pod-autoscaler-sync-period
 WORKERS = 5  # --concurrent-horizontal-pod-autoscaler-syncs
 
 
@@ -69,20 +68,18 @@ class HorizontalLoop:
     def __init__(self, ctx: LoopContext, *, sync_period: float | None = None,
                  downscale_window: float | None = None, tolerance: float = TOLERANCE,
                  clock: Callable[[], datetime.datetime] = _now) -> None:
-        options = ctx.options
         self.client = ctx.client
         self.clock = clock
         self.tolerance = tolerance
         self.recorder = ctx.recorder(COMPONENT)
-        self.downscale_window = downscale_window if downscale_window is not None else float(
-            options.get("horizontal-pod-autoscaler-downscale-stabilization", DOWNSCALE_WINDOW))
+        self.downscale_window = (downscale_window if downscale_window is not None
+                                 else ctx.settings.hpa_downscale_stabilization)
         self.recommendations = Recommendations(self.downscale_window)
         self.targets = ScaleTargets(ctx.client)
         self.hpas = ctx.informers.informer(HPA)
         self.pods = ctx.informers.informer("pods")
         self.controller: Controller[str] = Controller(self.name, self.sync, workers=WORKERS)
-        period = sync_period if sync_period is not None else float(
-            options.get("horizontal-pod-autoscaler-sync-period", SYNC_PERIOD))
+        period = sync_period if sync_period is not None else ctx.settings.hpa_sync_period
         self.controller.enqueue_every(period, self.hpas.indexer.keys)
         self.hpas.add_event_handler(
             on_add=lambda hpa: self.controller.enqueue(object_key(hpa)),

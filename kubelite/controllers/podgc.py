@@ -110,7 +110,7 @@ class PodGCLoop:
         self.client = ctx.client
         self.clock = clock
         self.quarantine = quarantine
-        self.threshold = (ctx.terminated_pod_gc_threshold if terminated_pod_gc_threshold is None
+        self.threshold = (ctx.settings.terminated_pod_gc_threshold if terminated_pod_gc_threshold is None
                           else terminated_pod_gc_threshold)
         self.pods = ctx.informers.informer("pods")
         self.nodes = ctx.informers.informer("nodes")

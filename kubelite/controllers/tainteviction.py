@@ -65,7 +65,7 @@ class TaintEvictionLoop:
 
     def __init__(self, ctx: LoopContext, *, settings: NodeSettings | None = None) -> None:
         self.client = ctx.client
-        self.clock = (settings or ctx.node_settings).clock
+        self.clock = (settings or ctx.settings.node).clock
         self.recorder = ctx.recorder(COMPONENT)
         self.countdowns: dict[str, datetime.datetime] = {}  # pod key -> when it started
         self.controller: Controller[str] = Controller(self.name, self.sync, workers=WORKERS)
