@@ -71,3 +71,15 @@ def test_pods_to_delete_takes_the_first_ranked() -> None:
 def test_deletion_cost_reads_an_int32_annotation(value: str | None, cost: int) -> None:
     pod = make("a", cost=value)
     assert deletion_cost(pod) == cost
+
+
+def test_pods_to_delete_is_the_head_of_the_whole_ranking() -> None:
+    # every rule in play at once, many ties: the heap's pick equals the sorted prefix
+    pods = [make(f"p{i:02d}", node=("", "n1", "n2", "busy")[i % 4],
+                 phase=("Pending", "Running", "Unknown")[i % 3],
+                 ready_for=(None, 10, 600, 700)[i % 4], cost=("-1", None, "3")[i % 3],
+                 restarts=i % 2, age=(60, 3000, 3600)[i % 3]) for i in range(40)]
+    ranked = [p["metadata"]["uid"] for p in rank_for_deletion(pods, pods, NOW)]
+    for count in (1, 7, 39):
+        assert [p["metadata"]["uid"] for p in pods_to_delete(pods, pods, count, NOW)] == \
+            ranked[:count]
