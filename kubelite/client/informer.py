@@ -25,6 +25,12 @@ resync (`resync_period`) calls on_update(obj, obj) for every cached object. Keep
 handlers quick (turn the object into a key, enqueue it): a slow handler delays every
 later event.
 
+`transform` (client-go's SetTransform) edits each object as it arrives, before it is
+cached or handed to a handler: `strip_managed_fields` drops metadata.managedFields,
+which kube-scheduler and kube-controller-manager never read and which is a third of a
+pod's size; their informers strip it, as upstream's do. An object from such a cache
+written back by update keeps its managed fields: the server keeps what a write omits.
+
 `has_synced()` turns true once the first full state is in the cache and its handlers
 have run; `wait_for_sync()` awaits that.
 """
@@ -49,6 +55,7 @@ from kubelite.machinery import errors
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+Transform = Callable[[Obj], Obj]
 AddHandler = Callable[[Obj], Awaitable[None] | None]
 UpdateHandler = Callable[[Obj, Obj], Awaitable[None] | None]
 DeleteHandler = Callable[[Obj], Awaitable[None] | None]
@@ -82,6 +89,14 @@ def _rv(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+def strip_managed_fields(obj: Obj) -> Obj:
+    """client-go's TransformStripManagedFields."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return obj
+
+
 class _WatchEnded(Exception):
     """The stream ended before the initial events did: no watch-list support."""
 
@@ -92,7 +107,8 @@ class Informer:
                  field_selector: str | None = None, resync_period: float | None = None,
                  indexers: dict[str, IndexFunc] | None = None,
                  use_watch_list: bool = True, page_size: int = 500,
-                 watch_timeout: tuple[float, float] = (300.0, 600.0)) -> None:
+                 watch_timeout: tuple[float, float] = (300.0, 600.0),
+                 transform: Transform | None = None) -> None:
         self.client = client
         self.resource = resolve(resource)
         self.namespace = namespace
@@ -102,6 +118,7 @@ class Informer:
         self.use_watch_list = use_watch_list
         self.page_size = page_size
         self.watch_timeout = watch_timeout
+        self.transform = transform
         self.indexer = Indexer(indexers)
         self.lister = Lister(self.indexer)
         self.last_sync_resource_version = ""
@@ -201,6 +218,8 @@ class Informer:
         items, rv = await self.client.list_all(
             self.resource, page_size=self.page_size, namespace=self.namespace,
             label_selector=self.label_selector, field_selector=self.field_selector)
+        if self.transform is not None:
+            items = [self.transform(obj) for obj in items]
         await self._replace(items, rv)
 
     async def _watch(self, *, initial: bool) -> None:
@@ -213,6 +232,8 @@ class Informer:
                 send_initial_events=True if initial else None,
                 timeout_seconds=timeout) as events:
             async for type_, obj in events:
+                if self.transform is not None and type_ != "BOOKMARK":
+                    obj = self.transform(obj)
                 if initial_objs is not None:
                     # Gather the initial state apart: handlers and readers see it only
                     # whole, as after a list.

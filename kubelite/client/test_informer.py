@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.rest import Client
 from kubelite.client.store import Indexer, Lister, object_key, split_key
 from kubelite.machinery import errors
@@ -127,6 +127,30 @@ async def test_informer_honours_label_selector(client: Client) -> None:
     try:
         assert await informer.wait_for_sync(5)
         assert [o["metadata"]["name"] for o in informer.lister.list()] == ["yes"]
+    finally:
+        await informer.stop()
+
+
+@pytest.mark.parametrize("watch_list", [True, False], ids=["watch-list", "list-then-watch"])
+async def test_a_transform_strips_managed_fields_from_cache_and_handlers(
+        client: Client, watch_list: bool) -> None:
+    await client.create("configmaps", cm("before"))
+    informer = Informer(client, "configmaps", namespace="default", use_watch_list=watch_list,
+                        transform=strip_managed_fields)
+    seen: list[dict[str, Any]] = []
+    informer.add_event_handler(on_add=seen.append, on_update=lambda _old, new: seen.append(new))
+    informer.start()
+    try:
+        assert await informer.wait_for_sync(5)
+        await client.patch("configmaps", "before", {"data": {"x": "1"}})
+        await until(lambda: len(seen) == 2)
+        cached = informer.lister.get("default", "before")
+        assert cached["data"] == {"x": "1"}
+        assert [o["metadata"].get("managedFields") for o in (*seen, cached)] == [None] * 3
+        # written back from the cache, the object keeps its managed fields on the server
+        await client.update("configmaps", {**cached, "data": {"x": "2"}}, namespace="default")
+        stored = await client.get("configmaps", "before", namespace="default")
+        assert stored["metadata"]["managedFields"]
     finally:
         await informer.stop()
 

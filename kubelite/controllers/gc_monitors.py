@@ -21,7 +21,7 @@ import logging
 import time
 
 from kubelite.client.controller import TemporaryError
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.resource import Resource
 from kubelite.client.rest import Client
 from kubelite.controllers.gc_graph import Graph, Obj
@@ -129,7 +129,8 @@ class Monitors:
 
     def _start(self, res: Resource) -> Informer:
         shared = self.shared.started(res) if self.shared is not None else None
-        informer = self.informers[res.group_resource] = shared or Informer(self.client, res)
+        informer = self.informers[res.group_resource] = shared or Informer(
+            self.client, res, transform=strip_managed_fields)
         api_version, kind = res.api_version, res.kind
 
         def observe(obj: Obj) -> None:

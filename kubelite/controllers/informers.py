@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.resource import ResourceLike, resolve
 from kubelite.client.rest import Client
 from kubelite.client.store import IndexFunc
@@ -39,7 +39,8 @@ class SharedInformers:
         if informer is None:
             if self._started:
                 raise RuntimeError(f"informer {res.group_resource} asked for after start")
-            informer = self._informers[res.group_resource] = Informer(self.client, res)
+            informer = self._informers[res.group_resource] = Informer(
+                self.client, res, transform=strip_managed_fields)
         known = self._indexes.setdefault(res.group_resource, set())
         missing = {name: func for name, func in (indexers or {}).items() if name not in known}
         if missing:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from kubelite.api.quota.evaluators import Evaluator, evaluator_for, pod_is_charged
 from kubelite.client.controller import TemporaryError
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.resource import resolve
 from kubelite.client.rest import Client
 from kubelite.client.store import Lister
@@ -75,7 +75,8 @@ class QuotaMonitors:
                 resource = resolve(f"{plural}.{group}" if group else plural)
             except KeyError:
                 return None
-            informer = self._informers[(group, plural)] = Informer(self.client, resource)
+            informer = self._informers[(group, plural)] = Informer(self.client, resource,
+                                                                   transform=strip_managed_fields)
             self._owned.append(informer)
             self._watch(informer, group, plural)
             informer.start()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.rest import Client
 from kubelite.metrics.api import MetricsAPI
 from kubelite.metrics.scraper import DEFAULT_RESOLUTION, Fetch, LocalGet, Scraper
@@ -30,8 +30,8 @@ class MetricsServer:
     def __init__(self, client: Client, *, resolution: float = DEFAULT_RESOLUTION,
                  fetch: Fetch | None = None, local: list[LocalGet] | None = None,
                  clock: Callable[[], datetime.datetime] = _now) -> None:
-        self.nodes = Informer(client, "nodes")
-        self.pods = Informer(client, "pods")
+        self.nodes = Informer(client, "nodes", transform=strip_managed_fields)
+        self.pods = Informer(client, "pods", transform=strip_managed_fields)
         self.storage = MetricsStorage()
         self.api = MetricsAPI(self.storage, nodes=self.nodes.indexer.list,
                               pods=self.pods.lister.list, clock=clock)

@@ -56,7 +56,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.leaderelection import LeaderElector
 from kubelite.client.rest import Client
 from kubelite.machinery import errors
@@ -164,10 +164,10 @@ class KubeScheduler:
         for algorithm in self.algorithms.values():
             algorithm.nominator = self.queue.nominator
         handlers = EventHandlers(self.queue, self.table, scheduler_names=self.algorithms.keys())
-        nodes = Informer(self.client, "nodes")
+        nodes = Informer(self.client, "nodes", transform=strip_managed_fields)
         nodes.add_event_handler(on_add=handlers.on_node_add, on_update=handlers.on_node_update,
                                 on_delete=handlers.on_node_delete)
-        pods = Informer(self.client, "pods")
+        pods = Informer(self.client, "pods", transform=strip_managed_fields)
         pods.add_event_handler(on_add=handlers.on_pod_add, on_update=handlers.on_pod_update,
                                on_delete=handlers.on_pod_delete)
         pods.add_event_handler(on_delete=self._reject_waiting)
@@ -207,7 +207,7 @@ class KubeScheduler:
         (a new claim, a bound volume)."""
         out: dict[str, Informer] = {}
         for resource in dict.fromkeys(r for p in self._lister_users() for r in p.watches):
-            informer = Informer(self.client, resource)
+            informer = Informer(self.client, resource, transform=strip_managed_fields)
             moved = functools.partial(handlers.on_other, resource)
             informer.add_event_handler(on_add=functools.partial(_ignore_args, moved, ActionType.ADD),
                                        on_update=functools.partial(_ignore_args, moved, ActionType.UPDATE),

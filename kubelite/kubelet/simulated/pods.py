@@ -32,7 +32,7 @@ import ipaddress
 import logging
 
 from kubelite.client.controller import Controller, TemporaryError
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.rest import Client
 from kubelite.client.store import object_key, split_key
 from kubelite.kubelet.simulated.heartbeat import Clock, wall_clock
@@ -107,7 +107,8 @@ class PodSimulator:
         self.config = config
         self.clock = clock
         self.addresses = AddressPool(config)
-        self.informer = Informer(client, "pods", field_selector="spec.nodeName!=")
+        self.informer = Informer(client, "pods", field_selector="spec.nodeName!=",
+                                 transform=strip_managed_fields)
         self.informer.add_indexers({NODE_INDEX: lambda pod: [_node_of(pod)]})
         self.controller: Controller[str] = Controller("simulated-pods", self.sync,
                                                       workers=workers)
