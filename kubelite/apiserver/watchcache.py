@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,14 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-HISTORY_SIZE = 100_000  # events kept per resource for watchers resuming from the past
+HISTORY_SIZE = 100_000  # events kept per resource at most (upstream's upper bound: 100 * 1024)
+# Beyond its newest HISTORY_MIN events, a resource keeps an event only while it is fresher
+# than EVENT_FRESH_SECONDS (upstream's eventFreshDuration): a watch resumes from the last
+# bookmark (sent every minute), so older events serve nobody, and 30,000 pods' creation
+# would otherwise stay in memory for good, a few KiB per event.
+HISTORY_MIN = 100  # upstream's defaultLowerBoundCapacity
+EVENT_FRESH_SECONDS = 75.0
+SWEEP_SECONDS = 15.0  # how often every resource's history is trimmed by age
 WATCHER_BACKLOG = 50_000  # a watcher this far behind is dropped (it will relist)
 
 
@@ -74,6 +82,7 @@ class CacheEvent:
     entry: Entry
     prev: Entry | None
     revision: int
+    at: float = 0.0  # monotonic seconds when the cache took it in
 
 
 def decode_object(kv: KeyValue, *, revision: int | None = None) -> Obj:
@@ -149,7 +158,8 @@ class Cache:
     """All objects under `/registry/`, grouped by resource prefix."""
 
     def __init__(self, backend: Backend, *, root: str = "/registry/",
-                 history: int = HISTORY_SIZE) -> None:
+                 history: int = HISTORY_SIZE, fresh: float = EVENT_FRESH_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.root = root
         self.revision = 0
@@ -158,6 +168,9 @@ class Cache:
         self._sorted_keys: dict[str, list[str]] = {}
         self._changed_at: dict[str, int] = {}  # resource prefix -> revision of last change
         self._history_size = history
+        self._fresh = fresh
+        self._clock = clock
+        self._swept_at = clock()
         # resource prefix -> its recent events, oldest first
         self._history: dict[str, collections.deque[CacheEvent]] = {}
         # resource prefix -> its history covers revisions > this; a resource that never
@@ -325,6 +338,8 @@ class Cache:
                 if key.startswith(w.prefix):
                     w.push(cev)
             self._notify(cev)
+        if self._clock() - self._swept_at >= SWEEP_SECONDS:
+            self._sweep()
         self._wake_waiters()
 
     def _remember(self, prefix: str, event: CacheEvent) -> None:
@@ -334,7 +349,21 @@ class Cache:
         if len(history) == history.maxlen:
             # The oldest event falls out: a watch from before it can no longer be served.
             self._oldest[prefix] = history[0].revision
+        event.at = self._clock()
         history.append(event)
+        self._trim(prefix, history, event.at)
+
+    def _trim(self, prefix: str, history: collections.deque[CacheEvent], now: float) -> None:
+        """Drop events past freshness beyond the newest HISTORY_MIN (see HISTORY_MIN)."""
+        while len(history) > HISTORY_MIN and now - history[0].at > self._fresh:
+            self._oldest[prefix] = history.popleft().revision
+
+    def _sweep(self) -> None:
+        """Trim every resource's history: a resource that went quiet after a burst is
+        trimmed too, not only those still receiving events."""
+        now = self._swept_at = self._clock()
+        for prefix, history in self._history.items():
+            self._trim(prefix, history, now)
 
     def _wake_waiters(self) -> None:
         if not self._revision_waiters:
