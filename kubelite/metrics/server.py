@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import Any
 
 from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.rest import Client
@@ -21,9 +22,21 @@ from kubelite.metrics.api import MetricsAPI
 from kubelite.metrics.scraper import DEFAULT_RESOLUTION, Fetch, LocalGet, Scraper
 from kubelite.metrics.storage import MetricsStorage
 
+Obj = dict[str, Any]
+
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+def metadata_only(obj: Obj) -> Obj:
+    """A pod as the PodMetrics API reads it: its metadata (names and labels), the way
+    upstream's metrics-server keeps pods in a metadata informer. Its spec and status
+    would double what the cache holds per pod and are never read."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj.get("kind", "Pod"),
+            "metadata": meta}
 
 
 class MetricsServer:
@@ -31,7 +44,7 @@ class MetricsServer:
                  fetch: Fetch | None = None, local: list[LocalGet] | None = None,
                  clock: Callable[[], datetime.datetime] = _now) -> None:
         self.nodes = Informer(client, "nodes", transform=strip_managed_fields)
-        self.pods = Informer(client, "pods", transform=strip_managed_fields)
+        self.pods = Informer(client, "pods", transform=metadata_only)
         self.storage = MetricsStorage()
         self.api = MetricsAPI(self.storage, nodes=self.nodes.indexer.list,
                               pods=self.pods.lister.list, clock=clock)
