@@ -150,7 +150,10 @@ class Informer:
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """True once synced; False if `timeout` passed first."""
         try:
-            await asyncio.wait_for(self._synced.wait(), timeout)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+            # caller's cancellation when the wait finishes at the same moment
+            async with asyncio.timeout(timeout):
+                await self._synced.wait()
         except asyncio.TimeoutError:
             return False
         return True
