@@ -36,12 +36,12 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api.catalogue import GVK
-from kubelite.apiserver.negotiation import Accept, decode_body
+from kubelite.apiserver.negotiation import Accept
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.registry.store import Store, WriteOptions
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.apiserver.validation import check_subresource_body
+from kubelite.apiserver.validation import decode_subresource_body
 from kubelite.machinery import errors
 from kubelite.machinery.delete_options import DeleteOptions
 from kubelite.machinery.labels import selector_from_label_selector
@@ -149,10 +149,9 @@ def matching_budgets(store: Store, pod: Obj) -> list[Obj]:
 async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
                           accept: Accept) -> web.StreamResponse:
     options = CreateOptions.parse(request.query)
-    eviction = decode_body(await request.read(), request.headers.get("Content-Type", ""))
-    if not isinstance(eviction, dict):
-        raise errors.BadRequest("the body must be an Eviction object")
-    check_subresource_body(GVK("policy", "v1", "Eviction"), eviction)
+    eviction = decode_subresource_body(await request.read(),
+                                       request.headers.get("Content-Type", ""),
+                                       GVK("policy", "v1", "Eviction"))
     named = (eviction.get("metadata") or {}).get("name")
     if named and named != info.name:
         raise errors.BadRequest("name in URL does not match name in Eviction object")

@@ -32,7 +32,7 @@ from kubelite.apiserver.registry.store import Store, WriteOptions
 from kubelite.apiserver.registry.strategies.scale import replicas_from, scale_of, set_replicas
 from kubelite.apiserver.responses import object_response
 from kubelite.apiserver.routing import RequestInfo
-from kubelite.apiserver.validation import check_subresource_body
+from kubelite.apiserver.validation import decode_subresource_body
 from kubelite.machinery import errors
 from kubelite.machinery.options import CreateOptions, PatchOptions, UpdateOptions
 from kubelite.machinery.timestamps import now_rfc3339
@@ -100,10 +100,9 @@ async def create_binding(request: web.Request, info: RequestInfo, store: Store,
                          accept: Accept) -> web.StreamResponse:
     """pods/<name>/binding: assign a pod to a node, once (the scheduler's write)."""
     options = CreateOptions.parse(request.query)
-    binding = decode_body(await request.read(), request.headers.get("Content-Type", ""))
-    if not isinstance(binding, dict):
-        raise errors.BadRequest("the body must be a Binding object")
-    check_subresource_body(GVK("", "v1", "Binding"), binding)
+    binding = decode_subresource_body(await request.read(),
+                                      request.headers.get("Content-Type", ""),
+                                      GVK("", "v1", "Binding"))
     target = binding.get("target") or {}
     node = target.get("name")
     if not node:
@@ -155,10 +154,9 @@ async def update_finalize(request: web.Request, info: RequestInfo, store: Store,
                           accept: Accept) -> web.StreamResponse:
     """namespaces/<name>/finalize: only spec.finalizers changes."""
     options = UpdateOptions.parse(request.query)
-    body = decode_body(await request.read(), request.headers.get("Content-Type", ""))
-    if not isinstance(body, dict):
-        raise errors.BadRequest("the body must be a Namespace object")
-    check_subresource_body(GVK("", "v1", "Namespace"), body)
+    body = decode_subresource_body(await request.read(),
+                                   request.headers.get("Content-Type", ""),
+                                   GVK("", "v1", "Namespace"))
     finalizers = (body.get("spec") or {}).get("finalizers") or []
 
     async def mutate(ns: Obj) -> Obj:

@@ -30,6 +30,7 @@ import orjson
 from kubelite.api import gotypes, schemas
 from kubelite.api.catalogue import GVK, ResourceSpec
 from kubelite.api.structural import unknown_fields
+from kubelite.apiserver.negotiation import decode_body
 from kubelite.machinery import errors
 from kubelite.machinery.go_json import cannot_be_handled
 
@@ -88,6 +89,17 @@ def check_subresource_body(gvk: GVK, body: Obj) -> None:
         gotypes.check(gotypes.definition_type(name), body)
     except gotypes.DecodeError as exc:
         raise errors.BadRequest(cannot_be_handled(gvk.kind, gvk.version, exc)) from None
+
+
+def decode_subresource_body(raw: bytes, content_type: str, gvk: GVK) -> Obj:
+    """A POSTed subresource body decoded and checked as its Go type: 400 unless it is
+    an object of that shape."""
+    body = decode_body(raw, content_type)
+    if not isinstance(body, dict):
+        article = "an" if gvk.kind[:1] in "AEIOU" else "a"
+        raise errors.BadRequest(f"the body must be {article} {gvk.kind} object")
+    check_subresource_body(gvk, body)
+    return body
 
 
 def check_delete_options(options: Obj) -> None:
