@@ -21,8 +21,6 @@ checked against their CRD schema, built-ins against the pinned Kubernetes schema
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -32,7 +30,7 @@ from kubelite.api.catalogue import GVK, ResourceSpec
 from kubelite.api.structural import unknown_fields
 from kubelite.apiserver.negotiation import decode_body
 from kubelite.machinery import errors
-from kubelite.machinery.go_json import cannot_be_handled
+from kubelite.machinery.go_json import cannot_be_handled, go_float
 
 Obj = dict[str, Any]
 
@@ -139,26 +137,5 @@ def go_print(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _go_float(value)
+        return go_float(value)
     return str(value)
-
-
-def _go_float(value: float) -> str:
-    """%v of a float64: strconv's shortest digits, in exponent form when the exponent
-    is below -4 or at least 6 (`1.5`, `1e+06`, `1e-05`)."""
-    if not math.isfinite(value):
-        return "+Inf" if value > 0 else "-Inf" if value < 0 else "NaN"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    assert isinstance(exponent, int)
-    exp = len(text) + exponent - 1  # of the first digit
-    prefix = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if exponent >= 0:
-        return prefix + text + "0" * exponent
-    point = len(text) + exponent
-    if point > 0:
-        return f"{prefix}{text[:point]}.{text[point:]}"
-    return f"{prefix}0.{'0' * -point}{text}"

@@ -11,9 +11,10 @@ metrics-server refuses it (it decodes with prometheus' textparse and fails the n
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from kubelite.machinery.go_json import go_float
 
 
 class ParseError(ValueError):
@@ -120,36 +121,12 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def format_value(value: float) -> str:
-    """Go's strconv.FormatFloat(v, 'g', -1, 64), as Prometheus' Go clients write values:
-    the shortest digits that read back exactly, in exponent form when the exponent is
-    below -4 or at least 6 (`6.7108864e+07`, `1e-05`, `123456`, `0.25`)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    exp = len(text) + int(exponent) - 1  # of the first digit
-    prefix = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if exp < 0:
-        return f"{prefix}0.{'0' * (-exp - 1)}{text}"
-    if len(text) <= exp + 1:
-        return prefix + text + "0" * (exp + 1 - len(text))
-    return f"{prefix}{text[:exp + 1]}.{text[exp + 1:]}"
-
-
 def format_sample(sample: Sample) -> str:
     labels = ""
     if sample.labels:
         labels = "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in sample.labels.items()) + "}"
     stamp = f" {sample.timestamp_ms}" if sample.timestamp_ms is not None else ""
-    return f"{sample.name}{labels} {format_value(sample.value)}{stamp}"
+    return f"{sample.name}{labels} {go_float(sample.value)}{stamp}"
 
 
 def format_family(name: str, help_text: str, type_: str, samples: Iterable[Sample]) -> str:

@@ -4,8 +4,9 @@ import math
 
 import pytest
 
+from kubelite.machinery.go_json import go_float
 from kubelite.machinery.prometheus import (
-    ParseError, Sample, format_family, format_sample, format_value, parse, parse_line)
+    ParseError, Sample, format_family, format_sample, parse, parse_line)
 
 # What a 1.35 kubelet's /metrics/resource says (trimmed), as metrics-server reads it.
 KUBELET_TEXT = """\
@@ -87,7 +88,7 @@ def test_malformed_lines_are_refused_with_their_line_number(line: str) -> None:
     pytest.param(357.35491, "357.35491", id="seconds"),
 ])
 def test_values_are_written_as_go_formats_them(value: float, text: str) -> None:
-    assert format_value(value) == text
+    assert go_float(value) == text
 
 
 def test_written_families_read_back() -> None:

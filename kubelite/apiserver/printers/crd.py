@@ -12,8 +12,6 @@ jsonpath.PrintResults does: scalars with Go's %v, objects and arrays as compact 
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -22,6 +20,7 @@ from kubelite.apiserver.printers.age import ZERO, parse_time, short_human_durati
 from kubelite.apiserver.printers.cells import meta
 from kubelite.apiserver.printers.jsonpath import PathError, compile_path, evaluate
 from kubelite.apiserver.printers.printer import NAME, Column, Obj, Printer, column
+from kubelite.machinery.go_json import go_float
 
 DEFAULT_COLUMNS = (
     {
@@ -31,29 +30,6 @@ DEFAULT_COLUMNS = (
         "description": "CreationTimestamp is the time the object was created, shown as its age.",
     },
 )
-
-
-def go_float(value: float) -> str:
-    """fmt.Sprint of a float64 (%v is %g with the shortest digits: exponent below 1e-4 or from 1e6)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    point = len(text) + int(exponent)  # position of the decimal point in the digit string
-    exp10 = point - 1
-    prefix = "-" if sign else ""
-    if exp10 < -4 or exp10 >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
-    if point <= 0:
-        return f"{prefix}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return f"{prefix}{text}{'0' * (point - len(text))}"
-    return f"{prefix}{text[:point]}.{text[point:]}"
 
 
 def _go_json(value: Any) -> str:

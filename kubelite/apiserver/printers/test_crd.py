@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kubelite.apiserver.printers import table_for
-from kubelite.apiserver.printers.crd import go_float, print_value
+from kubelite.apiserver.printers.crd import print_value
+from kubelite.machinery.go_json import go_float
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 
