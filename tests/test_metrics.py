@@ -198,7 +198,7 @@ async def test_the_local_getter_answers_only_its_own_urls(server: APIServer,
         text = sim.endpoint.local_get(f"{base}/sim-1/metrics/resource")
         assert text is not None and "node_cpu_usage_seconds_total" in text
         for other in (f"{base}/sim-2/metrics/resource", f"{base}/sim-1/healthz",
-                      f"http://10.0.0.1:10250/nodes/sim-1/metrics/resource",
+                      "http://10.0.0.1:10250/nodes/sim-1/metrics/resource",
                       "https://198.18.0.2:10250/metrics/resource"):
             assert sim.endpoint.local_get(other) is None, other
         node = await client.get("nodes", "sim-1")

@@ -180,7 +180,6 @@ def _add_node_loop_flags(parser: argparse.ArgumentParser) -> None:
 def node_settings(args: argparse.Namespace) -> NodeSettings:
     """The node loops' settings from the flags; ValueError names a bad flag."""
     from kubelite.controllers.node_settings import NodeSettings
-    from kubelite.controllers.settings import LoopSettings
 
     return NodeSettings(monitor_period=args.node_monitor_period,
                         monitor_grace_period=args.node_monitor_grace_period,
