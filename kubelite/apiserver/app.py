@@ -26,13 +26,24 @@ from kubelite.apiserver import (
     watch,
     writes,
 )
+from kubelite.apiserver.auth.attributes import (
+    USER,
+    Attributes,
+    Authenticator,
+    Authorizer,
+    Decision,
+    forbidden,
+    non_resource_attributes,
+    resource_attributes,
+)
+from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.apiserver.responses import json_response, single_response, status_response
-from kubelite.apiserver.routing import parse_resource_path
+from kubelite.apiserver.routing import RequestInfo, parse_resource_path
 from kubelite.apiserver.subresources import SUBRESOURCE_READS, WHOLE_OBJECT
 from kubelite.apiserver.version import version_info
 from kubelite.apiserver.watchcache import HISTORY_SIZE, Cache
@@ -64,12 +75,18 @@ class APIServer:
                  service_cidr: str | None = None, watch_history: int = HISTORY_SIZE,
                  compaction_interval: float = compaction.DEFAULT_INTERVAL,
                  garbage_collector: bool = False,
-                 toleration_seconds: tuple[int, int] | None = None) -> None:
+                 toleration_seconds: tuple[int, int] | None = None,
+                 authenticator: Authenticator | None = None,
+                 authorizer: Authorizer | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
-        default (300 s each)."""
+        default (300 s each). `authenticator` and `authorizer`: who each request is and
+        whether it may; without an authenticator every request is an administrator,
+        which is why the CLI keeps such a server on loopback."""
         self.backend = backend
+        self.authenticator = authenticator
+        self.authorizer = authorizer
         self.host = host
         self.port = port
         self.compaction_interval = compaction_interval
@@ -191,14 +208,18 @@ class APIServer:
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         method = request.method
-        fixed = self._fixed_route(path)
-        if fixed is not None:
-            if method not in ("GET", "HEAD"):
-                raise errors.method_not_allowed()
-            return await fixed(request)
         # `?watch` read as every boolean parameter is: `True`, `1` and `yes` watch too.
         info = parse_resource_path(method, path, watch_param=WATCH.decode(request.query))
+        if self.authenticator is None:
+            request[USER] = UNAUTHENTICATED_ADMIN
+        else:
+            await self._authenticate_and_authorize(request, info, path)
         if info is None:
+            fixed = self._fixed_route(path)
+            if fixed is not None:
+                if method not in ("GET", "HEAD"):
+                    raise errors.method_not_allowed()
+                return await fixed(request)
             return self._discovery(request, path)
         aggregated = self.aggregated.lookup(info.group, info.version)
         if aggregated is not None:
@@ -226,6 +247,23 @@ class APIServer:
                 raise errors.method_not_allowed()
             return await reader(request, info, store, accept)
         return await _VERB_HANDLERS[info.verb](request, info, store, accept)
+
+    async def _authenticate_and_authorize(self, request: web.Request,
+                                          info: RequestInfo | None, path: str) -> None:
+        """Upstream's filter order: authentication (401 when credentials are wrong),
+        then authorization (403 unless an authorizer allows)."""
+        assert self.authenticator is not None
+        user = await self.authenticator.authenticate(request)
+        if user is None:
+            raise errors.Unauthorized("Unauthorized")
+        request[USER] = user
+        if self.authorizer is None:
+            return
+        attrs: Attributes = (resource_attributes(user, info) if info is not None
+                             else non_resource_attributes(user, request.method, path))
+        decision, reason = await self.authorizer.authorize(attrs)
+        if decision is not Decision.ALLOW:
+            raise forbidden(attrs, reason)
 
     def _fixed_route(self, path: str
                      ) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
