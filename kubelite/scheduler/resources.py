@@ -1,9 +1,8 @@
 """What a pod asks for: upstream's resourcehelper.PodRequests, in scheduler units.
 
 Units are the scheduler's int64s: cpu in millicores, memory and ephemeral-storage in bytes.
-A pod's request is the sum over its containers, raised to the largest init-container phase
-(an init container runs alone, beside the restartable "sidecar" init containers started
-before it), with sidecars added to the total as they keep running, then plus the pod's
+A pod's request combines its containers' by the rule quota charges them with
+(kubelite/api/quota/pod_resources.py: init containers, sidecars), plus the pod's
 overhead. For scoring, upstream counts a container without a cpu or memory request as
 asking for 100m cpu and 200Mi memory (`non_zero=True`), so best-effort pods still spread.
 
@@ -20,6 +19,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from kubelite.api.quota.pod_resources import add_into, containers_total
 from kubelite.machinery.quantity import parse_json
 from kubelite.machinery.validation import is_qualified_name
 
@@ -88,35 +88,11 @@ def _container_requests(container: Mapping[str, Any], non_zero: bool) -> Amounts
     return out
 
 
-def _add(total: Amounts, more: Amounts) -> None:
-    for name, value in more.items():
-        total[name] = total.get(name, 0) + value
-
-
-def _raise_to(total: Amounts, other: Amounts) -> None:
-    for name, value in other.items():
-        total[name] = max(total.get(name, 0), value)
-
-
 def pod_requests(pod: Mapping[str, Any], *, non_zero: bool = False) -> Amounts:
     spec = pod.get("spec") or {}
     total = dict.fromkeys(RESOURCES, 0)
-    for container in spec.get("containers") or ():
-        _add(total, _container_requests(container, non_zero))
-    sidecars = dict.fromkeys(RESOURCES, 0)
-    init_peak = dict.fromkeys(RESOURCES, 0)
-    for container in spec.get("initContainers") or ():
-        requests = _container_requests(container, non_zero)
-        if container.get("restartPolicy") == "Always":
-            _add(total, requests)  # a sidecar keeps running beside the app containers
-            _add(sidecars, requests)
-            phase = dict(sidecars)
-        else:
-            phase = dict(sidecars)
-            _add(phase, requests)
-        _raise_to(init_peak, phase)
-    _raise_to(total, init_peak)
-    _add(total, amounts(spec.get("overhead")))
+    add_into(total, containers_total(spec, lambda c: _container_requests(c, non_zero)))
+    add_into(total, amounts(spec.get("overhead")))
     return total
 
 

@@ -14,19 +14,24 @@ spec is what is charged.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from kubelite.api.quota.resources import ResourceList, parse_list
+from kubelite.machinery.quantity import Quantity
 
 Obj = dict[str, Any]
 
 
-def _add_into(total: ResourceList, more: ResourceList) -> None:
+V = TypeVar("V", int, Quantity)
+
+
+def add_into(total: dict[str, V], more: Mapping[str, V]) -> None:
     for name, value in more.items():
         total[name] = total[name] + value if name in total else value
 
 
-def _max_into(total: ResourceList, other: ResourceList) -> None:
+def _max_into(total: dict[str, V], other: Mapping[str, V]) -> None:
     for name, value in other.items():
         if name not in total or value > total[name]:
             total[name] = value
@@ -36,28 +41,32 @@ def _pod_level_supported(name: str) -> bool:
     return name in ("cpu", "memory") or name.startswith("hugepages-")
 
 
-def _is_sidecar(container: Obj) -> bool:
-    return container.get("restartPolicy") == "Always"
+def containers_total(spec: Obj, own: Callable[[Obj], dict[str, V]]) -> dict[str, V]:
+    """The containers' combined amounts by the rule above, for any units: `own` gives
+    one container's (Quantities here, the scheduler's integers there)."""
+    total: dict[str, V] = {}
+    for container in spec.get("containers") or ():
+        add_into(total, own(container or {}))
+    sidecars: dict[str, V] = {}
+    init_peak: dict[str, V] = {}
+    for container in spec.get("initContainers") or ():
+        container = container or {}
+        amounts = own(container)
+        if container.get("restartPolicy") == "Always":  # a sidecar keeps running
+            add_into(total, amounts)
+            add_into(sidecars, amounts)
+            running = dict(sidecars)
+        else:
+            running = dict(amounts)
+            add_into(running, sidecars)
+        _max_into(init_peak, running)
+    _max_into(total, init_peak)
+    return total
 
 
 def _aggregate(pod: Obj, field: str) -> ResourceList:
     spec = pod.get("spec") or {}
-    total: ResourceList = {}
-    for container in spec.get("containers") or ():
-        _add_into(total, parse_list(((container or {}).get("resources") or {}).get(field)))
-    sidecars: ResourceList = {}
-    init_peak: ResourceList = {}
-    for container in spec.get("initContainers") or ():
-        own = parse_list(((container or {}).get("resources") or {}).get(field))
-        if _is_sidecar(container):
-            _add_into(total, own)
-            _add_into(sidecars, own)
-            running = dict(sidecars)
-        else:
-            running = dict(own)
-            _add_into(running, sidecars)
-        _max_into(init_peak, running)
-    _max_into(total, init_peak)
+    total = containers_total(spec, lambda c: parse_list((c.get("resources") or {}).get(field)))
     pod_level = parse_list((spec.get("resources") or {}).get(field))
     for name, value in pod_level.items():
         if _pod_level_supported(name):
@@ -67,7 +76,7 @@ def _aggregate(pod: Obj, field: str) -> ResourceList:
 
 def pod_requests(pod: Obj) -> ResourceList:
     requests = _aggregate(pod, "requests")
-    _add_into(requests, parse_list((pod.get("spec") or {}).get("overhead")))
+    add_into(requests, parse_list((pod.get("spec") or {}).get("overhead")))
     return requests
 
 
