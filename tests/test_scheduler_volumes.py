@@ -15,7 +15,7 @@ from kubelite.client.rest import Client
 from kubelite.kubelet.simulated import SimulatedNodes
 from kubelite.scheduler.framework import Code, CycleState, Status
 from kubelite.scheduler.plugins.volume_binding import VolumeBinding
-from kubelite.scheduler.plugins.volume_matching import ANN_BIND_COMPLETED, ANN_SELECTED_NODE
+from kubelite.api.volume_claims import ANN_BIND_COMPLETED, ANN_SELECTED_NODE
 from kubelite.scheduler.schedule_one import Profile
 from kubelite.scheduler.scheduler import KubeScheduler
 from tests.test_scheduler import (

@@ -32,7 +32,7 @@ import shutil
 from pathlib import Path
 
 from kubelite.client.controller import Controller, PermanentError
-from kubelite.controllers import pv_matching as pvm
+from kubelite.api import volume_claims as vc
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.pv_matching import Obj
 from kubelite.machinery import errors
@@ -43,32 +43,32 @@ SUPPORTED_ACCESS_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
 
 
 def folder_name(pv_name: str, claim: Obj) -> str:
-    m = pvm.meta(claim)
+    m = vc.meta(claim)
     return f"{pv_name}_{m.get('namespace', '')}_{m.get('name', '')}"
 
 
 def wants_provisioning(claim: Obj, storage_class: Obj | None) -> bool:
     """shouldProvision: unbound, naming this provisioner, of a class it serves, and, for
     a class that waits for the first consumer, with a node chosen."""
-    notes = pvm.annotations_of(claim)
-    if pvm.spec(claim).get("volumeName") or storage_class is None:
+    notes = vc.annotations_of(claim)
+    if vc.spec(claim).get("volumeName") or storage_class is None:
         return False
     if storage_class.get("provisioner") != PROVISIONER:
         return False
-    asked = (notes.get(pvm.ANN_STORAGE_PROVISIONER), notes.get(pvm.ANN_BETA_STORAGE_PROVISIONER))
+    asked = (notes.get(vc.ANN_STORAGE_PROVISIONER), notes.get(vc.ANN_BETA_STORAGE_PROVISIONER))
     if PROVISIONER not in asked:
         return False
-    return storage_class.get("volumeBindingMode") != pvm.WAIT_FOR_FIRST_CONSUMER or \
-        pvm.ANN_SELECTED_NODE in notes
+    return storage_class.get("volumeBindingMode") != vc.WAIT_FOR_FIRST_CONSUMER or \
+        vc.ANN_SELECTED_NODE in notes
 
 
 def refusal(claim: Obj) -> str:
     """What local-path cannot provision ("" if nothing)."""
-    if pvm.spec(claim).get("selector") is not None:
+    if vc.spec(claim).get("selector") is not None:
         return "claim.Spec.Selector is not supported"
-    if any(m not in SUPPORTED_ACCESS_MODES for m in pvm.spec(claim).get("accessModes") or ()):
+    if any(m not in SUPPORTED_ACCESS_MODES for m in vc.spec(claim).get("accessModes") or ()):
         return "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes"
-    if pvm.ANN_SELECTED_NODE not in pvm.annotations_of(claim):
+    if vc.ANN_SELECTED_NODE not in vc.annotations_of(claim):
         return "configuration error, no node was specified"
     return ""
 
@@ -76,23 +76,23 @@ def refusal(claim: Obj) -> str:
 def volume_for(claim: Obj, storage_class: Obj, node: Obj, path: Path) -> Obj:
     """The PV for `claim` at `path` on `node` (Provision plus the library's claimRef,
     class and provisioned-by annotation)."""
-    node_meta = pvm.meta(node)
+    node_meta = vc.meta(node)
     host = (node_meta.get("labels") or {}).get(HOSTNAME_LABEL) or node_meta.get("name")
-    request = ((pvm.spec(claim).get("resources") or {}).get("requests") or {}).get("storage")
+    request = ((vc.spec(claim).get("resources") or {}).get("requests") or {}).get("storage")
     return {
         "apiVersion": "v1", "kind": "PersistentVolume",
-        "metadata": {"name": f"pvc-{pvm.meta(claim).get('uid')}",
-                     "annotations": {pvm.ANN_DYNAMICALLY_PROVISIONED: PROVISIONER}},
+        "metadata": {"name": f"pvc-{vc.meta(claim).get('uid')}",
+                     "annotations": {vc.ANN_DYNAMICALLY_PROVISIONED: PROVISIONER}},
         "spec": {
             "persistentVolumeReclaimPolicy": storage_class.get("reclaimPolicy") or "Delete",
-            "accessModes": list(pvm.spec(claim).get("accessModes") or ()),
+            "accessModes": list(vc.spec(claim).get("accessModes") or ()),
             "volumeMode": "Filesystem",
             "capacity": {"storage": request},
             "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
             "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
                 {"key": HOSTNAME_LABEL, "operator": "In", "values": [host]}]}]}},
-            "claimRef": pvm.claim_ref(claim),
-            "storageClassName": pvm.meta(storage_class).get("name"),
+            "claimRef": vc.claim_ref(claim),
+            "storageClassName": vc.meta(storage_class).get("name"),
         },
     }
 
@@ -100,11 +100,11 @@ def volume_for(claim: Obj, storage_class: Obj, node: Obj, path: Path) -> Obj:
 def owned_directory(volume: Obj, storage_dir: Path) -> Path | None:
     """The PV's hostPath when this provisioner could have made it: directly inside the
     storage dir, named after the PV; None otherwise."""
-    raw = (pvm.spec(volume).get("hostPath") or {}).get("path")
+    raw = (vc.spec(volume).get("hostPath") or {}).get("path")
     if not raw:
         return None
     path = Path(os.path.normpath(str(raw)))
-    name = str(pvm.meta(volume).get("name", ""))
+    name = str(vc.meta(volume).get("name", ""))
     if path.parent != Path(os.path.normpath(storage_dir)) or not path.name.startswith(f"{name}_"):
         return None
     return path
@@ -132,11 +132,11 @@ class LocalPathProvisionerLoop:
         await asyncio.gather(self.claim_queue.run(), self.volume_queue.run())
 
     def _claim_changed(self, claim: Obj) -> None:
-        self.claim_queue.enqueue(pvm.claim_key(claim))
+        self.claim_queue.enqueue(vc.claim_key(claim))
 
     def _volume_changed(self, volume: Obj) -> None:
-        if pvm.annotations_of(volume).get(pvm.ANN_DYNAMICALLY_PROVISIONED) == PROVISIONER:
-            self.volume_queue.enqueue(str(pvm.meta(volume).get("name", "")))
+        if vc.annotations_of(volume).get(vc.ANN_DYNAMICALLY_PROVISIONED) == PROVISIONER:
+            self.volume_queue.enqueue(str(vc.meta(volume).get("name", "")))
 
     # --- provisioning -----------------------------------------------------------------
 
@@ -145,10 +145,10 @@ class LocalPathProvisionerLoop:
         claim = self.claims.lister.get(namespace, name)
         if claim is None:
             return
-        storage_class = self.classes.lister.get("", pvm.claim_class(claim))
+        storage_class = self.classes.lister.get("", vc.claim_class(claim))
         if storage_class is None or not wants_provisioning(claim, storage_class):
             return
-        pv_name = f"pvc-{pvm.meta(claim).get('uid')}"
+        pv_name = f"pvc-{vc.meta(claim).get('uid')}"
         if self.volumes.lister.get("", pv_name) is not None:
             return  # provisioned already; the binder binds it
         self.recorder.event(claim, "Normal", "Provisioning",
@@ -157,19 +157,19 @@ class LocalPathProvisionerLoop:
             volume = await self._provision(claim, storage_class, pv_name)
         except (OSError, ValueError, errors.StatusError) as err:
             self.recorder.event(claim, "Warning", "ProvisioningFailed", "failed to provision volume "
-                                f'with StorageClass "{pvm.meta(storage_class).get("name")}": {err}')
+                                f'with StorageClass "{vc.meta(storage_class).get("name")}": {err}')
             if isinstance(err, ValueError):
                 raise PermanentError(str(err)) from err  # the claim must change first
             raise
         self.recorder.event(claim, "Normal", "ProvisioningSucceeded",
-                            f"Successfully provisioned volume {pvm.meta(volume).get('name')}")
+                            f"Successfully provisioned volume {vc.meta(volume).get('name')}")
 
     async def _provision(self, claim: Obj, storage_class: Obj, pv_name: str) -> Obj:
         if reason := refusal(claim):
             raise ValueError(reason)
         if self.storage_dir is None:
             raise ValueError("no storage directory is configured for this provisioner")
-        node_name = pvm.annotations_of(claim)[pvm.ANN_SELECTED_NODE]
+        node_name = vc.annotations_of(claim)[vc.ANN_SELECTED_NODE]
         node = self.nodes.lister.get("", node_name)
         if node is None:
             raise errors.NotFound(f'nodes "{node_name}" not found')
@@ -184,15 +184,15 @@ class LocalPathProvisionerLoop:
 
     async def sync_volume(self, name: str) -> None:
         volume = self.volumes.lister.get("", name)
-        if volume is None or pvm.annotations_of(volume).get(pvm.ANN_DYNAMICALLY_PROVISIONED) != PROVISIONER:
+        if volume is None or vc.annotations_of(volume).get(vc.ANN_DYNAMICALLY_PROVISIONED) != PROVISIONER:
             return
-        if pvm.phase(volume) != "Released" or \
-                pvm.spec(volume).get("persistentVolumeReclaimPolicy") != "Delete" or \
-                pvm.meta(volume).get("deletionTimestamp"):
+        if vc.phase(volume) != "Released" or \
+                vc.spec(volume).get("persistentVolumeReclaimPolicy") != "Delete" or \
+                vc.meta(volume).get("deletionTimestamp"):
             return
         path = owned_directory(volume, self.storage_dir) if self.storage_dir is not None else None
         if path is None:
-            raw = (pvm.spec(volume).get("hostPath") or {}).get("path")
+            raw = (vc.spec(volume).get("hostPath") or {}).get("path")
             self.recorder.event(volume, "Warning", "VolumeFailedDelete",
                                 f"failed to delete volume {name}: path {raw} is not in this "
                                 "provisioner's storage directory")
@@ -200,7 +200,7 @@ class LocalPathProvisionerLoop:
         await asyncio.to_thread(_remove_directory, path)
         try:
             await self.client.delete("persistentvolumes", name,
-                                     preconditions={"uid": str(pvm.meta(volume).get("uid"))})
+                                     preconditions={"uid": str(vc.meta(volume).get("uid"))})
         except (errors.NotFound, errors.Conflict):
             pass  # gone already, or a new PV of that name: not ours to delete
 

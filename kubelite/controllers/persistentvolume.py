@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 
 from kubelite.client.controller import Controller
+from kubelite.api import volume_claims as vc
 from kubelite.controllers import pv_matching as pvm
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.pv_matching import Obj
@@ -62,7 +63,7 @@ class PersistentVolumeBinderLoop:
                              volumes=self.volumes.lister, claims=self.claims.lister)
         self.claim_queue: Controller[str] = Controller(f"{self.name}-claims", self.sync_claim)
         self.volume_queue: Controller[str] = Controller(f"{self.name}-volumes", self.sync_volume)
-        self.claim_queue.enqueue_every(resync, lambda: [pvm.claim_key(c) for c in self.claims.lister.list()])
+        self.claim_queue.enqueue_every(resync, lambda: [vc.claim_key(c) for c in self.claims.lister.list()])
         self.volume_queue.enqueue_every(resync, lambda: [_name(v) for v in self.volumes.lister.list()])
         self.claims.add_event_handler(on_add=self._claim_changed,
                                       on_update=lambda _old, new: self._claim_changed(new),
@@ -77,24 +78,24 @@ class PersistentVolumeBinderLoop:
     # --- handlers: keys only ----------------------------------------------------------
 
     def _claim_changed(self, claim: Obj) -> None:
-        self.claim_queue.enqueue(pvm.claim_key(claim))
+        self.claim_queue.enqueue(vc.claim_key(claim))
 
     def _claim_deleted(self, claim: Obj) -> None:
-        self.binder.forget("persistentvolumeclaims", pvm.claim_key(claim))
-        if volume := pvm.spec(claim).get("volumeName"):
+        self.binder.forget("persistentvolumeclaims", vc.claim_key(claim))
+        if volume := vc.spec(claim).get("volumeName"):
             self.volume_queue.enqueue(str(volume))  # its PV is Released now
 
     def _volume_changed(self, volume: Obj) -> None:
         self.volume_queue.enqueue(_name(volume))
-        if not pvm.spec(volume).get("claimRef") and pvm.phase(volume) == "Available":
+        if not vc.spec(volume).get("claimRef") and vc.phase(volume) == "Available":
             for claim in self.claims.lister.list():
-                if not pvm.spec(claim).get("volumeName"):
-                    self.claim_queue.enqueue(pvm.claim_key(claim))
+                if not vc.spec(claim).get("volumeName"):
+                    self.claim_queue.enqueue(vc.claim_key(claim))
 
     def _volume_deleted(self, volume: Obj) -> None:
         self.binder.forget("persistentvolumes", _name(volume))
-        if pvm.spec(volume).get("claimRef"):
-            self.claim_queue.enqueue(pvm.claim_ref_key(volume))  # a bound claim is Lost now
+        if vc.spec(volume).get("claimRef"):
+            self.claim_queue.enqueue(vc.claim_ref_key(volume))  # a bound claim is Lost now
 
     # --- claims -----------------------------------------------------------------------
 
@@ -103,23 +104,23 @@ class PersistentVolumeBinderLoop:
         claim = self.binder.claim(namespace, name)
         if claim is None:
             return
-        if pvm.ANN_BIND_COMPLETED in pvm.annotations_of(claim):
+        if vc.ANN_BIND_COMPLETED in vc.annotations_of(claim):
             await self._sync_bound_claim(claim)
         else:
             await self._sync_unbound_claim(claim)
 
     async def _sync_unbound_claim(self, claim: Obj) -> None:
-        wanted = pvm.spec(claim).get("volumeName")
+        wanted = vc.spec(claim).get("volumeName")
         if not wanted:
-            class_name = pvm.claim_class(claim)
+            class_name = vc.claim_class(claim)
             storage_class = self.classes.lister.get("", class_name) if class_name else None
-            delay = pvm.is_delay_binding(claim, storage_class)
+            delay = vc.is_delay_binding(claim, storage_class)
             volume = pvm.find_best_match(claim, self.binder.volumes(), delay_binding=delay)
             if volume is not None:
                 await self.binder.bind(volume, claim)
-            elif delay and pvm.ANN_SELECTED_NODE not in pvm.annotations_of(claim):
+            elif delay and vc.ANN_SELECTED_NODE not in vc.annotations_of(claim):
                 reason, message = pvm.wait_for_consumer_event(
-                    self.pods.indexer.by_index(POD_CLAIMS_INDEX, pvm.claim_key(claim)))
+                    self.pods.indexer.by_index(POD_CLAIMS_INDEX, vc.claim_key(claim)))
                 self.recorder.event(claim, "Normal", reason, message)
             elif class_name:
                 await self._provision(claim, class_name, storage_class)
@@ -131,19 +132,19 @@ class PersistentVolumeBinderLoop:
         volume = self.binder.volume(str(wanted))
         if volume is None:  # asked for a PV that does not exist (yet)
             await self.binder.claim_status(claim, "Pending", None)
-        elif not pvm.spec(volume).get("claimRef"):
+        elif not vc.spec(volume).get("claimRef"):
             if reason := pvm.mismatch(volume, claim):
                 self.recorder.event(claim, "Warning", "VolumeMismatch", reason)
                 await self.binder.claim_status(claim, "Pending", None)
             else:
                 await self.binder.bind(volume, claim)
-        elif pvm.is_bound_to_claim(volume, claim):
+        elif vc.is_bound_to_claim(volume, claim):
             await self.binder.bind(volume, claim)  # finish the binding: the claim's uid
-        elif pvm.ANN_BOUND_BY_CONTROLLER not in pvm.annotations_of(claim):
+        elif vc.ANN_BOUND_BY_CONTROLLER not in vc.annotations_of(claim):
             await self.binder.claim_status(claim, "Pending", None)  # wait for the user's PV
         else:
-            raise RuntimeError(f'Invalid binding of claim "{pvm.claim_key(claim)}" to volume '
-                                 f'"{wanted}": volume already claimed by "{pvm.claim_ref_key(volume)}"')
+            raise RuntimeError(f'Invalid binding of claim "{vc.claim_key(claim)}" to volume '
+                                 f'"{wanted}": volume already claimed by "{vc.claim_ref_key(volume)}"')
 
     async def _provision(self, claim: Obj, class_name: str, storage_class: Obj | None) -> None:
         """provisionClaim for an external provisioner: name it on the claim and wait."""
@@ -153,12 +154,12 @@ class PersistentVolumeBinderLoop:
             await self.binder.claim_status(claim, "Pending", None)
             return
         provisioner = str(storage_class.get("provisioner") or "")
-        names = pvm.annotations_of(claim)
-        if names.get(pvm.ANN_STORAGE_PROVISIONER) != provisioner or \
-                names.get(pvm.ANN_BETA_STORAGE_PROVISIONER) != provisioner:
-            names[pvm.ANN_STORAGE_PROVISIONER] = names[pvm.ANN_BETA_STORAGE_PROVISIONER] = provisioner
+        names = vc.annotations_of(claim)
+        if names.get(vc.ANN_STORAGE_PROVISIONER) != provisioner or \
+                names.get(vc.ANN_BETA_STORAGE_PROVISIONER) != provisioner:
+            names[vc.ANN_STORAGE_PROVISIONER] = names[vc.ANN_BETA_STORAGE_PROVISIONER] = provisioner
             claim = await self.binder.update_claim(
-                {**claim, "metadata": {**pvm.meta(claim), "annotations": names}})
+                {**claim, "metadata": {**vc.meta(claim), "annotations": names}})
         self.recorder.event(
             claim, "Normal", "ExternalProvisioning",
             f"Waiting for a volume to be created either by the external provisioner '{provisioner}' "
@@ -166,7 +167,7 @@ class PersistentVolumeBinderLoop:
             "verify that the provisioner is running and correctly registered.")
 
     async def _sync_bound_claim(self, claim: Obj) -> None:
-        wanted = pvm.spec(claim).get("volumeName")
+        wanted = vc.spec(claim).get("volumeName")
         if not wanted:
             await self.binder.claim_status_with_event(
                 claim, "Lost", None, "Warning", "ClaimLost",
@@ -177,8 +178,8 @@ class PersistentVolumeBinderLoop:
             await self.binder.claim_status_with_event(
                 claim, "Lost", None, "Warning", "ClaimLost",
                 "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
-        elif not pvm.spec(volume).get("claimRef") or \
-                (pvm.spec(volume).get("claimRef") or {}).get("uid") == pvm.meta(claim).get("uid"):
+        elif not vc.spec(volume).get("claimRef") or \
+                (vc.spec(volume).get("claimRef") or {}).get("uid") == vc.meta(claim).get("uid"):
             await self.binder.bind(volume, claim)  # all is well, or the PV came unbound: fix
         else:
             await self.binder.claim_status_with_event(
@@ -191,25 +192,25 @@ class PersistentVolumeBinderLoop:
         volume = self.binder.volume(name)
         if volume is None:
             return
-        ref = pvm.spec(volume).get("claimRef")
+        ref = vc.spec(volume).get("claimRef")
         if not ref or not ref.get("uid"):  # unused, or reserved for a claim not bound yet
             await self.binder.volume_phase(volume, "Available")
             return
         claim = await self._claim_of(ref)
-        if claim is None or pvm.meta(claim).get("uid") != ref.get("uid"):
+        if claim is None or vc.meta(claim).get("uid") != ref.get("uid"):
             # the claim is gone (maybe replaced by a namesake): run the reclaim policy,
             # leaving a Failed phase for the user to see
-            if pvm.phase(volume) not in ("Released", "Failed"):
+            if vc.phase(volume) not in ("Released", "Failed"):
                 volume = await self.binder.volume_phase(volume, "Released")
             await self._reclaim(volume)
-        elif not pvm.spec(claim).get("volumeName"):
-            self.claim_queue.enqueue(pvm.claim_key(claim))  # binding half done: the claim finishes it
-        elif pvm.spec(claim).get("volumeName") == name:
+        elif not vc.spec(claim).get("volumeName"):
+            self.claim_queue.enqueue(vc.claim_key(claim))  # binding half done: the claim finishes it
+        elif vc.spec(claim).get("volumeName") == name:
             await self.binder.volume_phase(volume, "Bound")
-        elif pvm.ANN_DYNAMICALLY_PROVISIONED in pvm.annotations_of(volume) and \
-                pvm.spec(volume).get("persistentVolumeReclaimPolicy") == "Delete":
+        elif vc.ANN_DYNAMICALLY_PROVISIONED in vc.annotations_of(volume) and \
+                vc.spec(volume).get("persistentVolumeReclaimPolicy") == "Delete":
             # made for a claim that got another PV: not needed any more
-            if pvm.phase(volume) not in ("Released", "Failed"):
+            if vc.phase(volume) not in ("Released", "Failed"):
                 volume = await self.binder.volume_phase(volume, "Released")
             await self._reclaim(volume)
         else:
@@ -228,11 +229,11 @@ class PersistentVolumeBinderLoop:
             return None
 
     async def _reclaim(self, volume: Obj) -> None:
-        policy = pvm.spec(volume).get("persistentVolumeReclaimPolicy")
+        policy = vc.spec(volume).get("persistentVolumeReclaimPolicy")
         if policy == "Retain":
             return
         if policy == "Delete":
-            if pvm.ANN_DYNAMICALLY_PROVISIONED in pvm.annotations_of(volume):
+            if vc.ANN_DYNAMICALLY_PROVISIONED in vc.annotations_of(volume):
                 return  # its provisioner deletes the data, then the PV
             await self.binder.volume_phase_with_event(
                 volume, "Failed", "Warning", "VolumeFailedDelete",
@@ -249,4 +250,4 @@ class PersistentVolumeBinderLoop:
 
 
 def _name(obj: Obj) -> str:
-    return str(pvm.meta(obj).get("name", ""))
+    return str(vc.meta(obj).get("name", ""))

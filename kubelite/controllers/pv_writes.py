@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from kubelite.client.events import EventRecorder
 from kubelite.client.rest import Client
 from kubelite.client.store import Lister
+from kubelite.api import volume_claims as vc
 from kubelite.controllers import pv_matching as pvm
 from kubelite.controllers.pv_matching import Obj
 
@@ -30,7 +31,7 @@ PVC = "persistentvolumeclaims"
 
 def resource_version(obj: Obj) -> int:
     try:
-        return int(pvm.meta(obj).get("resourceVersion") or 0)
+        return int(vc.meta(obj).get("resourceVersion") or 0)
     except ValueError:
         return 0
 
@@ -66,7 +67,7 @@ class Binder:
             yield from self._volumes.list()
             return
         for cached in self._volumes.list():
-            newest = self.volume(str(pvm.meta(cached).get("name", "")))
+            newest = self.volume(str(vc.meta(cached).get("name", "")))
             if newest is not None:
                 yield newest
 
@@ -81,11 +82,11 @@ class Binder:
 
     async def update_volume(self, volume: Obj) -> Obj:
         written = await self.client.update(PV, volume)
-        return self._remember(PV, str(pvm.meta(written).get("name")), written)
+        return self._remember(PV, str(vc.meta(written).get("name")), written)
 
     async def update_claim(self, claim: Obj) -> Obj:
-        written = await self.client.update(PVC, claim, namespace=pvm.meta(claim).get("namespace"))
-        return self._remember(PVC, pvm.claim_key(written), written)
+        written = await self.client.update(PVC, claim, namespace=vc.meta(claim).get("namespace"))
+        return self._remember(PVC, vc.claim_key(written), written)
 
     async def volume_phase(self, volume: Obj, phase: str, message: str = "") -> Obj:
         """updateVolumePhase: write status.phase (and message) when they differ."""
@@ -97,12 +98,12 @@ class Binder:
         if message:
             new_status["message"] = message
         written = await self.client.update_status(PV, {**volume, "status": new_status})
-        return self._remember(PV, str(pvm.meta(written).get("name")), written)
+        return self._remember(PV, str(vc.meta(written).get("name")), written)
 
     async def volume_phase_with_event(self, volume: Obj, phase: str, type_: str, reason: str,
                                       message: str) -> Obj:
         """updateVolumePhaseWithEvent: the Event only when the phase really changes."""
-        if pvm.phase(volume) == phase:
+        if vc.phase(volume) == phase:
             return volume
         written = await self.volume_phase(volume, phase, message)
         self.recorder.event(written, type_, reason, message)
@@ -117,22 +118,22 @@ class Binder:
             wanted.pop("accessModes", None)
             wanted.pop("capacity", None)
         else:
-            wanted["accessModes"] = list(pvm.spec(volume).get("accessModes") or [])
-            capacity = pvm.spec(volume).get("capacity") or {}
+            wanted["accessModes"] = list(vc.spec(volume).get("accessModes") or [])
+            capacity = vc.spec(volume).get("capacity") or {}
             if "storage" not in capacity:
-                raise ValueError(f'PersistentVolume "{pvm.meta(volume).get("name")}" is '
+                raise ValueError(f'PersistentVolume "{vc.meta(volume).get("name")}" is '
                                  "without a storage capacity")
-            if pvm.storage_capacity(volume) != _status_capacity(status):
+            if vc.storage_capacity(volume) != _status_capacity(status):
                 wanted["capacity"] = dict(capacity)
         if wanted == status:
             return claim
         written = await self.client.update_status(
-            PVC, {**claim, "status": wanted}, namespace=pvm.meta(claim).get("namespace"))
-        return self._remember(PVC, pvm.claim_key(written), written)
+            PVC, {**claim, "status": wanted}, namespace=vc.meta(claim).get("namespace"))
+        return self._remember(PVC, vc.claim_key(written), written)
 
     async def claim_status_with_event(self, claim: Obj, phase: str, volume: Obj | None,
                                       type_: str, reason: str, message: str) -> Obj:
-        if pvm.phase(claim) == phase:
+        if vc.phase(claim) == phase:
             return claim
         written = await self.claim_status(claim, phase, volume)
         self.recorder.event(written, type_, reason, message)
@@ -141,7 +142,7 @@ class Binder:
     async def bind(self, volume: Obj, claim: Obj) -> None:
         """bind: the PV names the claim and is Bound; the claim names the PV, carries
         bind-completed, and is Bound with the PV's access modes and capacity."""
-        changed = pvm.bind_volume_to_claim(volume, claim)
+        changed = vc.bind_volume_to_claim(volume, claim)
         if changed is not None:
             volume = await self.update_volume(changed)
         volume = await self.volume_phase(volume, "Bound")
@@ -158,4 +159,4 @@ class Binder:
 
 def _status_capacity(status: Obj) -> int | None:
     value = (status.get("capacity") or {}).get("storage")
-    return pvm.storage_capacity({"spec": {"capacity": {"storage": value}}}) if value else None
+    return vc.storage_capacity({"spec": {"capacity": {"storage": value}}}) if value else None

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from kubelite.controllers import localpath
-from kubelite.controllers import pv_matching as pvm
+from kubelite.api import volume_claims as vc
 
 Obj = dict[str, Any]
 WFFC = {"metadata": {"name": "local-path"}, "provisioner": localpath.PROVISIONER,
         "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}
 IMMEDIATE = {**WFFC, "volumeBindingMode": "Immediate"}
-ASKED = {pvm.ANN_STORAGE_PROVISIONER: localpath.PROVISIONER}
+ASKED = {vc.ANN_STORAGE_PROVISIONER: localpath.PROVISIONER}
 
 
 def claim(annotations: dict[str, str] | None = None, **spec: Any) -> Obj:
@@ -26,15 +26,15 @@ def claim(annotations: dict[str, str] | None = None, **spec: Any) -> Obj:
 
 
 @pytest.mark.parametrize(("given", "storage_class", "wanted"), [
-    (claim({**ASKED, pvm.ANN_SELECTED_NODE: "n1"}), WFFC, True),
+    (claim({**ASKED, vc.ANN_SELECTED_NODE: "n1"}), WFFC, True),
     (claim(ASKED), WFFC, False),
     (claim(ASKED), IMMEDIATE, True),
-    (claim({pvm.ANN_BETA_STORAGE_PROVISIONER: localpath.PROVISIONER, pvm.ANN_SELECTED_NODE: "n1"}),
+    (claim({vc.ANN_BETA_STORAGE_PROVISIONER: localpath.PROVISIONER, vc.ANN_SELECTED_NODE: "n1"}),
      WFFC, True),
-    (claim({pvm.ANN_SELECTED_NODE: "n1"}), WFFC, False),
-    (claim({**ASKED, pvm.ANN_SELECTED_NODE: "n1"}, volumeName="pv"), WFFC, False),
-    (claim({**ASKED, pvm.ANN_SELECTED_NODE: "n1"}), {**WFFC, "provisioner": "other.io/x"}, False),
-    (claim({**ASKED, pvm.ANN_SELECTED_NODE: "n1"}), None, False),
+    (claim({vc.ANN_SELECTED_NODE: "n1"}), WFFC, False),
+    (claim({**ASKED, vc.ANN_SELECTED_NODE: "n1"}, volumeName="pv"), WFFC, False),
+    (claim({**ASKED, vc.ANN_SELECTED_NODE: "n1"}), {**WFFC, "provisioner": "other.io/x"}, False),
+    (claim({**ASKED, vc.ANN_SELECTED_NODE: "n1"}), None, False),
 ], ids=["selected-node", "waits-for-a-node", "immediate-needs-no-node", "beta-annotation",
         "not-asked-by-the-binder", "already-bound", "another-provisioners-class", "no-class"])
 def test_wants_provisioning(given: Obj, storage_class: Obj | None, wanted: bool) -> None:
@@ -42,11 +42,11 @@ def test_wants_provisioning(given: Obj, storage_class: Obj | None, wanted: bool)
 
 
 @pytest.mark.parametrize(("given", "reason"), [
-    (claim({pvm.ANN_SELECTED_NODE: "n1"}), ""),
-    (claim({pvm.ANN_SELECTED_NODE: "n1"}, accessModes=["ReadWriteOncePod"]), ""),
-    (claim({pvm.ANN_SELECTED_NODE: "n1"}, accessModes=["ReadWriteMany"]),
+    (claim({vc.ANN_SELECTED_NODE: "n1"}), ""),
+    (claim({vc.ANN_SELECTED_NODE: "n1"}, accessModes=["ReadWriteOncePod"]), ""),
+    (claim({vc.ANN_SELECTED_NODE: "n1"}, accessModes=["ReadWriteMany"]),
      "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes"),
-    (claim({pvm.ANN_SELECTED_NODE: "n1"}, selector={"matchLabels": {"a": "b"}}),
+    (claim({vc.ANN_SELECTED_NODE: "n1"}, selector={"matchLabels": {"a": "b"}}),
      "claim.Spec.Selector is not supported"),
     (claim(), "configuration error, no node was specified"),
 ], ids=["fine", "read-write-once-pod", "read-write-many", "selector", "no-node"])
@@ -58,14 +58,14 @@ def test_the_volume_is_pinned_to_the_nodes_hostname_and_names_the_claim() -> Non
     node = {"metadata": {"name": "sim-1", "labels": {"kubernetes.io/hostname": "host-1"}}}
     pv = localpath.volume_for(claim(), WFFC, node, Path("/d/storage/pvc-u1_ns_data"))
     assert pv["metadata"] == {"name": "pvc-u1",
-                              "annotations": {pvm.ANN_DYNAMICALLY_PROVISIONED: localpath.PROVISIONER}}
+                              "annotations": {vc.ANN_DYNAMICALLY_PROVISIONED: localpath.PROVISIONER}}
     spec = pv["spec"]
     assert spec["hostPath"] == {"path": "/d/storage/pvc-u1_ns_data", "type": "DirectoryOrCreate"}
     assert spec["nodeAffinity"]["required"]["nodeSelectorTerms"] == [{"matchExpressions": [
         {"key": "kubernetes.io/hostname", "operator": "In", "values": ["host-1"]}]}]
     assert (spec["capacity"], spec["persistentVolumeReclaimPolicy"], spec["storageClassName"]) == (
         {"storage": "2Gi"}, "Delete", "local-path")
-    assert pvm.is_bound_to_claim(pv, claim())
+    assert vc.is_bound_to_claim(pv, claim())
 
 
 @pytest.mark.parametrize(("path", "owned"), [

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kubelite.api import volume_claims as vc
 from kubelite.controllers import pv_matching as pvm
 
 Obj = dict[str, Any]
@@ -90,35 +91,35 @@ def test_mismatch_names_upstreams_reason(volume: Obj, claim: Obj, reason: str) -
 @pytest.mark.parametrize(("claim", "klass"), [
     (pvc(klass="fast"), "fast"),
     (pvc(klass=None), ""),
-    (pvc(klass="fast", **{pvm.ANN_BETA_STORAGE_CLASS: "slow"}), "slow"),
+    (pvc(klass="fast", **{vc.ANN_BETA_STORAGE_CLASS: "slow"}), "slow"),
 ], ids=["spec", "none", "beta-annotation-wins"])
 def test_claim_class(claim: Obj, klass: str) -> None:
-    assert pvm.claim_class(claim) == klass
+    assert vc.claim_class(claim) == klass
 
 
 def test_binding_a_free_volume_marks_it_bound_by_the_controller() -> None:
-    bound = pvm.bind_volume_to_claim(pv("v"), pvc())
+    bound = vc.bind_volume_to_claim(pv("v"), pvc())
     assert bound is not None
     assert bound["spec"]["claimRef"] == {"kind": "PersistentVolumeClaim", "namespace": "ns",
                                          "name": "data", "uid": "uid-1", "apiVersion": "v1",
                                          "resourceVersion": "7"}
-    assert bound["metadata"]["annotations"] == {pvm.ANN_BOUND_BY_CONTROLLER: "yes"}
+    assert bound["metadata"]["annotations"] == {vc.ANN_BOUND_BY_CONTROLLER: "yes"}
 
 
 def test_binding_a_user_prebound_volume_only_adds_the_uid() -> None:
-    bound = pvm.bind_volume_to_claim(pv("v", claim_ref=REF), pvc())
+    bound = vc.bind_volume_to_claim(pv("v", claim_ref=REF), pvc())
     assert bound is not None and bound["spec"]["claimRef"]["uid"] == "uid-1"
-    assert pvm.ANN_BOUND_BY_CONTROLLER not in bound["metadata"]["annotations"]
+    assert vc.ANN_BOUND_BY_CONTROLLER not in bound["metadata"]["annotations"]
 
 
 def test_binding_twice_writes_nothing() -> None:
-    once = pvm.bind_volume_to_claim(pv("v"), pvc())
-    assert once is not None and pvm.bind_volume_to_claim(once, pvc()) is None
+    once = vc.bind_volume_to_claim(pv("v"), pvc())
+    assert once is not None and vc.bind_volume_to_claim(once, pvc()) is None
 
 
 @pytest.mark.parametrize(("claim", "annotations"), [
-    (pvc(), {pvm.ANN_BOUND_BY_CONTROLLER: "yes", pvm.ANN_BIND_COMPLETED: "yes"}),
-    (pvc(volume="v"), {pvm.ANN_BIND_COMPLETED: "yes"}),
+    (pvc(), {vc.ANN_BOUND_BY_CONTROLLER: "yes", vc.ANN_BIND_COMPLETED: "yes"}),
+    (pvc(volume="v"), {vc.ANN_BIND_COMPLETED: "yes"}),
 ], ids=["controller-chose", "user-named-the-volume"])
 def test_binding_the_claim(claim: Obj, annotations: dict[str, str]) -> None:
     bound = pvm.bind_claim_to_volume(claim, pv("v"))
@@ -129,7 +130,7 @@ def test_binding_the_claim(claim: Obj, annotations: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("volume", "claim_ref", "annotations"), [
-    (pv("v", claim_ref={**REF, "uid": "u"}, **{pvm.ANN_BOUND_BY_CONTROLLER: "yes"}), None, None),
+    (pv("v", claim_ref={**REF, "uid": "u"}, **{vc.ANN_BOUND_BY_CONTROLLER: "yes"}), None, None),
     (pv("v", claim_ref={**REF, "uid": "u"}), REF, {}),
 ], ids=["controller-bound-is-freed", "user-prebound-keeps-its-claim"])
 def test_unbinding(volume: Obj, claim_ref: Obj | None, annotations: dict[str, str] | None) -> None:

@@ -10,14 +10,14 @@ import pytest
 from kubelite.client.store import Indexer, Lister
 from kubelite.scheduler.conftest import make_node, make_pod, table
 from kubelite.scheduler.framework import Code, CycleState, Status
-from kubelite.scheduler.plugins import volume_matching as vm
+from kubelite.api import volume_claims as vc
 from kubelite.scheduler.plugins.volume_binding import (
     BIND_CONFLICT, NODE_CONFLICT, PV_NOT_EXIST, UNBOUND_IMMEDIATE, VolumeBinding)
 from kubelite.scheduler.config_errors import ArgsError
 
 Obj = dict[str, Any]
 IMMEDIATE_SC = {"metadata": {"name": "immediate-sc"}, "provisioner": "p", "volumeBindingMode": "Immediate"}
-WAIT_SC = {"metadata": {"name": "wait-sc"}, "provisioner": vm.NOT_SUPPORTED_PROVISIONER,
+WAIT_SC = {"metadata": {"name": "wait-sc"}, "provisioner": vc.NOT_SUPPORTED_PROVISIONER,
            "volumeBindingMode": "WaitForFirstConsumer"}
 PROVISIONING_SC = {"metadata": {"name": "provisioning-sc"}, "provisioner": "csi.example.com",
                    "volumeBindingMode": "WaitForFirstConsumer",
@@ -26,7 +26,7 @@ PROVISIONING_SC = {"metadata": {"name": "provisioning-sc"}, "provisioner": "csi.
 
 def claim(name: str, *, storage_class: str = "wait-sc", volume: str = "", bound: bool = False,
           size: str = "1Gi", **meta: Any) -> Obj:
-    annotations = {vm.ANN_BIND_COMPLETED: "yes"} if bound else {}
+    annotations = {vc.ANN_BIND_COMPLETED: "yes"} if bound else {}
     annotations.update(meta.pop("annotations", {}))
     spec: Obj = {"storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
                  "resources": {"requests": {"storage": size}}}
@@ -121,7 +121,7 @@ CASES = [
     ("provisioner-limited-by-allowed-topologies", ["pvc-a"], [claim("pvc-a", storage_class="provisioning-sc")],
      [], Status.success(), {"node-a": (), "node-b": (BIND_CONFLICT,)}),
     ("claim-given-a-node-only-fits-that-node", ["pvc-a"],
-     [claim("pvc-a", storage_class="provisioning-sc", annotations={vm.ANN_SELECTED_NODE: "node-b"})],
+     [claim("pvc-a", storage_class="provisioning-sc", annotations={vc.ANN_SELECTED_NODE: "node-b"})],
      [], Status.success(), {"node-a": (BIND_CONFLICT,), "node-b": (BIND_CONFLICT,)}),
     ("two-claims-cannot-share-one-volume", ["pvc-a", "pvc-b"], [claim("pvc-a"), claim("pvc-b")],
      [volume("pv-a")], Status.success(), {"node-a": (BIND_CONFLICT,), "node-b": (BIND_CONFLICT,)}),
@@ -153,7 +153,7 @@ def test_claims_take_the_smallest_volumes_each_node_can_reach() -> None:
     assert {c["metadata"]["name"]: pv["metadata"]["name"] for pv, c in chosen.static} == {
         "small": "pv-1", "big": "pv-3"}
     assert all(pv["spec"]["claimRef"]["uid"] == f"uid-{c['metadata']['name']}" for pv, c in chosen.static)
-    assert all(pv["metadata"]["annotations"][vm.ANN_BOUND_BY_CONTROLLER] == "yes" for pv, _ in chosen.static)
+    assert all(pv["metadata"]["annotations"][vc.ANN_BOUND_BY_CONTROLLER] == "yes" for pv, _ in chosen.static)
 
 
 def test_a_reserved_volume_is_not_promised_to_the_next_pod_until_unreserved() -> None:
@@ -173,7 +173,7 @@ def test_reserve_asks_the_provisioner_for_the_chosen_node() -> None:
     _, _, state = run(vb, pod)
     assert vb.reserve(state, pod, "node-a").is_success()
     [provision] = state[vb.name].volumes.provision
-    assert provision["metadata"]["annotations"][vm.ANN_SELECTED_NODE] == "node-a"
+    assert provision["metadata"]["annotations"][vc.ANN_SELECTED_NODE] == "node-a"
     # the next pod sharing the claim sees the promise: node-a or nothing
     assert run(vb, pod)[1] == {"node-a": (), "node-b": (BIND_CONFLICT,)}
 

@@ -39,6 +39,7 @@ from kubelite.scheduler.config_decode import ListOf, Struct
 from kubelite.scheduler.config_errors import ArgsError, invalid
 from kubelite.scheduler.framework import Code, CycleState, Obj, Status, Verdict
 from kubelite.scheduler.node_table import NodeTable
+from kubelite.api import volume_claims as vc
 from kubelite.scheduler.plugins import volume_matching as vm
 from kubelite.scheduler.plugins.volume_prebind import (
     BindingFailed, PodVolumes, bindings_done, resource_version, write_bindings)
@@ -124,7 +125,7 @@ class VolumeBinding:
     # --- reads through the overlay ----------------------------------------------------
 
     def _current(self, resource: str, obj: Obj) -> Obj:
-        key = (resource, vm.claim_key(obj))
+        key = (resource, vc.claim_key(obj))
         entry = self._assumed.get(key)
         if entry is None:
             return obj
@@ -148,7 +149,7 @@ class VolumeBinding:
         return self._classes.get("", name)
 
     def _assume(self, resource: str, original: Obj, assumed: Obj) -> None:
-        self._assumed[(resource, vm.claim_key(original))] = (resource_version(original), assumed)
+        self._assumed[(resource, vc.claim_key(original))] = (resource_version(original), assumed)
 
     # --- scheduling cycle -------------------------------------------------------------
 
@@ -169,10 +170,10 @@ class VolumeBinding:
             if reason:
                 return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (reason,))
             assert claim is not None
-            if vm.is_fully_bound(claim):
+            if vc.is_fully_bound(claim):
                 bound.append(claim)
             elif (not (claim.get("spec") or {}).get("volumeName")
-                  and vm.is_delay_binding(claim, self._class(vm.claim_class(claim)))):
+                  and vc.is_delay_binding(claim, self._class(vc.claim_class(claim)))):
                 to_bind.append(claim)
             else:
                 immediate = True  # Immediate, or prebound: the PV controller binds those
@@ -225,15 +226,15 @@ class VolumeBinding:
         unsatisfied = np.zeros(n, dtype=np.bool_)
         rows = np.ones(n, dtype=np.bool_)
         names = nodes.name_column()
-        data.provision_only = [c for c in data.to_bind if vm.ANN_SELECTED_NODE in vm.annotations_of(c)]
+        data.provision_only = [c for c in data.to_bind if vc.ANN_SELECTED_NODE in vc.annotations_of(c)]
         for claim in data.provision_only:  # already promised to a node: only that node will do
-            elsewhere = names != vm.annotations_of(claim)[vm.ANN_SELECTED_NODE]
+            elsewhere = names != vc.annotations_of(claim)[vc.ANN_SELECTED_NODE]
             unsatisfied |= elsewhere
             rows &= ~elsewhere
         data.matching = sorted((c for c in data.to_bind if c not in data.provision_only),
-                               key=vm.storage_request)
+                               key=vc.storage_request)
         assert self._volumes is not None
-        data.candidates = [vm.candidate_volumes(claim, [self._current("pv", pv) for pv in self._volumes.list()])
+        data.candidates = [vc.candidate_volumes(claim, [self._current("pv", pv) for pv in self._volumes.list()])
                            for claim in data.matching]
         data.choices = vm.choose_volumes(data.candidates, nodes, rows)
         for claim in data.provision_only:
@@ -247,14 +248,14 @@ class VolumeBinding:
     def _provisionable(self, claim: Obj, nodes: NodeTable) -> Any:
         """Rows where the claim's class could provision a volume (checkVolumeProvisions);
         ValueError, an error of the cycle as upstream's, when the class cannot be read."""
-        class_name = vm.claim_class(claim)
+        class_name = vc.claim_class(claim)
         if not class_name:
-            raise ValueError(f'no class for claim "{vm.claim_key(claim)}"')
+            raise ValueError(f'no class for claim "{vc.claim_key(claim)}"')
         storage_class = self._class(class_name)
         if storage_class is None:
             raise ValueError(f'failed to find storage class "{class_name}"')
         provisioner = storage_class.get("provisioner") or ""
-        if not provisioner or provisioner == vm.NOT_SUPPORTED_PROVISIONER:
+        if not provisioner or provisioner == vc.NOT_SUPPORTED_PROVISIONER:
             return np.zeros(len(nodes), dtype=np.bool_)
         return vm.topology_matches(storage_class, nodes)
 
@@ -269,7 +270,7 @@ class VolumeBinding:
         for claim, (volumes, _), choice in zip(data.matching, data.candidates, data.choices):
             if choice[row] >= 0:
                 volume = volumes[int(choice[row])]
-                static.append((vm.bind_volume_to_claim(volume, claim), claim))
+                static.append((vc.bind_volume_to_claim(volume, claim) or volume, claim))
                 self._assume("pv", volume, static[-1][0])
             else:
                 provision.append(claim)
@@ -285,9 +286,9 @@ class VolumeBinding:
         if data is None or data.volumes is None:
             return
         for volume, _ in data.volumes.static:
-            self._assumed.pop(("pv", vm.claim_key(volume)), None)
+            self._assumed.pop(("pv", vc.claim_key(volume)), None)
         for claim in data.volumes.provision:
-            self._assumed.pop(("pvc", vm.claim_key(claim)), None)
+            self._assumed.pop(("pvc", vc.claim_key(claim)), None)
 
     # --- binding cycle ----------------------------------------------------------------
 

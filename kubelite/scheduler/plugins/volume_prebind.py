@@ -24,6 +24,7 @@ from kubelite.client.rest import Client
 from kubelite.client.store import Lister
 from kubelite.scheduler.framework import Obj
 from kubelite.scheduler.node_table import NodeTable
+from kubelite.api import volume_claims as vc
 from kubelite.scheduler.plugins import volume_matching as vm
 
 
@@ -71,12 +72,12 @@ def bindings_done(volumes: PodVolumes, node: str, claims: Lister, pvs: Lister) -
     for written, claim in volumes.static:
         name = str((written.get("metadata") or {}).get("name", ""))
         volume = pvs.get("", name)
-        api_claim = _claim(claims, vm.claim_key(claim))
+        api_claim = _claim(claims, vc.claim_key(claim))
         if volume is None:
             raise BindingFailed(f'failed to check binding: could not find v1.PersistentVolume "{name}"')
         if api_claim is None:
             raise BindingFailed("failed to check binding: could not find "
-                                f'v1.PersistentVolumeClaim "{vm.claim_key(claim)}"')
+                                f'v1.PersistentVolumeClaim "{vc.claim_key(claim)}"')
         if resource_version(written) > resource_version(volume):
             return False  # our write has not reached the informer yet
         if not _admits(volume, single):
@@ -84,19 +85,19 @@ def bindings_done(volumes: PodVolumes, node: str, claims: Lister, pvs: Lister) -
                                 "no matching NodeSelectorTerms")
         if not ((volume.get("spec") or {}).get("claimRef") or {}).get("uid"):
             raise BindingFailed(f'ClaimRef got reset for pv "{name}"')
-        if not vm.is_fully_bound(api_claim):
+        if not vc.is_fully_bound(api_claim):
             return False
     for written in volumes.provision:
-        key = vm.claim_key(written)
+        key = vc.claim_key(written)
         api_claim = _claim(claims, key)
         if api_claim is None:
             raise BindingFailed(f'failed to check provisioning pvc: could not find v1.PersistentVolumeClaim "{key}"')
         if resource_version(written) > resource_version(api_claim):
             return False
         name = (api_claim.get("metadata") or {}).get("name", "")
-        if not vm.annotations_of(api_claim):
+        if not vc.annotations_of(api_claim):
             raise BindingFailed(f'selectedNode annotation reset for PVC "{name}"')
-        if vm.annotations_of(api_claim).get(vm.ANN_SELECTED_NODE) != node:
+        if vc.annotations_of(api_claim).get(vc.ANN_SELECTED_NODE) != node:
             raise BindingFailed(f'provisioning failed for PVC "{name}"')  # the provisioner gave up
         if volume_name := (api_claim.get("spec") or {}).get("volumeName"):
             volume = pvs.get("", volume_name)
@@ -105,6 +106,6 @@ def bindings_done(volumes: PodVolumes, node: str, claims: Lister, pvs: Lister) -
             if not _admits(volume, single):
                 raise BindingFailed(f'pv "{volume_name}" node affinity doesn\'t match node "{node}": '
                                     "no matching NodeSelectorTerms")
-        if not vm.is_fully_bound(api_claim):
+        if not vc.is_fully_bound(api_claim):
             return False
     return True
