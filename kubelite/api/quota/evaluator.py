@@ -62,6 +62,23 @@ class Evaluator(Protocol):
         """What obj costs."""
 
 
+class Unscoped:
+    """What the kinds without quota scopes share (all but pods, upstream too): the
+    resources they measure are `names`, no scope ever matches them and nothing
+    constrains their admission beyond the quota's arithmetic."""
+
+    names: tuple[str, ...] = ()
+
+    def matching_resources(self, names: Iterable[str]) -> list[str]:
+        return [name for name in names if name in self.names]
+
+    def matches_scope(self, scope: ScopeRequirement, obj: Obj) -> bool:
+        return False
+
+    def constraints(self, required: Iterable[str], obj: Obj) -> str:
+        return ""
+
+
 def matches(evaluator: Evaluator, quota: Obj, obj: Obj) -> bool:
     """generic.Matches: the quota limits something this evaluator measures, and obj
     falls in every scope of the quota."""

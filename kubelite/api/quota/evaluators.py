@@ -32,6 +32,7 @@ from kubelite.api.quota.evaluator import (
     Evaluator,
     Obj,
     ScopeRequirement,
+    Unscoped,
     matches,
     object_count_name,
     quota_scopes,
@@ -48,7 +49,7 @@ __all__ = ["CORE_EVALUATORS", "Evaluator", "ObjectCountEvaluator",
            "usage_stats"]
 
 
-class ObjectCountEvaluator:
+class ObjectCountEvaluator(Unscoped):
     """Any kind: one of it costs one `count/<plural>[.<group>]` (and one of the legacy
     name, for the four kinds that have one). Only creates change a count."""
 
@@ -60,35 +61,17 @@ class ObjectCountEvaluator:
     def handles(self, operation: str, subresource: str) -> bool:
         return operation == "CREATE"
 
-    def matching_resources(self, names: Iterable[str]) -> list[str]:
-        return [name for name in names if name in self.names]
-
-    def matches_scope(self, scope: ScopeRequirement, obj: Obj) -> bool:
-        return False
-
-    def constraints(self, required: Iterable[str], obj: Obj) -> str:
-        return ""
-
     def usage(self, obj: Obj, now: datetime.datetime) -> ResourceList:
         return {name: ONE for name in self.names}
 
 
-class ServiceEvaluator:
+class ServiceEvaluator(Unscoped):
     group: str = ""
     plural: str = "services"
     names = ("count/services", "services", "services.nodeports", "services.loadbalancers")
 
     def handles(self, operation: str, subresource: str) -> bool:
         return operation in ("CREATE", "UPDATE")  # an update can change the type
-
-    def matching_resources(self, names: Iterable[str]) -> list[str]:
-        return [name for name in names if name in self.names]
-
-    def matches_scope(self, scope: ScopeRequirement, obj: Obj) -> bool:
-        return False
-
-    def constraints(self, required: Iterable[str], obj: Obj) -> str:
-        return ""
 
     def usage(self, obj: Obj, now: datetime.datetime) -> ResourceList:
         spec = obj.get("spec") or {}
@@ -110,7 +93,7 @@ STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"
 _PVC_RESOURCES = ("persistentvolumeclaims", "requests.storage")
 
 
-class PersistentVolumeClaimEvaluator:
+class PersistentVolumeClaimEvaluator(Unscoped):
     group: str = ""
     plural: str = "persistentvolumeclaims"
 
@@ -123,12 +106,6 @@ class PersistentVolumeClaimEvaluator:
         return [name for name in names
                 if name == "count/persistentvolumeclaims" or name in _PVC_RESOURCES
                 or any(name.endswith(STORAGE_CLASS_SUFFIX + r) for r in _PVC_RESOURCES)]
-
-    def matches_scope(self, scope: ScopeRequirement, obj: Obj) -> bool:
-        return False
-
-    def constraints(self, required: Iterable[str], obj: Obj) -> str:
-        return ""
 
     def usage(self, obj: Obj, now: datetime.datetime) -> ResourceList:
         spec = obj.get("spec") or {}
