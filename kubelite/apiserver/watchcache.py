@@ -377,8 +377,12 @@ class Cache:
                 still.append((rev, fut))
         self._revision_waiters = still
 
-    async def wait_for(self, revision: int, timeout: float = 3.0) -> bool:
+    # How long a read waits for the cache to catch up (upstream's blockTimeout).
+    catch_up_seconds = 3.0
+
+    async def wait_for(self, revision: int, timeout: float | None = None) -> bool:
         """Wait until the cache has seen `revision`; False on timeout."""
+        timeout = self.catch_up_seconds if timeout is None else timeout
         if revision <= self.revision:
             return True
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -25,7 +25,7 @@ from kubelite.apiserver.routing import RequestInfo
 from kubelite.machinery import errors
 
 # The key under which the authenticated UserInfo rides on the aiohttp request.
-USER = "kubelite.user"
+USER = web.RequestKey("kubelite.user", UserInfo)
 
 
 class Decision(enum.Enum):

@@ -89,7 +89,11 @@ async def list_objects(
             return _page_from_cache(store, prefix, predicate, limit, prefix, revision)
         return await _page_from_store(store, prefix, predicate, limit, prefix, revision)
     if resource_version == "":
-        await store.sync_cache()
+        # A consistent list: from the cache once it has caught up, else from the store
+        # at its current revision (upstream's delegator falls back to etcd the same way).
+        behind_at = await store.cache_caught_up()
+        if behind_at is not None:
+            return await _page_from_store(store, prefix, predicate, limit, prefix, behind_at)
     elif resource_version != "0":
         wanted = _parse_rv(resource_version)
         if not await cache.wait_for(wanted):

@@ -180,14 +180,28 @@ class Store:
 
     async def sync_cache(self) -> None:
         """Make the cache at least as new as the store (consistent read)."""
-        rev = await self.backend.current_revision()
-        if not await self.cache.wait_for(rev):
+        if await self.cache_caught_up() is not None:
             raise errors.Timeout("Timeout: Too large resource version: watch cache is behind")
 
+    async def cache_caught_up(self) -> int | None:
+        """Wait for the cache to reach the store's current revision: None once it has,
+        else (after the cache's wait) that revision, for the caller to read the store
+        at instead."""
+        rev = await self.backend.current_revision()
+        return None if await self.cache.wait_for(rev) else rev
+
     async def get(self, namespace: str, name: str, *, resource_version: str = "") -> Entry:
-        if resource_version != "0":
-            await self.sync_cache()
-        entry = self.cache.get(self.key(namespace, name))
+        """resourceVersion "0": whatever the cache holds. Otherwise the latest object:
+        from the cache once it has caught up with the store, else from the store
+        itself, as upstream serves such a GET from etcd (a busy server's cache may lag
+        by seconds; the client must not get a timeout for it)."""
+        key = self.key(namespace, name)
+        if resource_version != "0" and await self.cache_caught_up() is not None:
+            kv = await self.backend.get(key)
+            if kv is None:
+                raise self.not_found(name)
+            return self.cache.entry_from(kv)
+        entry = self.cache.get(key)
         if entry is None:
             raise self.not_found(name)
         return entry
