@@ -39,6 +39,7 @@ from kubelite.machinery.validation import field_invalid
 from kubelite.storage.backend import (
     Backend,
     KeyExists,
+    KeyValue,
     KeyNotFound,
     RevisionMismatch,
 )
@@ -206,10 +207,19 @@ class Store:
             raise self.not_found(name)
         return entry
 
+    async def _latest(self, key: str) -> KeyValue | None:
+        """The key's newest value, for a write to start from. The watch cache holds it
+        when it has seen every revision the store has (no read at all), else it is read
+        from the store. Either way the write is a compare-and-swap on that revision, so
+        one that raced another writer is retried from a fresh read."""
+        if self.cache.revision >= await self.backend.current_revision():
+            entry = self.cache.get(key)
+            return None if entry is None else KeyValue(key, entry.raw, 0, entry.revision)
+        return await self.backend.get(key)
+
     async def _read_for_write(self, key: str, name: str) -> tuple[Obj, int]:
-        """The current object and its revision, straight from the store: writes must
-        not race the cache."""
-        kv = await self.backend.get(key)
+        """The current object and its revision (see _latest)."""
+        kv = await self._latest(key)
         if kv is None:
             raise self.not_found(name)
         return decode_object(kv), kv.mod_revision
@@ -336,7 +346,7 @@ class Store:
         self._check_namespace_field(namespace, meta)
         wanted_rv = meta.get("resourceVersion") or ""
         key = self.key(namespace, name)
-        kv = await self.backend.get(key)
+        kv = await self._latest(key)
         if kv is None:
             if allow_create and not opts.subresource:
                 return await self.create(namespace, obj, opts), True
@@ -376,7 +386,7 @@ class Store:
         clients never asked for (they carry no resourceVersion)."""
         key = self.key(namespace, name)
         while True:
-            kv = await self.backend.get(key)
+            kv = await self._latest(key)
             if kv is None:
                 if create is None:
                     raise self.not_found(name)
