@@ -184,34 +184,30 @@ _SECRET_REF_VOLUMES = ("cephfs", "cinder", "flexVolume", "rbd", "scaleIO", "iscs
                        "storageos")
 
 
+def _ref_name(holder: Any, ref_key: str, name_key: str = "name") -> str | None:
+    """holder[ref_key][name_key] when holder[ref_key] is an object, else None."""
+    ref = holder.get(ref_key) if isinstance(holder, dict) else None
+    return str(ref.get(name_key) or "") if isinstance(ref, dict) else None
+
+
 def pod_secret_names(spec: Obj) -> Iterator[str]:
     """upstream's VisitPodSecretNames over every kind of container."""
-    for ref in _dicts(spec.get("imagePullSecrets")):
-        yield str(ref.get("name") or "")
+    found: list[str | None] = [str(ref.get("name") or "")
+                               for ref in _dicts(spec.get("imagePullSecrets"))]
     for key in ("initContainers", "containers", "ephemeralContainers"):
         for container in _dicts(spec.get(key)):
-            for env_from in _dicts(container.get("envFrom")):
-                if isinstance(env_from.get("secretRef"), dict):
-                    yield str(env_from["secretRef"].get("name") or "")
-            for env in _dicts(container.get("env")):
-                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
-                if isinstance(ref, dict):
-                    yield str(ref.get("name") or "")
+            found += [_ref_name(e, "secretRef") for e in _dicts(container.get("envFrom"))]
+            found += [_ref_name(e.get("valueFrom"), "secretKeyRef")
+                      for e in _dicts(container.get("env"))]
     for volume in _dicts(spec.get("volumes")):
-        if isinstance(volume.get("secret"), dict):
-            yield str(volume["secret"].get("secretName") or "")
-        if isinstance(volume.get("azureFile"), dict) and volume["azureFile"].get("secretName"):
-            yield str(volume["azureFile"]["secretName"])
-        for source in _SECRET_REF_VOLUMES:
-            ref = (volume.get(source) or {}).get("secretRef")
-            if isinstance(ref, dict):
-                yield str(ref.get("name") or "")
-        ref = (volume.get("csi") or {}).get("nodePublishSecretRef")
-        if isinstance(ref, dict):
-            yield str(ref.get("name") or "")
-        for projection in _dicts((volume.get("projected") or {}).get("sources")):
-            if isinstance(projection.get("secret"), dict):
-                yield str(projection["secret"].get("name") or "")
+        found.append(_ref_name(volume, "secret", "secretName"))
+        if (volume.get("azureFile") or {}).get("secretName"):
+            found.append(_ref_name(volume, "azureFile", "secretName"))
+        found += [_ref_name(volume.get(source), "secretRef") for source in _SECRET_REF_VOLUMES]
+        found.append(_ref_name(volume.get("csi"), "nodePublishSecretRef"))
+        found += [_ref_name(p, "secret")
+                  for p in _dicts((volume.get("projected") or {}).get("sources"))]
+    yield from (name for name in found if name is not None)
 
 
 def mirror_pod_violation(spec: Obj) -> str | None:
