@@ -10,8 +10,11 @@ from tests.cluster import Cluster
 
 # The API server, and of the controller manager only the namespace loop: deleting a
 # namespace needs it, as it needs kube-controller-manager upstream.
+# No serviceaccount loop makes `default` accounts there, so the ServiceAccount admission
+# plugin, which would refuse every pod for want of one, is off too.
 API_ONLY = ("--disable", "scheduler", *(arg for name in LOOP_NAMES if name != "namespace"
-                                        for arg in ("--disable", name)))
+                                        for arg in ("--disable", name)),
+            "--disable-admission-plugins", "ServiceAccount")
 
 
 @pytest.fixture(scope="session")

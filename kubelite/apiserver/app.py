@@ -77,13 +77,18 @@ class APIServer:
                  garbage_collector: bool = False,
                  toleration_seconds: tuple[int, int] | None = None,
                  authenticator: Authenticator | None = None,
-                 authorizer: Authorizer | None = None) -> None:
+                 authorizer: Authorizer | None = None,
+                 service_account_admission: bool = False) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
         default (300 s each). `authenticator` and `authorizer`: who each request is and
         whether it may; without an authenticator every request is an administrator,
-        which is why the CLI keeps such a server on loopback."""
+        which is why the CLI keeps such a server on loopback.
+        `service_account_admission`: run the ServiceAccount admission plugin (pods get
+        their account's token volume, and are refused until the account exists). On
+        in `kubelite server`; off by default, since a server without a serviceaccount
+        control loop would refuse every pod for want of a `default` account."""
         self.backend = backend
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -95,6 +100,7 @@ class APIServer:
         if toleration_seconds is not None:
             kwargs["toleration_seconds"] = toleration_seconds
         self.registry = Registry(backend=backend, cache=self.cache, has_gc=garbage_collector,
+                                 service_account_admission=service_account_admission,
                                  **kwargs)
         self.ready = False
         self._runner: web.AppRunner | None = None

@@ -8,10 +8,12 @@
                     [--node-cidr-mask-size 24] [--node-monitor-grace-period 40]
                     [--default-not-ready-toleration-seconds 300]
                     [--default-unreachable-toleration-seconds 300]
+                    [--disable-admission-plugins ServiceAccount] [--root-ca-file FILE]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
     kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
+                                [--root-ca-file FILE]
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
@@ -19,7 +21,10 @@ in-process transport unless `--disable scheduler` / `--disable controller-manage
 (kubelite/metrics) scrapes the kubelets every --metric-resolution and serves
 metrics.k8s.io through the API server, unless `--disable metrics-server`. Orphan and Foreground
 deletes get their finalizers only while the server's own manager runs `garbagecollector`
-(docs/decisions.md). `kubelite scheduler` and
+(docs/decisions.md). The server runs the ServiceAccount admission plugin (pods get their
+account's token volume) unless `--disable-admission-plugins ServiceAccount`;
+`--root-ca-file` is the CA bundle the root-ca-cert-publisher loop puts in every
+namespace's kube-root-ca.crt ConfigMap (without it that loop does nothing). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
 a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
 `--scheduler-config` / `--config`; a file with mistakes stops the command before anything
@@ -58,6 +63,8 @@ log = logging.getLogger("kubelite")
 
 # what `kubelite server --disable` can leave out: whole components, or single loops
 COMPONENTS = ("scheduler", "controller-manager", "metrics-server", *LOOP_NAMES)
+# what --disable-admission-plugins may name: the rest of the chain is always on
+OPTIONAL_ADMISSION_PLUGINS = ("ServiceAccount",)
 
 
 def default_data_dir() -> Path:
@@ -118,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                            metavar="SECONDS",
                            help="tolerationSeconds of the unreachable:NoExecute toleration "
                                 "every pod gets unless it has one")
+    admission.add_argument("--disable-admission-plugins", default="", metavar="NAMES",
+                           help="admission plugins to leave out, comma separated "
+                                "(only " + ", ".join(OPTIONAL_ADMISSION_PLUGINS)
+                                + " can be)")
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -209,6 +220,10 @@ def _add_loop_flags(parser: argparse.ArgumentParser) -> None:
                        type=_go_duration, default=300.0, metavar="DURATION",
                        help="how long an HPA without behavior looks back before scaling "
                             "down (default 5m0s)")
+    group.add_argument("--root-ca-file", type=Path, default=None, metavar="FILE",
+                       help="CA bundle published as every namespace's kube-root-ca.crt "
+                            "ConfigMap (root-ca-cert-publisher; without it that loop does "
+                            "nothing)")
 
 
 def loop_settings(args: argparse.Namespace, storage_dir: Path) -> LoopSettings:
@@ -218,7 +233,8 @@ def loop_settings(args: argparse.Namespace, storage_dir: Path) -> LoopSettings:
     return LoopSettings(
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, storage_dir=storage_dir,
         node=args.node_settings, hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
-        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization)
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        root_ca_pem=getattr(args, "root_ca_pem", None))
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             config = simulated_node_config(args, args.simulated_nodes)
             args.node_settings = node_settings(args)
+            args.disabled_admission = disabled_admission_plugins(args.disable_admission_plugins)
+            args.root_ca_pem = root_ca_pem(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
@@ -322,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             args.node_settings = node_settings(args)
+            args.root_ca_pem = root_ca_pem(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
@@ -428,6 +447,22 @@ async def run_controller_manager(args: argparse.Namespace) -> int:
             settings=loop_settings(args, storage_dir)).run())
 
 
+def disabled_admission_plugins(names: str) -> frozenset[str]:
+    """--disable-admission-plugins as a set; ValueError for a plugin that must run."""
+    disabled = frozenset(n.strip() for n in names.split(",") if n.strip())
+    for name in sorted(disabled - set(OPTIONAL_ADMISSION_PLUGINS)):
+        raise ValueError(f"--disable-admission-plugins: {name!r} cannot be disabled (only "
+                         + ", ".join(OPTIONAL_ADMISSION_PLUGINS) + " can)")
+    return disabled
+
+
+def root_ca_pem(args: argparse.Namespace) -> str | None:
+    """--root-ca-file's text, checked to hold certificates; None without the flag."""
+    from kubelite.cli.root_ca import read_root_ca
+
+    return None if args.root_ca_file is None else read_root_ca(args.root_ca_file)
+
+
 def server_controllers(disabled: list[str]) -> list[str] | None:
     """The --controllers list of the server's controller manager; None: run none."""
     if "controller-manager" in disabled:
@@ -487,7 +522,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        compaction_interval=args.compaction_interval,
                        garbage_collector=runs_garbage_collector(controllers),
                        toleration_seconds=(args.default_not_ready_toleration_seconds,
-                                           args.default_unreachable_toleration_seconds))
+                                           args.default_unreachable_toleration_seconds),
+                       service_account_admission="ServiceAccount" not in args.disabled_admission)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

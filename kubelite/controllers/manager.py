@@ -47,6 +47,7 @@ from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringLo
 from kubelite.controllers.replicaset import ReplicaSetLoop, replication_controller_loop
 from kubelite.controllers.settings import LoopSettings
 from kubelite.controllers.resourcequota import ResourceQuotaLoop
+from kubelite.controllers.rootcacertpublisher import RootCACertPublisherLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.tainteviction import TaintEvictionLoop
@@ -84,6 +85,7 @@ LOOPS: dict[str, LoopFactory] = {
     "taint-eviction-controller": TaintEvictionLoop,
     "endpointslicemirroring": EndpointSliceMirroringLoop,
     "horizontalpodautoscaling": HorizontalLoop,
+    "root-ca-cert-publisher": RootCACertPublisherLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

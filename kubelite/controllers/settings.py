@@ -25,3 +25,6 @@ class LoopSettings:
     hpa_sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
     # --horizontal-pod-autoscaler-downscale-stabilization
     hpa_downscale_stabilization: float = 300.0
+    # --root-ca-file's contents: the CA bundle the root-ca-cert-publisher writes into
+    # every namespace's kube-root-ca.crt ConfigMap; None leaves that loop idle
+    root_ca_pem: str | None = None

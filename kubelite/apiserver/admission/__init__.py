@@ -7,6 +7,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 |---|---|---|
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
 | LimitRanger | admit, validate | LimitRange defaults for new pods' containers; min, max and ratio bounds on pods and claims |
+| ServiceAccount | admit, validate | new pods run as an existing ServiceAccount (`default` unless named), with the kube-api-access-* token volume mounted and the account's imagePullSecrets; off unless asked for (`service_account=True`) |
 | Priority | admit | a new pod's priority from its PriorityClass |
 | DefaultTolerationSeconds | admit | pods tolerate not-ready/unreachable nodes for 300 s unless they say otherwise |
 | DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |
@@ -33,6 +34,7 @@ from kubelite.apiserver.admission.lifecycle import NamespaceLifecycle
 from kubelite.apiserver.admission.limitranger import LimitRanger
 from kubelite.apiserver.admission.priority import Priority
 from kubelite.apiserver.admission.resourcequota import ResourceQuota
+from kubelite.apiserver.admission.service_account import ServiceAccount
 from kubelite.apiserver.admission.service_addresses import ServiceAddresses
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.registry.allocators import ServiceAllocator
@@ -41,20 +43,26 @@ from kubelite.apiserver.watchcache import Cache
 
 def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator,
                   not_ready_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS,
-                  unreachable_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> Chain:
+                  unreachable_toleration_seconds: int = DEFAULT_TOLERATION_SECONDS,
+                  service_account: bool = False) -> Chain:
     """The chain every server runs. The ServiceAddresses plugin also listens to the
     cache, to give back what deleted Services held. ResourceQuota validates last, as
-    upstream orders it: only a write every other plugin passed is charged."""
+    upstream orders it: only a write every other plugin passed is charged.
+    `service_account`: run the ServiceAccount plugin, which refuses pods until a
+    serviceaccount control loop has made their namespace's `default` account; a
+    server without one (tests of the API alone) leaves it out."""
     addresses = ServiceAddresses(stores=stores, allocator=allocator)
     cache.add_listener(addresses.on_event)
     limit_ranger = LimitRanger(stores=stores, cache=cache)
+    accounts = [ServiceAccount(stores=stores, cache=cache)] if service_account else []
     return Chain(
-        mutating=[NamespaceLifecycle(stores=stores, cache=cache), limit_ranger,
+        mutating=[NamespaceLifecycle(stores=stores, cache=cache), limit_ranger, *accounts,
                   Priority(stores=stores, cache=cache),
                   DefaultTolerationSeconds(not_ready_seconds=not_ready_toleration_seconds,
                                            unreachable_seconds=unreachable_toleration_seconds),
                   DefaultStorageClass(stores=stores, cache=cache)],
-        validating=[limit_ranger, addresses, ResourceQuota(stores=stores, cache=cache)])
+        validating=[limit_ranger, *accounts, addresses,
+                    ResourceQuota(stores=stores, cache=cache)])
 
 
 __all__ = ["DEFAULT_TOLERATION_SECONDS", "Attributes", "Chain", "Finish", "MutatingPlugin",

@@ -25,9 +25,11 @@ class Registry:
                  has_gc: bool = False,
                  toleration_seconds: tuple[int, int] = (admission.DEFAULT_TOLERATION_SECONDS,
                                                         admission.DEFAULT_TOLERATION_SECONDS),
+                 service_account_admission: bool = False,
                  ) -> None:
         """`toleration_seconds`: how long pods tolerate a not-ready and an unreachable
-        node unless they say (DefaultTolerationSeconds admission)."""
+        node unless they say (DefaultTolerationSeconds admission).
+        `service_account_admission`: run the ServiceAccount admission plugin."""
         self.backend = backend
         self.cache = cache
         self.stores: dict[tuple[str, str], Store] = {}
@@ -41,7 +43,8 @@ class Registry:
         self.admission = admission.default_chain(stores=self, cache=cache,
                                                  allocator=self.services,
                                                  not_ready_toleration_seconds=toleration_seconds[0],
-                                                 unreachable_toleration_seconds=toleration_seconds[1])
+                                                 unreachable_toleration_seconds=toleration_seconds[1],
+                                                 service_account=service_account_admission)
         for spec in RESOURCES:
             self.add(spec)
 

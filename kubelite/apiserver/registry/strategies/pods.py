@@ -48,8 +48,12 @@ def default_pod(pod: Obj) -> None:
 
 
 def admit_pod(pod: Obj) -> None:
-    """What the ServiceAccount admission plugin adds to a new pod (idempotent)."""
+    """The one thing the ServiceAccount admission plugin adds to every new pod, here too
+    for a server that runs without the plugin (idempotent). Mirror pods are left
+    alone, as the plugin leaves them: they may name no account."""
     spec = spec_of(pod)
+    if "kubernetes.io/config.mirror" in ((pod.get("metadata") or {}).get("annotations") or {}):
+        return
     if not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = "default"
         spec["serviceAccount"] = "default"
