@@ -25,8 +25,10 @@ resync (`resync_period`) calls on_update(obj, obj) for every cached object. Keep
 handlers quick (turn the object into a key, enqueue it): a slow handler delays every
 later event.
 
-`transform` (client-go's SetTransform) edits each object as it arrives, before it is
-cached or handed to a handler: `strip_managed_fields` drops metadata.managedFields,
+`transform` (client-go's SetTransform) maps each object as it arrives, before it is
+cached or handed to a handler, to a new object: never in place, since one watch
+event's object is shared by every watcher of it in the process (watch.parse_event).
+`strip_managed_fields` drops metadata.managedFields,
 which kube-scheduler and kube-controller-manager never read and which is a third of a
 pod's size; their informers strip it, as upstream's do. An object from such a cache
 written back by update keeps its managed fields: the server keeps what a write omits.
@@ -90,11 +92,12 @@ def _rv(obj: Obj) -> str:
 
 
 def strip_managed_fields(obj: Obj) -> Obj:
-    """client-go's TransformStripManagedFields."""
+    """client-go's TransformStripManagedFields, as a new top level and metadata: the
+    event's object may be shared with other watchers (watch.parse_event)."""
     meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)
-    return obj
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 class _WatchEnded(Exception):

@@ -30,8 +30,30 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 
 
+# The watchers of one process that see the same event receive the same bytes: the
+# server writes each frame around the watch cache's one encoding of the object, so the
+# scheduler's, the control loops' and the simulated kubelets' informers of a pod all
+# read one line. It is decoded once and every watcher gets the same object: one copy
+# of each pod in memory instead of one per component, and one decode instead of
+# several. Objects from a watch are read-only for everyone who holds them, as
+# client-go's are (informers, listers and handlers never edit them in place).
+_RECENT: dict[bytes, WatchEvent] = {}
+_RECENT_MAX = 1024  # enough for every watcher of a burst to find the event
+
+
 def parse_event(line: bytes) -> WatchEvent:
     """One line of the stream as (type, object); ERROR raises its Status error."""
+    hit = _RECENT.get(line)
+    if hit is not None:
+        return hit
+    event = _decode_event(line)
+    if len(_RECENT) >= _RECENT_MAX:
+        del _RECENT[next(iter(_RECENT))]  # the oldest: dicts keep insertion order
+    _RECENT[line] = event
+    return event
+
+
+def _decode_event(line: bytes) -> WatchEvent:
     try:
         event = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
