@@ -108,7 +108,9 @@ def decode(managed: list[dict[str, Any]] | None) -> Managers:
 # its creator's entry, unchanged), so a stored set is decoded, and its encoding made,
 # once per distinct value. The FieldSets shared this way are never edited in place:
 # the set algebra returns new sets. Encodings are kept as bytes, so each object gets
-# dicts of its own. The caches are small: a working set, not a record of every write.
+# dicts of its own. The caches are small, a working set, and keep what was used last:
+# a stream of one-off sets (each pod's status entry names its own IP) must not push
+# out the few that every write of a busy kind shares (a node Lease's entry).
 _DECODED: dict[bytes, FieldSet] = {}
 _CANONICAL: dict[int, tuple[FieldSet, bytes]] = {}  # the encodings of _DECODED's sets
 _MAX_CACHED = 1_000
@@ -121,14 +123,15 @@ def _decode_fields(raw: Any) -> FieldSet:
         key = orjson.dumps(raw)
     except (orjson.JSONEncodeError, TypeError):
         return FieldSet.from_fields_v1(raw)
-    fields = _DECODED.get(key)
+    fields = _DECODED.pop(key, None)
     if fields is None:
         if len(_DECODED) >= _MAX_CACHED:
-            _DECODED.clear()
-            _CANONICAL.clear()
-        fields = _DECODED[key] = FieldSet.from_fields_v1(raw)
+            evicted = _DECODED.pop(next(iter(_DECODED)))  # the least recently used
+            _CANONICAL.pop(id(evicted), None)
+        fields = FieldSet.from_fields_v1(raw)
         _CANONICAL[id(fields)] = (fields, orjson.dumps(
             fields.to_fields_v1(emit_child=_encode_subtree)))
+    _DECODED[key] = fields  # now the most recently used
     return fields
 
 
@@ -146,12 +149,13 @@ _SUBTREES: dict[tuple[int, bool], tuple[FieldSet, bytes]] = {}
 
 
 def _encode_subtree(fields: FieldSet, include_self: bool) -> dict[str, Any]:
-    hit = _SUBTREES.get((id(fields), include_self))
+    key = (id(fields), include_self)
+    hit = _SUBTREES.pop(key, None)
     if hit is None or hit[0] is not fields:
         if len(_SUBTREES) >= _MAX_CACHED:
-            _SUBTREES.clear()
-        hit = _SUBTREES[(id(fields), include_self)] = (
-            fields, orjson.dumps(fields.emit(include_self)))
+            del _SUBTREES[next(iter(_SUBTREES))]
+        hit = (fields, orjson.dumps(fields.emit(include_self)))
+    _SUBTREES[key] = hit
     out: dict[str, Any] = orjson.loads(hit[1])
     return out
 
