@@ -8,9 +8,9 @@ therefore a verified chain, and it names its user as upstream's
 CommonNameUserConversion does: the user is the subject's CN, the groups its O
 values; a certificate without a CN names nobody.
 
-Where upstream answers a bad certificate with 401, kubelite's handshake fails
-(Python's ssl cannot ask for a certificate without checking it); either way the
-request is refused and never served (docs/decisions.md).
+Where upstream answers a bad certificate with 401, kubelite's handshake fails and
+the connection closes unanswered (Python's ssl cannot ask for a certificate without
+checking it); either way the request is never served (docs/decisions.md).
 
 A request with no verified certificate (plain HTTP, the in-process transport, a
 token client) is not this authenticator's: it answers None.
