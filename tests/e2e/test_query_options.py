@@ -1,4 +1,4 @@
-"""Query parameters read as kube-apiserver reads them, over plain HTTP and from the
+"""Query parameters read as kube-apiserver reads them, in raw HTTP requests and from the
 official Python client: Go's boolean and int64 conversions, and the Status a bad value
 gets (400 for a value that cannot be read, 422 for one that is not allowed)."""
 

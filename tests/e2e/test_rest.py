@@ -1,4 +1,4 @@
-"""The REST API's semantics over plain HTTP: status codes, versions, watch, CRDs."""
+"""The REST API's semantics in raw HTTP requests: status codes, versions, watch, CRDs."""
 
 from __future__ import annotations
 
