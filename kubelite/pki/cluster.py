@@ -152,6 +152,12 @@ class ClusterTLS:
                                     f"server once to make them")
         return self.ensure(None, now=now, force=True)
 
+    def authority(self, ca: str) -> CertificateAuthority:
+        """A CA made already, with its key: what a signer (the CSR signing controller)
+        signs with. OSError or ValueError when it is missing or unreadable."""
+        return CertificateAuthority(load_certificate(self.cert_path(ca).read_bytes()),
+                                    load_key(self.key_path(ca).read_bytes()))
+
     def ca_pem(self, ca: str = SERVER_CA) -> bytes:
         return self.cert_path(ca).read_bytes()
 

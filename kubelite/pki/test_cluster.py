@@ -51,6 +51,8 @@ def test_the_admin_certificate_is_system_admin_in_system_masters(tls: ClusterTLS
     cert = load_certificate(tls.credentials(ADMIN)[0])
     assert Subject.of(cert) == Subject("system:admin", ("system:masters",))
     cert.verify_directly_issued_by(load_certificate(tls.ca_pem(CLIENT_CA)))
+    assert tls.authority(CLIENT_CA).issued(cert)
+    assert not tls.authority(SERVER_CA).issued(cert)
 
 
 def test_a_restart_keeps_every_file(tls: ClusterTLS) -> None:

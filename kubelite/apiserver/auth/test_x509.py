@@ -19,8 +19,14 @@ from kubelite.apiserver.auth.authn import (
 )
 from kubelite.apiserver.auth.user import UserInfo
 from kubelite.apiserver.auth.x509 import X509Authenticator, user_from_subject
-from kubelite.pki.certs import CLIENT_AUTH, CertificateAuthority, Subject, certificate_pem
-from kubelite.pki.certs import key_pem, new_key
+from kubelite.pki.certs import (
+    CLIENT_AUTH,
+    CertificateAuthority,
+    Subject,
+    certificate_pem,
+    key_pem,
+    new_key,
+)
 from kubelite.pki.cluster import ADMIN, CLIENT_CA, SERVER_CA, ClusterTLS, serving_alt_names
 from kubelite.storage.factory import open_backend
 
@@ -84,10 +90,7 @@ def client_context(tls: ClusterTLS, tmp_path: Path, subject: Subject | None = No
     if subject is None:
         return context
     if ca is None:
-        from kubelite.pki.certs import load_certificate, load_key
-
-        ca = CertificateAuthority(load_certificate(tls.ca_pem(CLIENT_CA)),
-                                  load_key(tls.key_path(CLIENT_CA).read_bytes()))
+        ca = tls.authority(CLIENT_CA)
     key = new_key()
     cert = ca.issue(key.public_key(), subject, usages=[CLIENT_AUTH], now=NOW)
     cert_file, key_file = tmp_path / "c.crt", tmp_path / "c.key"
