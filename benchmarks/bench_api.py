@@ -5,7 +5,8 @@
 Figures, each printed with its ratio to a limit measured in the same run:
 
 - GET of one pod (wrk, 32 connections) vs a bare aiohttp handler on the same stack
-  (uvloop, aiohttp) answering the same bytes: goal ratio >= 0.5.
+  (uvloop, aiohttp, TLS with the server's own certificate) answering the same bytes:
+  goal ratio >= 0.5.
 - ConfigMap creates with 32 concurrent clients (wrk POSTing generateName bodies) vs the
   store's raw write rate (bench_storage's bare sqlite3 / etcd puts): goal >= 1,500/s.
 - LIST of N pods (N=10,000): median and p90 latency over 20 lists, vs 150 ms; and the
@@ -16,6 +17,10 @@ Figures, each printed with its ratio to a limit measured in the same run:
 - 100 watchers on one namespace while a writer makes 500 writes/s: events delivered
   (every one to every watcher) and p99 delivery delay, vs 1 s.
 - Server RSS with N pods stored, vs 300 MB.
+
+The server speaks HTTPS only: every request here goes over TLS (trusting the cluster's
+CA) with a bearer token of a `--token-auth-file` user in system:masters, as a remote
+client would; the bare handlers serve TLS too, so the ratios compare like with like.
 
 A benchmark, not a test: it prints, it asserts nothing. Needs wrk (Debian's wrk).
 """
@@ -29,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -50,17 +56,55 @@ from bench_storage import raw_etcd_write_rate, raw_sqlite_write_rate  # noqa: E4
 from kubelite.storage.etcd_process import EtcdServer  # noqa: E402
 
 BARE_HANDLER = textwrap.dedent("""
-    import sys, uvloop
+    import ssl, sys, uvloop
     from aiohttp import web
     body = open(sys.argv[2], "rb").read()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
     async def handle(request):
         return web.Response(body=body, content_type="application/json")
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
     uvloop.install()
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None,
-                print=None)
+                print=None, ssl_context=context)
 """)
+
+TOKEN = "bench-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class TLS:
+    """The client side of the server's TLS: its CA, set once the server made it."""
+
+    context: ssl.SSLContext | None = None
+    serving: tuple[str, str] = ("", "")  # the server's certificate and key, for bare handlers
+
+    @classmethod
+    def load(cls, data_dir: Path) -> None:
+        tls = data_dir / "tls"
+        cls.context = ssl.create_default_context(cafile=str(tls / "server-ca.crt"))
+        cls.serving = (str(tls / "serving-kube-apiserver.crt"),
+                       str(tls / "serving-kube-apiserver.key"))
+
+
+def session(**options: object) -> aiohttp.ClientSession:
+    """An aiohttp session as the benchmark's user, over the server's TLS."""
+    connector = aiohttp.TCPConnector(ssl=TLS.context or True,
+                                     limit=options.pop("limit", 100))  # type: ignore[arg-type]
+    return aiohttp.ClientSession(connector=connector, headers=AUTH, **options)  # type: ignore[arg-type]
+
+
+def fetch(url: str) -> bytes:
+    import urllib.request
+    request = urllib.request.Request(url, headers=AUTH)
+    with urllib.request.urlopen(request, timeout=60, context=TLS.context) as resp:
+        return resp.read()  # type: ignore[no-any-return]
+
+
+def bare_handler(port: int, body_file: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", BARE_HANDLER, str(port), str(body_file),
+                             *TLS.serving])
 
 
 def free_port() -> int:
@@ -69,15 +113,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import urllib.request
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60,
+               ca_file: Path | None = None) -> None:
+    """Until `url` answers; `ca_file`: the CA to trust, once the server has made it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{url} exited")
+        if ca_file is not None and TLS.context is None:
+            if not ca_file.exists():
+                time.sleep(0.05)
+                continue
+            TLS.load(ca_file.parent.parent)
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
+            fetch(url)
+            return
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(url)
@@ -95,7 +145,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def wrk(url: str, *, seconds: int = 5, connections: int = 32, script: str | None = None
         ) -> float:
-    args = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url]
+    args = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
+            "-H", f"Authorization: Bearer {TOKEN}", url]
     if script:
         args[1:1] = ["-s", script]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -168,12 +219,12 @@ def pod(i: int) -> bytes:
 
 
 async def create_pods(url: str, numbers: range) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with session() as http:
         sem = asyncio.Semaphore(32)
 
         async def one(i: int) -> None:
             async with sem:
-                async with session.post(f"{url}/api/v1/namespaces/bench/pods", data=pod(i),
+                async with http.post(f"{url}/api/v1/namespaces/bench/pods", data=pod(i),
                                         headers={"Content-Type": "application/json"}) as r:
                     if r.status not in (201, 409):
                         raise RuntimeError(await r.text())
@@ -184,11 +235,11 @@ async def list_latencies(*urls: str, rounds: int = 20) -> list[list[float]]:
     """Latencies (ms) of LISTs from each server, taking turns, so a machine busy with
     something else slows each server alike."""
     out: list[list[float]] = [[] for _ in urls]
-    async with aiohttp.ClientSession() as session:
+    async with session() as http:
         for _ in range(rounds):
             for url, latencies in zip(urls, out):
                 t = time.perf_counter()
-                async with session.get(f"{url}/api/v1/namespaces/bench/pods") as r:
+                async with http.get(f"{url}/api/v1/namespaces/bench/pods") as r:
                     await r.read()
                 latencies.append((time.perf_counter() - t) * 1000)
     return out
@@ -196,11 +247,10 @@ async def list_latencies(*urls: str, rounds: int = 20) -> list[list[float]]:
 
 async def concurrent_lists(url: str, clients: int = 32) -> list[float]:
     """Latencies (ms) of `clients` full LISTs started together, one connection each."""
-    conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn) as session:
+    async with session(limit=0) as http:
         async def one() -> float:
             t = time.perf_counter()
-            async with session.get(f"{url}/api/v1/namespaces/bench/pods") as r:
+            async with http.get(f"{url}/api/v1/namespaces/bench/pods") as r:
                 await r.read()
             return (time.perf_counter() - t) * 1000
         return list(await asyncio.gather(*(one() for _ in range(clients))))
@@ -213,16 +263,14 @@ async def watch_fanout(url: str, watchers: int = 100, rate: int = 500,
     delays: list[float] = []
     received = [0]
     total = int(rate * seconds)
-    conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(None)) \
-            as session:
-        async with session.get(ns_url + "?limit=1") as r:
+    async with session(limit=0, timeout=aiohttp.ClientTimeout(None)) as http:
+        async with http.get(ns_url + "?limit=1") as r:
             rv = (await r.json())["metadata"]["resourceVersion"]
         ready = asyncio.Event()
         started = [0]
 
         async def watcher() -> None:
-            async with session.get(f"{ns_url}?watch=1&resourceVersion={rv}"
+            async with http.get(f"{ns_url}?watch=1&resourceVersion={rv}"
                                    f"&timeoutSeconds={int(seconds) + 30}") as r:
                 started[0] += 1
                 if started[0] == watchers:
@@ -247,7 +295,7 @@ async def watch_fanout(url: str, watchers: int = 100, rate: int = 500,
             await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
             async with sem:
                 body_i = {**body, "data": {"sent": repr(time.time())}}
-                async with session.post(ns_url, data=orjson.dumps(body_i),
+                async with http.post(ns_url, data=orjson.dumps(body_i),
                                         headers={"Content-Type": "application/json"}) as r:
                     await r.read()
         await asyncio.gather(*(write(i) for i in range(total)))
@@ -277,27 +325,28 @@ def run_backend(backend: str, pods: int, workdir: Path) -> None:
         raw_name = "raw sqlite3 writes/s"
     port = free_port()
     data_dir = workdir / f"data-{backend}"
-    server = subprocess.Popen(args + ["--data-dir", str(data_dir), "--port", str(port)],
+    tokens = workdir / "tokens.csv"
+    tokens.write_text(f'{TOKEN},bench,bench,"system:masters"\n')
+    TLS.context = None
+    server = subprocess.Popen(args + ["--data-dir", str(data_dir), "--port", str(port),
+                                      "--token-auth-file", str(tokens)],
                               cwd=ROOT, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{port}"
     bare = None
     try:
-        wait_ready(url + "/readyz", server)
+        wait_ready(url + "/readyz", server, ca_file=data_dir / "tls" / "server-ca.crt")
         asyncio.run(_setup(url))
-        # GET one pod vs the bare handler serving the same bytes.
-        import urllib.request
+        # GET one pod vs the bare handler serving the same bytes, both over TLS.
         pod_url = f"{url}/api/v1/namespaces/bench/pods/pod-00000"
-        body = urllib.request.urlopen(pod_url).read()
         body_file = workdir / "pod.json"
-        body_file.write_bytes(body)
+        body_file.write_bytes(fetch(pod_url))
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_HANDLER, str(bare_port),
-                                 str(body_file)])
-        wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
-        bare_rate = wrk(f"http://127.0.0.1:{bare_port}/api/v1/namespaces/bench/pods/pod-00000")
+        bare = bare_handler(bare_port, body_file)
+        wait_ready(f"https://127.0.0.1:{bare_port}/", bare)
+        bare_rate = wrk(f"https://127.0.0.1:{bare_port}/api/v1/namespaces/bench/pods/pod-00000")
         get_rate = wrk(pod_url)
-        figure("GET one pod", get_rate, "req/s", bare_rate, "bare aiohttp handler req/s",
-               "goal >= 0.5")
+        figure("GET one pod (TLS, token)", get_rate, "req/s", bare_rate,
+               "bare aiohttp TLS handler req/s", "goal >= 0.5")
         stop(bare)
         bare = None
         # Creates with 32 concurrent clients.
@@ -313,13 +362,11 @@ def run_backend(backend: str, pods: int, workdir: Path) -> None:
         # LIST of N pods.
         asyncio.run(create_pods(url, range(1, pods)))
         list_file = workdir / "list.json"
-        list_file.write_bytes(urllib.request.urlopen(f"{url}/api/v1/namespaces/bench/pods")
-                              .read())
+        list_file.write_bytes(fetch(f"{url}/api/v1/namespaces/bench/pods"))
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_HANDLER, str(bare_port),
-                                 str(list_file)])
-        wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
-        lat, bare_lat = asyncio.run(list_latencies(url, f"http://127.0.0.1:{bare_port}"))
+        bare = bare_handler(bare_port, list_file)
+        wait_ready(f"https://127.0.0.1:{bare_port}/", bare)
+        lat, bare_lat = asyncio.run(list_latencies(url, f"https://127.0.0.1:{bare_port}"))
         stop(bare)
         bare = None
         med = statistics.median(lat)
@@ -349,9 +396,9 @@ def run_backend(backend: str, pods: int, workdir: Path) -> None:
 
 
 async def _setup(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with session() as http:
         for ns in ("bench", "bench-cm", "watched"):
-            async with session.post(f"{url}/api/v1/namespaces", data=orjson.dumps(
+            async with http.post(f"{url}/api/v1/namespaces", data=orjson.dumps(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
                     headers={"Content-Type": "application/json"}) as r:
                 await r.read()

@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,10 +38,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kubelite.client.kubeconfig import load_kubeconfig  # noqa: E402
+
 RSS_GOAL_MB, CPU_GOAL_CORES = 600.0, 1.0  # issue 6: nodes alone
 POPULATED_RSS_GOAL_MB, POPULATED_CPU_GOAL_CORES = 1024.0, 0.5  # issue 7: with pods
 REPLICAS_PER_DEPLOYMENT = 1000
 TICKS = os.sysconf("SC_CLK_TCK")
+# TLS as the running server's admin kubeconfig says (the server speaks HTTPS only);
+# one server runs at a time
+CONTEXT: ssl.SSLContext | None = None
 
 
 def free_port() -> int:
@@ -61,15 +69,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def use_kubeconfig(path: Path) -> None:
+    global CONTEXT
+    CONTEXT = load_kubeconfig(path).ssl_context()
+
+
 def get(url: str) -> dict:  # type: ignore[type-arg]
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    with urllib.request.urlopen(url, timeout=30, context=CONTEXT) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
 def post(url: str, body: dict) -> None:  # type: ignore[type-arg]
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30):
+    with urllib.request.urlopen(request, timeout=30, context=CONTEXT):
         pass
 
 
@@ -116,14 +129,18 @@ class Server:
         args += extra_args
         self.proc = subprocess.Popen(args, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://127.0.0.1:{self.port}"
+        kubeconfig = data_dir / "kubeconfig"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            try:
-                get(self.url + "/version")
-                return
-            except OSError:
-                time.sleep(0.1)
+            if kubeconfig.exists():  # written once the server serves
+                use_kubeconfig(kubeconfig)
+                try:
+                    get(self.url + "/version")
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.1)
         raise TimeoutError("server did not start")
 
     def stop(self) -> None:

@@ -1,7 +1,10 @@
 """A real `kubelite server` process for end-to-end tests.
 
 Started on a free loopback port with its own data dir, stopped by its pid with
-SIGTERM (and killed if it does not stop), so every test leaves nothing behind.
+SIGTERM (and killed if it does not stop), so every test leaves nothing behind. The
+server speaks HTTPS only and authenticates every request: raw requests go through
+`Cluster.open`, which trusts the cluster's CA and presents the admin certificate of
+the kubeconfig the server writes, as kubectl does.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -51,10 +55,26 @@ class Cluster:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
+        self._ssl: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """TLS as the admin kubeconfig says: the cluster's CA, the admin certificate."""
+        if self._ssl is None:
+            from kubelite.client.kubeconfig import load_kubeconfig
+
+            context = load_kubeconfig(self.kubeconfig).ssl_context()
+            assert context is not None, "the kubeconfig is not https"
+            self._ssl = context
+        return self._ssl
+
+    def open(self, request: str | urllib.request.Request, *, timeout: float = 30
+             ) -> Any:
+        """urllib's urlopen as the cluster's administrator (HTTPError for non-2xx)."""
+        return urllib.request.urlopen(request, timeout=timeout, context=self.ssl_context())
 
     @property
     def kubeconfig(self) -> str:
@@ -68,6 +88,10 @@ class Cluster:
             args += ["--datastore-endpoint", self.datastore]
         args += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # the server writes the kubeconfig once it serves; an older one names an
+        # older port
+        Path(self.kubeconfig).unlink(missing_ok=True)
+        self._ssl = None
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                      cwd=str(ROOT))
@@ -75,12 +99,13 @@ class Cluster:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kubelite server exited: {self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
-                    if r.status == 200 and Path(self.kubeconfig).exists():
-                        return
-            except OSError:
-                pass
+            if Path(self.kubeconfig).exists():
+                try:
+                    with self.open(self.url + "/readyz", timeout=1) as r:
+                        if r.status == 200:
+                            return
+                except OSError:
+                    pass
             time.sleep(0.05)
         self.stop()
         raise TimeoutError("kubelite server did not become ready")
@@ -132,7 +157,7 @@ def call(cluster: Cluster, method: str, path: str, body: Any = None, *,
     req = urllib.request.Request(cluster.url + path, data=data, method=method,
                                  headers={"Content-Type": content_type, **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with cluster.open(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")

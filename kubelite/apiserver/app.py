@@ -8,7 +8,9 @@ hundreds of registered routes. Every error leaves as a Kubernetes Status.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -78,18 +80,25 @@ class APIServer:
                  toleration_seconds: tuple[int, int] | None = None,
                  authenticator: Authenticator | None = None,
                  authorizer: Authorizer | None = None,
-                 service_account_admission: bool = False) -> None:
+                 service_account_admission: bool = False,
+                 ssl_context: ssl.SSLContext | None = None,
+                 loopback_token: str | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
         default (300 s each). `authenticator` and `authorizer`: who each request is and
         whether it may; without an authenticator every request is an administrator,
-        which is why the CLI keeps such a server on loopback.
-        `service_account_admission`: run the ServiceAccount admission plugin (pods get
-        their account's token volume, and are refused until the account exists). On
-        in `kubelite server`; off by default, since a server without a serviceaccount
-        control loop would refuse every pod for want of a `default` account."""
+        which is why only tests build such a server. `service_account_admission`: run
+        the ServiceAccount admission plugin (pods get their account's token volume, and
+        are refused until the account exists). On in `kubelite server`; off by default,
+        since a server without a serviceaccount control loop would refuse every pod for
+        want of a `default` account. `ssl_context`: serve HTTPS (the CLI always does;
+        kubelite.pki makes it). `loopback_token`: the bearer token of the server's own
+        in-process client (upstream's loopback client), which the authenticator must
+        know."""
         self.backend = backend
+        self.ssl_context = ssl_context
+        self.loopback_token = loopback_token
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.host = host
@@ -117,7 +126,19 @@ class APIServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where a client on this machine reaches the server: loopback when it
+        listens on every address."""
+        scheme = "https" if self.ssl_context is not None else "http"
+        host = self.host
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            pass  # a host name
+        else:
+            if address.is_unspecified:
+                address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
+            host = f"[{address}]" if address.version == 6 else str(address)
+        return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
         await self.backend.start()
@@ -130,7 +151,8 @@ class APIServer:
         # reservations on the store (they are no API resource); the compactor works on
         # the store.
         self.crd_serving = crds.Serving(self.registry)
-        self.loopback = Client(InProcessTransport(self.handle),  # type: ignore[arg-type]
+        self.loopback = Client(InProcessTransport(self.handle,  # type: ignore[arg-type]
+                                                  token=self.loopback_token),
                                field_manager="kube-apiserver")
         self.crd_lifecycle = crd_controller.CRDLifecycle(self.loopback)
         self.reservation_repair = allocators.repair_controller(self.registry.services,
@@ -148,7 +170,8 @@ class APIServer:
         app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,
+                           ssl_context=self.ssl_context)
         await site.start()
         if self.port == 0:
             sockets = site._server.sockets  # type: ignore[union-attr]

@@ -9,6 +9,8 @@
                     [--default-not-ready-toleration-seconds 300]
                     [--default-unreachable-toleration-seconds 300]
                     [--disable-admission-plugins ServiceAccount] [--root-ca-file FILE]
+                    [--tls-san NAME,...] [--token-auth-file FILE]
+    kubelite certificate rotate [--data-dir DIR]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
@@ -30,8 +32,12 @@ a KubeSchedulerConfiguration (profiles, plugins, weights, plugin args) with
 `--scheduler-config` / `--config`; a file with mistakes stops the command before anything
 starts, listing every mistake on stderr.
 
-The server listens on loopback unless told otherwise: until kubelite authenticates
-clients, a non-loopback address needs --allow-insecure-bind, said out loud.
+The server speaks HTTPS only, with the certificates kubelite.pki keeps under
+<data-dir>/tls, and authenticates every request: client certificates of the
+cluster's client CA, the tokens of --token-auth-file, and the tokens of its own
+in-process components (identities.py). It listens on loopback unless
+--bind-address says otherwise. `kubelite certificate rotate` renews the leaf
+certificates at once (they are renewed on start within 90 days of expiry).
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import ipaddress
+import datetime
 import logging
 import os
 import signal
@@ -54,6 +60,7 @@ from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
     from kubelite.client.rest import Client
+    from kubelite.pki.cluster import ClusterTLS
     from kubelite.controllers.node_settings import NodeSettings
     from kubelite.controllers.settings import LoopSettings
     from kubelite.kubelet.simulated import NodeConfig
@@ -73,15 +80,6 @@ def default_data_dir() -> Path:
     return Path.home() / ".local/share/kubelite"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kubelite", description="A lightweight Kubernetes")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,9 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="sqlite:///path/to/db (default: <data-dir>/db/state.db) or "
                              "etcd URLs, comma separated (http://127.0.0.1:2379)")
     server.add_argument("--service-cidr", default="10.43.0.0/16")
-    server.add_argument("--allow-insecure-bind", action="store_true",
-                        help="allow a non-loopback --bind-address although clients are "
-                             "not authenticated yet")
+    server.add_argument("--tls-san", action="append", default=[], metavar="NAME",
+                        help="another host name or IP address for the serving "
+                             "certificate (repeatable, comma separated)")
+    server.add_argument("--token-auth-file", type=Path, default=None, metavar="FILE",
+                        help="static bearer tokens: upstream's CSV of "
+                             "token,user,uid[,\"group1,group2\"]")
     server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
                         help="events kept per resource for watches that resume from an "
                              "older resourceVersion; older ones get 410 Gone")
@@ -136,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="finished pods kept before the pod garbage collector deletes "
                              "the oldest (0: never)")
     server.add_argument("--log-level", default="INFO")
+    certificate = sub.add_parser("certificate", help="manage the cluster's certificates")
+    certificate_sub = certificate.add_subparsers(dest="certificate_command", required=True)
+    rotate = certificate_sub.add_parser(
+        "rotate", help="renew every leaf certificate now (the CAs are kept); restart "
+                       "the server afterwards to serve the new ones")
+    rotate.add_argument("--data-dir", type=Path, default=None,
+                        help="the server's data dir (same default as kubelite server)")
+    rotate.add_argument("--log-level", default="INFO")
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
                        help="run N simulated nodes (only simulated nodes so far)")
@@ -284,12 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "certificate":
+        return rotate_certificates(args.data_dir or default_data_dir())
     if args.command == "server":
-        if not _is_loopback(args.bind_address) and not args.allow_insecure_bind:
-            print(f"kubelite: refusing to listen on {args.bind_address}: the API is not "
-                  f"authenticated yet; pass --allow-insecure-bind to do it anyway",
-                  file=sys.stderr)
-            return 2
         try:
             config = simulated_node_config(args, args.simulated_nodes)
             args.node_settings = node_settings(args)
@@ -308,6 +314,15 @@ def main(argv: list[str] | None = None) -> int:
             if (loaded := load_scheduler_configuration(args.scheduler_config)) is None:
                 return 2
             args.scheduler_configuration = loaded
+        args.static_tokens = None
+        if args.token_auth_file is not None:
+            from kubelite.apiserver.auth.authn import StaticTokens
+
+            try:
+                args.static_tokens = StaticTokens.from_file(args.token_auth_file)
+            except (OSError, ValueError) as err:
+                print(f"kubelite: --token-auth-file: {err}", file=sys.stderr)
+                return 2
         _install_uvloop()
         return asyncio.run(run_server(args, config))
     if args.command == "agent":
@@ -506,14 +521,65 @@ async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
     return code
 
 
+def rotate_certificates(data_dir: Path) -> int:
+    """`kubelite certificate rotate`: every leaf reissued, the CAs kept."""
+    from kubelite.pki.cluster import ClusterTLS
+
+    try:
+        issued = ClusterTLS(data_dir / "tls").rotate(now=datetime.datetime.now(datetime.UTC))
+    except (OSError, ValueError) as err:
+        print(f"kubelite: {err}", file=sys.stderr)
+        return 1
+    print(f"kubelite: renewed {', '.join(issued)} in {data_dir / 'tls'}; restart the "
+          f"server to serve them (it rewrites the admin kubeconfig)", flush=True)
+    return 0
+
+
+def server_tls(args: argparse.Namespace, data_dir: Path) -> ClusterTLS:
+    """The cluster's certificates, made or renewed as due; ValueError says why not."""
+    from kubelite.pki.cluster import ClusterTLS, serving_alt_names
+
+    extra = [name for flag in args.tls_san for name in flag.split(",") if name.strip()]
+    names = serving_alt_names(bind_address=args.bind_address,
+                              service_cidr=args.service_cidr, extra=extra)
+    tls = ClusterTLS(data_dir / "tls")
+    issued = tls.ensure(names, now=datetime.datetime.now(datetime.UTC))
+    if issued:
+        log.info("issued certificates in %s: %s", tls.directory, ", ".join(issued))
+    return tls
+
+
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
+    from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
+    from kubelite.apiserver.auth.x509 import X509Authenticator
+    from kubelite.cli import identities
+    from kubelite.client.inprocess import InProcessTransport
+    from kubelite.client.rest import Client
+    from kubelite.pki.cluster import ADMIN
     from kubelite.storage.factory import open_backend
 
     data_dir: Path = args.data_dir or default_data_dir()
+    try:
+        tls = server_tls(args, data_dir)
+    except (OSError, ValueError) as err:
+        print(f"kubelite: certificates: {err}", file=sys.stderr)
+        return 2
+    if args.root_ca_pem is None:
+        # the kube-root-ca.crt every namespace gets: the CA that signed the serving
+        # certificate, so pods can verify the API server (upstream's --root-ca-file)
+        args.root_ca_pem = tls.ca_pem().decode()
     (data_dir / "db").mkdir(parents=True, exist_ok=True)
     endpoint = args.datastore_endpoint or f"sqlite://{data_dir / 'db' / 'state.db'}"
     controllers = server_controllers(args.disable)
+    # Authentication is always on: client certificates, then bearer tokens (the token
+    # file's, and the in-process components' own, made fresh at every start).
+    tokens = identities.ComponentTokens()
+    token_authenticators = [tokens.authenticator()]
+    if args.static_tokens is not None:
+        token_authenticators.insert(0, args.static_tokens)
+    authenticator = AuthenticatorChain([X509Authenticator(),
+                                        BearerTokenAuthenticator(token_authenticators)])
     # the server adds orphan/foregroundDeletion finalizers only when its own controller
     # manager runs the garbage collector, which removes them (docs/decisions.md)
     server = APIServer(backend=open_backend(endpoint), host=args.bind_address,
@@ -523,50 +589,55 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        garbage_collector=runs_garbage_collector(controllers),
                        toleration_seconds=(args.default_not_ready_toleration_seconds,
                                            args.default_unreachable_toleration_seconds),
-                       service_account_admission="ServiceAccount" not in args.disabled_admission)
+                       service_account_admission="ServiceAccount" not in args.disabled_admission,
+                       authenticator=authenticator, ssl_context=tls.server_context(),
+                       loopback_token=tokens.token(identities.APISERVER))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     tune_gc()
-    kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url)
+    cert_pem, key_pem = tls.credentials(ADMIN)
+    kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url, ca_pem=tls.ca_pem(),
+                                  cert_pem=cert_pem, key_pem=key_pem)
     print(f"kubelite: API server listening on {server.url}", flush=True)
     print(f"kubelite: admin kubeconfig written to {kubeconfig}", flush=True)
     components: list[asyncio.Task[None]] = []
-    if (config.count or "scheduler" not in args.disable or controllers is not None
-            or "metrics-server" not in args.disable):
-        from kubelite.client.inprocess import InProcessTransport
-        from kubelite.client.rest import Client
 
+    def client(component: str, field_manager: str) -> Client:
+        """An in-process client authenticated as `component`."""
         # handle() takes the BaseRequest the transport builds (typed as web.Request).
-        transport = InProcessTransport(server.handle)  # type: ignore[arg-type]
+        transport = InProcessTransport(server.handle,  # type: ignore[arg-type]
+                                       token=tokens.token(component))
+        return Client(transport, field_manager=field_manager)
+
     if "scheduler" not in args.disable:
         from kubelite.scheduler.scheduler import KubeScheduler
 
-        scheduler = KubeScheduler(Client(transport, field_manager="kube-scheduler"),
+        scheduler = KubeScheduler(client(identities.SCHEDULER, "kube-scheduler"),
                                   **scheduler_options(args.scheduler_configuration))
         components.append(asyncio.create_task(scheduler.run(), name="scheduler"))
     if controllers is not None:
         from kubelite.controllers.manager import FIELD_MANAGER, ControllerManager
 
         manager = ControllerManager(
-            Client(transport, field_manager=FIELD_MANAGER), controllers=controllers,
+            client(identities.CONTROLLER_MANAGER, FIELD_MANAGER), controllers=controllers,
             settings=loop_settings(args, data_dir / "storage"))
         components.append(asyncio.create_task(manager.run(), name="controller manager"))
     simulated = None
     if config.count:
         from kubelite.kubelet.simulated import SimulatedNodes
 
-        client = Client(transport, field_manager="kubelite-kubelet")
-        simulated = SimulatedNodes(client, config)
+        simulated = SimulatedNodes(client(identities.SIMULATED_NODES, "kubelite-kubelet"),
+                                   config)
     if "metrics-server" not in args.disable:
         from kubelite.metrics import MetricsServer
 
         # the simulated kubelets' endpoint is asked in process, without a socket
         local: list[Callable[[str], str | None]] = (
             [simulated.endpoint.local_get] if simulated and simulated.endpoint else [])
-        metrics = MetricsServer(Client(transport, field_manager="metrics-server"),
+        metrics = MetricsServer(client(identities.METRICS_SERVER, "metrics-server"),
                                 resolution=args.metric_resolution, local=local)
         await server.add_aggregated_api(metrics.api)
         components.append(asyncio.create_task(metrics.run(), name="metrics server"))

@@ -75,3 +75,22 @@ profiles: [{schedulerName: a}, {schedulerName: b}]
             options["lease_duration"]) == (False, "s", "ns", 30.0)
     assert (options["pod_initial_backoff"], options["pod_max_backoff"]) == (2.0, 20.0)
     assert scheduler_options(None) == {}
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "No such file"),
+    ("token,user\n", "at least 3 columns"),
+], ids=["missing", "too-few-columns"])
+def test_server_with_a_bad_token_file_starts_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
+        message: str) -> None:
+    tokens = tmp_path / "tokens.csv"
+    if content is not None:
+        tokens.write_text(content)
+    data_dir = tmp_path / "data"
+    code = main(["server", "--data-dir", str(data_dir), "--port", "0",
+                 "--token-auth-file", str(tokens)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kubelite: --token-auth-file: ") and message in err
+    assert not data_dir.exists()

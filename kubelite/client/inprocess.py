@@ -195,11 +195,14 @@ def _plain(response: web.StreamResponse) -> tuple[int, Mapping[str, str], bytes]
 
 class InProcessTransport:
     """A Transport whose server is a handler in this event loop:
-    `InProcessTransport(server.handle)` for a kubelite APIServer."""
+    `InProcessTransport(server.handle)` for a kubelite APIServer. `token` becomes
+    `Authorization: Bearer`, as with HTTPTransport: a component in the server's
+    process is authenticated like any other client."""
 
-    def __init__(self, handler: Handler, *, client_max_size: int = 16 << 20,
-                 stream_buffer: int = 256) -> None:
+    def __init__(self, handler: Handler, *, token: str | None = None,
+                 client_max_size: int = 16 << 20, stream_buffer: int = 256) -> None:
         self._handler = handler
+        self._authorization = f"Bearer {token}" if token else None
         self._client_max_size = client_max_size
         self._stream_buffer = stream_buffer
 
@@ -209,6 +212,8 @@ class InProcessTransport:
         url = URL.build(path=path, query=params or None)
         hdrs: CIMultiDict[str] = CIMultiDict(headers or {})
         hdrs.setdefault("Host", "kubelite.in-process")
+        if self._authorization is not None:
+            hdrs.setdefault("Authorization", self._authorization)
         if body:
             hdrs["Content-Length"] = str(len(body))
         message = RawRequestMessage(

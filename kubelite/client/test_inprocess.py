@@ -90,3 +90,16 @@ async def test_slow_reader_applies_back_pressure_to_the_handler() -> None:
         await asyncio.sleep(0)
     assert written <= 5  # the handler waits for the reader, like a full socket
     assert len([line async for line in s.lines()]) == 100
+
+
+async def test_a_token_is_sent_as_bearer_unless_the_request_names_its_own() -> None:
+    async def authorization(request: web.BaseRequest) -> web.StreamResponse:
+        return web.Response(body=request.headers.get("Authorization", "").encode())
+
+    with_token = InProcessTransport(authorization, token="s3cret")
+    assert (await with_token.request("GET", "/")).body == b"Bearer s3cret"
+    stream = await with_token.stream("GET", "/")
+    assert await stream.read() == b"Bearer s3cret"
+    own = await with_token.request("GET", "/", headers={"Authorization": "Bearer other"})
+    assert own.body == b"Bearer other"
+    assert (await InProcessTransport(authorization).request("GET", "/")).body == b""

@@ -90,7 +90,7 @@ def read_object(cluster: Cluster, kind: Kind, manifest: dict[str, Any]) -> Any:
     base = f"/apis/{kind.spec.group}/{kind.version}" if kind.spec.group else "/api/v1"
     scope = f"/namespaces/{meta['namespace']}" if kind.spec.namespaced else ""
     try:
-        with urllib.request.urlopen(
+        with cluster.open(
                 f"{cluster.url}{base}{scope}/{kind.spec.plural}/{meta['name']}") as r:
             return json.load(r)
     except urllib.error.HTTPError as err:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,12 +39,13 @@ class Watch:
     def __init__(self, cluster: Cluster, path: str) -> None:
         code, listed = call(cluster, "GET", path)
         assert code == 200, listed
+        self.cluster = cluster
         self.url = (f"{cluster.url}{path}?watch=1&timeoutSeconds=1"
                     f"&resourceVersion={listed['metadata']['resourceVersion']}")
         self.events: list[tuple[str, Obj]] = []
 
     def close(self) -> None:
-        with urllib.request.urlopen(self.url, timeout=30) as response:
+        with self.cluster.open(self.url, timeout=30) as response:
             for line in response:
                 event = json.loads(line)
                 self.events.append((event["type"], event["object"]))

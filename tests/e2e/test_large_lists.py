@@ -37,7 +37,7 @@ def ns(cluster: Cluster) -> str:
         req = urllib.request.Request(f"{cluster.url}/api/v1/namespaces/{name}/pods",
                                      data=json.dumps(pod(i)).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with cluster.open(req, timeout=30) as resp:
             assert resp.status == 201
 
     with ThreadPoolExecutor(8) as pool:
@@ -55,7 +55,7 @@ ALL = [f"p-{i:03d}" for i in range(PODS)]
 
 def raw_list(cluster: Cluster, path: str) -> tuple[bytes, dict[str, str]]:
     req = urllib.request.Request(cluster.url + path, headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
+    with cluster.open(req, timeout=30) as resp:
         return resp.read(), dict(resp.headers)
 
 

@@ -239,7 +239,7 @@ def test_kubectl_revalidates_its_cached_document_by_etag(cluster: Cluster, ns: s
         listed = cluster.kubectl("get", "cm", "-n", ns, "-o", "yaml").stdout
         run = subprocess.run([tool(f"kubectl-{version}"), "apply", "-f", "-", "-v=8"], input=listed,
                              capture_output=True, text=True, env=env, timeout=60, check=True)
-        return run.stderr.rsplit("/openapi/v2", 1)[1].split("http://", 1)[0]
+        return run.stderr.rsplit("/openapi/v2", 1)[1].split("https://", 1)[0]
 
     first = v2_response_headers()
     assert "Etag:" in first and "X-From-Cache" not in first
@@ -252,7 +252,7 @@ def fetch(cluster: Cluster, **headers: str) -> tuple[int, dict[str, list[str]], 
     request = urllib.request.Request(cluster.url + "/openapi/v2",
                                      headers={k.replace("_", "-"): v for k, v in headers.items()})
     try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
+        with cluster.open(request, timeout=30) as resp:
             status, message, body = resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         status, message, body = err.code, err.headers, err.read()

@@ -1,4 +1,4 @@
-"""Query parameters read as kube-apiserver reads them, over plain HTTP and from the
+"""Query parameters read as kube-apiserver reads them, in raw HTTP requests and from the
 official Python client: Go's boolean and int64 conversions, and the Status a bad value
 gets (400 for a value that cannot be read, 422 for one that is not allowed)."""
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
@@ -19,7 +18,7 @@ from tests.cluster import Cluster, call
 def first_events(cluster: Cluster, path: str, count: int) -> list[dict[str, Any]]:
     """The first `count` lines of a watch stream (the stream's timeout bounds the wait)."""
     events: list[dict[str, Any]] = []
-    with urllib.request.urlopen(cluster.url + path, timeout=30) as resp:
+    with cluster.open(cluster.url + path, timeout=30) as resp:
         assert resp.headers["Content-Type"].startswith("application/json")
         for line in resp:
             events.append(json.loads(line))

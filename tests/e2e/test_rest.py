@@ -1,4 +1,4 @@
-"""The REST API's semantics over plain HTTP: status codes, versions, watch, CRDs."""
+"""The REST API's semantics in raw HTTP requests: status codes, versions, watch, CRDs."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_bad_input_gets_status_and_store_is_untouched(cluster: Cluster, ns: str,
     assert (status["kind"], status["reason"], status["code"]) == ("Status", reason, code)
     _, listed = call(cluster, "GET", path)
     assert listed["items"] == []
-    with urllib.request.urlopen(cluster.url + "/readyz", timeout=10) as resp:
+    with cluster.open(cluster.url + "/readyz", timeout=10) as resp:
         assert resp.status == 200  # the server keeps serving
 
 
@@ -250,7 +250,7 @@ def test_watch_list_ends_initial_events_with_bookmark(cluster: Cluster, ns: str)
         cluster.url + base + "?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
         "&resourceVersionMatch=NotOlderThan&timeoutSeconds=2")
     events = []
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with cluster.open(req, timeout=10) as resp:
         for line in resp:
             events.append(json.loads(line))
             if events[-1]["type"] == "BOOKMARK":
@@ -270,7 +270,7 @@ def test_watch_delivers_changes_in_order_with_selector(cluster: Cluster, ns: str
     def follow() -> None:
         req = urllib.request.Request(f"{cluster.url}{base}?watch=1&resourceVersion={rv}"
                                      "&labelSelector=app%3Dx&timeoutSeconds=5")
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with cluster.open(req, timeout=10) as resp:
             for line in resp:
                 events.append(json.loads(line))
                 if len(events) == 3:
@@ -380,7 +380,7 @@ def test_discovery_documents(cluster: Cluster) -> None:
     assert agg["kind"] == "APIGroupDiscoveryList"
     for path in ("/version", "/healthz", "/livez", "/openapi/v3", "/openapi/v2"):
         req = urllib.request.Request(cluster.url + path)
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with cluster.open(req, timeout=30) as resp:
             assert resp.status == 200
 
 
