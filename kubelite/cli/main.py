@@ -48,6 +48,7 @@ from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
+    from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions
     from kubelite.client.rest import Client
     from kubelite.controllers.node_settings import NodeSettings
     from kubelite.controllers.settings import LoopSettings
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                            metavar="SECONDS",
                            help="tolerationSeconds of the unreachable:NoExecute toleration "
                                 "every pod gets unless it has one")
+    _add_service_account_flags(server)
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -163,6 +165,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_loop_flags(manager)
     manager.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _add_service_account_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service account tokens")
+    group.add_argument("--service-account-key-file", type=Path, default=None, metavar="FILE",
+                       help="PEM private key (RSA or EC) that signs and verifies ServiceAccount "
+                            "tokens (default <data-dir>/tls/service.key, made on first start)")
+    group.add_argument("--service-account-issuer", action="append", default=None,
+                       metavar="URL",
+                       help="issuer of ServiceAccount tokens; repeat to accept more, the "
+                            "first issues (default https://kubernetes.default.svc.cluster.local)")
+    group.add_argument("--api-audiences", default="", metavar="LIST",
+                       help="comma-separated audiences the API accepts tokens for "
+                            "(default: the issuer)")
+    group.add_argument("--service-account-max-token-expiration", type=_go_duration,
+                       default=0.0, metavar="DURATION",
+                       help="longest token a TokenRequest gets (a Go duration; default: "
+                            "no limit)")
+
+
+def service_account_options(args: argparse.Namespace) -> ServiceAccountOptions:
+    from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions
+
+    return ServiceAccountOptions.from_flags(
+        data_dir=args.data_dir or default_data_dir(), key_file=args.service_account_key_file,
+        issuers=args.service_account_issuer, api_audiences=args.api_audiences,
+        max_token_expiration=args.service_account_max_token_expiration)
 
 
 def _add_node_loop_flags(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             config = simulated_node_config(args, args.simulated_nodes)
             args.node_settings = node_settings(args)
+            args.service_accounts = service_account_options(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
@@ -473,6 +503,7 @@ async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
 
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
+    from kubelite.apiserver.auth.serviceaccount.options import install, join_chain
     from kubelite.storage.factory import open_backend
 
     data_dir: Path = args.data_dir or default_data_dir()
@@ -488,6 +519,9 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        garbage_collector=runs_garbage_collector(controllers),
                        toleration_seconds=(args.default_not_ready_toleration_seconds,
                                            args.default_unreachable_toleration_seconds))
+    # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
+    # authenticator of the tokens, last among the chain's bearer-token authenticators.
+    join_chain(server.authenticator, install(server, args.service_accounts))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
