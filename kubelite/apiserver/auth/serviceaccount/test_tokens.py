@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.auth.audiences import TokenRejected
 from kubelite.apiserver.auth.serviceaccount import keys
+from kubelite.apiserver.auth.serviceaccount.authenticator import (
+    CachedObjects,
+    ServiceAccountTokenAuthenticator,
+)
 from kubelite.apiserver.auth.serviceaccount.conftest import ISSUER, Call
 from kubelite.apiserver.auth.serviceaccount.issuer import TokenIssuer
 
@@ -152,6 +158,13 @@ def _tampered(token: str) -> str:
     return f"{header}.{forged.decode()}.{signature}"
 
 
+@functools.cache
+def _stranger() -> keys.SigningKey:
+    """A key the server has never seen."""
+    return keys.SigningKey.from_private_key(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
 BAD_TOKENS = ["garbage", "expired", "not-yet-valid", "other-key", "unknown-kid",
               "unsigned", "tampered", "three-dots", "json", "unknown-account"]
 
@@ -161,8 +174,7 @@ async def test_bad_tokens_are_401_never_5xx(call: Call, server: APIServer, tmp_p
                                             kind: str) -> None:
     account = await make_account(call)
     uid = account["metadata"]["uid"]
-    stranger = keys.SigningKey.from_private_key(
-        rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    stranger = _stranger()
 
     def issued(issuer: TokenIssuer, name: str = "robot", account_uid: str = uid) -> str:
         return issuer.issue(namespace="default", name=name, uid=account_uid,
@@ -228,3 +240,24 @@ async def test_legacy_secret_token_lives_as_long_as_its_secret(call: Call,
                                 "error": "Token does not match server's copy"}
     await call("DELETE", "/api/v1/namespaces/default/secrets/robot-token")
     await _refused_within(call, token)
+
+
+async def test_a_token_seen_before_still_expires(call: Call, server: APIServer,
+                                                tmp_path: Path) -> None:
+    """Signatures are checked once per token; times and lookups on every use."""
+    account = await make_account(call)
+    now = [time.time()]
+    authenticator = ServiceAccountTokenAuthenticator(
+        keys=[keys.load(tmp_path / "tls" / "service.key")], issuers=[ISSUER],
+        api_audiences=[ISSUER], objects=CachedObjects(server.registry), clock=lambda: now[0])
+    token = _issuer(tmp_path, clock=now[0]).issue(
+        namespace="default", name="robot", uid=account["metadata"]["uid"],
+        audiences=(ISSUER,), expiration_seconds=600).token
+    user = await authenticator.authenticate_token(token)
+    assert user is not None and user.uid == account["metadata"]["uid"]
+    now[0] += 600 + 59  # within the leeway
+    assert await authenticator.authenticate_token(token) is not None
+    now[0] += 2
+    assert await authenticator.authenticate_token(token) is None
+    with pytest.raises(TokenRejected, match="service account token has expired"):
+        await authenticator.review_token(token, None)
