@@ -261,3 +261,40 @@ async def test_a_token_seen_before_still_expires(call: Call, server: APIServer,
     assert await authenticator.authenticate_token(token) is None
     with pytest.raises(TokenRejected, match="service account token has expired"):
         await authenticator.review_token(token, None)
+
+
+async def make_node(call: Call, name: str = "n1") -> dict[str, Any]:
+    status, node = await call("POST", "/api/v1/nodes", body={"metadata": {"name": name}})
+    assert status == 201, node
+    return node
+
+
+async def test_pod_bound_token_names_the_pods_node(call: Call) -> None:
+    await make_account(call)
+    node = await make_node(call)
+    status, pod = await call("POST", "/api/v1/namespaces/default/pods", body={
+        "metadata": {"name": "web"},
+        "spec": {"serviceAccountName": "robot", "nodeName": "n1",
+                 "containers": [{"name": "c", "image": "nginx"}]}})
+    assert status == 201, pod
+    token = await token_for(call, {"boundObjectRef": {
+        "apiVersion": "v1", "kind": "Pod", "name": "web"}})
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["kubernetes.io"]["node"] == {"name": "n1", "uid": node["metadata"]["uid"]}
+    _, user = await whoami(call, token)
+    assert user["extra"]["authentication.kubernetes.io/node-name"] == ["n1"]
+    assert user["extra"]["authentication.kubernetes.io/node-uid"] == [node["metadata"]["uid"]]
+    # the pod, not its node, decides: the token outlives the node
+    await call("DELETE", "/api/v1/nodes/n1")
+    assert (await whoami(call, token))[0] == 201
+
+
+async def test_node_bound_token_dies_with_the_node(call: Call) -> None:
+    await make_account(call)
+    node = await make_node(call)
+    token = await token_for(call, {"boundObjectRef": {
+        "apiVersion": "v1", "kind": "Node", "name": "n1"}})
+    _, user = await whoami(call, token)
+    assert user["extra"]["authentication.kubernetes.io/node-uid"] == [node["metadata"]["uid"]]
+    await call("DELETE", "/api/v1/nodes/n1")
+    await _refused_within(call, token)
