@@ -178,7 +178,7 @@ def _add_service_account_flags(parser: argparse.ArgumentParser) -> None:
                             "first issues (default https://kubernetes.default.svc.cluster.local)")
     group.add_argument("--api-audiences", default="", metavar="LIST",
                        help="comma-separated audiences the API accepts tokens for "
-                            "(default: the issuer)")
+                            "(default: the issuers)")
     group.add_argument("--service-account-max-token-expiration", type=_go_duration,
                        default=0.0, metavar="DURATION",
                        help="longest token a TokenRequest gets (a Go duration; default: "

@@ -7,7 +7,7 @@
                                            first issues, all are accepted; default
                                            https://kubernetes.default.svc.cluster.local)
     --api-audiences                        the audiences the API accepts (default: the
-                                           issuer)
+                                           issuers)
     --service-account-max-token-expiration longest TokenRequest granted (0: no limit;
                                            else between 1 hour and 2^32 seconds)
 
@@ -49,7 +49,7 @@ def default_key_file(data_dir: Path) -> Path:
 class ServiceAccountOptions:
     key_file: Path
     issuers: tuple[str, ...] = (DEFAULT_ISSUER,)
-    api_audiences: tuple[str, ...] = ()  # empty: the first issuer
+    api_audiences: tuple[str, ...] = ()  # empty: the issuers, as upstream
     max_token_expiration_seconds: int = 0
 
     @classmethod
@@ -69,7 +69,7 @@ class ServiceAccountOptions:
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        return self.api_audiences or self.issuers[:1]
+        return self.api_audiences or self.issuers
 
 
 def install(server: APIServer, options: ServiceAccountOptions

@@ -1,5 +1,6 @@
 """Claims and the checks that need no lookup, against upstream's outcomes
-(pkg/serviceaccount/claims_test.go, legacy.go, jwt.go's audience check)."""
+(pkg/serviceaccount/claims_test.go, legacy.go, jwt.go's audience check), and the
+flags as kube-apiserver reads them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kubelite.apiserver.auth.serviceaccount.claims import (
     ObjectRef,
     ServiceAccountInfo,
 )
+from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions
 
 NOW = 1_800_000_000
 API = ("https://kubernetes.default.svc.cluster.local",)
@@ -132,3 +134,25 @@ def test_service_account_user_as_upstream(info: ServiceAccountInfo,
     assert user.uid == "u1"
     assert user.groups == ("system:serviceaccounts", "system:serviceaccounts:web")
     assert user.extra == extra
+
+
+@pytest.mark.parametrize("flags,audiences,error", [
+    ({}, API, None),
+    ({"issuers": ["https://a", "https://b"]}, ("https://a", "https://b"), None),
+    ({"api_audiences": "api, vault,"}, ("api", "vault"), None),
+    ({"max_token_expiration": 1800.0}, None, "between 1 hour and 2\\^32 seconds"),
+    ({"max_token_expiration": float(1 << 33)}, None, "between 1 hour and 2\\^32 seconds"),
+], ids=["defaults", "audiences-default-to-every-issuer", "listed-audiences",
+        "cap-under-an-hour", "cap-over-2^32"])
+def test_flags_as_upstream_reads_them(tmp_path: Any, flags: dict[str, Any],
+                                      audiences: tuple[str, ...] | None,
+                                      error: str | None) -> None:
+    read = {"data_dir": tmp_path, "key_file": None, "issuers": None, "api_audiences": "",
+            "max_token_expiration": 0.0, **flags}
+    if error is not None:
+        with pytest.raises(ValueError, match=error):
+            ServiceAccountOptions.from_flags(**read)
+        return
+    options = ServiceAccountOptions.from_flags(**read)
+    assert options.audiences == audiences
+    assert options.key_file == tmp_path / "tls" / "service.key"
