@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from kubelite.apiserver.app import APIServer
 from kubelite.apiserver.auth.authn import (
@@ -17,6 +18,7 @@ from kubelite.apiserver.auth.authn import (
     BearerTokenAuthenticator,
     StaticTokens,
 )
+from kubelite.apiserver.auth.serviceaccount import keys
 from kubelite.apiserver.auth.serviceaccount.options import (
     ServiceAccountOptions,
     install,
@@ -31,13 +33,24 @@ ISSUER = "https://kubernetes.default.svc.cluster.local"
 Call = Callable[..., Awaitable[tuple[int, Any]]]
 
 
+@pytest.fixture(scope="session")
+def service_key(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One signing key for every server of the run: making an RSA key takes a while."""
+    return keys.load_or_create(tmp_path_factory.mktemp("key") / "service.key").private_key \
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                       serialization.NoEncryption())
+
+
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
+async def server(tmp_path: Path, service_key: bytes) -> AsyncIterator[APIServer]:
+    key_file = tmp_path / "tls" / "service.key"
+    key_file.parent.mkdir()
+    key_file.write_bytes(service_key)
     chain = AuthenticatorChain([BearerTokenAuthenticator([StaticTokens({
         ADMIN_TOKEN: UserInfo("admin", uid="1", groups=(SYSTEM_PRIVILEGED_GROUP,))})])])
     srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
                     compaction_interval=0, authenticator=chain)
-    options = ServiceAccountOptions(key_file=tmp_path / "tls" / "service.key")
+    options = ServiceAccountOptions(key_file=key_file)
     join_chain(srv.authenticator, install(srv, options))
     await srv.start()
     try:
