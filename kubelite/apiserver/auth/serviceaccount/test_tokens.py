@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import hashlib
+import hmac
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import jwt
 import orjson
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kubelite.apiserver.app import APIServer
@@ -165,8 +168,35 @@ def _stranger() -> keys.SigningKey:
         rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
-BAD_TOKENS = ["garbage", "expired", "not-yet-valid", "other-key", "unknown-kid",
-              "unsigned", "tampered", "three-dots", "json", "unknown-account"]
+def _hmac_with_public_key(token: str, key: keys.SigningKey) -> str:
+    """The classic key confusion: HS256 keyed with the published public key."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    secret = key.public_key.public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = (b64(orjson.dumps({"alg": "HS256", "kid": key.kid, "typ": "JWT"})) + "."
+                     + b64(orjson.dumps(claims)))
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+FORGED = "square/go-jose: error in cryptographic primitive"
+# what a TokenReview says of each; None: not a token of ours, nobody objects
+BAD_TOKENS = {
+    "garbage": None, "three-dots": None, "json": None, "header-not-json": None,
+    "empty-segments": None,
+    "expired": "service account token has expired",
+    "not-yet-valid": "service account token is not valid yet",
+    "unsigned": FORGED, "tampered": FORGED, "hs256-with-the-public-key": FORGED,
+    # signed by a key the server does not have: its kid names none of ours
+    "other-key": "invalid signature, no keys found",
+    "legacy-by-another-key": "invalid signature, no keys found",
+    "unknown-kid": "invalid signature, no keys found",
+    "unknown-account": 'serviceaccounts "ghost" not found',
+}
 
 
 @pytest.mark.parametrize("kind", BAD_TOKENS)
@@ -196,13 +226,21 @@ async def test_bad_tokens_are_401_never_5xx(call: Call, server: APIServer, tmp_p
         "three-dots": lambda: "a.b.c",
         "json": lambda: '{"iss": "https://kubernetes.default.svc.cluster.local"}',
         "unknown-account": lambda: issued(_issuer(tmp_path), name="ghost", account_uid="x"),
+        "hs256-with-the-public-key": lambda: _hmac_with_public_key(
+            issued(_issuer(tmp_path)), keys.load(tmp_path / "tls" / "service.key")),
+        "legacy-by-another-key": lambda: _issuer(tmp_path, key=stranger).issue_legacy(
+            namespace="default", name="robot", uid=uid, secret_name="robot-token"),
+        "header-not-json": lambda: "bm90IGpzb24." + issued(_issuer(tmp_path)).split(".", 1)[1],
+        "empty-segments": lambda: "..",
     }[kind]()
     status, body = await whoami(call, token)
     assert status == 401, body
     assert (body["kind"], body["reason"], body["message"]) == ("Status", "Unauthorized",
                                                                "Unauthorized")
     status, review = await call("POST", REVIEWS, body={"spec": {"token": token}})
-    assert status == 201 and review["status"]["authenticated"] is False
+    assert status == 201
+    assert review["status"] == {"authenticated": False, "user": {},
+                                **({"error": BAD_TOKENS[kind]} if BAD_TOKENS[kind] else {})}
 
 
 async def test_expired_token_review_says_why(call: Call, tmp_path: Path) -> None:
