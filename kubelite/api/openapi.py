@@ -152,7 +152,9 @@ def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
     t = tag(resource.group, version)
     gvk = GVK(resource.group, version, kind)
     obj = definition_name(resource, version)
-    lst = definition_name(resource, version, resource.list_kind)
+    # a create-only resource (a review API) has no list kind
+    lst = (definition_name(resource, version, resource.list_kind)
+           if {"list", "watch"} & set(resource.verbs) else "")
     crd = resource.crd_schemas is not None
     produces = JSON_YAML_PROTOBUF[:2] if crd else JSON_YAML_PROTOBUF
     streams = STREAMS[:1] if crd else STREAMS

@@ -289,7 +289,8 @@ class APIServer:
         return self.paths.get(path)
 
     async def _openapi(self, request: web.Request) -> web.StreamResponse:
-        return await openapi_handlers.serve(request, self.registry)
+        return await openapi_handlers.serve(request, create_only.with_create_only(
+            self.registry.specs(), self.create_only.specs()))
 
     async def _version(self, request: web.Request) -> web.StreamResponse:
         return json_response(orjson.dumps(version_info()))

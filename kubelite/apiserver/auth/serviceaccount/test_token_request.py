@@ -188,3 +188,16 @@ async def test_no_discovery_for_an_issuer_that_is_no_https_url(tmp_path: Path) -
     assert isinstance(srv.authenticator, AuthenticatorChain)
     assert isinstance(srv.authenticator.authenticators[0], BearerTokenAuthenticator)
     assert "/openid/v1/jwks" not in srv.paths
+
+
+async def test_openapi_describes_the_review_apis(call: Call) -> None:
+    status, index = await call("GET", "/openapi/v3")
+    assert status == 200
+    url = index["paths"]["apis/authentication.k8s.io/v1"]["serverRelativeURL"]
+    status, doc = await call("GET", url)
+    assert status == 200
+    assert {path: list(ops) for path, ops in doc["paths"].items()
+            if path.endswith("reviews")} == {
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews": ["post", "parameters"],
+        "/apis/authentication.k8s.io/v1/tokenreviews": ["post", "parameters"]}
+    assert "io.k8s.api.authentication.v1.TokenReview" in doc["components"]["schemas"]
