@@ -8,7 +8,7 @@ and categories are the ones upstream's REST storages return from `ShortNames()` 
 `Categories()` (pkg/registry/<group>/<resource>/storage/storage.go).
 
 Subresources list only what kubelite serves (status, scale, binding, finalize,
-approval); upstream serves more (pods/log, pods/exec, ...), which the API server adds
+approval, token); upstream serves more (pods/log, pods/exec, ...), which the API server adds
 as it learns them.
 
 Group order follows kube-apiserver's APIService priorities
@@ -116,7 +116,7 @@ RESOURCES: tuple[ResourceSpec, ...] = (
     _r("", "Node", "nodes", namespaced=False, short=("no",), sub=_STATUS),
     _r("", "ConfigMap", "configmaps", short=("cm",)),
     _r("", "Secret", "secrets"),
-    _r("", "ServiceAccount", "serviceaccounts", short=("sa",)),
+    _r("", "ServiceAccount", "serviceaccounts", short=("sa",), sub=("token",)),
     _r("", "PersistentVolume", "persistentvolumes", namespaced=False, short=("pv",), sub=_STATUS),
     _r("", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), sub=_STATUS),
     _r("", "Event", "events", short=("ev",)),

@@ -137,8 +137,13 @@ def definition_name(resource: ResourceSpec, version: str, kind: str | None = Non
 
 # --- operations ----------------------------------------------------------------------
 
-_SUB_GVK = {"scale": GVK("autoscaling", "v1", "Scale"), "binding": GVK("", "v1", "Binding")}
-_SUB_DEF = {"scale": SCALE, "binding": BINDING}
+_SUB_GVK = {"scale": GVK("autoscaling", "v1", "Scale"), "binding": GVK("", "v1", "Binding"),
+            "eviction": GVK("policy", "v1", "Eviction"),
+            "token": GVK("authentication.k8s.io", "v1", "TokenRequest")}
+_SUB_DEF = {"scale": SCALE, "binding": BINDING, "eviction": "io.k8s.api.policy.v1.Eviction",
+            "token": "io.k8s.api.authentication.v1.TokenRequest"}
+# Subresources served only by POST (a create of another kind), as upstream publishes them.
+_CREATE_ONLY_SUBRESOURCES = frozenset({"binding", "eviction", "token"})
 
 
 def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
@@ -147,7 +152,9 @@ def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
     t = tag(resource.group, version)
     gvk = GVK(resource.group, version, kind)
     obj = definition_name(resource, version)
-    lst = definition_name(resource, version, resource.list_kind)
+    # a create-only resource (a review API) has no list kind
+    lst = (definition_name(resource, version, resource.list_kind)
+           if {"list", "watch"} & set(resource.verbs) else "")
     crd = resource.crd_schemas is not None
     produces = JSON_YAML_PROTOBUF[:2] if crd else JSON_YAML_PROTOBUF
     streams = STREAMS[:1] if crd else STREAMS
@@ -192,8 +199,8 @@ def operations(resource: ResourceSpec, version: str) -> Iterator[Operation]:
     for sub in resource.subresources:
         path, title = f"{item}/{sub}", sub.capitalize()
         sub_gvk, sub_def = _SUB_GVK.get(sub, gvk), _SUB_DEF.get(sub, obj)
-        if sub == "binding":
-            yield op(path, "post", "create", "post", f"create binding of a {kind}", _WRITE,
+        if sub in _CREATE_ONLY_SUBRESOURCES:
+            yield op(path, "post", "create", "post", f"create {sub} of a {kind}", _WRITE,
                      sub_def, ((ok, sub_def), (created, sub_def), (accepted, sub_def)),
                      suffix=title, op_gvk=sub_gvk)
             continue

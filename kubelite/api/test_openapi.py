@@ -56,6 +56,10 @@ def _params(op: dict[str, Any]) -> set[str]:
          "replaceCoreV1NamespacedPodStatus", "put", "Pod"),
         ("/api/v1/namespaces/{namespace}/pods/{name}/binding", "post",
          "createCoreV1NamespacedPodBinding", "post", "Binding"),
+        ("/api/v1/namespaces/{namespace}/pods/{name}/eviction", "post",
+         "createCoreV1NamespacedPodEviction", "post", "Eviction"),
+        ("/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", "post",
+         "createCoreV1NamespacedServiceAccountToken", "post", "TokenRequest"),
         ("/api/v1/pods", "get", "listCoreV1PodForAllNamespaces", "list", "Pod"),
         ("/api/v1/watch/namespaces/{namespace}/pods/{name}", "get", "watchCoreV1NamespacedPod",
          "watch", "Pod"),
@@ -79,6 +83,16 @@ def test_v2_document_has_upstream_operation(path: str, method: str, operation_id
     assert op["operationId"] == operation_id
     assert op["x-kubernetes-action"] == action
     assert op["x-kubernetes-group-version-kind"]["kind"] == kind
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/{namespace}/pods/{name}/binding",
+    "/api/v1/namespaces/{namespace}/pods/{name}/eviction",
+    "/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+], ids=["binding", "eviction", "token"])
+def test_create_only_subresources_offer_only_post(path: str) -> None:
+    item = openapi_v2.openapi_v2()["paths"][path]
+    assert set(item) - {"parameters"} == {"post"}
 
 
 def test_namespaces_have_no_collection_delete_operation() -> None:

@@ -20,6 +20,7 @@ from aiohttp import web
 from kubelite.apiserver import (
     aggregation,
     compaction,
+    create_only,
     crd_controller,
     crds,
     discovery,
@@ -38,6 +39,7 @@ from kubelite.apiserver.auth.attributes import (
     non_resource_attributes,
     resource_attributes,
 )
+from kubelite.apiserver.auth.reviews import TokenReviews, self_subject_reviews
 from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
@@ -116,6 +118,13 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self.aggregated = aggregation.AggregatedAPIs()
         self.compactor: compaction.Compactor | None = None  # with compaction_interval > 0
+        # Resources that are only created, never stored (create_only.py): the review
+        # APIs, serviceaccounts/token once a signing key is configured.
+        self.create_only = create_only.CreateOnlyResources()
+        self.create_only.add(self_subject_reviews())
+        self.create_only.add(TokenReviews(lambda: self.authenticator).endpoint())
+        # Non-resource GET paths a component serves (the OIDC discovery documents).
+        self.paths: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
 
     async def add_aggregated_api(self, api: aggregation.AggregatedAPI) -> None:
         """Serve a group-version through a component's own handler (aggregation.py),
@@ -253,6 +262,9 @@ class APIServer:
         aggregated = self.aggregated.lookup(info.group, info.version)
         if aggregated is not None:
             return await aggregated.serve(request)
+        if (created := self.create_only.lookup(info)) is not None:
+            return await create_only.serve(created, request, info, parse_accept(
+                request.headers.get("Accept", ""), request.query.get("includeObject", "")))
         store = self.registry.lookup(info.group, info.version, info.resource)
         if store is None:
             raise errors.no_such_resource()
@@ -303,10 +315,11 @@ class APIServer:
             return self._health
         if path.startswith("/openapi/"):
             return self._openapi
-        return None
+        return self.paths.get(path)
 
     async def _openapi(self, request: web.Request) -> web.StreamResponse:
-        return await openapi_handlers.serve(request, self.registry)
+        return await openapi_handlers.serve(request, create_only.with_create_only(
+            self.registry.specs(), self.create_only.specs()))
 
     async def _version(self, request: web.Request) -> web.StreamResponse:
         return json_response(orjson.dumps(version_info()))
@@ -322,7 +335,8 @@ class APIServer:
     def _discovery(self, request: web.Request, path: str) -> web.StreamResponse:
         if request.method not in ("GET", "HEAD"):
             raise errors.no_such_resource()
-        specs = self.registry.specs() + self.aggregated.specs()
+        specs = (create_only.with_create_only(self.registry.specs(), self.create_only.specs())
+                 + self.aggregated.specs())
         parts = [p for p in path.split("/") if p]
         aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
         doc: Obj | None = None

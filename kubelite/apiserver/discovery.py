@@ -29,6 +29,7 @@ _SUBRESOURCES: dict[str, tuple[tuple[str, str, str] | None, tuple[str, ...]]] = 
     "eviction": (("policy", "v1", "Eviction"), ("create",)),
     "finalize": (None, ("update",)),
     "approval": (None, ("get", "patch", "update")),
+    "token": (("authentication.k8s.io", "v1", "TokenRequest"), ("create",)),
 }
 
 

@@ -22,7 +22,7 @@ import orjson
 from aiohttp import web
 
 from kubelite.api import openapi_v2, openapi_v3
-from kubelite.apiserver.registry.registry import Registry
+from kubelite.api.catalogue import ResourceSpec
 from kubelite.machinery import errors
 
 PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
@@ -33,8 +33,8 @@ _V2_FORMS = (("application", "json", False),
              ("application", "com.github.proto-openapi.spec.v2.v1.0+protobuf", True))
 
 
-async def serve(request: web.Request, registry: Registry) -> web.StreamResponse:
-    specs = registry.specs()
+async def serve(request: web.Request, specs: list[ResourceSpec]) -> web.StreamResponse:
+    """`specs`: every resource served (the registry's and the create-only ones)."""
     path = request.path.rstrip("/")
     if path == "/openapi/v2":
         return _serve_v2(request, openapi_v2.served_forms(specs))

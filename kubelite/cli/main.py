@@ -59,11 +59,12 @@ from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
+    from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions
     from kubelite.client.rest import Client
-    from kubelite.pki.cluster import ClusterTLS
     from kubelite.controllers.node_settings import NodeSettings
     from kubelite.controllers.settings import LoopSettings
     from kubelite.kubelet.simulated import NodeConfig
+    from kubelite.pki.cluster import ClusterTLS
     from kubelite.scheduler.config import SchedulerConfiguration
 
 log = logging.getLogger("kubelite")
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="admission plugins to leave out, comma separated "
                                 "(only " + ", ".join(OPTIONAL_ADMISSION_PLUGINS)
                                 + " can be)")
+    _add_service_account_flags(server)
     server.add_argument("--scheduler-config", type=Path, default=None, metavar="FILE",
                         help="KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) "
                              "for the in-process scheduler")
@@ -183,6 +185,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_loop_flags(manager)
     manager.add_argument("--log-level", default="INFO")
     return parser
+
+
+def _add_service_account_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service account tokens")
+    group.add_argument("--service-account-key-file", type=Path, default=None, metavar="FILE",
+                       help="PEM private key (RSA or EC) that signs and verifies ServiceAccount "
+                            "tokens (default <data-dir>/tls/service.key, made on first start)")
+    group.add_argument("--service-account-issuer", action="append", default=None,
+                       metavar="URL",
+                       help="issuer of ServiceAccount tokens; repeat to accept more, the "
+                            "first issues (default https://kubernetes.default.svc.cluster.local)")
+    group.add_argument("--api-audiences", default="", metavar="LIST",
+                       help="comma-separated audiences the API accepts tokens for "
+                            "(default: the issuers)")
+    group.add_argument("--service-account-max-token-expiration", type=_go_duration,
+                       default=0.0, metavar="DURATION",
+                       help="longest token a TokenRequest gets (a Go duration; default: "
+                            "no limit)")
+
+
+def service_account_options(args: argparse.Namespace) -> ServiceAccountOptions:
+    from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions
+
+    return ServiceAccountOptions.from_flags(
+        data_dir=args.data_dir or default_data_dir(), key_file=args.service_account_key_file,
+        issuers=args.service_account_issuer, api_audiences=args.api_audiences,
+        max_token_expiration=args.service_account_max_token_expiration)
 
 
 def _add_node_loop_flags(parser: argparse.ArgumentParser) -> None:
@@ -301,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             args.node_settings = node_settings(args)
             args.disabled_admission = disabled_admission_plugins(args.disable_admission_plugins)
             args.root_ca_pem = root_ca_pem(args)
+            args.service_accounts = service_account_options(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
@@ -557,6 +587,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.client.inprocess import InProcessTransport
     from kubelite.client.rest import Client
     from kubelite.pki.cluster import ADMIN
+    from kubelite.apiserver.auth.serviceaccount.options import install, join_chain
     from kubelite.storage.factory import open_backend
 
     data_dir: Path = args.data_dir or default_data_dir()
@@ -592,6 +623,9 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        service_account_admission="ServiceAccount" not in args.disabled_admission,
                        authenticator=authenticator, ssl_context=tls.server_context(),
                        loopback_token=tokens.token(identities.APISERVER))
+    # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
+    # authenticator of the tokens, last among the chain's bearer-token authenticators.
+    join_chain(server.authenticator, install(server, args.service_accounts))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -54,8 +54,9 @@ def test_unconditional_update_is_upstreams(kind):
 def test_every_writable_subresource_has_a_strategy(kind):
     spec = SPECS[kind]
     served = set(strategy_for(spec).subresource_strategies())
-    # scale writes the workload itself; eviction is a delete.
-    assert set(spec.subresources) - {"scale", "eviction"} <= served
+    # scale writes the workload itself; eviction is a delete; token stores nothing
+    # (a create-only resource, apiserver/create_only.py).
+    assert set(spec.subresources) - {"scale", "eviction", "token"} <= served
 
 
 @pytest.mark.parametrize(
