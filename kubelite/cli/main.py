@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--allow-insecure-bind", action="store_true",
                         help="allow a non-loopback --bind-address although clients are "
                              "not authenticated yet")
+    server.add_argument("--authorization-mode", default="RBAC",
+                        help="authorizers, comma separated, asked in order after "
+                             "system:masters: RBAC, AlwaysAllow (used once the server "
+                             "authenticates clients)")
     server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
                         help="events kept per resource for watches that resume from an "
                              "older resourceVersion; older ones get 410 Gone")
@@ -471,6 +475,21 @@ async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
     return code
 
 
+async def configure_server_authorization(server: Any, modes: str) -> None:
+    """--authorization-mode. Only a server that authenticates authorizes: without an
+    authenticator every request is an administrator, and the review API
+    (authorization.k8s.io) answers so, from AlwaysAllow."""
+    from kubelite.apiserver.authorization import configure_authorization, parse_modes
+
+    try:
+        wanted = parse_modes(modes)
+    except ValueError as err:
+        raise SystemExit(f"kubelite server: {err}") from None
+    if server.authenticator is None:
+        wanted = ("AlwaysAllow",)
+    await configure_authorization(server, wanted)
+
+
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
     from kubelite.storage.factory import open_backend
@@ -488,6 +507,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        garbage_collector=runs_garbage_collector(controllers),
                        toleration_seconds=(args.default_not_ready_toleration_seconds,
                                            args.default_unreachable_toleration_seconds))
+    await configure_server_authorization(server, args.authorization_mode)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
