@@ -17,7 +17,11 @@ from kubelite.apiserver.auth.authn import (
     BearerTokenAuthenticator,
     StaticTokens,
 )
-from kubelite.apiserver.auth.user import UserInfo
+from kubelite.apiserver.auth.user import (
+    UserInfo,
+    service_account_groups,
+    service_account_username,
+)
 from kubelite.apiserver.authorization import configure_authorization
 from kubelite.storage.factory import open_backend
 
@@ -25,6 +29,8 @@ USERS = {
     "admin-token": UserInfo("admin", uid="0", groups=("system:masters",)),
     "jane-token": UserInfo("jane", uid="1", groups=("developers",)),
     "bob-token": UserInfo("bob", uid="2"),
+    "robot-token": UserInfo(service_account_username("web", "robot"), uid="3",
+                            groups=service_account_groups("web")),
 }
 
 As = Callable[..., Awaitable[tuple[int, Any]]]

@@ -24,7 +24,7 @@ cache has it, the same freshness every read of the server has.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,12 +97,7 @@ class PolicyIndex:
         # (namespace or "", "User"|"Group", name) -> binding keys
         self.by_subject: dict[tuple[str, str, str], set[tuple[str, str]]] = (
             collections.defaultdict(set))
-        self._listeners: list[Callable[[], None]] = []
         cache.add_listener(self._on_event)
-
-    def on_change(self, listener: Callable[[], None]) -> None:
-        """Called after every change of a role or binding."""
-        self._listeners.append(listener)
 
     # -- following the cache -------------------------------------------------------
 
@@ -124,8 +119,6 @@ class PolicyIndex:
             self._drop(plural, ev.prev)
         if ev.type != "DELETED":
             self._put(plural, ev.entry)
-        for listener in self._listeners:
-            listener()
 
     def _put(self, plural: str, entry: Entry) -> None:
         obj = entry.obj

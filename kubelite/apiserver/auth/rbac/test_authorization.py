@@ -241,3 +241,58 @@ async def test_reconciling_on_start_respects_autoupdate_false(secured: APIServer
     _, discovery = await as_user("admin", "GET", f"{RBAC}/clusterroles/system:discovery")
     assert discovery["rules"] == []
     assert (await as_user("bob", "GET", "/apis"))[0] == 403
+
+
+async def test_service_account_subjects(as_user: As) -> None:
+    await setup_pod_reader(as_user)
+    robot = {"kind": "ServiceAccount", "name": "robot"}  # namespace: the binding's
+    assert (await as_user("admin", "POST", f"{RBAC}/namespaces/web/rolebindings",
+                          body=binding("robot-reads", "Role", "pod-reader", robot)))[0] == 201
+    assert (await as_user("robot", "GET", "/api/v1/namespaces/web/pods"))[0] == 200
+    # in a ClusterRoleBinding a service account without a namespace matches nobody
+    assert (await as_user("admin", "POST", f"{RBAC}/clusterrolebindings", body={
+        "metadata": {"name": "robot-nodes"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "system:node"},
+        "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": ""}]}))[0] in (
+        201, 422)
+    assert (await as_user("robot", "GET", "/api/v1/nodes"))[0] == 403
+    # the service-account group
+    assert (await as_user("admin", "POST", f"{RBAC}/clusterrolebindings", body={
+        "metadata": {"name": "web-accounts-read-nodes"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "system:node-proxier"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                      "name": "system:serviceaccounts:web"}]}))[0] == 201
+    assert (await as_user("robot", "GET", "/api/v1/nodes"))[0] == 200
+
+
+async def test_every_default_object_is_stored(secured: APIServer) -> None:
+    from kubelite.apiserver.auth.rbac.reconcile import default_policy
+    for plural, expected in default_policy():
+        store = secured.registry.store_for("rbac.authorization.k8s.io", plural)
+        meta = expected["metadata"]
+        stored = (await store.get(meta.get("namespace", ""), meta["name"])).obj
+        assert stored.get("roleRef") == expected.get("roleRef"), meta["name"]
+        if "aggregationRule" not in expected:
+            assert stored.get("rules") == expected.get("rules"), meta["name"]
+
+
+async def test_a_cluster_role_aggregation_rule_needs_full_authority(as_user: As) -> None:
+    escalate = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": "role-writer"},
+                "rules": [{"apiGroups": ["rbac.authorization.k8s.io"],
+                           "resources": ["clusterroles"], "verbs": ["create"]}]}
+    assert (await as_user("admin", "POST", f"{RBAC}/clusterroles", body=escalate))[0] == 201
+    assert (await as_user("admin", "POST", f"{RBAC}/clusterrolebindings", body={
+        "metadata": {"name": "jane-writes-roles"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "role-writer"},
+        "subjects": [user("jane")]}))[0] == 201
+    status, refusal = await as_user("jane", "POST", f"{RBAC}/clusterroles", body={
+        "metadata": {"name": "gatherer"},
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}})
+    assert status == 403
+    assert refusal["message"] == ('clusterroles.rbac.authorization.k8s.io "gatherer" is '
+                                  'forbidden: must have cluster-admin privileges to use the '
+                                  'aggregationRule')
