@@ -296,3 +296,14 @@ async def test_a_cluster_role_aggregation_rule_needs_full_authority(as_user: As)
     assert refusal["message"] == ('clusterroles.rbac.authorization.k8s.io "gatherer" is '
                                   'forbidden: must have cluster-admin privileges to use the '
                                   'aggregationRule')
+
+
+async def test_a_changed_role_applies_at_once(as_user: As) -> None:
+    await setup_pod_reader(as_user)
+    path = f"{RBAC}/namespaces/web/roles/pod-reader"
+    _, reader = await as_user("admin", "GET", path)
+    reader["rules"][0]["verbs"].append("delete")
+    assert (await as_user("admin", "PUT", path, body=reader))[0] == 200
+    assert (await as_user("jane", "DELETE", "/api/v1/namespaces/web/pods/p"))[0] == 200
+    assert (await as_user("admin", "DELETE", path))[0] == 200
+    assert (await as_user("jane", "GET", "/api/v1/namespaces/web/pods"))[0] == 403
