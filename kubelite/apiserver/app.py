@@ -40,6 +40,7 @@ from kubelite.apiserver.auth.attributes import (
     resource_attributes,
 )
 from kubelite.apiserver.auth.reviews import TokenReviews, self_subject_reviews
+from kubelite.apiserver.auth.impersonation import impersonate
 from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
@@ -292,11 +293,13 @@ class APIServer:
     async def _authenticate_and_authorize(self, request: web.Request,
                                           info: RequestInfo | None, path: str) -> None:
         """Upstream's filter order: authentication (401 when credentials are wrong),
-        then authorization (403 unless an authorizer allows)."""
+        impersonation (auth/impersonation.py), then authorization (403 unless an
+        authorizer allows)."""
         assert self.authenticator is not None
         user = await self.authenticator.authenticate(request)
         if user is None:
             raise errors.Unauthorized("Unauthorized")
+        user = await impersonate(request.headers, user, self.authorizer)
         request[USER] = user
         if self.authorizer is None:
             return

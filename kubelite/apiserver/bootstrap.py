@@ -1,6 +1,7 @@
 """What exists from a cluster's first start: the system namespaces, the `kubernetes`
-Service with its endpoints, the system PriorityClasses, the default RBAC roles
-(pkg/controlplane/controller and the bootstrap policy upstream) and, as k3s ships it,
+Service with its endpoints, the system PriorityClasses, the default RBAC policy
+(pkg/controlplane/controller upstream; the policy is reconciled on every start by
+auth/rbac/reconcile.py, as storage_rbac.go does) and, as k3s ships it,
 the default `local-path` StorageClass. Idempotent: a restart
 finds them and writes nothing, and never overwrites what a user changed."""
 
@@ -10,6 +11,7 @@ import logging
 from typing import Any
 
 from kubelite.apiserver import bootstrap_objects
+from kubelite.apiserver.auth.rbac.reconcile import reconcile_policy
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.store import WriteOptions
 from kubelite.machinery import errors
@@ -49,8 +51,5 @@ async def bootstrap(registry: Registry, host: str, port: int) -> None:
     await _ensure(registry, "discovery.k8s.io", "endpointslices", endpoint_slice, "default")
     for priority_class in bootstrap_objects.priority_classes():
         await _ensure(registry, "scheduling.k8s.io", "priorityclasses", priority_class)
-    for role in bootstrap_objects.cluster_roles():
-        await _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", role)
-    for binding in bootstrap_objects.cluster_role_bindings():
-        await _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", binding)
+    await reconcile_policy(registry, _OPTS)
     await _ensure(registry, "storage.k8s.io", "storageclasses", bootstrap_objects.local_storage_class())

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--token-auth-file", type=Path, default=None, metavar="FILE",
                         help="static bearer tokens: upstream's CSV of "
                              "token,user,uid[,\"group1,group2\"]")
+    server.add_argument("--authorization-mode", default="RBAC",
+                        help="authorizers, comma separated, asked in order after "
+                             "system:masters: RBAC, AlwaysAllow (used once the server "
+                             "authenticates clients)")
     server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
                         help="events kept per resource for watches that resume from an "
                              "older resourceVersion; older ones get 410 Gone")
@@ -579,6 +583,21 @@ def server_tls(args: argparse.Namespace, data_dir: Path) -> ClusterTLS:
     return tls
 
 
+async def configure_server_authorization(server: Any, modes: str) -> None:
+    """--authorization-mode. Only a server that authenticates authorizes: without an
+    authenticator every request is an administrator, and the review API
+    (authorization.k8s.io) answers so, from AlwaysAllow."""
+    from kubelite.apiserver.authorization import configure_authorization, parse_modes
+
+    try:
+        wanted = parse_modes(modes)
+    except ValueError as err:
+        raise SystemExit(f"kubelite server: {err}") from None
+    if server.authenticator is None:
+        wanted = ("AlwaysAllow",)
+    await configure_authorization(server, wanted)
+
+
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
     from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
@@ -626,6 +645,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
     # authenticator of the tokens, last among the chain's bearer-token authenticators.
     join_chain(server.authenticator, install(server, args.service_accounts))
+    await configure_server_authorization(server, args.authorization_mode)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

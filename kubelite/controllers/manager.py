@@ -31,6 +31,7 @@ from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.nodeipam import NodeIpamLoop
 from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
+from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationLoop
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
 from kubelite.controllers.namespace import NamespaceLoop
@@ -86,6 +87,7 @@ LOOPS: dict[str, LoopFactory] = {
     "endpointslicemirroring": EndpointSliceMirroringLoop,
     "horizontalpodautoscaling": HorizontalLoop,
     "root-ca-cert-publisher": RootCACertPublisherLoop,
+    "clusterrole-aggregation": ClusterRoleAggregationLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

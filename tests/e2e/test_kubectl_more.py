@@ -753,6 +753,5 @@ def test_create_token(cluster: Cluster, ns: str) -> None:
     assert token.count(".") == 2
 
 
-@pytest.mark.skip(reason="needs SelfSubjectAccessReview: kubelite serves no authorization API")
 def test_auth_can_i(cluster: Cluster) -> None:
     assert cluster.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from kubelite.api.catalogue import ResourceSpec
+from kubelite.apiserver.auth.user import UserInfo
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
@@ -55,6 +56,7 @@ class Attributes:
     old: Obj | None = None
     subresource: str = ""
     dry_run: bool = False
+    user: UserInfo | None = None  # the writer; None for the server's own writes
 
     def is_resource(self, group: str, plural: str) -> bool:
         return self.resource.group == group and self.resource.plural == plural
@@ -105,6 +107,10 @@ class Chain:
                  validating: Sequence[ValidatingPlugin] = ()) -> None:
         self.mutating = tuple(mutating)
         self.validating = tuple(validating)
+
+    def add_validating(self, plugin: ValidatingPlugin) -> None:
+        """A plugin the server's configuration adds (RBAC's escalation check), last."""
+        self.validating = (*self.validating, plugin)
 
     async def admit(self, attrs: Attributes) -> None:
         for plugin in self.mutating:

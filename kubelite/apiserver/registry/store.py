@@ -29,6 +29,7 @@ import orjson
 from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.admission import Attributes, Chain, Operation
+from kubelite.apiserver.auth.user import UserInfo
 from kubelite.apiserver.patch import managed_fields
 from kubelite.apiserver.registry.objectmeta import validate_object_meta
 from kubelite.apiserver.registry.strategy import Strategy, selectable_field_names
@@ -127,6 +128,7 @@ class WriteOptions:
     field_manager: str = ""
     subresource: str = ""
     apply: bool = False  # server-side apply: the patch code records managedFields itself
+    user: UserInfo | None = None  # who writes (admission reads it); None: the server itself
 
 
 class StoreTable(Protocol):
@@ -243,7 +245,8 @@ class Store:
         # Mutating admission runs once, before a name is generated, as in upstream's
         # create handler (so its refusals name `generateName`, like `pods "web-"`).
         await self.admission.admit(Attributes(self.spec, Operation.CREATE, namespace,
-                                              meta.get("name") or "", obj, dry_run=opts.dry_run))
+                                              meta.get("name") or "", obj, dry_run=opts.dry_run,
+                                              user=opts.user))
         if meta.get("name"):
             return await self._create(namespace, obj, requested, opts)
         # A generated name can collide; upstream (RetryGenerateName) tries 8 names.
@@ -263,7 +266,7 @@ class Store:
         meta = obj["metadata"]
         name = meta["name"]
         attrs = Attributes(self.spec, Operation.CREATE, namespace, name, obj,
-                           dry_run=opts.dry_run)
+                           dry_run=opts.dry_run, user=opts.user)
         self._validate_name(name)
         strategy = self.strategy
         for created in (obj, requested):
@@ -470,7 +473,7 @@ class Store:
         meta = old["metadata"]
         return Attributes(self.spec, Operation.UPDATE, meta.get("namespace", ""),
                           meta["name"], new, old, subresource=opts.subresource,
-                          dry_run=opts.dry_run)
+                          dry_run=opts.dry_run, user=opts.user)
 
     async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
                             new: Obj, opts: WriteOptions) -> Obj:
@@ -533,7 +536,7 @@ class Store:
             # (NamespaceLifecycle keeps default, kube-system and kube-public).
             await self.admission.admit(Attributes(
                 self.spec, Operation.DELETE, namespace, name, obj, obj,
-                subresource=opts.subresource, dry_run=opts.dry_run))
+                subresource=opts.subresource, dry_run=opts.dry_run, user=opts.user))
             finalizers = list(meta.get("finalizers") or [])
             policy = options.get("propagationPolicy")
             if options.get("orphanDependents") is True:
