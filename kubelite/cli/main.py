@@ -11,6 +11,7 @@
                     [--disable-admission-plugins ServiceAccount] [--root-ca-file FILE]
                     [--tls-san NAME,...] [--token-auth-file FILE]
     kubelite certificate rotate [--data-dir DIR]
+    kubelite token create|list|delete [--kubeconfig FILE] ...
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
+from kubelite.cli import bootstrap_tokens
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--data-dir", type=Path, default=None,
                         help="the server's data dir (same default as kubelite server)")
     rotate.add_argument("--log-level", default="INFO")
+    bootstrap_tokens.add_parser(sub, str(default_data_dir() / "kubeconfig"))
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
                        help="run N simulated nodes (only simulated nodes so far)")
@@ -328,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "certificate":
         return rotate_certificates(args.data_dir or default_data_dir())
+    if args.command == "token":
+        return asyncio.run(bootstrap_tokens.run(args))
     if args.command == "server":
         try:
             config = simulated_node_config(args, args.simulated_nodes)
@@ -600,13 +605,19 @@ async def configure_server_authorization(server: Any, modes: str) -> None:
 
 async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.app import APIServer
-    from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
+    from kubelite.apiserver.auth.authn import (
+        AuthenticatorChain,
+        BearerTokenAuthenticator,
+        join_chain,
+    )
+    from kubelite.apiserver.auth.bootstrap_token import BootstrapTokenAuthenticator
+    from kubelite.apiserver.auth.serviceaccount.authenticator import CachedObjects
     from kubelite.apiserver.auth.x509 import X509Authenticator
     from kubelite.cli import identities
     from kubelite.client.inprocess import InProcessTransport
     from kubelite.client.rest import Client
     from kubelite.pki.cluster import ADMIN
-    from kubelite.apiserver.auth.serviceaccount.options import install, join_chain
+    from kubelite.apiserver.auth.serviceaccount.options import install
     from kubelite.storage.factory import open_backend
 
     data_dir: Path = args.data_dir or default_data_dir()
@@ -645,6 +656,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
     # authenticator of the tokens, last among the chain's bearer-token authenticators.
     join_chain(server.authenticator, install(server, args.service_accounts))
+    # Bootstrap tokens (`kubelite token create`) after them, as upstream orders them.
+    join_chain(server.authenticator, BootstrapTokenAuthenticator(CachedObjects(server.registry)))
     await configure_server_authorization(server, args.authorization_mode)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

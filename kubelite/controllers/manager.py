@@ -52,6 +52,7 @@ from kubelite.controllers.rootcacertpublisher import RootCACertPublisherLoop
 from kubelite.controllers.serviceaccount import ServiceAccountLoop
 from kubelite.controllers.statefulset import StatefulSetLoop
 from kubelite.controllers.tainteviction import TaintEvictionLoop
+from kubelite.controllers.tokencleaner import TokenCleanerLoop
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedLoop
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ LOOPS: dict[str, LoopFactory] = {
     "horizontalpodautoscaling": HorizontalLoop,
     "root-ca-cert-publisher": RootCACertPublisherLoop,
     "clusterrole-aggregation": ClusterRoleAggregationLoop,
+    "tokencleaner": TokenCleanerLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

@@ -9,5 +9,6 @@ LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "repl
               "endpoint", "endpointslice", "namespace", "disruption", "pod-garbage-collector",
               "persistentvolume-binder", "local-path-provisioner", "resourcequota",
               "nodeipam", "nodelifecycle", "taint-eviction-controller", "endpointslicemirroring",
-              "horizontalpodautoscaling", "root-ca-cert-publisher", "clusterrole-aggregation")
+              "horizontalpodautoscaling", "root-ca-cert-publisher", "clusterrole-aggregation",
+              "tokencleaner")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

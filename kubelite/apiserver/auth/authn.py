@@ -130,3 +130,17 @@ def _with_authenticated_group(user: UserInfo) -> UserInfo:
         return user
     return UserInfo(user.name, uid=user.uid, groups=(*user.groups, ALL_AUTHENTICATED),
                     extra=user.extra)
+
+
+def join_chain(authenticator: Authenticator | None, tokens: TokenAuthenticator) -> None:
+    """Put `tokens` last among the bearer-token authenticators of the server's chain
+    (after a static token file, as upstream orders them), or in a bearer-token
+    authenticator of its own at the chain's end. A server without a chain
+    authenticates nobody: there is nothing to join."""
+    if not isinstance(authenticator, AuthenticatorChain):
+        return
+    for member in authenticator.authenticators:
+        if isinstance(member, BearerTokenAuthenticator):
+            member.tokens.append(tokens)
+            return
+    authenticator.authenticators.append(BearerTokenAuthenticator([tokens]))

@@ -19,10 +19,10 @@ from kubelite.apiserver.auth.authn import (
     StaticTokens,
 )
 from kubelite.apiserver.auth.serviceaccount import keys
+from kubelite.apiserver.auth.authn import join_chain
 from kubelite.apiserver.auth.serviceaccount.options import (
     ServiceAccountOptions,
     install,
-    join_chain,
 )
 from kubelite.apiserver.auth.user import SYSTEM_PRIVILEGED_GROUP, UserInfo
 from kubelite.storage.factory import open_backend

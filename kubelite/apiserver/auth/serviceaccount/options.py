@@ -12,7 +12,7 @@
                                            else between 1 hour and 2^32 seconds)
 
 install() serves serviceaccounts/token and the OIDC discovery documents on the server
-and returns the token authenticator; join_chain() puts it among the bearer-token
+and returns the token authenticator; authn.join_chain() puts it among the bearer-token
 authenticators of the server's authentication chain.
 """
 
@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kubelite.apiserver.auth.attributes import Authenticator
-from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
 from kubelite.apiserver.auth.serviceaccount import keys, oidc
 from kubelite.apiserver.auth.serviceaccount.authenticator import (
     CachedObjects,
@@ -84,18 +82,3 @@ def install(server: APIServer, options: ServiceAccountOptions
     return ServiceAccountTokenAuthenticator(
         keys=[key], issuers=options.issuers, api_audiences=options.audiences,
         objects=CachedObjects(server.registry))
-
-
-def join_chain(authenticator: Authenticator | None,
-               tokens: ServiceAccountTokenAuthenticator) -> None:
-    """Put `tokens` last among the bearer-token authenticators of the server's chain
-    (after a static token file, as upstream orders them), or in a bearer-token
-    authenticator of its own at the chain's end. A server without a chain
-    authenticates nobody: there is nothing to join."""
-    if not isinstance(authenticator, AuthenticatorChain):
-        return
-    for member in authenticator.authenticators:
-        if isinstance(member, BearerTokenAuthenticator):
-            member.tokens.append(tokens)
-            return
-    authenticator.authenticators.append(BearerTokenAuthenticator([tokens]))

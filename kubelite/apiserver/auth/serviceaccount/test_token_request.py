@@ -14,10 +14,10 @@ import pytest
 from kubelite.apiserver.app import APIServer
 from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
 from kubelite.apiserver.auth.serviceaccount.conftest import ADMIN_TOKEN, ISSUER, Call
+from kubelite.apiserver.auth.authn import join_chain
 from kubelite.apiserver.auth.serviceaccount.options import (
     ServiceAccountOptions,
     install,
-    join_chain,
 )
 from kubelite.apiserver.auth.serviceaccount.test_tokens import (
     REVIEWS,
