@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kubelite.cli.bootstrap_tokens import token_secret
+from kubelite.api.bootstrap_token import token_secret
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
 from kubelite.machinery import errors

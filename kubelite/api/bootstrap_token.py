@@ -24,6 +24,7 @@ GROUP_PATTERN = re.compile(r"^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$")
 ID_KEY, SECRET_KEY = "token-id", "token-secret"
 EXPIRATION_KEY, EXTRA_GROUPS_KEY = "expiration", "auth-extra-groups"
 USAGE_AUTHENTICATION = "usage-bootstrap-authentication"
+USAGES = ("signing", "authentication")  # usage-bootstrap-<usage>
 
 
 def secret_data(secret: Obj, key: str) -> str:
@@ -59,3 +60,31 @@ def groups_of(secret: Obj) -> tuple[str, ...]:
             raise ValueError(f"{group!r} does not match {GROUP_PATTERN.pattern}")
         groups.add(group)
     return tuple(sorted(groups))
+
+
+def token_secret(token: str, *, ttl: datetime.timedelta, description: str,
+                 usages: list[str], groups: list[str], now: datetime.datetime) -> Obj:
+    """The Secret that backs a token; ValueError for a malformed token, usage or group."""
+    match = TOKEN_PATTERN.match(token)
+    if match is None:
+        raise ValueError(f"the token {token!r} must be of the form "
+                         "[a-z0-9]{6}.[a-z0-9]{16}")
+    for usage in usages:
+        if usage not in USAGES:
+            raise ValueError(f"unknown usage {usage!r} (valid: {', '.join(USAGES)})")
+    for group in groups:
+        if not GROUP_PATTERN.match(group):
+            raise ValueError(f"group {group!r} must match {GROUP_PATTERN.pattern}")
+    token_id, token_value = match.groups()
+    data = {ID_KEY: token_id, SECRET_KEY: token_value}
+    if description:
+        data["description"] = description
+    if ttl:
+        data[EXPIRATION_KEY] = (now + ttl).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for usage in usages:
+        data[f"usage-bootstrap-{usage}"] = "true"
+    if groups:
+        data[EXTRA_GROUPS_KEY] = ",".join(groups)
+    return {"apiVersion": "v1", "kind": "Secret", "type": SECRET_TYPE,
+            "metadata": {"name": SECRET_PREFIX + token_id, "namespace": NAMESPACE},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}

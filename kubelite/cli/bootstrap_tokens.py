@@ -10,7 +10,6 @@ and prints it: the credential `kubelite agent` will join with.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import re
 import secrets
@@ -21,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 from kubelite.api.bootstrap_token import (
     EXPIRATION_KEY,
     EXTRA_GROUPS_KEY,
-    GROUP_PATTERN,
     ID_KEY,
     NAMESPACE,
-    SECRET_KEY,
     SECRET_PREFIX,
     SECRET_TYPE,
-    TOKEN_PATTERN,
+    USAGES,
     secret_data,
+    token_secret,
 )
 from kubelite.machinery import errors
 
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 DEFAULT_GROUP = "system:bootstrappers:kubelite:default-node-token"
-USAGES = ("signing", "authentication")
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -79,34 +76,6 @@ def generate() -> str:
     def pick(n: int) -> str:
         return "".join(secrets.choice(_ALPHABET) for _ in range(n))
     return f"{pick(6)}.{pick(16)}"
-
-
-def token_secret(token: str, *, ttl: datetime.timedelta, description: str,
-                 usages: list[str], groups: list[str], now: datetime.datetime) -> Obj:
-    """The Secret that backs a token; ValueError for a malformed token, usage or group."""
-    match = TOKEN_PATTERN.match(token)
-    if match is None:
-        raise ValueError(f"the token {token!r} must be of the form "
-                         "[a-z0-9]{6}.[a-z0-9]{16}")
-    for usage in usages:
-        if usage not in USAGES:
-            raise ValueError(f"unknown usage {usage!r} (valid: {', '.join(USAGES)})")
-    for group in groups:
-        if not GROUP_PATTERN.match(group):
-            raise ValueError(f"group {group!r} must match {GROUP_PATTERN.pattern}")
-    token_id, token_value = match.groups()
-    data = {ID_KEY: token_id, SECRET_KEY: token_value}
-    if description:
-        data["description"] = description
-    if ttl:
-        data[EXPIRATION_KEY] = (now + ttl).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for usage in usages:
-        data[f"usage-bootstrap-{usage}"] = "true"
-    if groups:
-        data[EXTRA_GROUPS_KEY] = ",".join(groups)
-    return {"apiVersion": "v1", "kind": "Secret", "type": SECRET_TYPE,
-            "metadata": {"name": SECRET_PREFIX + token_id, "namespace": NAMESPACE},
-            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ import datetime
 
 import pytest
 
-from kubelite.cli.bootstrap_tokens import DEFAULT_GROUP, generate, token_secret
-from kubelite.api.bootstrap_token import TOKEN_PATTERN
+from kubelite.api.bootstrap_token import TOKEN_PATTERN, token_secret
+from kubelite.cli.bootstrap_tokens import DEFAULT_GROUP, generate
 
 NOW = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC)
 

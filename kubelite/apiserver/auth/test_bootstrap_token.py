@@ -22,7 +22,7 @@ from kubelite.apiserver.auth.authn import (
 from kubelite.apiserver.auth.bootstrap_token import BootstrapTokenAuthenticator
 from kubelite.apiserver.auth.serviceaccount.authenticator import CachedObjects
 from kubelite.apiserver.auth.user import UserInfo
-from kubelite.cli.bootstrap_tokens import token_secret
+from kubelite.api.bootstrap_token import token_secret
 from kubelite.storage.factory import open_backend
 
 ADMIN = "admin-token"
