@@ -26,6 +26,7 @@ from kubelite.apiserver import (
     watch,
     writes,
 )
+from kubelite.apiserver.audit.auditor import AUTHORIZATION, Auditor
 from kubelite.apiserver.auth.attributes import (
     USER,
     Attributes,
@@ -38,6 +39,8 @@ from kubelite.apiserver.auth.attributes import (
 )
 from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
+from kubelite.apiserver.encryption.backend import EncryptingBackend
+from kubelite.apiserver.encryption.config import EncryptionConfig
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
@@ -77,14 +80,20 @@ class APIServer:
                  garbage_collector: bool = False,
                  toleration_seconds: tuple[int, int] | None = None,
                  authenticator: Authenticator | None = None,
-                 authorizer: Authorizer | None = None) -> None:
+                 authorizer: Authorizer | None = None,
+                 encryption: EncryptionConfig | None = None,
+                 audit: Auditor | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
         default (300 s each). `authenticator` and `authorizer`: who each request is and
         whether it may; without an authenticator every request is an administrator,
-        which is why the CLI keeps such a server on loopback."""
+        which is why the CLI keeps such a server on loopback. `encryption`: the
+        resources sealed at rest (encryption/); `audit`: the audit log (audit/)."""
+        if encryption is not None:
+            backend = EncryptingBackend(backend, encryption)
         self.backend = backend
+        self.audit = audit
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.host = host
@@ -190,9 +199,13 @@ class APIServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.backend.close()
+        if self.audit is not None:
+            self.audit.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
+            if self.audit is not None:
+                return await self.audit.serve(request, self._route)
             return await self._route(request)
         except errors.StatusError as err:
             return status_response(err)
@@ -262,6 +275,7 @@ class APIServer:
         attrs: Attributes = (resource_attributes(user, info) if info is not None
                              else non_resource_attributes(user, request.method, path))
         decision, reason = await self.authorizer.authorize(attrs)
+        request[AUTHORIZATION] = decision, reason  # the audit log's annotations
         if decision is not Decision.ALLOW:
             raise forbidden(attrs, reason)
 

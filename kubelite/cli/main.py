@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
+from kubelite.cli import at_rest_and_audit
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="finished pods kept before the pod garbage collector deletes "
                              "the oldest (0: never)")
     server.add_argument("--log-level", default="INFO")
+    at_rest_and_audit.add_flags(server)
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
                        help="run N simulated nodes (only simulated nodes so far)")
@@ -290,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             if (loaded := load_scheduler_configuration(args.scheduler_config)) is None:
                 return 2
             args.scheduler_configuration = loaded
+        try:
+            args.encryption, args.audit = at_rest_and_audit.load(args)
+        except ValueError as err:
+            print(f"kubelite: {err}", file=sys.stderr)
+            return 2
         _install_uvloop()
         return asyncio.run(run_server(args, config))
     if args.command == "agent":
@@ -487,7 +494,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        compaction_interval=args.compaction_interval,
                        garbage_collector=runs_garbage_collector(controllers),
                        toleration_seconds=(args.default_not_ready_toleration_seconds,
-                                           args.default_unreachable_toleration_seconds))
+                                           args.default_unreachable_toleration_seconds),
+                       encryption=args.encryption, audit=args.audit)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

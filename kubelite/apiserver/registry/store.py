@@ -346,7 +346,8 @@ class Store:
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self.conflict(name)
         new = await self._prepare_update(old, obj, opts)
-        return await self._write_update(key, name, old, kv.mod_revision, new, opts), False
+        return await self._write_update(key, name, old, kv.mod_revision, new, opts,
+                                        rewrite=kv.stale), False
 
     async def guaranteed_update(self, namespace: str, name: str, mutate: Mutator,
                                 opts: WriteOptions, *, create: Mutator | None = None,
@@ -380,7 +381,7 @@ class Store:
             new = await self._prepare_update(old, candidate, opts)
             try:
                 return await self._write_update(key, name, old, kv.mod_revision, new,
-                                                opts), False
+                                                opts, rewrite=kv.stale), False
             except errors.Conflict:
                 # Someone wrote in between: read again and re-apply. A resourceVersion
                 # the change itself carries is checked against the new read above.
@@ -449,12 +450,13 @@ class Store:
                           dry_run=opts.dry_run)
 
     async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
-                            new: Obj, opts: WriteOptions) -> Obj:
+                            new: Obj, opts: WriteOptions, *, rewrite: bool = False) -> Obj:
         """Write `new` over `old` (at `old_revision`) once the validating admission
-        plugins have passed it; what they claimed is settled after the write."""
+        plugins have passed it; what they claimed is settled after the write.
+        `rewrite`: write even an unchanged object (its stored form is stale)."""
         finish = await self.admission.validate(self._update_attributes(old, new, opts))
         try:
-            written = await self._write(key, name, old, old_revision, new, opts)
+            written = await self._write(key, name, old, old_revision, new, opts, rewrite)
         except BaseException:
             await finish(False)
             raise
@@ -462,10 +464,10 @@ class Store:
         return written
 
     async def _write(self, key: str, name: str, old: Obj, old_revision: int,
-                     new: Obj, opts: WriteOptions) -> Obj:
+                     new: Obj, opts: WriteOptions, rewrite: bool = False) -> Obj:
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if new == old:
+        if new == old and not rewrite:
             return new  # nothing changed: no write, the resourceVersion stays (upstream)
         if opts.dry_run:
             return new
