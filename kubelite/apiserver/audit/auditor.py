@@ -27,6 +27,7 @@ not call into this module at all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -66,9 +67,11 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-AUDIT = "kubelite.audit"  # the request's RequestAudit, while auditing
-AUTHORIZATION = "kubelite.authorization"  # (Decision, reason) the authorizer gave
-IMPERSONATED_USER = "kubelite.impersonated-user"  # set by log_impersonated_user
+# What rides on the request: its RequestAudit while auditing, the authorizer's
+# (Decision, reason), and the user an impersonating request acts as.
+AUDIT: web.RequestKey[RequestAudit] = web.RequestKey("kubelite.audit")
+AUTHORIZATION: web.RequestKey[tuple[Decision, str]] = web.RequestKey("kubelite.authorization")
+IMPERSONATED_USER: web.RequestKey[UserInfo] = web.RequestKey("kubelite.impersonated-user")
 AUDIT_ID_HEADER = "Audit-Id"
 _NOBODY = UserInfo("")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -150,6 +153,9 @@ class RequestAudit:
                                             watch_param=WATCH.decode(request.query))
         except errors.StatusError:
             self.info = None
+        if self.info is not None and self.info.resource == "namespaces" and self.info.name:
+            # upstream's RequestInfo: a namespace's own path is in that namespace
+            self.info = dataclasses.replace(self.info, namespace=self.info.name)
         user = request.get(USER)
         self.attrs_user = user
         attrs = (resource_attributes(user or _NOBODY, self.info) if self.info is not None
@@ -181,8 +187,11 @@ class RequestAudit:
     def _write(self, config: RequestAuditConfig, event: Obj, at: float) -> None:
         if event["stage"] in config.omit_stages:
             return
+        annotations = event.pop("annotations", None)  # the last field, as upstream's
         event["requestReceivedTimestamp"] = micro_time(self.received)
         event["stageTimestamp"] = micro_time(at)
+        if annotations is not None:
+            event["annotations"] = annotations
         self.auditor.write(event)
 
     def _write_received(self, config: RequestAuditConfig) -> None:
