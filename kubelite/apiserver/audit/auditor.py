@@ -130,7 +130,7 @@ class RequestAudit:
     """One request's events."""
 
     __slots__ = ("auditor", "request", "received", "audit_id", "config", "info",
-                 "attrs_user", "started_status", "_received_written")
+                 "attrs_user", "_received_written", "_received_text")
 
     def __init__(self, auditor: Auditor, request: web.Request) -> None:
         self.auditor = auditor
@@ -140,8 +140,8 @@ class RequestAudit:
         self.config: RequestAuditConfig | None = None
         self.info: RequestInfo | None = None
         self.attrs_user: UserInfo | None = None
-        self.started_status: int | None = None
         self._received_written = False
+        self._received_text = ""
 
     def _evaluate(self) -> RequestAuditConfig:
         if self.config is not None:
@@ -188,7 +188,9 @@ class RequestAudit:
         if event["stage"] in config.omit_stages:
             return
         annotations = event.pop("annotations", None)  # the last field, as upstream's
-        event["requestReceivedTimestamp"] = micro_time(self.received)
+        if not self._received_text:
+            self._received_text = micro_time(self.received)
+        event["requestReceivedTimestamp"] = self._received_text
         event["stageTimestamp"] = micro_time(at)
         if annotations is not None:
             event["annotations"] = annotations
@@ -209,7 +211,6 @@ class RequestAudit:
         if config.level is Level.NONE:
             return
         self._write_received(config)
-        self.started_status = response.status
         event = self._event(config, "ResponseStarted")
         event["responseStatus"] = response_status(response.status)
         self._annotate(event)

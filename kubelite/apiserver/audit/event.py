@@ -32,7 +32,9 @@ REASON_ANNOTATION = "authorization.k8s.io/reason"
 
 
 def micro_time(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times quicker than strftime; "+00:00" becomes "Z"
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(
+        timespec="microseconds")[:-6] + "Z"
 
 
 def user_info(user: UserInfo | None) -> Obj:
