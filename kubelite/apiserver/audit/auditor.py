@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from kubelite.api import protobuf
 from kubelite.apiserver.audit.event import (
     DECISION_ANNOTATION,
     REASON_ANNOTATION,
@@ -57,6 +58,7 @@ from kubelite.apiserver.auth.attributes import (
 )
 from kubelite.apiserver.auth.user import UserInfo
 from kubelite.apiserver.list_stream import StreamedList
+from kubelite.apiserver.negotiation import decode_body
 from kubelite.apiserver.responses import status_response
 from kubelite.apiserver.routing import RequestInfo, parse_resource_path
 from kubelite.machinery import errors
@@ -290,9 +292,11 @@ class RequestAudit:
             return None
         try:
             raw = await self.request.read()
-            return orjson.loads(raw) if raw else None
-        except (orjson.JSONDecodeError, web.HTTPException, OSError):
-            return None  # not JSON (a YAML apply patch) or already gone
+            # as the handler read it: JSON, YAML or kubectl's protobuf, logged as JSON
+            return decode_body(raw, self.request.headers.get("Content-Type", "")) \
+                if raw else None
+        except (errors.StatusError, web.HTTPException, OSError):
+            return None  # a body the handler refused too
 
 
 def _response_body(response: web.StreamResponse | None, code: int, level: Level) -> Any:
@@ -313,8 +317,10 @@ def _response_body(response: web.StreamResponse | None, code: int, level: Level)
     if not isinstance(raw, (bytes, bytearray)) or not raw:
         return None
     try:
+        if raw.startswith(protobuf.MAGIC):  # kubectl asks for built-in kinds in protobuf
+            return protobuf.decode_object(bytes(raw))
         return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, protobuf.DecodeError):
         return None
 
 
