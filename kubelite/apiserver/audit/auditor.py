@@ -119,7 +119,7 @@ class Auditor:
             await audit.complete(None, 413)
             raise
         except (ConnectionResetError, asyncio.CancelledError):
-            await audit.complete(None, 200)  # the client went away (a watch it closed)
+            audit.closed_early()  # the client went away (a watch it closed)
             raise
         except Exception as exc:
             audit.panic(exc)
@@ -132,7 +132,7 @@ class RequestAudit:
     """One request's events."""
 
     __slots__ = ("auditor", "request", "received", "audit_id", "config", "info",
-                 "attrs_user", "_received_written", "_received_text")
+                 "attrs_user", "_received_written", "_received_text", "_started")
 
     def __init__(self, auditor: Auditor, request: web.Request) -> None:
         self.auditor = auditor
@@ -144,6 +144,7 @@ class RequestAudit:
         self.attrs_user: UserInfo | None = None
         self._received_written = False
         self._received_text = ""
+        self._started = False
 
     def _evaluate(self) -> RequestAuditConfig:
         if self.config is not None:
@@ -213,6 +214,7 @@ class RequestAudit:
         if config.level is Level.NONE:
             return
         self._write_received(config)
+        self._started = True
         event = self._event(config, "ResponseStarted")
         event["responseStatus"] = response_status(response.status)
         self._annotate(event)
@@ -244,6 +246,20 @@ class RequestAudit:
                                        if config.omit_managed_fields else response_body)
         self._annotate(event)
         self._write(config, event, now)
+
+    def closed_early(self) -> None:
+        """The client went away: a started watch completes with the status it started
+        with; anything else gets upstream's "Connection closed early"."""
+        config = self._evaluate()
+        if config.level is Level.NONE:
+            return
+        self._write_received(config)
+        event = self._event(config, "ResponseComplete")
+        event["responseStatus"] = ({"metadata": {}, "code": 200} if self._started else
+                                   {"metadata": {}, "status": "Success",
+                                    "message": "Connection closed early", "code": 200})
+        self._annotate(event)
+        self._write(config, event, self.auditor.clock())
 
     def panic(self, exc: BaseException) -> None:
         config = self._evaluate()

@@ -77,3 +77,22 @@ async def test_in_process_requests_are_audited_as_the_administrator(
                                      "name": "default", "apiVersion": "v1"}
     assert mine[-1]["responseStatus"] == {"metadata": {}, "code": 200}
     assert "annotations" not in mine[-1]  # no authorizer ran
+
+
+async def test_a_watch_the_client_closes_completes(server: APIServer, tmp_path: Path) -> None:
+    client = Client(InProcessTransport(server.handle),  # type: ignore[arg-type]
+                    field_manager="test")
+    try:
+        async with client.watch("configmaps", namespace="default") as events:
+            await client.create("configmaps", {"metadata": {"name": "c",
+                                                            "namespace": "default"}})
+            async for type_, _ in events:
+                assert type_ == "ADDED"
+                break
+    finally:
+        await client.close()
+    watches = [e for e in read(tmp_path / "audit.log") if e["verb"] == "watch"
+               and e["requestURI"].startswith("/api/v1/namespaces/default/configmaps")]
+    assert [e["stage"] for e in watches] == ["RequestReceived", "ResponseStarted",
+                                             "ResponseComplete"]
+    assert watches[-1]["responseStatus"] == {"metadata": {}, "code": 200}
