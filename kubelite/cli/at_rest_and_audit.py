@@ -77,7 +77,13 @@ def load(args: argparse.Namespace) -> tuple[EncryptionConfig | None, Auditor | N
     if args.audit_log_path == "-":
         sink = StdoutSink()
     else:
-        sink = RotatingFile(Path(args.audit_log_path), max_size_mb=args.audit_log_maxsize,
-                            max_backups=args.audit_log_maxbackup,
-                            max_age_days=args.audit_log_maxage)
+        log_file = RotatingFile(Path(args.audit_log_path), max_size_mb=args.audit_log_maxsize,
+                                max_backups=args.audit_log_maxbackup,
+                                max_age_days=args.audit_log_maxage)
+        try:
+            log_file.open()
+        except OSError as err:
+            raise ValueError(f"cannot open the audit log {args.audit_log_path}: "
+                             f"{err.strerror or err}") from None
+        sink = log_file
     return encryption, Auditor(policy, sink)

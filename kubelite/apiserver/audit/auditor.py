@@ -70,10 +70,12 @@ Obj = dict[str, Any]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # What rides on the request: its RequestAudit while auditing, the authorizer's
-# (Decision, reason), and the user an impersonating request acts as.
+# (Decision, reason), and for an impersonating request who authenticated and whom it
+# acts as (log_impersonated_user).
 AUDIT: web.RequestKey[RequestAudit] = web.RequestKey("kubelite.audit")
 AUTHORIZATION: web.RequestKey[tuple[Decision, str]] = web.RequestKey("kubelite.authorization")
-IMPERSONATED_USER: web.RequestKey[UserInfo] = web.RequestKey("kubelite.impersonated-user")
+IMPERSONATION: web.RequestKey[tuple[UserInfo, UserInfo]] = web.RequestKey(
+    "kubelite.impersonation")
 AUDIT_ID_HEADER = "Audit-Id"
 _NOBODY = UserInfo("")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -86,10 +88,13 @@ def response_started(request: web.BaseRequest, response: web.StreamResponse) -> 
         audit.started(response)
 
 
-def log_impersonated_user(request: web.BaseRequest, user: UserInfo) -> None:
-    """The impersonation filter's note: the event's `user` stays the one who
-    authenticated; `impersonatedUser` is the one the request acts as."""
-    request[IMPERSONATED_USER] = user
+def log_impersonated_user(request: web.BaseRequest, authenticated: UserInfo,
+                          impersonated: UserInfo) -> None:
+    """The impersonation filter's note, made as it puts `impersonated` in
+    request[USER]: the event's `user` (and the policy's user) stays the one who
+    authenticated, as upstream audits before impersonating; `impersonatedUser` is the
+    one the request acts as."""
+    request[IMPERSONATION] = (authenticated, impersonated)
 
 
 class Auditor:
@@ -159,7 +164,8 @@ class RequestAudit:
         if self.info is not None and self.info.resource == "namespaces" and self.info.name:
             # upstream's RequestInfo: a namespace's own path is in that namespace
             self.info = dataclasses.replace(self.info, namespace=self.info.name)
-        user = request.get(USER)
+        impersonation = request.get(IMPERSONATION)
+        user = impersonation[0] if impersonation is not None else request.get(USER)
         self.attrs_user = user
         attrs = (resource_attributes(user or _NOBODY, self.info) if self.info is not None
                  else non_resource_attributes(user or _NOBODY, request.method, path))
@@ -176,9 +182,9 @@ class RequestAudit:
             "verb": info.verb if info is not None else request.method.lower(),
             "user": user_info(self.attrs_user),
         }
-        impersonated = request.get(IMPERSONATED_USER)
-        if impersonated is not None:
-            event["impersonatedUser"] = user_info(impersonated)
+        impersonation = request.get(IMPERSONATION)
+        if impersonation is not None:
+            event["impersonatedUser"] = user_info(impersonation[1])
         event["sourceIPs"] = source_ips(request)
         agent = request.headers.get("User-Agent")
         if agent:

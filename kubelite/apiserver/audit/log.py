@@ -79,6 +79,12 @@ class RotatingFile:
         self._file: BinaryIO | None = None
         self._size = 0
 
+    def open(self) -> None:
+        """Open (or create) the file now, so a path that cannot be written stops the
+        server at start rather than losing events later. OSError otherwise."""
+        if self._file is None:
+            self._open_existing()
+
     def write(self, line: bytes) -> None:
         if self._file is None:
             self._open_existing()

@@ -12,11 +12,11 @@ import pytest
 from aiohttp import web
 
 from kubelite.apiserver.app import APIServer
-from kubelite.apiserver.audit.auditor import Auditor
+from kubelite.apiserver.audit.auditor import Auditor, log_impersonated_user
 from kubelite.apiserver.audit.log import RotatingFile
 from kubelite.apiserver.audit.policy import parse
 from kubelite.apiserver.auth.attributes import USER
-from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
+from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN, UserInfo
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
 from kubelite.storage.factory import open_backend
@@ -96,3 +96,26 @@ async def test_a_watch_the_client_closes_completes(server: APIServer, tmp_path: 
     assert [e["stage"] for e in watches] == ["RequestReceived", "ResponseStarted",
                                              "ResponseComplete"]
     assert watches[-1]["responseStatus"] == {"metadata": {}, "code": 200}
+
+
+async def test_an_impersonating_request_is_audited_as_who_authenticated(
+        tmp_path: Path) -> None:
+    policy = ("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
+              "- level: Metadata\n  users: [jane]\n")
+    auditor = Auditor(parse(policy), RotatingFile(tmp_path / "audit.log"))
+    jane, bob = UserInfo("jane", groups=("dev",)), UserInfo("bob")
+
+    async def impersonating(request: web.Request) -> web.StreamResponse:
+        request[USER] = jane
+        log_impersonated_user(request, jane, bob)  # as an impersonation filter does
+        request[USER] = bob
+        return web.Response(status=200)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await auditor.serve(request, impersonating)
+
+    await InProcessTransport(handle).request(  # type: ignore[arg-type]
+        "GET", "/api/v1/pods", headers={"Impersonate-User": "bob"})
+    complete = read(tmp_path / "audit.log")[-1]
+    assert complete["user"] == {"username": "jane", "groups": ["dev"]}
+    assert complete["impersonatedUser"] == {"username": "bob"}
