@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -39,8 +39,6 @@ from kubelite.apiserver.auth.attributes import (
 )
 from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
-from kubelite.apiserver.encryption.backend import EncryptingBackend
-from kubelite.apiserver.encryption.config import EncryptionConfig
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
@@ -56,6 +54,9 @@ from kubelite.machinery import errors
 from kubelite.machinery.options import GetOptions
 from kubelite.machinery.parameters import WATCH
 from kubelite.storage.backend import Backend
+
+if TYPE_CHECKING:  # the crypto libraries load only for a server that encrypts
+    from kubelite.apiserver.encryption.config import EncryptionConfig
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class APIServer:
         which is why the CLI keeps such a server on loopback. `encryption`: the
         resources sealed at rest (encryption/); `audit`: the audit log (audit/)."""
         if encryption is not None:
+            from kubelite.apiserver.encryption.backend import EncryptingBackend
             backend = EncryptingBackend(backend, encryption)
         self.backend = backend
         self.audit = audit

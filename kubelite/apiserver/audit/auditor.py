@@ -37,12 +37,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kubelite.api import protobuf
 from kubelite.apiserver.audit.event import (
     DECISION_ANNOTATION,
     REASON_ANNOTATION,
+    failed_authentication_message,
+    is_status,
     micro_time,
     object_ref,
+    response_document,
     response_status,
     source_ips,
     strip_managed_fields,
@@ -57,7 +59,6 @@ from kubelite.apiserver.auth.attributes import (
     resource_attributes,
 )
 from kubelite.apiserver.auth.user import UserInfo
-from kubelite.apiserver.list_stream import StreamedList
 from kubelite.apiserver.negotiation import decode_body
 from kubelite.apiserver.responses import status_response
 from kubelite.apiserver.routing import RequestInfo, parse_resource_path
@@ -241,8 +242,8 @@ class RequestAudit:
         event = self._event(config, "ResponseComplete")
         if self.info is not None and self.info.verb == "create" and isinstance(body, dict):
             event["objectRef"] = object_ref(self.info, body)
-        response_body = _response_body(response, code, config.level)
-        status = response_body if _is_status(response_body) else None
+        response_body = response_document(response, code, config.level)
+        status = response_body if is_status(response_body) else None
         event["responseStatus"] = response_status(code, status)
         if config.level >= Level.REQUEST and body is not None:
             event["requestObject"] = (strip_managed_fields(body)
@@ -281,16 +282,7 @@ class RequestAudit:
         self._write(config, event, now)
 
     def _write_failed_authentication(self, config: RequestAuditConfig, at: float) -> None:
-        methods = []
-        if self.request.transport is not None and self.request.transport.get_extra_info(
-                "peercert"):
-            methods.append("x509")
-        authorization = self.request.headers.get("Authorization", "")
-        scheme = authorization.split(" ", 1)[0].lower()
-        if scheme in ("basic", "bearer"):
-            methods.append(scheme)
-        message = "Authentication failed, attempted: " + ", ".join(methods) if methods \
-            else "Authentication failed, no credentials provided"
+        message = failed_authentication_message(self.request)
         event = self._event(config, "ResponseStarted")
         event["responseStatus"] = {"metadata": {}, "message": message, "code": 401}
         self._write(config, event, at)
@@ -319,36 +311,3 @@ class RequestAudit:
                 if raw else None
         except (errors.StatusError, web.HTTPException, OSError):
             return None  # a body the handler refused too
-
-
-def _response_body(response: web.StreamResponse | None, code: int, level: Level) -> Any:
-    """The response's JSON document when the level records it, or when it is a
-    Status (its reason and message go into responseStatus); None for a stream."""
-    wants_object = level >= Level.REQUEST_RESPONSE
-    raw: Any
-    if isinstance(response, StreamedList):
-        if not wants_object:
-            return None
-        raw = response.whole_body()
-    elif isinstance(response, web.Response):
-        raw = response.body
-        if not (wants_object or code >= 300 or _looks_like_status(raw)):
-            return None
-    else:
-        return None
-    if not isinstance(raw, (bytes, bytearray)) or not raw:
-        return None
-    try:
-        if raw.startswith(protobuf.MAGIC):  # kubectl asks for built-in kinds in protobuf
-            return protobuf.decode_object(bytes(raw))
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, protobuf.DecodeError):
-        return None
-
-
-def _looks_like_status(body: Any) -> bool:
-    return isinstance(body, (bytes, bytearray)) and b'"kind":"Status"' in body[:32]
-
-
-def _is_status(body: Any) -> bool:
-    return isinstance(body, dict) and body.get("kind") == "Status"

@@ -20,9 +20,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
+from kubelite.api import protobuf
+from kubelite.apiserver.audit.policy import Level
 from kubelite.apiserver.auth.user import UserInfo
+from kubelite.apiserver.list_stream import StreamedList
 from kubelite.apiserver.routing import RequestInfo
 
 Obj = dict[str, Any]
@@ -106,3 +110,49 @@ def strip_managed_fields(obj: Any) -> Any:
     if isinstance(items, list):
         obj = {**obj, "items": [strip_managed_fields(item) for item in items]}
     return obj
+
+
+def response_document(response: web.StreamResponse | None, code: int, level: Level) -> Any:
+    """The response's JSON document when the level records it, or when it is a
+    Status (its reason and message go into responseStatus); None for a stream."""
+    wants_object = level >= Level.REQUEST_RESPONSE
+    raw: Any
+    if isinstance(response, StreamedList):
+        if not wants_object:
+            return None
+        raw = response.whole_body()
+    elif isinstance(response, web.Response):
+        raw = response.body
+        if not (wants_object or code >= 300 or looks_like_status(raw)):
+            return None
+    else:
+        return None
+    if not isinstance(raw, (bytes, bytearray)) or not raw:
+        return None
+    try:
+        if raw.startswith(protobuf.MAGIC):  # kubectl asks for built-in kinds in protobuf
+            return protobuf.decode_object(bytes(raw))
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, protobuf.DecodeError):
+        return None
+
+
+def looks_like_status(body: Any) -> bool:
+    return isinstance(body, (bytes, bytearray)) and b'"kind":"Status"' in body[:32]
+
+
+def is_status(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("kind") == "Status"
+
+
+def failed_authentication_message(request: web.BaseRequest) -> str:
+    """What upstream's failed-authentication audit says was tried."""
+    methods = []
+    if request.transport is not None and request.transport.get_extra_info("peercert"):
+        methods.append("x509")
+    scheme = request.headers.get("Authorization", "").split(" ", 1)[0].lower()
+    if scheme in ("basic", "bearer"):
+        methods.append(scheme)
+    if not methods:
+        return "Authentication failed, no credentials provided"
+    return "Authentication failed, attempted: " + ", ".join(methods)
