@@ -45,15 +45,25 @@ def test_kubectl_requests_in_the_audit_log(tmp_path: Path) -> None:
         cluster.kubectl("get", "configmap", "settings", "-o", "json")
         cluster.kubectl("create", "secret", "generic", "db", "--from-literal=password=x")
         cluster.kubectl("get", "pods")  # level None by the last rule
+        # a watch: kubectl gives up after a second; its ResponseStarted is written as
+        # the stream begins
+        cluster.kubectl("get", "configmaps", "--watch", "--request-timeout=1s", check=False)
     finally:
         cluster.stop()
-    events = kubectl_events(log)
+    everything = kubectl_events(log)
+    watch = [e for e in everything if e["verb"] == "watch"]
+    assert watch and watch[0]["stage"] == "ResponseStarted"
+    assert watch[0]["responseStatus"] == {"metadata": {}, "code": 200}
+    assert "responseObject" not in watch[0]  # a stream is not recorded
+    events = [e for e in everything if e["verb"] != "watch"]
     assert {e["stage"] for e in events} == {"ResponseComplete"}
     summary = [(e["verb"], e["objectRef"]["resource"], e["level"]) for e in events]
     assert summary == [("create", "configmaps", "RequestResponse"),
                        ("get", "configmaps", "RequestResponse"),
-                       ("create", "secrets", "Metadata")]
-    create_cm, get_cm, create_secret = events
+                       ("create", "secrets", "Metadata"),
+                       ("list", "configmaps", "RequestResponse")]  # before the watch
+    create_cm, get_cm, create_secret, list_cm = events
+    assert list_cm["responseObject"]["kind"] == "Table"  # what kubectl get asked for
     assert create_cm["requestObject"]["data"] == {"mode": "fast"}
     assert create_cm["responseObject"]["metadata"]["name"] == "settings"
     assert create_cm["responseStatus"] == {"metadata": {}, "code": 201}

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kubernetes
+
 from tests.cluster import ROOT, Cluster
 from tests.conftest import API_ONLY
 
@@ -66,6 +68,11 @@ def test_secrets_are_encrypted_and_rotate_by_rewriting(tmp_path: Path) -> None:
         cluster.start()
         got = json.loads(cluster.kubectl("get", "secret", "two", "-o", "json").stdout)
         assert base64.b64decode(got["data"]["password"]) == b"swordfish"
+        # the official Python client reads it too
+        api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(
+            cluster.kubeconfig))
+        secret = api.read_namespaced_secret("one", "default")
+        assert base64.b64decode(secret.data["password"]) == b"swordfish"
     finally:
         cluster.stop()
 

@@ -202,3 +202,21 @@ async def test_a_client_audit_id_is_kept_and_level_none_writes_nothing(
     assert complete["responseStatus"]["reason"] == "NotFound"
     assert complete["responseObject"]["kind"] == "Status"
     assert events("health") == []
+
+
+async def test_a_streamed_list_is_recorded_whole(server: APIServer, events) -> None:  # type: ignore[no-untyped-def]
+    async with session(server, "jane-token") as http:
+        for name in ("a", "b"):
+            body = {**CM, "metadata": {"name": name, "namespace": "default"}}
+            async with http.post("/api/v1/namespaces/default/configmaps", json=body) as resp:
+                assert resp.status == 201
+        async with http.get("/api/v1/namespaces/default/configmaps") as resp:
+            audit_id = resp.headers["Audit-Id"]
+            listed = await resp.json()
+    complete = events(audit_id)[-1]
+    assert complete["verb"] == "list"
+    recorded = complete["responseObject"]
+    assert recorded["kind"] == "ConfigMapList"
+    assert [i["metadata"]["name"] for i in recorded["items"]] == ["a", "b"]
+    assert all("managedFields" not in i["metadata"] for i in recorded["items"])
+    assert len(listed["items"]) == 2
