@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -29,6 +29,7 @@ from kubelite.apiserver import (
     watch,
     writes,
 )
+from kubelite.apiserver.audit.auditor import AUTHORIZATION, Auditor, log_impersonated_user
 from kubelite.apiserver.auth.attributes import (
     USER,
     Attributes,
@@ -59,6 +60,9 @@ from kubelite.machinery.options import GetOptions
 from kubelite.machinery.parameters import WATCH
 from kubelite.storage.backend import Backend
 
+if TYPE_CHECKING:  # the crypto libraries load only for a server that encrypts
+    from kubelite.apiserver.encryption.config import EncryptionConfig
+
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
@@ -85,7 +89,9 @@ class APIServer:
                  authorizer: Authorizer | None = None,
                  service_account_admission: bool = False,
                  ssl_context: ssl.SSLContext | None = None,
-                 loopback_token: str | None = None) -> None:
+                 loopback_token: str | None = None,
+                 encryption: EncryptionConfig | None = None,
+                 audit: Auditor | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
@@ -98,8 +104,13 @@ class APIServer:
         want of a `default` account. `ssl_context`: serve HTTPS (the CLI always does;
         kubelite.pki makes it). `loopback_token`: the bearer token of the server's own
         in-process client (upstream's loopback client), which the authenticator must
-        know."""
+        know. `encryption`: the resources sealed at rest (encryption/); `audit`: the
+        audit log (audit/)."""
+        if encryption is not None:
+            from kubelite.apiserver.encryption.backend import EncryptingBackend
+            backend = EncryptingBackend(backend, encryption)
         self.backend = backend
+        self.audit = audit
         self.ssl_context = ssl_context
         self.loopback_token = loopback_token
         self.authenticator = authenticator
@@ -229,9 +240,13 @@ class APIServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.backend.close()
+        if self.audit is not None:
+            self.audit.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
+            if self.audit is not None:
+                return await self.audit.serve(request, self._route)
             return await self._route(request)
         except errors.StatusError as err:
             return status_response(err)
@@ -299,13 +314,16 @@ class APIServer:
         user = await self.authenticator.authenticate(request)
         if user is None:
             raise errors.Unauthorized("Unauthorized")
-        user = await impersonate(request.headers, user, self.authorizer)
-        request[USER] = user
+        acting = await impersonate(request.headers, user, self.authorizer)
+        if acting is not user:  # audited as who authenticated, with impersonatedUser
+            log_impersonated_user(request, user, acting)
+        request[USER] = user = acting
         if self.authorizer is None:
             return
         attrs: Attributes = (resource_attributes(user, info) if info is not None
                              else non_resource_attributes(user, request.method, path))
         decision, reason = await self.authorizer.authorize(attrs)
+        request[AUTHORIZATION] = decision, reason  # the audit log's annotations
         if decision is not Decision.ALLOW:
             raise forbidden(attrs, reason)
 

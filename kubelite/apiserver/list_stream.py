@@ -80,6 +80,11 @@ class StreamedList(web.StreamResponse):
         self._tail = tail
         self._head_only = False
 
+    def whole_body(self) -> bytes:
+        """The list as one document, for a record of the response (the audit log)."""
+        entries = self._entries or ()
+        return b"".join(list_body_chunks(self._head, (e.raw for e in entries), self._tail))
+
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         self._head_only = request.method == "HEAD"  # headers (and length) only
         return await super().prepare(request)

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from kubelite.apiserver.audit.auditor import response_started
 from kubelite.apiserver.negotiation import JSON, Accept
 from kubelite.apiserver.registry.listing import Predicate, make_predicate
 from kubelite.apiserver.registry.store import Store
@@ -149,6 +150,7 @@ async def watch(request: web.Request, info: RequestInfo, store: Store, accept: A
     response = web.StreamResponse(headers={"Content-Type": JSON,
                                            "Cache-Control": "no-cache, private"})
     response.enable_chunked_encoding()
+    response_started(request, response)  # the audit log's ResponseStarted
     if watcher is None:
         await response.prepare(request)
         await response.write(encoder.error(errors.Gone(

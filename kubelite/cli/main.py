@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
 from kubelite.cli import bootstrap_tokens
+from kubelite.cli import at_rest_and_audit
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="finished pods kept before the pod garbage collector deletes "
                              "the oldest (0: never)")
     server.add_argument("--log-level", default="INFO")
+    at_rest_and_audit.add_flags(server)
     certificate = sub.add_parser("certificate", help="manage the cluster's certificates")
     certificate_sub = certificate.add_subparsers(dest="certificate_command", required=True)
     rotate = certificate_sub.add_parser(
@@ -362,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError) as err:
                 print(f"kubelite: --token-auth-file: {err}", file=sys.stderr)
                 return 2
+        try:
+            args.encryption, args.audit = at_rest_and_audit.load(args)
+        except ValueError as err:
+            print(f"kubelite: {err}", file=sys.stderr)
+            return 2
         _install_uvloop()
         return asyncio.run(run_server(args, config))
     if args.command == "agent":
@@ -652,7 +659,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                                            args.default_unreachable_toleration_seconds),
                        service_account_admission="ServiceAccount" not in args.disabled_admission,
                        authenticator=authenticator, ssl_context=tls.server_context(),
-                       loopback_token=tokens.token(identities.APISERVER))
+                       loopback_token=tokens.token(identities.APISERVER),
+                       encryption=args.encryption, audit=args.audit)
     # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
     # authenticator of the tokens, last among the chain's bearer-token authenticators.
     join_chain(server.authenticator, install(server, args.service_accounts))

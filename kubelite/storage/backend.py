@@ -28,6 +28,9 @@ class KeyValue:
     value: bytes
     create_revision: int
     mod_revision: int
+    # Read through an encryption key other than the one writes use: the next update
+    # rewrites it even when nothing changed (upstream's stale transformation).
+    stale: bool = False
 
 
 class EventType(enum.Enum):

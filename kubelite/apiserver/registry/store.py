@@ -163,6 +163,11 @@ class Store:
         self.registry = registry
         self.prefix = spec.key_prefix()
         self.field_names = selectable_field_names(strategy)
+        # Values the backend transforms (encryption at rest) are read from it before a
+        # write: only that read says whether the stored form is stale and must be
+        # rewritten (encryption/backend.py).
+        seals = getattr(backend, "transformers_for", None)
+        self._writes_start_from_cache = seals is None or seals(self.prefix) is None
 
     # -- keys ------------------------------------------------------------------
 
@@ -214,7 +219,8 @@ class Store:
         when it has seen every revision the store has (no read at all), else it is read
         from the store. Either way the write is a compare-and-swap on that revision, so
         one that raced another writer is retried from a fresh read."""
-        if self.cache.revision >= await self.backend.current_revision():
+        if (self._writes_start_from_cache
+                and self.cache.revision >= await self.backend.current_revision()):
             entry = self.cache.get(key)
             return None if entry is None else KeyValue(key, entry.raw, 0, entry.revision)
         return await self.backend.get(key)
@@ -373,7 +379,8 @@ class Store:
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise self.conflict(name)
         new = await self._prepare_update(old, obj, opts)
-        return await self._write_update(key, name, old, kv.mod_revision, new, opts), False
+        return await self._write_update(key, name, old, kv.mod_revision, new, opts,
+                                        rewrite=kv.stale), False
 
     async def guaranteed_update(self, namespace: str, name: str, mutate: Mutator,
                                 opts: WriteOptions, *, create: Mutator | None = None,
@@ -407,7 +414,7 @@ class Store:
             new = await self._prepare_update(old, candidate, opts)
             try:
                 return await self._write_update(key, name, old, kv.mod_revision, new,
-                                                opts), False
+                                                opts, rewrite=kv.stale), False
             except errors.Conflict:
                 # Someone wrote in between: read again and re-apply. A resourceVersion
                 # the change itself carries is checked against the new read above.
@@ -476,12 +483,13 @@ class Store:
                           dry_run=opts.dry_run, user=opts.user)
 
     async def _write_update(self, key: str, name: str, old: Obj, old_revision: int,
-                            new: Obj, opts: WriteOptions) -> Obj:
+                            new: Obj, opts: WriteOptions, *, rewrite: bool = False) -> Obj:
         """Write `new` over `old` (at `old_revision`) once the validating admission
-        plugins have passed it; what they claimed is settled after the write."""
+        plugins have passed it; what they claimed is settled after the write.
+        `rewrite`: write even an unchanged object (its stored form is stale)."""
         finish = await self.admission.validate(self._update_attributes(old, new, opts))
         try:
-            written = await self._write(key, name, old, old_revision, new, opts)
+            written = await self._write(key, name, old, old_revision, new, opts, rewrite)
         except BaseException:
             await finish(False)
             raise
@@ -489,10 +497,10 @@ class Store:
         return written
 
     async def _write(self, key: str, name: str, old: Obj, old_revision: int,
-                     new: Obj, opts: WriteOptions) -> Obj:
+                     new: Obj, opts: WriteOptions, rewrite: bool = False) -> Obj:
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if new == old:
+        if new == old and not rewrite:
             return new  # nothing changed: no write, the resourceVersion stays (upstream)
         if opts.dry_run:
             return new
