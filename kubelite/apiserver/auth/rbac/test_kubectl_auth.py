@@ -1,48 +1,31 @@
 """`kubectl auth can-i` (the real kubectl) against a server that authorizes with RBAC.
 
 kubectl sends bearer tokens only over TLS, so the test serves the server's handler
-on a second, HTTPS listener too (a throwaway self-signed certificate that kubectl is
-told not to verify)."""
+on an HTTPS listener too (auth/conftest.py), whose certificate kubectl is told not to
+verify."""
 
 from __future__ import annotations
 
 import asyncio
 import pathlib
-import shutil
-import ssl
-import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.auth.conftest import https_listener
 from kubelite.apiserver.auth.rbac.conftest import As
 from kubelite.apiserver.auth.rbac.test_authorization import setup_pod_reader
 
 KUBECTL = pathlib.Path(__file__).parents[4] / ".tools" / "bin" / "kubectl-1.35"
 pytestmark = [
-    pytest.mark.skipif(not KUBECTL.exists(), reason="no kubectl 1.35 binary in .tools/bin"),
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl to make a cert")]
+    pytest.mark.skipif(not KUBECTL.exists(), reason="no kubectl 1.35 binary in .tools/bin")]
 
 
 @pytest.fixture
 async def https_url(secured: APIServer, tmp_path: pathlib.Path) -> AsyncIterator[str]:
-    key, cert = tmp_path / "tls.key", tmp_path / "tls.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                    str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
-                   check=True, capture_output=True)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", secured.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"https://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with https_listener(secured, tmp_path) as listener:
+        yield listener.url
 
 
 def kubeconfig(tmp: pathlib.Path, url: str, user: str) -> pathlib.Path:

@@ -2,19 +2,15 @@
 against a server that authenticates.
 
 kubectl sends no credentials over plain HTTP (kubernetes/kubectl#744), so its tests
-reach the server's own handler through an HTTPS listener with a throwaway
-self-signed certificate.
+reach the server's own handler through an HTTPS listener (auth/conftest.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
-import ipaddress
 import json
 import os
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,13 +19,9 @@ import jwt
 import kubernetes
 import pytest
 import yaml
-from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.auth.conftest import HTTPS, https_listener
 from kubelite.apiserver.auth.serviceaccount.conftest import ADMIN_TOKEN, ISSUER, Call
 from kubelite.apiserver.auth.serviceaccount.test_tokens import make_account, make_pod
 
@@ -37,46 +29,10 @@ TOOLS = Path(__file__).resolve().parents[4] / ".tools" / "bin"
 VERSIONS = ("1.32", "1.35")
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "serving.crt", directory / "serving.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class HTTPS:
-    def __init__(self, url: str, ca: Path) -> None:
-        self.url, self.ca = url, ca
-
-
 @pytest.fixture
 async def https(server: APIServer, tmp_path: Path) -> AsyncIterator[HTTPS]:
-    """The server's handler behind an HTTPS listener."""
-    cert, key = _self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield HTTPS(f"https://127.0.0.1:{port}", cert)
-    await runner.cleanup()
+    async with https_listener(server, tmp_path) as listener:
+        yield listener
 
 
 def kubeconfig(path: Path, server: HTTPS, token: str) -> Path:
