@@ -42,7 +42,7 @@ async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
     path.write_text(TOKENS)
     chain = AuthenticatorChain([BearerTokenAuthenticator([StaticTokens.from_file(path)])])
     srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                    compaction_interval=0, authenticator=chain)
+                    compaction_interval=0, authenticator=chain, loopback_token="admin-token")
     await srv.start()
     try:
         yield srv

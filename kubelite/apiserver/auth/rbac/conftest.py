@@ -38,7 +38,7 @@ As = Callable[..., Awaitable[tuple[int, Any]]]
 
 def rbac_server(tmp_path: Path) -> APIServer:
     return APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                     compaction_interval=0,
+                     compaction_interval=0, loopback_token="admin-token",
                      authenticator=AuthenticatorChain([
                          BearerTokenAuthenticator([StaticTokens(USERS)])]))
 

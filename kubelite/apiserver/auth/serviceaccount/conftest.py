@@ -49,7 +49,7 @@ async def server(tmp_path: Path, service_key: bytes) -> AsyncIterator[APIServer]
     chain = AuthenticatorChain([BearerTokenAuthenticator([StaticTokens({
         ADMIN_TOKEN: UserInfo("admin", uid="1", groups=(SYSTEM_PRIVILEGED_GROUP,))})])])
     srv = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
-                    compaction_interval=0, authenticator=chain)
+                    compaction_interval=0, authenticator=chain, loopback_token=ADMIN_TOKEN)
     options = ServiceAccountOptions(key_file=key_file)
     join_chain(srv.authenticator, install(srv, options))
     await srv.start()
