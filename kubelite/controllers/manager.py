@@ -38,6 +38,8 @@ from kubelite.controllers.podgc import PodGCLoop
 from kubelite.controllers.localpath import LocalPathProvisionerLoop
 from kubelite.controllers.persistentvolume import PersistentVolumeBinderLoop
 from kubelite.controllers.podautoscaler import HorizontalLoop
+from kubelite.controllers.csrcleaner import CSRCleanerLoop
+from kubelite.controllers.csrsigning import CSRSigningLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.disruption import DisruptionLoop
@@ -86,6 +88,8 @@ LOOPS: dict[str, LoopFactory] = {
     "endpointslicemirroring": EndpointSliceMirroringLoop,
     "horizontalpodautoscaling": HorizontalLoop,
     "root-ca-cert-publisher": RootCACertPublisherLoop,
+    "csrsigning": CSRSigningLoop,
+    "csrcleaner": CSRCleanerLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

@@ -9,5 +9,6 @@ LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "repl
               "endpoint", "endpointslice", "namespace", "disruption", "pod-garbage-collector",
               "persistentvolume-binder", "local-path-provisioner", "resourcequota",
               "nodeipam", "nodelifecycle", "taint-eviction-controller", "endpointslicemirroring",
-              "horizontalpodautoscaling", "root-ca-cert-publisher")
+              "horizontalpodautoscaling", "root-ca-cert-publisher", "csrsigning",
+              "csrcleaner")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

@@ -29,6 +29,7 @@ import orjson
 from kubelite.api import timefields
 from kubelite.api.catalogue import ResourceSpec
 from kubelite.apiserver.admission import Attributes, Chain, Operation
+from kubelite.apiserver.auth.user import UserInfo
 from kubelite.apiserver.patch import managed_fields
 from kubelite.apiserver.registry.objectmeta import validate_object_meta
 from kubelite.apiserver.registry.strategy import Strategy, selectable_field_names
@@ -127,6 +128,8 @@ class WriteOptions:
     field_manager: str = ""
     subresource: str = ""
     apply: bool = False  # server-side apply: the patch code records managedFields itself
+    # who asks (upstream's user in the request context); None for the server's own writes
+    user: UserInfo | None = None
 
 
 class StoreTable(Protocol):
@@ -273,6 +276,7 @@ class Store:
         meta["creationTimestamp"] = now_rfc3339()
         strategy.default(requested)
         strategy.prepare_for_create(obj)
+        strategy.prepare_for_create_by(obj, opts.user)
         strategy.default(obj)
         causes = strategy.validate(obj) + validate_object_meta(obj["metadata"])
         if causes:
