@@ -210,3 +210,14 @@ async def test_the_cleaner_deletes_finished_requests_an_hour_on(client: Client) 
             names = [c["metadata"]["name"] for c in (await client.list(CSRS))["items"]]
             return names == ["pending"]
         assert await eventually(denied_gone)
+
+
+async def test_no_client_certificate_request_may_ask_for_system_masters(jane: Client) -> None:
+    pem = request_pem(new_key(), "jane", ("dev", "system:masters"))
+    with pytest.raises(errors.Forbidden) as refused:
+        await jane.create(CSRS, csr_object("root", pem, CLIENT, ["client auth"]))
+    assert str(refused.value) == (
+        'certificatesigningrequests.certificates.k8s.io "root" is forbidden: use of '
+        "kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed")
+    # another signer's request may name the group: its CA is not the one the server trusts
+    await jane.create(CSRS, csr_object("other", pem, "example.com/signer", ["client auth"]))

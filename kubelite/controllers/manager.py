@@ -38,6 +38,7 @@ from kubelite.controllers.podgc import PodGCLoop
 from kubelite.controllers.localpath import LocalPathProvisionerLoop
 from kubelite.controllers.persistentvolume import PersistentVolumeBinderLoop
 from kubelite.controllers.podautoscaler import HorizontalLoop
+from kubelite.controllers.csrapproving import CSRApprovingLoop
 from kubelite.controllers.csrcleaner import CSRCleanerLoop
 from kubelite.controllers.csrsigning import CSRSigningLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
@@ -89,6 +90,7 @@ LOOPS: dict[str, LoopFactory] = {
     "horizontalpodautoscaling": HorizontalLoop,
     "root-ca-cert-publisher": RootCACertPublisherLoop,
     "csrsigning": CSRSigningLoop,
+    "csrapproving": CSRApprovingLoop,
     "csrcleaner": CSRCleanerLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()

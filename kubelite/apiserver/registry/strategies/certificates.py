@@ -11,7 +11,10 @@ pkg/registry/certificates/certificates/strategy.go.
 - on both subresources a condition without lastUpdateTime gets now, and one without
   lastTransitionTime keeps the old one's of its type if the status did not change.
 
-Rules and messages: csrvalidation.py.
+Rules and messages: csrvalidation.py. Admission refuses kube-apiserver-client
+requests in system:masters (admission/certificate_subject.py); upstream's
+CertificateApproval (`approve` on `signers` for /approval) and CertificateSigning
+(`sign` for status.certificate) need an authorizer and are not here yet.
 """
 
 from __future__ import annotations
