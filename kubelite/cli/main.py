@@ -15,7 +15,8 @@
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
     kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
-                                [--root-ca-file FILE]
+                                [--root-ca-file FILE] [--cluster-signing-cert-file FILE
+                                --cluster-signing-key-file FILE] [--cluster-signing-duration 8760h]
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
