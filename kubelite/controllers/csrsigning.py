@@ -15,8 +15,8 @@ The CAs are `LoopSettings.csr_signing_files`, read once when the loop is built (
 unreadable pair is logged and its signer left alone; upstream reloads changed files).
 `kubelite server` signs the client signers with its client CA and kubelet-serving with
 its server CA, as k3s does. The certificate names the request's CN and O (the
-subject kubelite's x509 authenticator reads) and, for a server, its DNS and IP SANs;
-other subject fields of the request are not copied.
+subject kubelite's x509 authenticator reads) and its DNS and IP SANs; other subject
+fields and email or URI SANs of the request are not copied.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from kubelite.client.controller import Controller, PermanentError
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.csr_rules import (
     FAILED,
-    KUBELET_SERVING,
     SIGNERS,
     SignerRuleError,
     check_request,
@@ -78,7 +77,7 @@ def sign(csr: Obj, authority: CertificateAuthority, cluster_duration: datetime.t
     check_request(signer, request, usages)
     certificate = authority.issue(
         request.public_key, request.subject, usages=extended_usages(usages), now=now,
-        alt_names=request.alt_names if signer == KUBELET_SERVING else None,
+        alt_names=request.alt_names,
         validity=signed_validity(spec.get("expirationSeconds"), cluster_duration))
     return certificate_pem(certificate)
 
