@@ -4,7 +4,8 @@ The query itself is decoded and checked once, by the option classes of
 `kubelite.machinery.options` (CreateOptions, UpdateOptions, PatchOptions,
 DeleteOptions); this module only adds what the request knows beyond its query: the
 field manager of a writer that names none is its User-Agent, as upstream names it, and
-the writer (the authenticated user), whom admission sees.
+the writer (the authenticated user), whom admission sees and a CertificateSigningRequest
+records as its requestor.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
     kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
-                                [--root-ca-file FILE]
+                                [--root-ca-file FILE] [--cluster-signing-cert-file FILE
+                                --cluster-signing-key-file FILE] [--cluster-signing-duration 8760h]
 
 The server runs the scheduler and the controller manager in its own process over the
 in-process transport unless `--disable scheduler` / `--disable controller-manager`;
@@ -56,8 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
-from kubelite.cli import bootstrap_tokens
-from kubelite.cli import at_rest_and_audit
+from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -271,6 +271,10 @@ def _add_loop_flags(parser: argparse.ArgumentParser) -> None:
                        help="CA bundle published as every namespace's kube-root-ca.crt "
                             "ConfigMap (root-ca-cert-publisher; without it that loop does "
                             "nothing)")
+    group.add_argument("--cluster-signing-duration", type=_go_duration, default=365 * 86400.0,
+                       metavar="DURATION",
+                       help="the longest certificate the CSR signers sign (default 8760h0m0s)")
+    csr_signing.add_flags(group)
 
 
 def loop_settings(args: argparse.Namespace, storage_dir: Path) -> LoopSettings:
@@ -281,7 +285,9 @@ def loop_settings(args: argparse.Namespace, storage_dir: Path) -> LoopSettings:
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, storage_dir=storage_dir,
         node=args.node_settings, hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
-        root_ca_pem=getattr(args, "root_ca_pem", None))
+        root_ca_pem=getattr(args, "root_ca_pem", None),
+        csr_signing_files=getattr(args, "csr_signing_files", {}),
+        cluster_signing_duration=args.cluster_signing_duration)
 
 
 def _add_simulated_node_flags(parser: argparse.ArgumentParser) -> None:
@@ -402,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args.node_settings = node_settings(args)
             args.root_ca_pem = root_ca_pem(args)
+            args.csr_signing_files = csr_signing.signing_files(args)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
@@ -632,6 +639,11 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         tls = server_tls(args, data_dir)
     except (OSError, ValueError) as err:
         print(f"kubelite: certificates: {err}", file=sys.stderr)
+        return 2
+    try:
+        args.csr_signing_files = csr_signing.signing_files(args, tls)
+    except ValueError as err:
+        print(f"kubelite: {err}", file=sys.stderr)
         return 2
     if args.root_ca_pem is None:
         # the kube-root-ca.crt every namespace gets: the CA that signed the serving

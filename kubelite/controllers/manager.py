@@ -39,6 +39,9 @@ from kubelite.controllers.podgc import PodGCLoop
 from kubelite.controllers.localpath import LocalPathProvisionerLoop
 from kubelite.controllers.persistentvolume import PersistentVolumeBinderLoop
 from kubelite.controllers.podautoscaler import HorizontalLoop
+from kubelite.controllers.csrapproving import CSRApprovingLoop
+from kubelite.controllers.csrcleaner import CSRCleanerLoop
+from kubelite.controllers.csrsigning import CSRSigningLoop
 from kubelite.controllers.daemonset import DaemonSetLoop
 from kubelite.controllers.deployment import DeploymentLoop
 from kubelite.controllers.disruption import DisruptionLoop
@@ -90,6 +93,9 @@ LOOPS: dict[str, LoopFactory] = {
     "root-ca-cert-publisher": RootCACertPublisherLoop,
     "clusterrole-aggregation": ClusterRoleAggregationLoop,
     "tokencleaner": TokenCleanerLoop,
+    "csrsigning": CSRSigningLoop,
+    "csrapproving": CSRApprovingLoop,
+    "csrcleaner": CSRCleanerLoop,
 }
 DISABLED_BY_DEFAULT: frozenset[str] = frozenset()
 

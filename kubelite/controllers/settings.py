@@ -28,3 +28,8 @@ class LoopSettings:
     # --root-ca-file's contents: the CA bundle the root-ca-cert-publisher writes into
     # every namespace's kube-root-ca.crt ConfigMap; None leaves that loop idle
     root_ca_pem: str | None = None
+    # the CSR signers' CA files, (certificate, key) by signerName: upstream's
+    # --cluster-signing-cert-file/--cluster-signing-key-file and their per-signer
+    # variants; a signer without files is left to someone else
+    csr_signing_files: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+    cluster_signing_duration: float = 365 * 24 * 3600.0  # --cluster-signing-duration

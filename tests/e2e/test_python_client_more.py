@@ -24,6 +24,7 @@ import urllib3
 from kubernetes import client, config, dynamic, utils, watch
 
 from tests.cluster import Cluster
+from tests.csr import new_key, request_pem
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +49,8 @@ JOB_TEMPLATE = {"metadata": {"labels": {"app": "x"}},
                 "spec": {"restartPolicy": "Never",
                          "containers": [{"name": "c", "image": "busybox"}]}}
 SELECTOR = {"matchLabels": {"app": "x"}}
-# A CSR body needs a real PEM request; one for CN=kubelite-e2e, made once with openssl.
-CSR_PEM = textwrap.dedent("""\
-    -----BEGIN CERTIFICATE REQUEST-----
-    MIGbMEMCAQAwFzEVMBMGA1UEAwwMa3ViZWxpdGUtZTJlMFkwEwYHKoZIzj0CAQYI
-    KoZIzj0DAQcDQgAEq3yoDk7+oBmVFvRLGJ8F4vWm7rRCafd0/1o7Jo6W6Y9rRB6S
-    /oA4wWRMW3ZC1oG6UPTf3G4hV0c/MpdbQFYVvqAAMAoGCCqGSM49BAMCA0gAMEUC
-    IQCqjEiAR/7Q7mQyK0aPm5A0kD3k4cJr3XgFGLmQ5vZ8pQIgU3q0eKMsCk8z8dZ/
-    bV9mK2/G5o3aJzF6Uq8rnjQ6zCU=
-    -----END CERTIFICATE REQUEST-----
-    """)
+# A CSR body needs a real PEM request whose signature holds.
+CSR_PEM = request_pem(new_key(), "kubelite-e2e").decode()
 
 
 # (id, API class, method suffix, namespaced, body without metadata.name)

@@ -12,6 +12,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 | DefaultTolerationSeconds | admit | pods tolerate not-ready/unreachable nodes for 300 s unless they say otherwise |
 | DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |
 | ServiceAddresses | validate | a Service's ClusterIP and NodePorts from the pools |
+| CertificateSubjectRestriction | validate | no kube-apiserver-client CertificateSigningRequest in system:masters |
 | ResourceQuota | validate | refuses writes over a namespace's quotas, charges the rest to status.used |
 """
 
@@ -25,6 +26,7 @@ from kubelite.apiserver.admission.chain import (
     Operation,
     ValidatingPlugin,
 )
+from kubelite.apiserver.admission.certificate_subject import CertificateSubjectRestriction
 from kubelite.apiserver.admission.default_storage_class import DefaultStorageClass
 from kubelite.apiserver.admission.default_tolerations import (
     DEFAULT_TOLERATION_SECONDS,
@@ -61,7 +63,7 @@ def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator,
                   DefaultTolerationSeconds(not_ready_seconds=not_ready_toleration_seconds,
                                            unreachable_seconds=unreachable_toleration_seconds),
                   DefaultStorageClass(stores=stores, cache=cache)],
-        validating=[limit_ranger, *accounts, addresses,
+        validating=[limit_ranger, *accounts, addresses, CertificateSubjectRestriction(),
                     ResourceQuota(stores=stores, cache=cache)])
 
 

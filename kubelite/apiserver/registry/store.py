@@ -282,6 +282,7 @@ class Store:
         meta["creationTimestamp"] = now_rfc3339()
         strategy.default(requested)
         strategy.prepare_for_create(obj)
+        strategy.prepare_for_create_by(obj, opts.user)
         strategy.default(obj)
         causes = strategy.validate(obj) + validate_object_meta(obj["metadata"])
         if causes:

@@ -4,6 +4,7 @@ The generic store (`registry/store.py`) runs every create, update and delete the
 way and asks the kind's strategy at each step:
 
     create:  strategy.validate_name(name); strategy.prepare_for_create(obj);
+             strategy.prepare_for_create_by(obj, requesting user);
              strategy.default(obj); causes = strategy.validate(obj)   -> 422 Invalid if any
     update:  strategy.prepare_for_update(new, old); strategy.default(new);
              causes = strategy.validate(new) + strategy.validate_update(new, old)
@@ -34,6 +35,7 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar, Protocol
 
+from kubelite.apiserver.auth.user import UserInfo
 from kubelite.machinery.errors import Cause
 from kubelite.machinery.validation import is_dns1123_subdomain, mask_trailing_dash
 
@@ -56,6 +58,10 @@ class Strategy(Protocol):
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Clear what a client may not set on create (e.g. status)."""
+
+    def prepare_for_create_by(self, obj: Obj, user: UserInfo | None) -> None:
+        """What a create takes from the user who asks (a CertificateSigningRequest's
+        spec.username); `user` is None for the server's own writes."""
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         """Carry over what this endpoint may not change (status for the main resource,
@@ -143,6 +149,9 @@ class DefaultStrategy:
                 obj["status"] = copy.deepcopy(self.initial_status)
         if self.tracks_generation:
             obj.setdefault("metadata", {})["generation"] = 1
+
+    def prepare_for_create_by(self, obj: Obj, user: UserInfo | None) -> None:
+        return None
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         if self.has_status:
