@@ -2,13 +2,16 @@
 request approved with `kubectl certificate approve` is signed by the cluster's client
 CA, and a kubeconfig holding that key and certificate is the request's subject
 (`kubectl auth whoami`); a denied request stays unsigned; a kubelet client request
-whose subject is not a node's fails with upstream's reason."""
+whose subject is not a node's fails with upstream's reason; a kubelet's TLS bootstrap
+with a bootstrap token gets its node certificate approved and signed on its own."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster import Cluster, tool, wait_for
+from tests.cluster import ROOT, Cluster, tool, wait_for
 from tests.csr import csr_object, key_pem, new_key, request_pem
 
 CLIENT = "kubernetes.io/kube-apiserver-client"
@@ -121,3 +124,47 @@ def test_a_request_that_is_no_csr_is_refused(cluster: Cluster) -> None:
     done = cluster.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
     assert done.returncode != 0
     assert "PEM block type must be CERTIFICATE REQUEST" in done.stderr
+
+
+def test_a_kubelet_bootstraps_its_client_certificate_with_a_bootstrap_token(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """The kubelet's TLS bootstrap: a bootstrap token (`kubelite token create`) whose
+    group may request node client certificates creates a CSR for
+    system:node:<name>; csrapproving approves it after a SubjectAccessReview, csrsigning
+    signs it, and the certificate authenticates as the node."""
+    group = "system:bootstrappers:kubelite:default-node-token"
+    for name, role in (("bootstrap-csr", "system:node-bootstrapper"),
+                       ("bootstrap-approve", "system:certificates.k8s.io:"
+                                             "certificatesigningrequests:nodeclient")):
+        cluster.kubectl("create", "clusterrolebinding", name, f"--clusterrole={role}",
+                        f"--group={group}")
+    made = subprocess.run(
+        [sys.executable, "-m", "kubelite.cli.main", "token", "create",
+         "--kubeconfig", cluster.kubeconfig], capture_output=True, text=True, timeout=60,
+        cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert made.returncode == 0, made.stderr
+    doc = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    doc["users"][0]["user"] = {"token": made.stdout.strip()}
+    bootstrap = tmp_path / "bootstrap.kubeconfig"
+    bootstrap.write_text(yaml.safe_dump(doc))
+    key = new_key()
+    request = csr_object("node-client-1", request_pem(key, "system:node:node-1",
+                                                      ("system:nodes",)),
+                         KUBELET_CLIENT, ["digital signature", "client auth"])
+    created = subprocess.run([tool("kubectl"), "create", "-f", "-"], input=json.dumps(request),
+                             capture_output=True, text=True, timeout=60,
+                             env={"KUBECONFIG": str(bootstrap), "HOME": str(tmp_path)})
+    assert created.returncode == 0, created.stderr
+    certificate = certificate_of(cluster, "node-client-1")
+    approved = [c for c in csr(cluster, "node-client-1")["status"]["conditions"]
+                if c["type"] == "Approved"]
+    assert approved and approved[0]["reason"] == "AutoApproved"
+    assert csr(cluster, "node-client-1")["spec"]["username"].startswith("system:bootstrap:")
+    config = user_kubeconfig(cluster, tmp_path / "node", certificate, key_pem(key))
+    whoami = subprocess.run([tool("kubectl-1.35"), "auth", "whoami", "-o", "json"],
+                            capture_output=True, text=True, timeout=60,
+                            env={"KUBECONFIG": config, "HOME": str(tmp_path)})
+    assert whoami.returncode == 0, whoami.stderr
+    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert user["username"] == "system:node:node-1"
+    assert set(user["groups"]) == {"system:nodes", "system:authenticated"}
