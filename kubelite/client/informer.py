@@ -91,13 +91,27 @@ def _rv(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+# The informers of one process get one shared object per watch event
+# (watch.parse_event); the first to strip it keeps the result for the others, so the
+# process holds one stripped copy of an object, not one per informer.
+_STRIPPED: dict[int, tuple[Obj, Obj]] = {}
+_STRIPPED_MAX = 1024
+
+
 def strip_managed_fields(obj: Obj) -> Obj:
     """client-go's TransformStripManagedFields, as a new top level and metadata: the
     event's object may be shared with other watchers (watch.parse_event)."""
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or "managedFields" not in meta:
         return obj
-    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    hit = _STRIPPED.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    stripped = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    if len(_STRIPPED) >= _STRIPPED_MAX:
+        del _STRIPPED[next(iter(_STRIPPED))]  # the oldest
+    _STRIPPED[id(obj)] = (obj, stripped)  # obj held too: its id is not reused meanwhile
+    return stripped
 
 
 class _WatchEnded(Exception):
