@@ -110,17 +110,21 @@ async def test_a_deployment_scales_up_under_load_and_back_down(server: APIServer
         assert found["AbleToScale"][0] == "True"
         assert found["ScalingActive"] == ("True", "ValidMetricFound")
         assert "ScalingLimited" in found
-        rescales = [m for r, m in await events_of(client, "web") if r == "SuccessfulRescale"]
-        assert rescales and "cpu resource utilization (percentage of request) above target" \
-            in rescales[0]
+        # events are recorded in the background: the scale can land before its event
+        await until(lambda: rescaled(client, "web", "cpu resource utilization (percentage "
+                                                    "of request) above target"))
 
         pods = await client.list("pods", namespace="default", label_selector="app=web")
         for pod in pods["items"]:
             await client.patch("pods", pod["metadata"]["name"], {"metadata": {"annotations": {
                 USAGE: json.dumps({"cpu": "5m"})}}}, namespace="default")
         await until(lambda: replicas_of(client, "deployments.apps", "web", 1))
-        messages = [m for r, m in await events_of(client, "web") if r == "SuccessfulRescale"]
-        assert any("All metrics below target" in m for m in messages)
+        await until(lambda: rescaled(client, "web", "All metrics below target"))
+
+
+async def rescaled(client: Client, name: str, reason: str) -> bool:
+    """Whether a SuccessfulRescale event of `name` gives `reason`."""
+    return any(r == "SuccessfulRescale" and reason in m for r, m in await events_of(client, name))
 
 
 async def _status_with(client: Client, name: str, *, desired: int, current: int
