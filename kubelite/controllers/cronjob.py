@@ -25,12 +25,12 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
-from collections.abc import Callable
 
 from kubelite.client.controller import Controller, TemporaryError
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.resource import resolve
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.cron_schedule import ScheduleError, parse_schedule
 from kubelite.controllers.cronjob_times import (
@@ -45,13 +45,6 @@ log = logging.getLogger(__name__)
 WORKERS = 5  # upstream's ConcurrentCronJobSyncs
 COMPONENT = "cronjob-controller"
 CRONJOB_INDEX = "cronjob"
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 def cronjob_index(job: Obj) -> list[str]:
     ref = controller_of(job)

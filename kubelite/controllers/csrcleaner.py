@@ -17,12 +17,12 @@ import base64
 import binascii
 import datetime
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
 
 from kubelite.client.controller import Controller
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.csr_rules import APPROVED, DENIED, FAILED
 from kubelite.controllers.pods import meta
@@ -31,8 +31,6 @@ from kubelite.machinery import errors
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-Clock = Callable[[], datetime.datetime]
-
 POLLING_INTERVAL = 3600.0
 APPROVED_EXPIRATION = datetime.timedelta(hours=1)
 DENIED_EXPIRATION = datetime.timedelta(hours=1)
@@ -64,10 +62,10 @@ def expired_reason(csr: Obj, now: datetime.datetime) -> str | None:
 class CSRCleanerLoop:
     name = "csrcleaner"
 
-    def __init__(self, ctx: LoopContext, *, clock: Clock | None = None,
+    def __init__(self, ctx: LoopContext, *, clock: Clock = utc_now,
                  period: float = POLLING_INTERVAL) -> None:
         self.client = ctx.client
-        self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self.clock = clock
         self.csrs = ctx.informers.informer("certificatesigningrequests")
         self.controller: Controller[str] = Controller(self.name, self.sync, workers=1)
         self.controller.enqueue_every(period, self._names)

@@ -28,14 +28,13 @@ undo` patches the template itself), and deleting a Deployment's ReplicaSets with
 
 from __future__ import annotations
 
-import datetime
 import logging
-from collections.abc import Callable
 
 from kubelite.client.controller import Controller, PermanentError, TemporaryError
 from kubelite.client.events import WARNING
 from kubelite.client.resource import resolve
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.deployment_recreate import rollout_recreate
 from kubelite.controllers.deployment_rolling import rollout_rolling
@@ -49,13 +48,6 @@ log = logging.getLogger(__name__)
 
 WORKERS = 5  # upstream's ConcurrentDeploymentSyncs
 COMPONENT = "deployment-controller"
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 class ReplicaSetClaimer(PodClaimer):
     """Adoption and release of ReplicaSets by a Deployment's selector (upstream's

@@ -33,11 +33,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Callable
 
 from kubelite.client.controller import Controller
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.disruption_rules import (
     DISRUPTION_TARGET, STALE_DISRUPTION_TIMEOUT, BudgetError, BudgetStatus,
@@ -52,13 +52,6 @@ log = logging.getLogger(__name__)
 
 PDBS = "poddisruptionbudgets.policy"
 COMPONENT = "controllermanager"  # upstream's EventSource for this loop
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 def _as_pdb(pdb: Obj) -> Obj:
     return {**pdb, "kind": "PodDisruptionBudget", "apiVersion": "policy/v1"}

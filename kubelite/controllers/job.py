@@ -29,12 +29,12 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
-from collections.abc import Callable
 
 from kubelite.client.controller import Controller, PermanentError
 from kubelite.client.events import NORMAL
 from kubelite.client.resource import Resource, resolve
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.expectations import ControllerExpectations
 from kubelite.controllers.job_indexes import index_generate_name, indexed_template
@@ -57,13 +57,6 @@ WORKERS = 5  # upstream's ConcurrentJobSyncs
 MAX_POD_CREATE_DELETE_PER_SYNC = 500
 COMPONENT = "job-controller"
 MANAGED_BY = "kubernetes.io/job-controller"
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 class JobLoop:
     name = "job"

@@ -6,20 +6,14 @@ short periods and an injected clock."""
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Clock = Callable[[], datetime.datetime]
+from kubelite.controllers.clock import Clock, utc_now
 
 DEFAULT_CLUSTER_CIDR = "10.42.0.0/16"  # k3s's, as kubelite serves
 DEFAULT_NODE_CIDR_MASK_IPV4 = 24
 DEFAULT_NODE_CIDR_MASK_IPV6 = 64
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass(frozen=True, slots=True)

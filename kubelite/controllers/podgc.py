@@ -29,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from kubelite.client.controller import Controller
 from kubelite.client.store import object_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.pods import Obj, meta
 from kubelite.machinery import errors
@@ -47,13 +48,6 @@ OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
 DELETION_BY_POD_GC = "DeletionByPodGC"
 DELETE_CONCURRENCY = 50
 GC_KEY = "gc"  # the one key: a pass over everything
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 def is_terminated(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") not in ("Pending", "Running", "Unknown")

@@ -23,23 +23,16 @@ between, the write conflicts and the sync is retried with the fresh quota.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
-
 from kubelite.api.quota import resources as rl
 from kubelite.api.quota.evaluators import Evaluator, evaluators_for_quota, usage_stats
 from kubelite.client.controller import Controller
 from kubelite.client.store import split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.pods import Obj, meta
 from kubelite.controllers.resourcequota_monitors import QuotaMonitors
 
-Clock = Callable[[], datetime.datetime]
 RESYNC_PERIOD = 300.0
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def quota_key(quota: Obj) -> str:

@@ -25,10 +25,10 @@ from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.resource import resolve
 from kubelite.client.rest import Client
 from kubelite.client.store import Lister
+from kubelite.controllers.clock import Clock
 from kubelite.controllers.pods import Obj, meta
 
 Replenish = Callable[[str, Evaluator], None]
-Clock = Callable[[], datetime.datetime]
 SYNC_TIMEOUT = 30.0
 
 

@@ -24,9 +24,9 @@ from kubelite.api.bootstrap_token import (
 )
 from kubelite.client.controller import Controller
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.pods import Obj, meta
-from kubelite.controllers.ttlafterfinished import Clock, utc_now
 from kubelite.machinery import errors
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
 
 from kubelite.client.controller import Controller
 from kubelite.client.store import object_key, split_key
+from kubelite.controllers.clock import Clock, utc_now
 from kubelite.controllers.context import LoopContext
 from kubelite.controllers.job_status import COMPLETE, FAILED, condition
 from kubelite.controllers.pods import Obj, meta
@@ -31,13 +31,6 @@ from kubelite.machinery.timestamps import parse_rfc3339
 log = logging.getLogger(__name__)
 
 WORKERS = 5  # upstream's ConcurrentTTLSyncs
-
-Clock = Callable[[], datetime.datetime]
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
 
 def finish_time(job: Obj) -> datetime.datetime | None:
     for type_ in (COMPLETE, FAILED):
