@@ -95,15 +95,25 @@ def _names(ref: Obj, obj: Obj, kind: str) -> bool:
     return ref.get("kind") == kind and ref.get("name") == meta(obj).get("name")
 
 
-def claim_owner_refs(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
-    """The ownerReferences the claim of `pod` (a replica in range) should carry, or
-    None when it carries them already or is not this loop's to change."""
+def _refs_if_current(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
+    """The claim's ownerReferences, or None when one names an earlier set or pod of
+    these names (another uid): then the claim is not this loop's to change."""
     refs: list[Obj] = list(meta(claim).get("ownerReferences") or [])
     set_uid, pod_uid = meta(set_).get("uid"), meta(pod).get("uid")
     for ref in refs:
         if (_names(ref, set_, "StatefulSet") and ref.get("uid") != set_uid) \
                 or (_names(ref, pod, "Pod") and ref.get("uid") != pod_uid):
-            return None  # an earlier set or pod of this name
+            return None
+    return refs
+
+
+def claim_owner_refs(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
+    """The ownerReferences the claim of `pod` (a replica in range) should carry, or
+    None when it carries them already or is not this loop's to change."""
+    refs = _refs_if_current(set_, pod, claim)
+    if refs is None:
+        return None
+    set_uid, pod_uid = meta(set_).get("uid"), meta(pod).get("uid")
     ours = [r for r in refs if r.get("uid") in (set_uid, pod_uid)]
     others = [r for r in refs if r.get("uid") not in (set_uid, pod_uid)]
     if any(r.get("controller") for r in others):
@@ -121,12 +131,10 @@ def condemned_claim_refs(set_: Obj, pod: Obj, claim: Obj) -> list[Obj] | None:
     pod's alone (upstream: a pod ref and no set ref), so the garbage collector deletes it
     with the pod even when whenDeleted=Delete made the live set an owner too; None when
     so already or not this loop's to change."""
-    refs: list[Obj] = list(meta(claim).get("ownerReferences") or [])
+    refs = _refs_if_current(set_, pod, claim)
+    if refs is None:
+        return None
     set_uid, pod_uid = meta(set_).get("uid"), meta(pod).get("uid")
-    for ref in refs:
-        if (_names(ref, set_, "StatefulSet") and ref.get("uid") != set_uid) \
-                or (_names(ref, pod, "Pod") and ref.get("uid") != pod_uid):
-            return None  # an earlier set or pod of this name
     wanted = [r for r in refs if r.get("uid") != set_uid]
     if not any(r.get("uid") == pod_uid for r in wanted):
         wanted.append(non_controller_ref({**pod, "kind": "Pod", "apiVersion": "v1"}))
