@@ -58,7 +58,7 @@ def default_chain(*, stores: Stores, cache: Cache, allocator: ServiceAllocator,
     limit_ranger = LimitRanger(stores=stores, cache=cache)
     accounts = [ServiceAccount(stores=stores, cache=cache)] if service_account else []
     return Chain(
-        mutating=[NamespaceLifecycle(stores=stores, cache=cache), limit_ranger, *accounts,
+        mutating=[NamespaceLifecycle(stores=stores), limit_ranger, *accounts,
                   Priority(stores=stores, cache=cache),
                   DefaultTolerationSeconds(not_ready_seconds=not_ready_toleration_seconds,
                                            unreachable_seconds=unreachable_toleration_seconds),

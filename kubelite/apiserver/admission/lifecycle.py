@@ -13,7 +13,6 @@ from typing import ClassVar
 
 from kubelite.apiserver.admission.chain import Attributes, Operation
 from kubelite.apiserver.admission.stores import Stores
-from kubelite.apiserver.watchcache import Cache
 from kubelite.machinery import errors
 
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
@@ -22,9 +21,8 @@ IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 class NamespaceLifecycle:
     name: ClassVar[str] = "NamespaceLifecycle"
 
-    def __init__(self, *, stores: Stores, cache: Cache) -> None:
+    def __init__(self, *, stores: Stores) -> None:
         self.stores = stores
-        self.cache = cache
 
     def handles(self, attrs: Attributes) -> bool:
         if attrs.operation is Operation.DELETE:
@@ -37,12 +35,7 @@ class NamespaceLifecycle:
             if attrs.name in IMMORTAL_NAMESPACES:
                 raise attrs.forbidden("this namespace may not be deleted")
             return
-        namespaces = self.stores.store_for("", "namespaces")
-        key = namespaces.key("", attrs.namespace)
-        entry = self.cache.get(key)
-        if entry is None:
-            await namespaces.sync_cache()
-            entry = self.cache.get(key)
+        entry = await self.stores.store_for("", "namespaces").cached_entry("", attrs.namespace)
         if entry is None:
             raise errors.not_found("", "namespaces", attrs.namespace)
         if entry.deleting:

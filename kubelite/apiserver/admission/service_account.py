@@ -297,12 +297,9 @@ class ServiceAccount:
 
     async def _lookup(self, namespace: str, name: str) -> Obj | None:
         store = self.stores.store_for("", "serviceaccounts")
-        key = store.key(namespace, name)
-        if (entry := self.cache.get(key)) is None:
-            await store.sync_cache()  # created a moment ago, not yet in the cache
-            entry = self.cache.get(key)
+        entry = await store.cached_entry(namespace, name)
         if entry is None and name == DEFAULT_SERVICE_ACCOUNT and self.default_wait > 0:
-            entry = await self._wait_for(key)
+            entry = await self._wait_for(store.key(namespace, name))
         return None if entry is None else entry.obj
 
     async def _wait_for(self, key: str) -> Entry | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from kubelite.apiserver.watchcache import Entry
+
 
 class StoreView(Protocol):
     prefix: str
@@ -19,6 +21,9 @@ class StoreView(Protocol):
 
     async def sync_cache(self) -> None:
         """Wait until the watch cache has every revision the store had on the call."""
+
+    async def cached_entry(self, namespace: str, name: str) -> Entry | None:
+        """One object from the watch cache, caught up with the store when it lacks it."""
 
     async def update_status(self, namespace: str, name: str, obj: dict[str, Any]
                             ) -> dict[str, Any]:

@@ -24,12 +24,12 @@ async def make_namespace(registry: Registry, name: str) -> None:
 
 async def test_create_in_an_active_namespace_passes(registry: Registry) -> None:
     await make_namespace(registry, "team")
-    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    plugin = NamespaceLifecycle(stores=registry)
     await plugin.admit(configmap_in(registry, "team"))
 
 
 async def test_create_in_a_missing_namespace_is_not_found(registry: Registry) -> None:
-    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    plugin = NamespaceLifecycle(stores=registry)
     with pytest.raises(errors.NotFound) as caught:
         await plugin.admit(configmap_in(registry, "nowhere"))
     assert caught.value.message == 'namespaces "nowhere" not found'
@@ -39,7 +39,7 @@ async def test_create_in_a_terminating_namespace_is_forbidden(registry: Registry
     await make_namespace(registry, "going")
     # The `kubernetes` finalizer holds it Terminating: no namespace loop runs here.
     await registry.store_for("", "namespaces").delete("", "going", {}, WriteOptions())
-    plugin = NamespaceLifecycle(stores=registry, cache=registry.cache)
+    plugin = NamespaceLifecycle(stores=registry)
     with pytest.raises(errors.Forbidden) as caught:
         await plugin.admit(configmap_in(registry, "going"))
     assert caught.value.message == ('configmaps "cm" is forbidden: unable to create new content in '
@@ -61,7 +61,7 @@ def test_only_creates_of_namespaced_objects_are_checked(
         handled: bool) -> None:
     spec = registry.store_for("", plural).spec
     attrs = Attributes(spec, operation, "team", "x", {}, subresource=subresource)
-    assert NamespaceLifecycle(stores=registry, cache=registry.cache).handles(attrs) is handled
+    assert NamespaceLifecycle(stores=registry).handles(attrs) is handled
 
 
 @pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])

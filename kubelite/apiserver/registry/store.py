@@ -191,6 +191,17 @@ class Store:
         if await self.cache_caught_up() is not None:
             raise errors.Timeout("Timeout: Too large resource version: watch cache is behind")
 
+    async def cached_entry(self, namespace: str, name: str) -> Entry | None:
+        """The object as the watch cache holds it, as upstream's admission and
+        authenticators read informers; when the cache lacks it, after the cache has
+        caught up with the store (an object created a moment ago)."""
+        key = self.key(namespace, name)
+        entry = self.cache.get(key)
+        if entry is None:
+            await self.sync_cache()
+            entry = self.cache.get(key)
+        return entry
+
     async def cache_caught_up(self) -> int | None:
         """Wait for the cache to reach the store's current revision: None once it has,
         else (after the cache's wait) that revision, for the caller to read the store

@@ -104,15 +104,10 @@ class CachedObjects:
         self.stores = stores
 
     async def get(self, plural: str, namespace: str, name: str) -> Obj | None:
-        store = self.stores.store_for("", plural)
-        key = store.key(namespace, name)
-        entry = store.cache.get(key)
-        if entry is None:
-            try:
-                await store.sync_cache()  # created a moment ago?
-            except errors.StatusError:
-                return None
-            entry = store.cache.get(key)
+        try:
+            entry = await self.stores.store_for("", plural).cached_entry(namespace, name)
+        except errors.StatusError:
+            return None  # the cache could not catch up: nothing to vouch for the token
         return None if entry is None else entry.obj
 
 
