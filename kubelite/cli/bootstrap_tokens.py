@@ -63,13 +63,17 @@ def add_parser(sub: Any, default_kubeconfig: str) -> None:
 
 
 def _duration(value: str) -> datetime.timedelta:
-    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value)
-    if value == "0":
-        return datetime.timedelta(0)
-    if not value or match is None:
-        raise argparse.ArgumentTypeError(f"invalid duration {value!r} (e.g. 24h, 90m, 0)")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    """A Go duration, as kubeadm's --ttl takes it (24h, 1h30m; 0 for ever)."""
+    from kubelite.api.protobuf.wellknown import parse_duration
+
+    try:
+        nanoseconds = parse_duration(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration {value!r} (e.g. 24h, 90m, 0)") \
+            from None
+    if nanoseconds < 0:
+        raise argparse.ArgumentTypeError(f"invalid duration {value!r}: negative")
+    return datetime.timedelta(microseconds=nanoseconds // 1000)
 
 
 def generate() -> str:
