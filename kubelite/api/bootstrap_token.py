@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import math
 import re
 from typing import Any
 
@@ -38,16 +39,25 @@ def secret_data(secret: Obj, key: str) -> str:
         return ""
 
 
-def has_expired(secret: Obj, now: datetime.datetime) -> bool:
-    """No expiration never expires; one that does not parse has (upstream's HasExpired)."""
+def seconds_left(secret: Obj, now: datetime.datetime) -> float | None:
+    """Seconds until the token expires: None without an expiration, negative once past
+    (minus infinity when the expiration does not parse: such a token has expired, as
+    upstream's HasExpired says)."""
     value = secret_data(secret, EXPIRATION_KEY)
     if not value:
-        return False
+        return None
     try:
         expires = datetime.datetime.fromisoformat(value)  # RFC 3339: Z or an offset
     except ValueError:
-        return True
-    return expires.tzinfo is None or now > expires
+        return -math.inf
+    if expires.tzinfo is None:
+        return -math.inf
+    return (expires - now).total_seconds()
+
+
+def has_expired(secret: Obj, now: datetime.datetime) -> bool:
+    left = seconds_left(secret, now)
+    return left is not None and left < 0
 
 
 def groups_of(secret: Obj) -> tuple[str, ...]:

@@ -12,16 +12,9 @@ as upstream says).
 
 from __future__ import annotations
 
-import datetime
 import logging
 
-from kubelite.api.bootstrap_token import (
-    EXPIRATION_KEY,
-    NAMESPACE,
-    SECRET_TYPE,
-    has_expired,
-    secret_data,
-)
+from kubelite.api.bootstrap_token import NAMESPACE, SECRET_TYPE, seconds_left
 from kubelite.client.controller import Controller
 from kubelite.client.store import object_key, split_key
 from kubelite.controllers.clock import Clock, utc_now
@@ -30,16 +23,6 @@ from kubelite.controllers.pods import Obj, meta
 from kubelite.machinery import errors
 
 log = logging.getLogger(__name__)
-
-
-def seconds_left(secret: Obj, now: datetime.datetime) -> float | None:
-    """Seconds until the token expires: None without an expiration, 0 once past it."""
-    if not secret_data(secret, EXPIRATION_KEY):
-        return None
-    if has_expired(secret, now):
-        return 0.0
-    expires = datetime.datetime.fromisoformat(secret_data(secret, EXPIRATION_KEY))
-    return max(0.0, (expires - now).total_seconds())
 
 
 class TokenCleanerLoop:
