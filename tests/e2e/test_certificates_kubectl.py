@@ -64,6 +64,16 @@ def user_kubeconfig(cluster: Cluster, path: Path, certificate: bytes, key: bytes
     return str(path)
 
 
+def whoami(config: str, home: Path) -> dict[str, Any]:
+    """`kubectl auth whoami` through a kubeconfig: the userInfo the server saw."""
+    done = subprocess.run([tool("kubectl-1.35"), "auth", "whoami", "-o", "json"],
+                          capture_output=True, text=True, timeout=60,
+                          env={"KUBECONFIG": config, "HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    user: dict[str, Any] = json.loads(done.stdout)["status"]["userInfo"]
+    return user
+
+
 def test_an_approved_request_gives_a_working_client_certificate(
         cluster: Cluster, tmp_path: Path) -> None:
     key = new_key()
@@ -84,11 +94,7 @@ def test_an_approved_request_gives_a_working_client_certificate(
     assert "certificate" not in csr(cluster, "mallory").get("status", {})
     assert "Denied" in cluster.kubectl("get", "csr", "mallory").stdout
     config = user_kubeconfig(cluster, tmp_path / "alice", certificate, key_pem(key))
-    whoami = subprocess.run([tool("kubectl-1.35"), "auth", "whoami", "-o", "json"],
-                            capture_output=True, text=True, timeout=60,
-                            env={"KUBECONFIG": config, "HOME": str(tmp_path)})
-    assert whoami.returncode == 0, whoami.stderr
-    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    user = whoami(config, tmp_path)
     assert user["username"] == "alice"
     assert set(user["groups"]) == {"devs", "system:authenticated"}
 
@@ -161,10 +167,6 @@ def test_a_kubelet_bootstraps_its_client_certificate_with_a_bootstrap_token(
     assert approved and approved[0]["reason"] == "AutoApproved"
     assert csr(cluster, "node-client-1")["spec"]["username"].startswith("system:bootstrap:")
     config = user_kubeconfig(cluster, tmp_path / "node", certificate, key_pem(key))
-    whoami = subprocess.run([tool("kubectl-1.35"), "auth", "whoami", "-o", "json"],
-                            capture_output=True, text=True, timeout=60,
-                            env={"KUBECONFIG": config, "HOME": str(tmp_path)})
-    assert whoami.returncode == 0, whoami.stderr
-    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    user = whoami(config, tmp_path)
     assert user["username"] == "system:node:node-1"
     assert set(user["groups"]) == {"system:nodes", "system:authenticated"}
