@@ -27,7 +27,6 @@ nodes/status. Nothing in a simulated node's status changes otherwise, so only th
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime
 import logging
 import math
@@ -35,10 +34,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from kubelite.client.rest import Client
-from kubelite.kubelet.simulated.nodes import (
-    NODE_LEASE_NAMESPACE, NodeConfig, Obj, heartbeat_patch, lease_object)
-from kubelite.machinery import errors
-from kubelite.machinery.timestamps import format_micro_time
+from kubelite.kubelet import node_lease
+from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, heartbeat_patch
 
 log = logging.getLogger(__name__)
 
@@ -114,36 +111,11 @@ class Heartbeat:
                 log.warning("simulated node heartbeat failed: %s", result)
 
     async def renew(self, node: NodeRecord) -> None:
-        now = self.clock()
-        if node.lease is None:
-            node.lease = await self._get_or_create(node, now)
-            return
-        lease = copy.copy(node.lease)
-        lease["spec"] = {**lease["spec"], "renewTime": format_micro_time(now),
-                         "holderIdentity": node.name,
-                         "leaseDurationSeconds": self.config.lease_duration_seconds}
-        try:
-            node.lease = await self.client.update("leases", lease,
-                                                  namespace=NODE_LEASE_NAMESPACE)
+        node.lease = await node_lease.renew(self.client, node.name, node.uid,
+                                            self.config.lease_duration_seconds, node.lease,
+                                            self.clock())
+        if node.lease is not None:
             self.renewals += 1
-        except (errors.Conflict, errors.NotFound):
-            node.lease = None  # someone else wrote it, or it was deleted: start afresh
-
-    async def _get_or_create(self, node: NodeRecord, now: datetime.datetime) -> Obj:
-        try:
-            lease = await self.client.get("leases", node.name, namespace=NODE_LEASE_NAMESPACE)
-        except errors.NotFound:
-            created = await self.client.create(
-                "leases", lease_object(self.config, node.name, node.uid, now),
-                namespace=NODE_LEASE_NAMESPACE)
-            self.renewals += 1
-            return created
-        lease["spec"] = {**(lease.get("spec") or {}), "holderIdentity": node.name,
-                         "leaseDurationSeconds": self.config.lease_duration_seconds,
-                         "renewTime": format_micro_time(now)}
-        updated = await self.client.update("leases", lease, namespace=NODE_LEASE_NAMESPACE)
-        self.renewals += 1
-        return updated
 
     async def report(self, node: NodeRecord, now: float) -> None:
         node.next_report = now + self.config.status_report_frequency

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api.annotations import KUBELET_URL
-from kubelite.machinery.timestamps import format_micro_time, format_time
+from kubelite.kubelet import node_lease
+from kubelite.machinery.timestamps import format_time
 
 Obj = dict[str, Any]
 
 # The version the API server reports at /version (a test holds them equal): kubectl
 # shows it in `get nodes`, and skew checks read it.
 KUBELET_VERSION = "v1.35.0+kubelite.1"
-NODE_LEASE_NAMESPACE = "kube-node-lease"
+NODE_LEASE_NAMESPACE = node_lease.NODE_LEASE_NAMESPACE
 LEASE_DURATION_SECONDS = 40  # kubelet's nodeLeaseDurationSeconds
 RENEW_INTERVAL_FRACTION = 0.25  # nodelease.renewIntervalFraction: renew every 10 s
 STATUS_REPORT_FREQUENCY = 300.0  # nodeStatusReportFrequency: 5 min
@@ -179,13 +180,4 @@ def heartbeat_patch(now: datetime.datetime, *, recovered: bool = False) -> Obj:
 def lease_object(config: NodeConfig, name: str, node_uid: str,
                  now: datetime.datetime) -> Obj:
     """The node's Lease (nodelease controller's newLease)."""
-    stamp = format_micro_time(now)
-    return {
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-        "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE,
-                     "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                          "uid": node_uid}]},
-        "spec": {"holderIdentity": name,
-                 "leaseDurationSeconds": config.lease_duration_seconds,
-                 "renewTime": stamp},
-    }
+    return node_lease.lease_object(name, node_uid, config.lease_duration_seconds, now)

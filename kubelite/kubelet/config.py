@@ -1,0 +1,76 @@
+"""KubeletConfig: what one kubelet is told (upstream's KubeletConfiguration, the parts
+kubelite's kubelet reads).
+
+Defaults are upstream's: node lease 40 s renewed every 10 s, node status checked every
+10 s and reported every 5 min when unchanged, 110 pods, crash-loop and image-pull
+back-off from 10 s doubling to 5 min, cluster DNS at the service CIDR's tenth address
+(10.43.0.10 for kubelite's default 10.43.0.0/16) and domain cluster.local. Tests shorten
+the intervals and back-offs; nothing here is read from the environment.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Clock = Callable[[], datetime.datetime]
+
+
+def wall_clock() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def default_node_name() -> str:
+    """The host name in lower case, as the kubelet's --hostname-override default."""
+    return socket.gethostname().lower()
+
+
+@dataclass(frozen=True)
+class KubeletConfig:
+    node_name: str = field(default_factory=default_node_name)
+    root_dir: Path = Path("/var/lib/kubelite/agent")  # pods/, logs under pods/<ns>_<name>_<uid>
+    node_ip: str = ""  # "" : the first non-loopback IPv4 of the host, else 127.0.0.1
+    port: int = 10250  # daemonEndpoints.kubeletEndpoint.Port
+    labels: tuple[tuple[str, str], ...] = ()  # --node-labels
+    cluster_dns: tuple[str, ...] = ("10.43.0.10",)
+    cluster_domain: str = "cluster.local"
+    max_pods: int = 110
+    # allocatable = capacity - reserved - the hard eviction thresholds (upstream's defaults)
+    system_reserved: tuple[tuple[str, str], ...] = ()
+    kube_reserved: tuple[tuple[str, str], ...] = ()
+    eviction_memory_available: str = "100Mi"
+    eviction_nodefs_available_percent: int = 10
+    lease_duration_seconds: int = 40
+    lease_renew_interval: float = 10.0  # a quarter of the lease duration
+    node_status_update_frequency: float = 10.0  # how often the status is computed
+    node_status_report_frequency: float = 300.0  # posted this often when unchanged
+    crashloop_backoff_initial: float = 10.0
+    crashloop_backoff_max: float = 300.0
+    image_backoff_initial: float = 10.0
+    image_backoff_max: float = 300.0
+    # how often a running pod is synced when nothing happened (upstream's resync, 1 min);
+    # the runtime is not evented, so exits are noticed at this pace at worst
+    pod_resync_interval: float = 2.0
+    housekeeping_interval: float = 2.0
+    # seconds a pod's termination may take beyond its grace period on shutdown
+    shutdown_grace: float = 30.0
+    clock: Clock = wall_clock
+
+    def pod_log_dir(self, namespace: str, name: str, uid: str) -> str:
+        return str(self.root_dir / "pods" / f"{namespace}_{name}_{uid}")
+
+    def pod_dir(self, uid: str) -> Path:
+        return self.root_dir / "pods-data" / uid
+
+
+def data_dir_usable(path: Path) -> Path:
+    """The nearest existing ancestor of `path`, whose filesystem the node reports
+    as ephemeral-storage before the directory exists."""
+    current = path
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    return current if os.access(current, os.R_OK) else Path("/")
