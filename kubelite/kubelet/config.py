@@ -56,6 +56,10 @@ class KubeletConfig:
     # the runtime is not evented, so exits are noticed at this pace at worst
     pod_resync_interval: float = 2.0
     housekeeping_interval: float = 2.0
+    # how often the runtime is listed for containers that changed (upstream PLEG: 1 s)
+    relist_interval: float = 1.0
+    # retry of a pod whose volumes or sandbox could not be set up
+    volume_retry_interval: float = 2.0
     # seconds a pod's termination may take beyond its grace period on shutdown
     shutdown_grace: float = 30.0
     clock: Clock = wall_clock

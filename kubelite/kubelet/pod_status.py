@@ -127,7 +127,10 @@ def _failed_init(status: Obj) -> bool:
     return "waiting" in state and bool((last.get("terminated") or {}).get("exitCode"))
 
 
-def phase(pod: Obj, inits: list[Obj], statuses: list[Obj], init_specs: list[Obj]) -> str:
+def phase(pod: Obj, inits: list[Obj], statuses: list[Obj], init_specs: list[Obj],
+          terminal: bool = False) -> str:
+    """getPhase. `terminal`: the kubelet has stopped the pod for good (finished,
+    deleted, past its deadline): Succeeded when every container exited 0, else Failed."""
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
     pending_init = failed_init = 0
     for spec, status in zip(init_specs, inits):
@@ -155,6 +158,10 @@ def phase(pod: Obj, inits: list[Obj], statuses: list[Obj], init_specs: list[Obj]
             stopped += 1
         else:
             waiting += 1
+    if terminal:
+        if running == 0 and stopped and stopped == succeeded and not failed_init:
+            return "Succeeded"
+        return "Failed"
     if (pending_init or failed_init) and not any_started:
         return "Pending"
     if waiting:
@@ -231,9 +238,11 @@ def _conditions(pod: Obj, view: PodRuntime, inits: list[Obj], statuses: list[Obj
 
 def generate(pod: Obj, view: PodRuntime, *, host_ip: str, scheme: str, now: str,
              waiting: Mapping[str, Waiting] | None = None,
-             probes: ProbeView = ProbeView(), failure: tuple[str, str] | None = None) -> Obj:
-    """The pod's status. `failure` (reason, message) makes the pod Failed
-    (DeadlineExceeded); a pod already terminal stays as it was reported."""
+             probes: ProbeView = ProbeView(), failure: tuple[str, str] | None = None,
+             terminal: bool = False) -> Obj:
+    """The pod's status. `terminal`: the kubelet stopped the pod for good (phase()).
+    `failure` (reason, message) makes the pod Failed (DeadlineExceeded); a pod already
+    terminal stays as it was reported."""
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     waiting = waiting or {}
@@ -242,7 +251,7 @@ def generate(pod: Obj, view: PodRuntime, *, host_ip: str, scheme: str, now: str,
     default = "PodInitializing" if init_specs else "ContainerCreating"
     inits = container_statuses(pod, view, init_specs, waiting, probes, scheme, default)
     statuses = container_statuses(pod, view, specs, waiting, probes, scheme, default)
-    pod_phase = phase(pod, inits, statuses, init_specs)
+    pod_phase = phase(pod, inits, statuses, init_specs, terminal)
     if old.get("phase") in TERMINAL:
         pod_phase = old["phase"]
     elif failure is not None:

@@ -1,0 +1,207 @@
+"""The Kubelet: one node's agent, wiring its parts (pkg/kubelet/kubelet.go Run).
+
+```text
+  Kubelet.run()
+   ├── NodeAgent (node_agent.py): register the Node, renew its Lease, report status,
+   │     hand the node's podCIDR to `on_pod_cidr`
+   ├── informers: pods with spec.nodeName=<node>, Services (env vars)
+   │     └── every add/update/delete -> PodWorkers.update(uid)
+   ├── Relister (pleg.py): the runtime listed every second; pods whose containers
+   │     changed -> PodWorkers.update(uid)
+   └── PodWorkers (pod_workers.py): per pod, one pass at a time:
+         PodSyncer (pod_sync.py) -> ContainerOps (container_ops.py) -> runtime (cri.py)
+                                 -> StatusManager (status_manager.py) -> pods/status
+```
+
+A pod the API no longer has (deleted, or never known: what a previous run left in the
+runtime) is cleaned up by its worker: the relister hands every uid the runtime holds,
+so leftovers found at start are removed once the pod informer has synced.
+
+`stop()` stops every pod's containers (each within its grace period, at most
+`shutdown_grace`) and sandboxes, then the loops; the Node stays (upstream's kubelet
+leaves it for the node lifecycle loop to mark).
+
+The Kubelet is also parts.RunningPods, what the kubelet's HTTPS server asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from kubelite.client.events import WARNING, EventRecorder
+from kubelite.client.informer import Informer, strip_managed_fields
+from kubelite.client.rest import Client
+from kubelite.kubelet import cri, parts, runtime_state
+from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.config import KubeletConfig
+from kubelite.kubelet.container_ops import ContainerOps, grace_period
+from kubelite.kubelet.image_puller import ImagePuller
+from kubelite.kubelet.node_agent import NodeAgent, PodCIDRCallback
+from kubelite.kubelet.node_status import HostFacts, allocatable
+from kubelite.kubelet.pleg import Relister
+from kubelite.kubelet.pod_sync import PodSyncer
+from kubelite.kubelet.pod_workers import FINISHED, PodWorkers
+from kubelite.kubelet.status_manager import StatusManager
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+COMPONENT = "kubelet"
+
+
+class Kubelet:
+    def __init__(self, client: Client, config: KubeletConfig, runtime: cri.RuntimeService,
+                 images: cri.ImageService, volumes: parts.Volumes | None = None,
+                 probes: parts.Probes | None = None, hooks: parts.Hooks | None = None, *,
+                 on_pod_cidr: PodCIDRCallback | None = None) -> None:
+        """`volumes`, `probes`, `hooks` None: the node has none of them (no volume is
+        mounted, every probe passes, no hook runs)."""
+        self.client = client
+        self.config = config
+        self.runtime = runtime
+        self.facts = HostFacts.read(config)
+        self.recorder = EventRecorder(client, COMPONENT, host=config.node_name)
+        self.node = NodeAgent(client, config, runtime, images, self.facts,
+                              on_pod_cidr=on_pod_cidr)
+        self.pod_informer = Informer(client, "pods",
+                                     field_selector=f"spec.nodeName={config.node_name}",
+                                     transform=strip_managed_fields)
+        self.service_informer = Informer(client, "services", transform=strip_managed_fields)
+        self.status = StatusManager(client)
+        puller = ImagePuller(client, images, self.recorder,
+                             Backoff(config.image_backoff_initial, config.image_backoff_max))
+        self.ops = ContainerOps(client, config, runtime, puller, self.recorder, volumes, hooks,
+                                host_ip=self.facts.node_ip,
+                                memory_capacity=self.facts.memory_bytes,
+                                allocatable=allocatable(self.facts, config),
+                                services=self.service_informer.lister.list)
+        self.syncer = PodSyncer(config, runtime, self.ops, self.status, self.recorder, volumes,
+                                probes, host_ip=self.facts.node_ip, scheme="")
+        self.workers = PodWorkers(self._sync, resync=config.pod_resync_interval)
+        self.relister = Relister(runtime, self.workers.update, interval=config.relist_interval)
+        self.pods_by_uid: dict[str, Obj] = {}
+        self.ready = asyncio.Event()  # registered and the pod informer synced
+        self._warned: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.pod_informer.add_event_handler(on_add=self._pod_seen,
+                                            on_update=lambda old, new: self._pod_seen(new),
+                                            on_delete=self._pod_gone)
+        if probes is not None:
+            probes.on_change(self._probe_changed)
+
+    # ------------------------------------------------------------------ running
+    async def run(self) -> None:
+        """Run until cancelled (or `stop()`)."""
+        version = await self.runtime.version()
+        self.syncer.scheme = version.runtime_name
+        node_task = asyncio.create_task(self.node.run(), name="kubelet-node")
+        self._tasks.append(node_task)
+        await self._until(self.node.registered, node_task)
+        self.service_informer.start()
+        self.pod_informer.start()
+        await self.service_informer.wait_for_sync()
+        await self.pod_informer.wait_for_sync()
+        self._tasks.append(asyncio.create_task(self.relister.run(), name="kubelet-relist"))
+        self.ready.set()
+        log.info("kubelet on node %s is running pods (%s runtime %s)", self.config.node_name,
+                 version.runtime_name, version.runtime_version)
+        await asyncio.gather(*self._tasks)
+
+    @staticmethod
+    async def _until(event: asyncio.Event, task: asyncio.Task[None]) -> None:
+        waiter = asyncio.create_task(event.wait())
+        done, _ = await asyncio.wait((waiter, task), return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            task.result()  # raises what ended the node agent
+
+    async def stop(self) -> None:
+        """Stop every pod's containers and sandboxes, then the loops."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.workers.stop()
+        await self.pod_informer.stop()
+        await self.service_informer.stop()
+        pods = await runtime_state.all_pods(self.runtime)
+        await asyncio.gather(*(self._shut_down(uid, view) for uid, view in pods.items()),
+                             return_exceptions=True)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await self.recorder.wait_idle()
+        await self.recorder.close()
+
+    async def _shut_down(self, uid: str, view: runtime_state.PodRuntime) -> None:
+        pod = self.pods_by_uid.get(uid)
+        grace = min(grace_period(pod), self.config.shutdown_grace) if pod else 0.0
+        await asyncio.gather(*(self.runtime.stop_container(c.id, grace) for c in view.running()),
+                             return_exceptions=True)
+        for sandbox in view.sandboxes:
+            with contextlib.suppress(cri.CRIError):
+                await self.runtime.stop_pod_sandbox(sandbox.id)
+
+    # -------------------------------------------------------------- pod events
+    def _pod_seen(self, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        self.pods_by_uid[uid] = pod
+        self.workers.update(uid)
+
+    def _pod_gone(self, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        self.pods_by_uid.pop(uid, None)
+        self.workers.update(uid)
+
+    def _probe_changed(self, uid: str) -> None:
+        if uid in self.pods_by_uid:
+            self.workers.update(uid)
+
+    async def _sync(self, uid: str) -> float | None:
+        pod = self.pods_by_uid.get(uid)
+        if pod is None:
+            await self.syncer.cleanup(uid)
+            return FINISHED
+        if self.syncer.scheme == "host" and uid not in self._warned:
+            self._warned.add(uid)
+            self.recorder.event(pod, WARNING, "NoIsolation",
+                                "the host runtime runs this pod's containers as host processes: "
+                                "no namespaces, mounts, or resource limits")
+        return await self.syncer.sync(pod)
+
+    # ------------------------------------------------------ parts.RunningPods
+    def _find(self, namespace: str, pod_name: str, pod_uid: str = "") -> str | None:
+        if pod_uid:
+            return pod_uid if pod_uid in self.pods_by_uid or pod_uid in self.syncer.views else None
+        for uid, pod in self.pods_by_uid.items():
+            meta = pod["metadata"]
+            if meta.get("name") == pod_name and (meta.get("namespace") or "default") == namespace:
+                return uid
+        return None
+
+    def sandbox_id(self, namespace: str, pod_name: str, pod_uid: str = "") -> str | None:
+        uid = self._find(namespace, pod_name, pod_uid)
+        view = self.syncer.views.get(uid or "")
+        sandbox = view.ready_sandbox if view is not None else None
+        return sandbox.id if sandbox is not None else None
+
+    def container_id(self, namespace: str, pod_name: str, container: str,
+                     pod_uid: str = "") -> str | None:
+        uid = self._find(namespace, pod_name, pod_uid)
+        view = self.syncer.views.get(uid or "")
+        latest = view.latest(container) if view is not None else None
+        return latest.id if latest is not None else None
+
+    def log_path(self, namespace: str, pod_name: str, container: str, *,
+                 previous: bool = False) -> str | None:
+        uid = self._find(namespace, pod_name)
+        view = self.syncer.views.get(uid or "")
+        if view is None:
+            return None
+        instance = view.previous(container) if previous else view.latest(container)
+        return instance.log_path or None if instance is not None else None
+
+    def pods(self) -> list[Obj]:
+        posted = {p["metadata"]["uid"]: p for p in self.status.pods()}
+        return [posted.get(uid, pod) for uid, pod in self.pods_by_uid.items()]
