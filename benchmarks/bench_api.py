@@ -312,7 +312,8 @@ async def watch_fanout(url: str, watchers: int = 100, rate: int = 500,
 def run_backend(backend: str, pods: int, workdir: Path) -> None:
     print(f"\n== kubelite API server on {backend} ==")
     etcd = None
-    args = [sys.executable, "-m", "kubelite.cli.main", "server", "--log-level", "WARNING"]
+    args = [sys.executable, "-m", "kubelite.cli.main", "server", "--log-level", "WARNING",
+            "--disable-agent"]
     if backend == "etcd":
         with EtcdServer() as scratch:  # the raw figure's keys stay out of the server's etcd
             raw_rate = raw_etcd_write_rate(scratch, 5000)

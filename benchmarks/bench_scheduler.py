@@ -323,7 +323,7 @@ async def wait_ready(client: Client, proc: subprocess.Popen[bytes]) -> None:
 async def separate_processes() -> AsyncIterator[tuple[Client, Path, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        server = kubelite("server", "--disable", "scheduler", "--data-dir", str(data),
+        server = kubelite("server", "--disable", "scheduler", "--disable-agent", "--data-dir", str(data),
                           "--port", str(free_port()), "--compaction-interval", "0")
         try:
             while not (data / "kubeconfig").exists():

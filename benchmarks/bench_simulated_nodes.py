@@ -123,7 +123,8 @@ class Server:
     def __init__(self, data_dir: Path, nodes: int, *extra_args: str) -> None:
         self.port = free_port()
         args = [sys.executable, "-m", "kubelite.cli.main", "server", "--data-dir",
-                str(data_dir), "--port", str(self.port), "--log-level", "WARNING"]
+                str(data_dir), "--port", str(self.port), "--log-level", "WARNING",
+                "--disable-agent"]
         if nodes:
             args += ["--simulated-nodes", str(nodes), "--cluster-cidr", "10.64.0.0/10"]
         args += extra_args

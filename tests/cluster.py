@@ -48,10 +48,13 @@ def tool(name: str) -> str:
 
 class Cluster:
     def __init__(self, data_dir: Path, *, datastore: str = "",
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), agent: bool = False) -> None:
+        """`agent`: the server runs a kubelet for this host (off: the scenarios here
+        place pods on simulated nodes or none, and count the nodes they made)."""
         self.data_dir = data_dir
         self.datastore = datastore
         self.extra_args = extra_args
+        self.agent = agent
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
@@ -86,6 +89,8 @@ class Cluster:
                 "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.datastore:
             args += ["--datastore-endpoint", self.datastore]
+        if not self.agent:
+            args.append("--disable-agent")
         args += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # the server writes the kubeconfig once it serves; an older one names an

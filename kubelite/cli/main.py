@@ -14,13 +14,15 @@
     kubelite token create|list|delete [--kubeconfig FILE] ...
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
+    kubelite agent --kubeconfig FILE [--server URL] [--node-name NAME] [--runtime auto|host]
     kubelite scheduler --kubeconfig FILE [--config FILE]
     kubelite controller-manager --kubeconfig FILE [--controllers '*,-replicaset'] [--data-dir DIR]
                                 [--root-ca-file FILE] [--cluster-signing-cert-file FILE
                                 --cluster-signing-key-file FILE] [--cluster-signing-duration 8760h]
 
 The server runs the scheduler and the controller manager in its own process over the
-in-process transport unless `--disable scheduler` / `--disable controller-manager`;
+in-process transport unless `--disable scheduler` / `--disable controller-manager`,
+and a kubelet for its own host (cli/node.py) unless `--disable-agent`;
 `--disable replicaset` (any loop's name) leaves out one loop. The metrics server
 (kubelite/metrics) scrapes the kubelets every --metric-resolution and serves
 metrics.k8s.io through the API server, unless `--disable metrics-server`. Orphan and Foreground
@@ -57,7 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
-from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing
+from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing, node
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -147,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "the oldest (0: never)")
     server.add_argument("--log-level", default="INFO")
     at_rest_and_audit.add_flags(server)
+    node.add_flags(server, server=True)
     certificate = sub.add_parser("certificate", help="manage the cluster's certificates")
     certificate_sub = certificate.add_subparsers(dest="certificate_command", required=True)
     rotate = certificate_sub.add_parser(
@@ -157,10 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--log-level", default="INFO")
     bootstrap_tokens.add_parser(sub, str(default_data_dir() / "kubeconfig"))
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
-    agent.add_argument("--simulate", type=int, required=True, metavar="N",
-                       help="run N simulated nodes (only simulated nodes so far)")
+    agent.add_argument("--simulate", type=int, default=0, metavar="N",
+                       help="run N simulated nodes instead of a kubelet for this host")
     agent.add_argument("--kubeconfig", type=Path, required=True,
                        help="how to reach the API server")
+    agent.add_argument("--server", default="", metavar="URL",
+                       help="the API server's URL, in place of the kubeconfig's")
+    agent.add_argument("--data-dir", type=Path, default=None,
+                       help="where the kubelet keeps pods' logs and runtime state "
+                            "(<data-dir>/agent; same default as kubelite server)")
+    node.add_flags(agent, server=False)
     agent.add_argument("--name-prefix", default="sim-",
                        help="node names are <prefix>0 ... <prefix>N-1")
     _add_simulated_node_flags(agent)
@@ -344,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "server":
         try:
             config = simulated_node_config(args, args.simulated_nodes)
+            args.kubelet = None
+            if not args.disable_agent:
+                args.kubelet = node.kubelet_config(args, args.data_dir or default_data_dir())
+                args.runtime = node.choose_runtime(args.runtime)
             args.node_settings = node_settings(args)
             args.disabled_admission = disabled_admission_plugins(args.disable_admission_plugins)
             args.root_ca_pem = root_ca_pem(args)
@@ -380,10 +393,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agent":
         try:
             config = simulated_node_config(args, args.simulate, args.name_prefix)
+            if not args.simulate:
+                args.kubelet = node.kubelet_config(args, args.data_dir or default_data_dir())
+                args.runtime = node.choose_runtime(args.runtime)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2
         _install_uvloop()
+        if not args.simulate:
+            return asyncio.run(run_node_agent(args))
         return asyncio.run(run_agent(args, config))
     if args.command == "scheduler":
         configuration = None
@@ -466,7 +484,16 @@ async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
 
     return await _run_standalone(
         args.kubeconfig, "kubelite-kubelet", "simulated nodes",
-        lambda client: SimulatedNodes(client, config).run())
+        lambda client: SimulatedNodes(client, config).run(), server=args.server)
+
+
+async def run_node_agent(args: argparse.Namespace) -> int:
+    """`kubelite agent` without --simulate: a kubelet for this host, against the server
+    the kubeconfig (or --server) names, with the kubeconfig's credentials."""
+    return await _run_standalone(
+        args.kubeconfig, "kubelet", "kubelet",
+        lambda client: node.run_kubelet(node.build_kubelet(client, args.kubelet, args.runtime)),
+        server=args.server)
 
 
 def load_scheduler_configuration(path: Path) -> SchedulerConfiguration | None:
@@ -544,14 +571,22 @@ def runs_garbage_collector(controllers: list[str] | None) -> bool:
 
 
 async def _run_standalone(kubeconfig: str, field_manager: str, what: str,
-                          component: Callable[[Client], Coroutine[Any, Any, None]]) -> int:
-    """Run one component against the API server a kubeconfig names, until it fails
-    (exit 1), a bad kubeconfig (exit 2), or SIGTERM / Ctrl-C (exit 0)."""
-    from kubelite.client.kubeconfig import ConfigError
+                          component: Callable[[Client], Coroutine[Any, Any, None]],
+                          server: str = "") -> int:
+    """Run one component against the API server a kubeconfig names (at `server`, when
+    given), until it fails (exit 1), a bad kubeconfig (exit 2), or SIGTERM / Ctrl-C
+    (exit 0)."""
+    import dataclasses
+
+    from kubelite.client.kubeconfig import ConfigError, load_kubeconfig
     from kubelite.client.rest import Client
 
     try:
-        client = Client.from_kubeconfig(kubeconfig, field_manager=field_manager)
+        loaded = load_kubeconfig(kubeconfig)
+        if server:
+            loaded = dataclasses.replace(loaded, server=server)
+        client = Client(loaded.transport(), namespace=loaded.namespace,
+                        field_manager=field_manager)
     except (ConfigError, OSError) as err:
         print(f"kubelite: {err}", file=sys.stderr)
         return 2
@@ -730,6 +765,13 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         components.append(asyncio.create_task(metrics.run(), name="metrics server"))
     if simulated is not None:
         components.append(asyncio.create_task(simulated.run(), name="simulated nodes"))
+    if args.kubelet is not None:
+        # The in-process kubelet calls as the controller manager for now; its own
+        # identity is system:node:<node name> in system:nodes, what the Node
+        # authorizer and NodeRestriction admission know a kubelet by.
+        kubelet = node.build_kubelet(client(identities.CONTROLLER_MANAGER, "kubelet"),
+                                     args.kubelet, args.runtime)
+        components.append(asyncio.create_task(node.run_kubelet(kubelet), name="kubelet"))
     for task in components:
         task.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)

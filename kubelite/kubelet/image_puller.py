@@ -137,7 +137,7 @@ class ImagePuller:
             raise ImageError(reason, message) from None
         self.backoff.reset(key)
         self.recorder.event(pod, NORMAL, "Pulled", f'Successfully pulled image "{image}" in '
-                                                   f"{time.monotonic() - started:.3g}s")
+                                                   f"{time.monotonic() - started:.3f}s")
         return image_id
 
     def remaining_backoff(self, pod: Obj, container: Obj) -> float:

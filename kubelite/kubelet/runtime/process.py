@@ -23,6 +23,7 @@ import signal
 import struct
 import termios
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class _TerminalReaderProtocol(asyncio.StreamReaderProtocol):
@@ -83,6 +84,14 @@ def exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+def _identity(user: int | None, group: int | None,
+              extra_groups: Sequence[int] | None) -> dict[str, Any]:
+    """Only the identity arguments that are set: uvloop's event loop (the server's)
+    refuses these keywords even when they are None."""
+    given = {"user": user, "group": group, "extra_groups": extra_groups}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 async def spawn(
     argv: Sequence[str],
     *,
@@ -105,9 +114,7 @@ async def spawn(
         env=dict(env),
         cwd=cwd,
         start_new_session=True,
-        user=user,
-        group=group,
-        extra_groups=extra_groups,
+        **_identity(user, group, extra_groups),
     )
     assert process.stdout is not None and process.stderr is not None
     return Spawned(process, process.stdin, process.stdout, process.stderr, None)
@@ -132,9 +139,7 @@ async def _spawn_on_terminal(
             env={"TERM": "xterm", **env},
             cwd=cwd,
             preexec_fn=_become_terminal_session_leader,
-            user=user,
-            group=group,
-            extra_groups=extra_groups,
+            **_identity(user, group, extra_groups),
         )
     except BaseException:
         os.close(controller)

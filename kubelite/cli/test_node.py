@@ -1,0 +1,77 @@
+"""The kubelet's command line: runtime choice, flags, and the kubelet it builds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from kubelite.cli import node
+from kubelite.cli.main import build_parser
+from kubelite.client.rest import Client
+
+
+def test_auto_takes_the_first_runtime_the_node_can_run() -> None:
+    # runc is preferred where kubelite has it and the node can run it; host runs anywhere
+    expected = next(name for name in node.RUNC_PREFERENCE
+                    if name in node.RUNTIMES and node.RUNTIMES[name].unavailable() is None)
+    assert node.choose_runtime("auto") == expected
+    assert node.choose_runtime("host") == "host"
+
+
+def test_an_unknown_runtime_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="unknown runtime 'docker'.*host"):
+        node.choose_runtime("docker")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--cluster-dns", "dns.local"], "--cluster-dns: 'dns.local' is not an IP address"),
+    (["--node-labels", "novalue"], "--node-labels: 'novalue' is not key=value"),
+    (["--kubelet-port", "70000"], "--kubelet-port: 70000 is not a port"),
+], ids=["dns", "labels", "port"])
+def test_bad_flags_are_named(flags: list[str], message: str) -> None:
+    args = build_parser().parse_args(["server", *flags])
+    with pytest.raises(ValueError, match=message):
+        node.kubelet_config(args, Path("/data"))
+
+
+def test_server_flags_make_the_kubelet_config() -> None:
+    args = build_parser().parse_args([
+        "server", "--service-cidr", "10.96.0.0/12", "--node-name", "Edge-1",
+        "--node-labels", "zone=a,tier=edge", "--kubelet-port", "10260"])
+    config = node.kubelet_config(args, Path("/data"))
+    assert config.node_name == "edge-1"
+    assert config.cluster_dns == ("10.96.0.10",)
+    assert config.labels == (("zone", "a"), ("tier", "edge"))
+    assert (config.port, config.root_dir) == (10260, Path("/data/agent"))
+    assert build_parser().parse_args(["server", "--disable-agent"]).disable_agent
+
+
+def test_agent_without_simulate_runs_a_kubelet() -> None:
+    args = build_parser().parse_args(["agent", "--kubeconfig", "k", "--server",
+                                      "https://10.0.0.1:6443"])
+    assert (args.simulate, args.server, args.runtime) == (0, "https://10.0.0.1:6443", "auto")
+
+
+async def test_the_built_kubelet_registers_and_runs_a_pod(client: Client, tmp_path: Path) -> None:
+    args = build_parser().parse_args(["server", "--node-name", "here", "--node-ip", "127.0.0.1"])
+    kubelet = node.build_kubelet(client, node.kubelet_config(args, tmp_path), "host")
+    task = asyncio.create_task(node.run_kubelet(kubelet))
+    try:
+        await client.create("pods", {
+            "metadata": {"name": "hello"},
+            "spec": {"nodeName": "here", "restartPolicy": "Never",
+                     "containers": [{"name": "c", "image": "sh", "command": ["true"]}]}},
+            namespace="default")
+        async with asyncio.timeout(15):
+            while (await client.get("pods", "hello", namespace="default")).get(
+                    "status", {}).get("phase") != "Succeeded":
+                await asyncio.sleep(0.05)
+        assert (await client.get("nodes", "here"))["status"]["nodeInfo"][
+            "containerRuntimeVersion"].startswith("host://")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,60 @@
+"""The kubelet as a user meets it: `kubelite server` runs one for its own host (the
+`host` runtime: containers are host processes) and kubectl drives pods onto it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.cluster import Cluster, namespace_for_test, wait_for
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = Cluster(tmp_path_factory.mktemp("kubelet") / "cluster", agent=True,
+                extra_args=("--node-name", "kubelite-node", "--runtime", "host"))
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def ns(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from namespace_for_test(cluster, request.node.name)
+
+
+def get_json(cluster: Cluster, *args: str) -> Any:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def test_the_server_registers_its_own_node_ready(cluster: Cluster) -> None:
+    assert wait_for(lambda: cluster.kubectl(
+        "get", "node", "kubelite-node", "--no-headers", check=False).stdout.split()[1:2]
+        == ["Ready"])
+    node = get_json(cluster, "node", "kubelite-node")
+    assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("host://")
+
+
+def test_a_job_runs_to_completion_on_the_node(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("create", "job", "once", "-n", ns, "--image=busybox", "--",
+                    "/bin/sh", "-c", "echo done")
+    cluster.kubectl("wait", "-n", ns, "--for=condition=complete", "job/once", "--timeout=60s")
+    pod = get_json(cluster, "pods", "-n", ns, "-l", "job-name=once")["items"][0]
+    assert pod["spec"]["nodeName"] == "kubelite-node"
+    terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (0, "Completed")
+    described = cluster.kubectl("describe", "pod", "-n", ns, pod["metadata"]["name"]).stdout
+    assert "Started container" in described
+
+
+def test_deleting_a_running_pod_ends_it(cluster: Cluster, ns: str) -> None:
+    cluster.kubectl("run", "loop", "-n", ns, "--image=busybox", "--command", "--",
+                    "/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+    cluster.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/loop", "--timeout=60s")
+    cluster.kubectl("delete", "pod", "loop", "-n", ns, "--timeout=60s")
+    assert cluster.kubectl("get", "pod", "loop", "-n", ns, check=False).returncode != 0
