@@ -52,9 +52,9 @@ class KubeletConfig:
     crashloop_backoff_max: float = 300.0
     image_backoff_initial: float = 10.0
     image_backoff_max: float = 300.0
-    # how often a running pod is synced when nothing happened (upstream's resync, 1 min);
-    # the runtime is not evented, so exits are noticed at this pace at worst
-    pod_resync_interval: float = 2.0
+    # how often a pod is synced when nothing happened (upstream's syncFrequency is 1 min);
+    # exits are noticed by the relist, back-offs and deadlines schedule their own pass
+    pod_resync_interval: float = 10.0
     housekeeping_interval: float = 2.0
     # how often the runtime is listed for containers that changed (upstream PLEG: 1 s)
     relist_interval: float = 1.0

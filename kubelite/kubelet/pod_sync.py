@@ -105,8 +105,8 @@ class PodSyncer:
             await self._stop_all(pod, view, grace=0)
             await self._post(pod, await self._read(uid), terminal=True)
             return None
-        deadline = self._past_deadline(pod)
-        if deadline:
+        deadline = self._deadline_left(pod)
+        if deadline is not None and deadline <= 0:
             self.recorder.event(pod, NORMAL, "DeadlineExceeded",
                                 "Pod was active on the node longer than the specified deadline")
             await self._stop_all(pod, view)
@@ -133,7 +133,7 @@ class PodSyncer:
             self.probes.update_pod(pod, ctx.pod_ip, {
                 name: instances[0].id for name, instances in view.containers.items()
                 if instances and instances[0].state is cri.ContainerState.RUNNING})
-        due = [w for w in waits if w is not None]
+        due = [w for w in [*waits, deadline] if w is not None]
         return min(due) if due else None
 
     async def terminate(self, pod: Obj, view: PodRuntime | None = None) -> None:
@@ -178,12 +178,14 @@ class PodSyncer:
         last = self.status.last(pod["metadata"]["uid"]) or {}
         return (pod.get("status") or {}).get("phase") in TERMINAL or last.get("phase") in TERMINAL
 
-    def _past_deadline(self, pod: Obj) -> bool:
+    def _deadline_left(self, pod: Obj) -> float | None:
+        """Seconds until activeDeadlineSeconds runs out (<= 0: it has); None without one."""
         seconds = (pod.get("spec") or {}).get("activeDeadlineSeconds")
         started = parse_rfc3339(str((pod.get("status") or {}).get("startTime") or ""))
         if not isinstance(seconds, int) or started is None:
-            return False
-        return self.config.clock() - started >= datetime.timedelta(seconds=seconds)
+            return None
+        ends = started + datetime.timedelta(seconds=seconds)
+        return (ends - self.config.clock()).total_seconds()
 
     async def _post(self, pod: Obj, view: PodRuntime, *, terminal: bool = False,
                     failure: tuple[str, str] | None = None) -> None:

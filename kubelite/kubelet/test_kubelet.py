@@ -323,3 +323,31 @@ async def test_stopping_the_kubelet_stops_its_pods(client: Client, tmp_path: Pat
         await eventually(lambda: phase_of(client, "long", "Running"))
     containers = await runtime.list_containers()
     assert containers and all(c.state is cri.ContainerState.EXITED for c in containers)
+
+
+async def test_a_sidecar_runs_beside_the_job_and_stops_when_it_is_done(
+        client: Client, kubelet: Kubelet, tmp_path: Path) -> None:
+    trace = tmp_path / "trace"
+    spec = pod("with-sidecar", f"sleep 0.3; echo app >> {trace}")
+    spec["spec"]["initContainers"] = [
+        {"name": "proxy", "image": "busybox", "restartPolicy": "Always",
+         "command": ["/bin/sh", "-c", f"echo proxy >> {trace}; trap 'exit 0' TERM; "
+                                      "while true; do sleep 0.05; done"]}]
+    await client.create("pods", spec, namespace="default")
+    done = await eventually(lambda: phase_of(client, "with-sidecar", "Succeeded"))
+    assert trace.read_text().split() == ["proxy", "app"]
+    sidecar = done["status"]["initContainerStatuses"][0]
+    assert "terminated" in sidecar["state"]  # stopped with the pod
+
+
+async def test_on_failure_restarts_until_the_container_succeeds(
+        client: Client, kubelet: Kubelet, tmp_path: Path) -> None:
+    marker = tmp_path / "tried"
+    await client.create("pods", pod(
+        "retry", f"if [ -e {marker} ]; then exit 0; fi; touch {marker}; exit 1",
+        restart="OnFailure"), namespace="default")
+    done = await eventually(lambda: phase_of(client, "retry", "Succeeded"))
+    container = done["status"]["containerStatuses"][0]
+    assert container["restartCount"] == 1
+    assert container["lastState"]["terminated"]["exitCode"] == 1
+    assert container["state"]["terminated"]["exitCode"] == 0
