@@ -32,7 +32,8 @@ def default_node_name() -> str:
 @dataclass(frozen=True)
 class KubeletConfig:
     node_name: str = field(default_factory=default_node_name)
-    root_dir: Path = Path("/var/lib/kubelite/agent")  # pods/, logs under pods/<ns>_<name>_<uid>
+    # pods/<uid> (volumes), logs/pods/<ns>_<name>_<uid> (container logs), runtime/
+    root_dir: Path = Path("/var/lib/kubelite/agent")
     node_ip: str = ""  # "" : the first non-loopback IPv4 of the host, else 127.0.0.1
     port: int = 10250  # daemonEndpoints.kubeletEndpoint.Port
     labels: tuple[tuple[str, str], ...] = ()  # --node-labels
@@ -65,10 +66,14 @@ class KubeletConfig:
     clock: Clock = wall_clock
 
     def pod_log_dir(self, namespace: str, name: str, uid: str) -> str:
-        return str(self.root_dir / "pods" / f"{namespace}_{name}_{uid}")
+        """As upstream's /var/log/pods/<namespace>_<name>_<uid>."""
+        return str(self.root_dir / "logs" / "pods" / f"{namespace}_{name}_{uid}")
 
-    def pod_dir(self, uid: str) -> Path:
-        return self.root_dir / "pods-data" / uid
+    @property
+    def pods_dir(self) -> Path:
+        """Where the pods' volumes live (<pods dir>/<uid>), as upstream's
+        /var/lib/kubelet/pods."""
+        return self.root_dir / "pods"
 
 
 def data_dir_usable(path: Path) -> Path:

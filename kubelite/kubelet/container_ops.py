@@ -121,7 +121,7 @@ class ContainerOps:
             reason = err.reason if err.reason == "CreateContainerConfigError" else "CreateContainerError"
             self._fail(pod, name, reason, str(err))
             return None
-        self.recorder.event(pod, NORMAL, "Created", f"Created container {name}")
+        self.recorder.event(pod, NORMAL, "Created", f"Created container: {name}")
         try:
             await self.runtime.start_container(container_id)
         except cri.CRIError as err:

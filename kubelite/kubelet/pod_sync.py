@@ -102,7 +102,7 @@ class PodSyncer:
             await self.terminate(pod, view)
             return None
         if self._reported_terminal(pod):
-            await self._stop_all(pod, view, grace=0)
+            await self._stop_all(pod, view)
             await self._post(pod, await self._read(uid), terminal=True)
             return None
         deadline = self._deadline_left(pod)
@@ -127,12 +127,12 @@ class PodSyncer:
         if finished:
             await self._stop_all(pod, view)
             view = await self._read(uid)
-        await self._post(pod, view, terminal=finished)
-        await self._trim(view)
-        if self.probes is not None:
+        if self.probes is not None:  # first: the status reads what they make of it
             self.probes.update_pod(pod, ctx.pod_ip, {
                 name: instances[0].id for name, instances in view.containers.items()
                 if instances and instances[0].state is cri.ContainerState.RUNNING})
+        await self._post(pod, view, terminal=finished)
+        await self._trim(view)
         due = [w for w in [*waits, deadline] if w is not None]
         return min(due) if due else None
 

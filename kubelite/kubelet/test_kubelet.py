@@ -186,6 +186,14 @@ async def test_a_crashing_container_restarts_with_back_off(client: Client,
     assert container["lastState"]["terminated"]["exitCode"] == 1
     assert got["status"]["phase"] == "Running"
     assert "BackOff" in await eventually(lambda: _having(client, "crash", {"BackOff"}))
+    current = kubelet.log_path("default", "crash", "app")
+    previous = kubelet.log_path("default", "crash", "app", previous=True)
+    assert current and previous and current != previous
+    assert kubelet.container_id("default", "crash", "app") is not None
+    assert kubelet.sandbox_id("default", "crash") is not None
+    assert kubelet.container_id("default", "crash", "nope") is None
+    assert kubelet.sandbox_id("default", "unknown") is None
+    assert [p["metadata"]["name"] for p in kubelet.pods()] == ["crash"]
 
 
 async def test_init_containers_run_in_order_before_the_app(client: Client, kubelet: Kubelet,

@@ -56,6 +56,6 @@ def test_sandbox_config_labels_ports_and_log_directory() -> None:
     assert config.labels == {"app": "web", "io.kubernetes.pod.name": "web",
                              "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.uid": "u"}
     assert config.port_mappings == (cri.PortMapping(80, "TCP", 8080),)
-    assert config.log_directory == "/var/lib/k/pods/shop_web_u"
+    assert config.log_directory == "/var/lib/k/logs/pods/shop_web_u"
     assert config.host_aliases == (("192.0.2.9", ("db", "db.local")),)
     assert config.hostname == "web" and config.cgroup_parent == "kubepods/besteffort/podu"
