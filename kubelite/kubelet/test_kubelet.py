@@ -359,3 +359,22 @@ async def test_on_failure_restarts_until_the_container_succeeds(
     assert container["restartCount"] == 1
     assert container["lastState"]["terminated"]["exitCode"] == 1
     assert container["state"]["terminated"]["exitCode"] == 0
+
+
+async def test_a_pass_that_changes_nothing_writes_nothing(client: Client, kubelet: Kubelet) -> None:
+    await client.create("pods", pod("quiet", "exit 0"), namespace="default")
+    await eventually(lambda: phase_of(client, "quiet", "Succeeded"))
+    settled = await client.get("pods", "quiet", namespace="default")
+    writes = kubelet.status.writes
+    await kubelet.syncer.sync(settled)
+    await kubelet.syncer.sync(settled)
+    assert kubelet.status.writes == writes
+    assert (await client.get("pods", "quiet", namespace="default"))["metadata"][
+        "resourceVersion"] == settled["metadata"]["resourceVersion"]
+
+
+async def test_the_node_status_is_posted_on_change_or_when_due(kubelet: Kubelet) -> None:
+    reports = kubelet.node.reports
+    assert await kubelet.node.report() is False  # unchanged, and 5 min are not up
+    assert await kubelet.node.report(force=True) is True
+    assert kubelet.node.reports == reports + 1
