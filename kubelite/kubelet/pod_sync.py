@@ -102,17 +102,13 @@ class PodSyncer:
             await self.terminate(pod, view)
             return None
         if self._reported_terminal(pod):
-            await self._stop_all(pod, view)
-            await self._post(pod, await self._read(uid), terminal=True)
+            await self._finish(pod, view)
             return None
         deadline = self._deadline_left(pod)
         if deadline is not None and deadline <= 0:
-            self.recorder.event(pod, NORMAL, "DeadlineExceeded",
-                                "Pod was active on the node longer than the specified deadline")
-            await self._stop_all(pod, view)
-            await self._post(pod, await self._read(uid), terminal=True,
-                             failure=("DeadlineExceeded", "Pod was active on the node longer "
-                                      "than the specified deadline"))
+            message = "Pod was active on the node longer than the specified deadline"
+            self.recorder.event(pod, NORMAL, "DeadlineExceeded", message)
+            await self._finish(pod, view, failure=("DeadlineExceeded", message))
             return None
         ctx, wait = await self._sandbox(pod, view)
         if ctx is None:
@@ -123,15 +119,14 @@ class PodSyncer:
         if initialized:
             waits += await self._app_containers(pod, await self._read(uid), ctx)
         view = await self._read(uid)
-        finished = failed or self._finished(pod, view)
-        if finished:
-            await self._stop_all(pod, view)
-            view = await self._read(uid)
+        if failed or self._finished(pod, view):
+            await self._finish(pod, view)
+            return None
         if self.probes is not None:  # first: the status reads what they make of it
             self.probes.update_pod(pod, ctx.pod_ip, {
                 name: instances[0].id for name, instances in view.containers.items()
                 if instances and instances[0].state is cri.ContainerState.RUNNING})
-        await self._post(pod, view, terminal=finished)
+        await self._post(pod, view)
         await self._trim(view)
         due = [w for w in [*waits, deadline] if w is not None]
         return min(due) if due else None
@@ -139,15 +134,20 @@ class PodSyncer:
     async def terminate(self, pod: Obj, view: PodRuntime | None = None) -> None:
         """A deleted pod: stop everything gracefully, post its terminal status, and
         delete it for good."""
+        await self._finish(pod, view or await self._read(pod["metadata"]["uid"]))
+        await self.status.delete(pod)
+
+    async def _finish(self, pod: Obj, view: PodRuntime, *,
+                      failure: tuple[str, str] | None = None) -> None:
+        """Stop the pod for good: containers, sandbox, probes, volumes; then its
+        terminal status."""
         uid = pod["metadata"]["uid"]
-        view = view or await self._read(uid)
         await self._stop_all(pod, view)
         if self.probes is not None:
             self.probes.remove_pod(uid)
         if self.volumes is not None:
             await self.volumes.unmount_pod(uid)
-        await self._post(pod, await self._read(uid), terminal=True)
-        await self.status.delete(pod)
+        await self._post(pod, await self._read(uid), terminal=True, failure=failure)
 
     async def cleanup(self, uid: str) -> None:
         """The pod is gone from the API: remove what the runtime still has of it."""
@@ -175,8 +175,7 @@ class PodSyncer:
         return view
 
     def _reported_terminal(self, pod: Obj) -> bool:
-        last = self.status.last(pod["metadata"]["uid"]) or {}
-        return (pod.get("status") or {}).get("phase") in TERMINAL or last.get("phase") in TERMINAL
+        return (self.status.effective(pod).get("status") or {}).get("phase") in TERMINAL
 
     def _deadline_left(self, pod: Obj) -> float | None:
         """Seconds until activeDeadlineSeconds runs out (<= 0: it has); None without one."""
@@ -190,6 +189,7 @@ class PodSyncer:
     async def _post(self, pod: Obj, view: PodRuntime, *, terminal: bool = False,
                     failure: tuple[str, str] | None = None) -> None:
         uid = pod["metadata"]["uid"]
+        pod = self.status.effective(pod)
         probes = ProbeView(self.probes.ready, self.probes.started) if self.probes else ProbeView()
         status = generate(pod, view, host_ip=self.host_ip, scheme=self.scheme,
                           now=format_time(self.config.clock()), waiting=self.ops.reasons(uid),
