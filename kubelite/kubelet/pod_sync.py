@@ -7,7 +7,9 @@ A pass over a live pod:
 1. A pod reported terminal stays stopped. One past activeDeadlineSeconds is stopped
    and Failed with reason DeadlineExceeded.
 2. Sandbox: without a ready one, the volumes are set up (FailedMount on error), older
-   sandboxes stopped (SandboxChanged) and a new one made, attempt + 1.
+   sandboxes stopped (SandboxChanged) and a new one made, attempt + 1. A pod that is
+   not hostNetwork waits (NetworkNotReady) while the runtime's network is not ready,
+   as before the node has its podCIDR.
 3. Init containers in order: a regular one runs to exit 0 before the next starts (a
    failure restarts it, or under restartPolicy Never fails the pod); a sidecar
    (restartPolicy Always) is started and must be started (startup probe) before the
@@ -214,6 +216,12 @@ class PodSyncer:
             ctx = PodContext(ready.id, config, ready.ips[0] if ready.ips else self.host_ip, paths)
             self.contexts[uid] = ctx
             return ctx, None
+        if not (pod.get("spec") or {}).get("hostNetwork"):
+            problem = await self._network_not_ready()
+            if problem is not None:
+                self.recorder.event(pod, WARNING, "NetworkNotReady",
+                                    f"network is not ready: {problem}")
+                return None, self.config.volume_retry_interval
         attempt = 0
         if view.sandboxes:
             self.recorder.event(pod, NORMAL, "SandboxChanged",
@@ -232,6 +240,14 @@ class PodSyncer:
         ctx = PodContext(sandbox_id, config, pod_ip, paths)
         self.contexts[uid] = ctx
         return ctx, None
+
+    async def _network_not_ready(self) -> str | None:
+        """Why pods cannot get a network now (no podCIDR yet), or None."""
+        for condition in await self.runtime.status():
+            if condition.type == "NetworkReady" and not condition.status:
+                return (f"container runtime network not ready: NetworkReady=false "
+                        f"reason:{condition.reason} message:{condition.message}")
+        return None
 
     async def _start(self, pod: Obj, spec: Obj, latest: cri.ContainerStatus | None,
                      ctx: PodContext) -> float | None:
