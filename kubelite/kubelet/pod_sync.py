@@ -300,7 +300,10 @@ class PodSyncer:
                     wait = await self._start(pod, spec, latest, ctx)
                     if wait is not None:
                         return False, [wait], False
-                if self.probes is not None and not self.probes.started(uid, name):
+                # with a startup probe the next one waits for it (the prober's on_change
+                # brings the pass); without one a running sidecar has started
+                if (spec.get("startupProbe") and self.probes is not None
+                        and not self.probes.started(uid, name)):
                     return False, [], False
                 continue
             if latest is not None and latest.state is cri.ContainerState.EXITED:
