@@ -65,8 +65,8 @@ def _merge_options(existing: Iterable[str], pod_options: Iterable[Obj]) -> tuple
     for option in existing:
         name, _, value = option.partition(":")
         merged[name] = value
-    for option in pod_options:
-        merged[str(option.get("name") or "")] = str(option.get("value") or "")
+    for pod_option in pod_options:
+        merged[str(pod_option.get("name") or "")] = str(pod_option.get("value") or "")
     return tuple(f"{name}:{value}" if value else name for name, value in merged.items() if name)
 
 

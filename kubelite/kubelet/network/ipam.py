@@ -110,17 +110,17 @@ class HostLocalStore:
                 return address
         taken = set(held)
         last = self._last_reserved()
-        while (address := first_free(network, taken, last)) is not None:
+        while (candidate := first_free(network, taken, last)) is not None:
             try:
-                fd = os.open(os.path.join(self.directory, str(address)),
+                fd = os.open(os.path.join(self.directory, str(candidate)),
                              os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                taken.add(address)  # claimed since we listed
+                taken.add(candidate)  # claimed since we listed
                 continue
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(sandbox_id + "\n")
-            self._write_last_reserved(address)
-            return address
+            self._write_last_reserved(candidate)
+            return candidate
         raise AddressesExhausted(f"no free address left in {network}")
 
     def release(self, sandbox_id: str) -> list[IPv4Address]:

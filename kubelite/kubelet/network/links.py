@@ -47,7 +47,8 @@ def link_index(ipr: Rtnl, name: str) -> int | None:
     return int(found[0]) if found else None
 
 
-def link_attr(ipr: Rtnl, index: int, attr: str) -> Any:
+def link_attr(ipr: Rtnl, index: int, attr: str | tuple[str, ...]) -> Any:
+    """An attribute of the link; a tuple names a nested one."""
     return ipr.get_links(index)[0].get(attr)
 
 
@@ -99,7 +100,7 @@ def ensure_bridge(ipr: Rtnl, name: str, gateway: IPv4Interface, mtu: int) -> int
         index = link_index(ipr, name)
         if index is None:
             raise RuntimeError(f"bridge {name} vanished after it was made")
-    elif link_attr(ipr, index, ("IFLA_LINKINFO", "IFLA_INFO_KIND")) not in ("bridge", None):
+    elif link_attr(ipr, index, ("IFLA_LINKINFO", "IFLA_INFO_KIND")) != "bridge":
         raise RuntimeError(f"link {name} exists and is not a bridge")
     set_up(ipr, index, mtu=mtu)
     ensure_only_address(ipr, index, gateway)

@@ -33,6 +33,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -231,7 +232,7 @@ async def open_connection(
     loop = asyncio.get_running_loop()
     last: OSError | None = None
     for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-        sock = await call_in_netns(path, lambda f=family: socket.socket(f, socket.SOCK_STREAM))
+        sock = await call_in_netns(path, partial(socket.socket, family, socket.SOCK_STREAM))
         try:
             sock.setblocking(False)
             await loop.sock_connect(sock, (host, port))
