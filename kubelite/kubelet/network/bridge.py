@@ -40,12 +40,15 @@ makes), which is how several nodes share one machine in tests. IPv4 only.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import logging
 import os
 from collections.abc import Iterable
 from functools import partial
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.network import links
@@ -157,17 +160,29 @@ class BridgeNetwork:
         """In the node's namespace: the veth pair; in the pod's (a nested thread): eth0."""
         host = host_veth_name(sandbox_id)
         with links.rtnl() as ipr:
-            bridge_index = links.ensure_bridge(
-                ipr, self.bridge, IPv4Interface(f"{gateway}/{network.prefixlen}"), self.mtu)
-            if links.link_index(ipr, host) is not None and call_in_netns_sync(
-                    netns_path, partial(self._pod_side_is_configured, interface, gateway)):
-                return  # set up before: leave the pod's connections alone
-            links.delete_link(ipr, host)  # half made: start again
-            call_in_netns_sync(netns_path, self._delete_pod_interface)
+            bridge_index = links.link_index(ipr, self.bridge)
+            if bridge_index is None:  # deleted behind our back: make it again
+                bridge_index = links.ensure_bridge(
+                    ipr, self.bridge, IPv4Interface(f"{gateway}/{network.prefixlen}"),
+                    self.mtu)
+            if links.link_index(ipr, host) is not None:
+                if call_in_netns_sync(netns_path, partial(
+                        self._pod_side_is_configured, interface, gateway)):
+                    return  # set up before: leave the pod's connections alone
+                links.delete_link(ipr, host)  # half made: start again
             pod_fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                links.add_veth_to_bridge(ipr, host, bridge_index, pod_fd, POD_INTERFACE,
-                                         self.mtu, alias=f"kubelite:{sandbox_id}")
+                plug = partial(links.add_veth_to_bridge, ipr, host, bridge_index, pod_fd,
+                               POD_INTERFACE, self.mtu, alias=f"kubelite:{sandbox_id}")
+                try:
+                    plug()
+                except NetlinkError as err:
+                    if err.code != errno.EEXIST:
+                        raise
+                    # an eth0 left in the pod by an attempt whose node side is gone
+                    links.delete_link(ipr, host)
+                    call_in_netns_sync(netns_path, self._delete_pod_interface)
+                    plug()
             finally:
                 os.close(pod_fd)
         call_in_netns_sync(netns_path, partial(self._configure_pod_side, interface, gateway))

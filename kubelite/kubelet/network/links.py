@@ -28,6 +28,7 @@ ROUTE_PROTOCOL = 76
 MAIN_TABLE = 254
 _BRIDGE_MODE_HAIRPIN = 1
 _IFF_UP = 1
+LOOPBACK_INDEX = 1  # every network namespace registers lo first (the kernel's LOOPBACK_IFINDEX)
 
 Rtnl = Any  # pyroute2.IPRoute, untyped
 
@@ -43,8 +44,13 @@ def rtnl() -> Iterator[Rtnl]:
 
 
 def link_index(ipr: Rtnl, name: str) -> int | None:
-    found = ipr.link_lookup(ifname=name)
-    return int(found[0]) if found else None
+    # one RTM_GETLINK by name, not a dump of every link (a node has a veth per pod)
+    try:
+        return int(ipr.link("get", ifname=name)[0]["index"])
+    except NetlinkError as err:
+        if err.code == errno.ENODEV:
+            return None
+        raise
 
 
 def link_attr(ipr: Rtnl, index: int, attr: str | tuple[str, ...]) -> Any:
@@ -170,23 +176,20 @@ def add_veth_to_bridge(ipr: Rtnl, host_name: str, bridge_index: int, pod_netns_f
     """A veth pair: `host_name` here, up and a hairpin port of the bridge (a pod then
     reaches itself through a Service), and `pod_name` made at once inside the pod's
     namespace (no rename needed)."""
-    ipr.link("add", ifname=host_name, kind="veth", mtu=mtu,
+    ipr.link("add", ifname=host_name, kind="veth", mtu=mtu, master=bridge_index,
              peer={"ifname": pod_name, "net_ns_fd": pod_netns_fd, "mtu": mtu})
     index = link_index(ipr, host_name)
     if index is None:
         raise RuntimeError(f"veth {host_name} vanished after it was made")
-    ipr.link("set", index=index, master=bridge_index, ifalias=alias)
     ipr.brport("set", index=index, mode=_BRIDGE_MODE_HAIRPIN)
-    set_up(ipr, index)
+    ipr.link("set", index=index, ifalias=alias, state="up")
 
 
 def configure_pod_side(ipr: Rtnl, name: str, address: IPv4Interface,
                        gateway: IPv4Address) -> None:
     """In the pod's namespace: lo up, `name` up with the address, default route via the
     gateway."""
-    lo = link_index(ipr, "lo")
-    if lo is not None:
-        set_up(ipr, lo)
+    set_up(ipr, LOOPBACK_INDEX)
     index = link_index(ipr, name)
     if index is None:
         raise RuntimeError(f"no {name} in the pod's network namespace")

@@ -228,3 +228,22 @@ async def test_setup_on_a_path_that_is_no_namespace_fails_clearly(
     network = await _network(namespaces, node, tmp_path)
     with pytest.raises(cri.CRIError, match="not a network namespace"):
         await network.setup("sandbox-x", str(tmp_path), CONFIG)
+
+
+async def test_setup_replaces_an_eth0_a_failed_attempt_left_in_the_pod(
+        namespaces: Namespaces, node: str, tmp_path: Path) -> None:
+    network = await _network(namespaces, node, tmp_path)
+    pod = namespaces.make("pod")
+
+    def leave_an_eth0() -> None:
+        with links.rtnl() as ipr:
+            ipr.link("add", ifname="eth0", kind="veth", peer="spare")
+
+    await call_in_netns(pod, leave_an_eth0)
+    result = await network.setup("sandbox-a", pod, CONFIG)
+    server = await listen(pod)
+    try:
+        assert await dial(node, result.ips[0], port_of(server)) == "10.42.1.1"
+    finally:
+        server.close()
+        await server.wait_closed()
