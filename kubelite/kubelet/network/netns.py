@@ -73,9 +73,17 @@ def is_netns(path: str) -> bool:
         return False
 
 
+_share_lock = threading.Lock()  # two first creations must not bind the directory twice
+
+
 def _share_run_dir(run_dir: str) -> None:
     """iproute2's netns_add: make run_dir a shared mount, binding it onto itself first
     when it is not a mount point yet (that first mount fails with EINVAL)."""
+    with _share_lock:
+        _share_run_dir_locked(run_dir)
+
+
+def _share_run_dir_locked(run_dir: str) -> None:
     os.makedirs(run_dir, exist_ok=True)
     rd = run_dir.encode()
     if _libc.mount(b"none", rd, None, _MS_SHARED | _MS_REC, None) == 0:
