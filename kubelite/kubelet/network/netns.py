@@ -73,17 +73,14 @@ def is_netns(path: str) -> bool:
         return False
 
 
-_share_lock = threading.Lock()  # two first creations must not bind the directory twice
+# Creations take turns (a millisecond each), so that two of one name, or two first ones
+# binding the directory, cannot stack a second mount on the first.
+_create_lock = threading.Lock()
 
 
 def _share_run_dir(run_dir: str) -> None:
     """iproute2's netns_add: make run_dir a shared mount, binding it onto itself first
     when it is not a mount point yet (that first mount fails with EINVAL)."""
-    with _share_lock:
-        _share_run_dir_locked(run_dir)
-
-
-def _share_run_dir_locked(run_dir: str) -> None:
     os.makedirs(run_dir, exist_ok=True)
     rd = run_dir.encode()
     if _libc.mount(b"none", rd, None, _MS_SHARED | _MS_REC, None) == 0:
@@ -96,7 +93,10 @@ def _share_run_dir_locked(run_dir: str) -> None:
            "making the netns directory shared", run_dir)
 
 
-def _start_thread(func: Callable[[], T], done: Callable[[list[T], list[BaseException]], None]) -> threading.Thread:
+Done = Callable[[list[T], list[BaseException]], None]
+
+
+def _start_thread(func: Callable[[], T], done: Done[T]) -> threading.Thread:
     """Starts func in a new thread, which calls done(results, failures) as it ends; the
     thread ends with it, whatever namespace it entered."""
     def run() -> None:
@@ -161,9 +161,15 @@ def create_netns_sync(name: str, run_dir: str = RUN_DIR) -> str:
     """Makes the network namespace `name` (lo down, nothing else in it) and returns its
     path. An existing one of that name is kept and its path returned."""
     path = netns_path(name, run_dir)
-    if is_netns(path):
-        return path
-    _share_run_dir(run_dir)
+    with _create_lock:
+        if is_netns(path):
+            return path
+        _share_run_dir(run_dir)
+        _make_netns(path)
+    return path
+
+
+def _make_netns(path: str) -> None:
     try:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
     except FileExistsError:
@@ -180,7 +186,6 @@ def create_netns_sync(name: str, run_dir: str = RUN_DIR) -> str:
     except BaseException:
         _unlink(path)
         raise
-    return path
 
 
 def remove_netns_sync(path: str) -> None:

@@ -13,6 +13,7 @@ from kubelite.kubelet.network import links
 from kubelite.kubelet.network.conftest import Namespaces
 from kubelite.kubelet.network.netns import (
     call_in_netns,
+    create_netns,
     create_netns_sync,
     is_netns,
     netns_path,
@@ -45,6 +46,15 @@ async def test_creating_an_existing_namespace_returns_the_same_one(
     inode = os.stat(path).st_ino
     assert create_netns_sync(os.path.basename(path)) == path
     assert os.stat(path).st_ino == inode
+
+
+async def test_creating_one_name_at_once_makes_one_namespace(namespaces: Namespaces) -> None:
+    name = f"{namespaces.prefix}-racing"
+    paths = await asyncio.gather(*(create_netns(name) for _ in range(5)))
+    namespaces.paths.append(paths[0])
+    assert len(set(paths)) == 1
+    await remove_netns(paths[0])  # one mount to undo: gone after one removal
+    assert not os.path.lexists(paths[0])
 
 
 async def test_removing_a_namespace_twice_is_no_error(namespaces: Namespaces) -> None:
