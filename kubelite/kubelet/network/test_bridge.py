@@ -14,9 +14,8 @@ import pytest
 from kubelite.kubelet import cri
 from kubelite.kubelet.network import links
 from kubelite.kubelet.network.bridge import BridgeNetwork, host_veth_name
-from kubelite.kubelet.network.conftest import Namespaces
 from kubelite.kubelet.network.netns import call_in_netns
-from kubelite.kubelet.network.testing import dial, listen, port_of
+from kubelite.kubelet.network.testing import Namespaces, dial, listen, port_of
 
 CONFIG = cri.PodSandboxConfig(metadata=cri.PodSandboxMetadata("web", "default", "uid-1"))
 RTN_UNICAST, RTN_BLACKHOLE = 1, 6

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from kubelite.kubelet.network import links
-from kubelite.kubelet.network.conftest import Namespaces
+from kubelite.kubelet.network.testing import Namespaces
 from kubelite.kubelet.network.netns import (
     call_in_netns,
     create_netns,

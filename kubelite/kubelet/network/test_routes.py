@@ -17,7 +17,6 @@ from kubelite.client import Client, Informer
 from kubelite.kubelet import cri
 from kubelite.kubelet.network import links
 from kubelite.kubelet.network.bridge import BridgeNetwork
-from kubelite.kubelet.network.conftest import Namespaces
 from kubelite.kubelet.network.netns import call_in_netns
 from kubelite.kubelet.network.routes import (
     NodePodNetwork,
@@ -28,7 +27,7 @@ from kubelite.kubelet.network.routes import (
     node_pod_network,
     plan_node_routes,
 )
-from kubelite.kubelet.network.testing import dial, listen, port_of
+from kubelite.kubelet.network.testing import Namespaces, dial, listen, port_of
 
 CONFIG = cri.PodSandboxConfig(metadata=cri.PodSandboxMetadata("web", "default", "uid-1"))
 

@@ -1,4 +1,9 @@
-"""Traffic between network namespaces, for the pod network's tests (and the kubelet's).
+"""Namespaces and traffic for the pod network's tests (and the kubelet's).
+
+`Namespaces` makes a test's network namespaces, named `kltest-<random>-<label>`, and
+`cleanup()` removes them by name (first deleting the links recorded in them, so a
+socket a failing test left open, which keeps a namespace alive, cannot keep those);
+`netns_unsupported()` says why namespaces cannot be made here, for a skip.
 
 `listen` opens a TCP server in a namespace that answers each connection with the
 address it sees the client at, so a test learns both that a path works and that no
@@ -10,12 +15,63 @@ asyncio: a socket stays in the namespace it was made in.
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import socket
+from functools import partial
 
 from kubelite.kubelet.network import links
-from kubelite.kubelet.network.netns import call_in_netns
+from kubelite.kubelet.network.netns import (
+    call_in_netns,
+    call_in_netns_sync,
+    create_netns_sync,
+    is_netns,
+    remove_netns_sync,
+)
 
 TIMEOUT = 10.0
+
+
+def netns_unsupported() -> str | None:
+    """Why this process cannot make network namespaces, or None when it can."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    try:
+        path = create_netns_sync(f"kltest-{secrets.token_hex(4)}-probe")
+    except OSError as err:
+        return f"cannot make a network namespace here: {err}"
+    remove_netns_sync(path)
+    return None
+
+
+class Namespaces:
+    """A test's network namespaces; `record_links(path, *names)` adds links to delete."""
+
+    def __init__(self) -> None:
+        self.prefix = f"kltest-{secrets.token_hex(3)}"
+        self.paths: list[str] = []
+        self.links: dict[str, set[str]] = {}
+
+    def make(self, label: str) -> str:
+        path = create_netns_sync(f"{self.prefix}-{label}")
+        self.paths.append(path)
+        return path
+
+    def record_links(self, path: str, *names: str) -> None:
+        self.links.setdefault(path, set()).update(names)
+
+    def cleanup(self) -> None:
+        for path in reversed(self.paths):
+            names = self.links.get(path, set())
+            if names and is_netns(path):
+                call_in_netns_sync(path, partial(_delete_links, names))
+            remove_netns_sync(path)
+
+
+def _delete_links(names: set[str]) -> None:
+    with links.rtnl() as ipr:
+        for name in names:
+            links.delete_link(ipr, name)
 
 
 def _lo_up() -> None:
