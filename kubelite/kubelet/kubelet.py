@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from kubelite.client.events import WARNING, EventRecorder
@@ -56,9 +57,13 @@ class Kubelet:
     def __init__(self, client: Client, config: KubeletConfig, runtime: cri.RuntimeService,
                  images: cri.ImageService, volumes: parts.Volumes | None = None,
                  probes: parts.Probes | None = None, hooks: parts.Hooks | None = None, *,
-                 on_pod_cidr: PodCIDRCallback | None = None) -> None:
+                 on_pod_cidr: PodCIDRCallback | None = None,
+                 loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()) -> None:
         """`volumes`, `probes`, `hooks` None: the node has none of them (no volume is
-        mounted, every probe passes, no hook runs)."""
+        mounted, every probe passes, no hook runs). `loops`: background loops of those
+        parts run beside the kubelet's own (the volume manager's resync)."""
+        self.probes = probes
+        self.loops = list(loops)
         self.client = client
         self.config = config
         self.runtime = runtime
@@ -105,6 +110,8 @@ class Kubelet:
         await self.service_informer.wait_for_sync()
         await self.pod_informer.wait_for_sync()
         self._tasks.append(asyncio.create_task(self.relister.run(), name="kubelet-relist"))
+        for loop in self.loops:
+            self._tasks.append(asyncio.create_task(loop(), name=f"kubelet-{loop.__qualname__}"))
         self.ready.set()
         log.info("kubelet on node %s is running pods (%s runtime %s)", self.config.node_name,
                  version.runtime_name, version.runtime_version)
@@ -124,6 +131,9 @@ class Kubelet:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.workers.stop()
+        if self.probes is not None:
+            for uid in list(self.pods_by_uid):
+                self.probes.remove_pod(uid)
         await self.pod_informer.stop()
         await self.service_informer.stop()
         pods = await runtime_state.all_pods(self.runtime)
