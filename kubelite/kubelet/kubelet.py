@@ -58,17 +58,19 @@ class Kubelet:
                  images: cri.ImageService, volumes: parts.Volumes | None = None,
                  probes: parts.Probes | None = None, hooks: parts.Hooks | None = None, *,
                  on_pod_cidr: PodCIDRCallback | None = None,
-                 loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()) -> None:
+                 loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+                 recorder: EventRecorder | None = None) -> None:
         """`volumes`, `probes`, `hooks` None: the node has none of them (no volume is
         mounted, every probe passes, no hook runs). `loops`: background loops of those
-        parts run beside the kubelet's own (the volume manager's resync)."""
+        parts run beside the kubelet's own (the volume manager's resync). `recorder`:
+        the Event recorder to share with the parts (default: one of its own)."""
         self.probes = probes
         self.loops = list(loops)
         self.client = client
         self.config = config
         self.runtime = runtime
         self.facts = HostFacts.read(config)
-        self.recorder = EventRecorder(client, COMPONENT, host=config.node_name)
+        self.recorder = recorder or EventRecorder(client, COMPONENT, host=config.node_name)
         self.node = NodeAgent(client, config, runtime, images, self.facts,
                               on_pod_cidr=on_pod_cidr)
         self.pod_informer = Informer(client, "pods",
