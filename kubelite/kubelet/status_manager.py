@@ -113,6 +113,13 @@ class StatusManager:
             log.info("pod %s/%s (%s) is gone; its status is not posted: %s",
                      meta.get("namespace"), meta["name"], uid, err)
             return False
+        except errors.Invalid as err:
+            # A refused status is refused again on retry; kubelite's API answers a uid
+            # that no longer matches (a new pod of the name) this way, where upstream's
+            # says Conflict.
+            log.warning("the status of pod %s/%s (%s) was refused: %s",
+                        meta.get("namespace"), meta["name"], uid, err)
+            return False
         self.writes += 1
         self._posted[uid] = wanted
         self._posted_version[uid] = str(updated["metadata"].get("resourceVersion") or "")
