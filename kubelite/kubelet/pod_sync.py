@@ -20,7 +20,9 @@ A pass over a live pod:
    back-off (CrashLoopBackOff, 10 s doubling to 5 min; a container that ran 10 min
    starts afresh).
 5. restartPolicy Never/OnFailure with every app container done: the pod is finished;
-   sidecars stop (last first), the sandbox stops, the phase is Succeeded or Failed.
+   sidecars stop (last first), the sandbox stops, its probes stop and its volumes are
+   torn down, the phase is Succeeded or Failed (and stays: a later pass only makes
+   sure nothing runs).
 6. Status posted (status_manager.py) and the probes told the running containers.
 
 A pod being deleted (deletionTimestamp): every container killed with the deletion's
