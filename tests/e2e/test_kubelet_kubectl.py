@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cluster import Cluster, namespace_for_test, wait_for
+from tests.cluster import ROOT, Cluster, namespace_for_test, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +62,27 @@ def test_deleting_a_running_pod_ends_it(cluster: Cluster, ns: str) -> None:
     cluster.kubectl("wait", "-n", ns, "--for=condition=Ready", "pod/loop", "--timeout=60s")
     cluster.kubectl("delete", "pod", "loop", "-n", ns, "--timeout=60s")
     assert cluster.kubectl("get", "pod", "loop", "-n", ns, check=False).returncode != 0
+
+
+def test_an_agent_joins_with_a_kubeconfig_and_runs_its_pods(cluster: Cluster, ns: str,
+                                                            tmp_path: Path) -> None:
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "kubelite.cli.main", "agent", "--kubeconfig", cluster.kubeconfig,
+         "--server", cluster.url, "--node-name", "remote-1", "--runtime", "host",
+         "--data-dir", str(tmp_path / "agent"), "--log-level", "WARNING"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: cluster.kubectl(
+            "get", "node", "remote-1", "--no-headers", check=False).stdout.split()[1:2]
+            == ["Ready"])
+        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "there"},
+            "spec": {"nodeName": "remote-1", "restartPolicy": "Never", "containers": [
+                {"name": "c", "image": "busybox", "command": ["/bin/sh", "-c", "exit 0"]}]}}))
+        assert wait_for(lambda: get_json(cluster, "pod", "there", "-n", ns)["status"].get(
+            "phase") == "Succeeded")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        output, _ = agent.communicate(timeout=60)
+    assert agent.returncode == 0, output
+    cluster.kubectl("delete", "node", "remote-1")
