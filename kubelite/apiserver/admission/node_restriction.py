@@ -212,7 +212,7 @@ class NodeRestriction:
     @staticmethod
     def _references_nothing(node: str, attrs: Attributes, spec: Obj) -> None:
         """A mirror pod may not name other API objects: its node could read them."""
-        if spec.get("serviceAccountName"):
+        if pod_account_name(spec):
             raise attrs.forbidden(
                 f'node "{node}" can not create pods that reference a service account')
         if next(pod_secret_names(spec), None) is not None:
