@@ -2,7 +2,7 @@
 server`: a kubelet's client certificate (system:node:n1 in system:nodes, issued by the
 cluster's client CA) reads the Secret its pod uses and is refused another with
 upstream's 403, lists only its own pods, updates its own Node's status and not
-another's, and cannot give itself a node-role label."""
+another's, and cannot give itself a node-role label; and what the flags change."""
 
 from __future__ import annotations
 
@@ -55,15 +55,21 @@ def node_kubeconfig(cluster: Cluster, node: str) -> str:
     return str(path)
 
 
+def kubectl_as(cluster: Cluster, config: str, *args: str, input: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """kubectl through another kubeconfig (not checked)."""
+    return subprocess.run([tool("kubectl-1.35"), *args], input=input, capture_output=True,
+                          text=True, timeout=60,
+                          env={"KUBECONFIG": config, "HOME": str(cluster.data_dir)})
+
+
 @pytest.fixture(scope="module")
 def kubelet(cluster: Cluster) -> Iterator[Any]:
     """`kubelet("get", ...)`: kubectl as node n1 (CompletedProcess, not checked)."""
     config = node_kubeconfig(cluster, NODE)
 
     def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([tool("kubectl-1.35"), *args], input=input, capture_output=True,
-                              text=True, timeout=60,
-                              env={"KUBECONFIG": config, "HOME": str(cluster.data_dir)})
+        return kubectl_as(cluster, config, *args, input=input)
     yield run
 
 
@@ -150,3 +156,34 @@ def test_a_node_cannot_label_itself_master(cluster: Cluster, kubelet: Any) -> No
         "metadata"]["labels"]
     assert "node-role.kubernetes.io/master" not in labels
     assert labels["example.com/rack"] == "r1"
+
+
+def test_the_flags_turn_node_restriction_off_and_choose_the_authorizers(
+        tmp_path: Path) -> None:
+    """`--disable-admission-plugins NodeRestriction` leaves nodes' writes to the
+    authorizer, which cannot see labels; `--authorization-mode RBAC` alone gives a node
+    nothing, since upstream's system:node role is bound to nobody."""
+    c = Cluster(tmp_path / "data", extra_args=(
+        "--disable", "scheduler", "--disable", "metrics-server",
+        "--disable-admission-plugins", "NodeRestriction"))
+    c.start()
+    try:
+        config = node_kubeconfig(c, NODE)
+        c.kubectl("create", "-f", "-", input=json.dumps(
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}}))
+        labelled = kubectl_as(c, config, "label", "node", NODE,
+                              "node-role.kubernetes.io/master=")
+        assert labelled.returncode == 0, labelled.stderr
+    finally:
+        c.stop()
+    rbac_only = Cluster(tmp_path / "rbac", extra_args=(
+        "--disable", "scheduler", "--disable", "metrics-server", "--disable",
+        "controller-manager", "--authorization-mode", "RBAC"))
+    rbac_only.start()
+    try:
+        refused = kubectl_as(rbac_only, node_kubeconfig(rbac_only, NODE), "get", "node", NODE)
+        assert forbidden(refused) == (
+            'nodes "n1" is forbidden: User "system:node:n1" cannot get resource "nodes" in '
+            'API group "" at the cluster scope')
+    finally:
+        rbac_only.stop()
