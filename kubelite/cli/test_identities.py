@@ -10,7 +10,12 @@ import pytest
 
 from kubelite.apiserver.admission.node_restriction import NodeRestriction
 from kubelite.apiserver.app import APIServer
-from kubelite.apiserver.auth.authn import AuthenticatorChain, BearerTokenAuthenticator
+from kubelite.apiserver.auth.authn import (
+    AuthenticatorChain,
+    BearerTokenAuthenticator,
+    join_chain,
+)
+from kubelite.apiserver.auth.serviceaccount.options import ServiceAccountOptions, install
 from kubelite.apiserver.authorization import configure_authorization
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
@@ -64,13 +69,15 @@ async def test_a_node_token_names_the_node_user_and_stays_the_same() -> None:
 
 @pytest.fixture
 async def node_server(tmp_path: Path) -> AsyncIterator[tuple[APIServer, ComponentTokens]]:
-    """A server as `kubelite server` configures it: component tokens, Node,RBAC and
-    NodeRestriction."""
+    """A server as `kubelite server` configures it: component tokens, ServiceAccount
+    tokens, Node,RBAC and NodeRestriction."""
     tokens = ComponentTokens()
     server = APIServer(backend=open_backend(f"sqlite://{tmp_path}/db"), port=0,
                        compaction_interval=0, loopback_token=tokens.token(APISERVER),
                        authenticator=AuthenticatorChain([
                            BearerTokenAuthenticator([tokens.authenticator()])]))
+    join_chain(server.authenticator, install(server, ServiceAccountOptions(
+        key_file=tmp_path / "service.key")))
     await configure_authorization(server)
     server.registry.admission.add_mutating(NodeRestriction(stores=server.registry))
     await server.start()
@@ -103,3 +110,46 @@ async def test_an_in_process_kubelet_is_held_to_its_own_node(
     assert [p["metadata"]["name"] for p in listed["items"]] == ["p"]
     with pytest.raises(errors.Forbidden, match='is not allowed to modify node "n2"'):
         await kubelet.create("nodes", {"metadata": {"name": "n2"}})
+
+
+async def test_an_in_process_kubelet_evicts_and_gets_tokens_only_for_its_pods(
+        node_server: tuple[APIServer, ComponentTokens]) -> None:
+    """pods/eviction and serviceaccounts/token pass NodeRestriction as upstream's do."""
+    server, tokens = node_server
+    admin = in_process(server, tokens.token(CONTROLLER_MANAGER))
+    kubelet = in_process(server, tokens.node_token("n1"))
+    await admin.create("namespaces", {"metadata": {"name": "web"}})
+    await admin.create("serviceaccounts", {"metadata": {"name": "robot"}}, namespace="web")
+    pods = {}
+    for name, node in (("mine", "n1"), ("theirs", "n2")):
+        pods[name] = await admin.create("pods", {"metadata": {"name": name}, "spec": {
+            "nodeName": node, "serviceAccountName": "robot",
+            "containers": [{"name": "c", "image": "busybox"}]}}, namespace="web")
+    await server.registry.store_for("", "pods").sync_cache()
+    token_path = "/api/v1/namespaces/web/serviceaccounts/robot/token"
+
+    def token_request(pod: dict[str, object] | None) -> dict[str, object]:
+        spec: dict[str, object] = {"audiences": ["https://kubernetes.default.svc"]}
+        if pod is not None:
+            meta = pod["metadata"]
+            assert isinstance(meta, dict)
+            spec["boundObjectRef"] = {"apiVersion": "v1", "kind": "Pod",
+                                      "name": meta["name"], "uid": meta["uid"]}
+        return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": spec}
+    issued = await kubelet.request("POST", token_path, body=token_request(pods["mine"]))
+    assert issued["status"]["token"]
+    with pytest.raises(errors.Forbidden, match="node requested token not bound to a pod"):
+        await kubelet.request("POST", token_path, body=token_request(None))
+    with pytest.raises(errors.Forbidden, match="bound to a pod scheduled on a different node"):
+        await kubelet.request("POST", token_path, body=token_request(pods["theirs"]))
+
+    def eviction(name: str) -> dict[str, object]:
+        return {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": name, "namespace": "web"}}
+    with pytest.raises(errors.Forbidden, match="node n1 can only evict pods with "
+                                               "spec.nodeName set to itself"):
+        await kubelet.request("POST", "/api/v1/namespaces/web/pods/theirs/eviction",
+                              body=eviction("theirs"))
+    await kubelet.request("POST", "/api/v1/namespaces/web/pods/mine/eviction",
+                          body=eviction("mine"))
