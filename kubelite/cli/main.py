@@ -777,10 +777,11 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     if simulated is not None:
         components.append(asyncio.create_task(simulated.run(), name="simulated nodes"))
     if args.kubelet is not None:
-        # The in-process kubelet calls as the controller manager for now; its own
-        # identity is system:node:<node name> in system:nodes, what the Node
-        # authorizer and NodeRestriction admission know a kubelet by.
-        kubelet = node.build_kubelet(client(identities.CONTROLLER_MANAGER, "kubelet"),
+        # the node's own identity: system:node:<name> in system:nodes, as the Node
+        # authorizer and NodeRestriction know a kubelet
+        transport = InProcessTransport(server.handle,  # type: ignore[arg-type]
+                                       token=tokens.node_token(args.kubelet.node_name))
+        kubelet = node.build_kubelet(Client(transport, field_manager="kubelet"),
                                      args.kubelet, args.runtime)
         components.append(asyncio.create_task(node.run_kubelet(kubelet), name="kubelet"))
     for task in components:
