@@ -86,10 +86,10 @@ class _Bundle:
             return
         assert self._tar is not None  # one of the two is always set
         member = self._members.get(_clean(name))
-        stream = self._tar.extractfile(member) if member is not None else None
-        if stream is None:
+        contents = self._tar.extractfile(member) if member is not None else None
+        if contents is None:
             raise ArchiveError(f"the archive has no file {name!r}")
-        yield stream
+        yield contents
 
     def read(self, name: str) -> bytes:
         try:

@@ -21,7 +21,7 @@ import subprocess
 import tarfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,9 +101,10 @@ def build_image(layers: Sequence[bytes], *, config: dict[str, Any] | None = None
                 architecture: str = "amd64") -> BuiltImage:
     """An image of uncompressed layer tars: compression gzip, zstd or none; Docker
     v2 schema 2 media types if `docker`, else OCI's."""
-    compress = {"gzip": lambda b: gzip.compress(b, mtime=0),
-                "zstd": lambda b: zstandard.ZstdCompressor().compress(b),
-                "none": lambda b: b}[compression]
+    compressors: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": lambda b: gzip.compress(b, mtime=0),
+        "zstd": zstandard.ZstdCompressor().compress, "none": lambda b: b}
+    compress = compressors[compression]
     blobs = [compress(layer) for layer in layers]
     diff_ids = [digest(layer) for layer in layers]
     config_bytes = json.dumps({
@@ -261,12 +262,13 @@ class TokenServer:
 
 
 def htpasswd(users: dict[str, str]) -> str:
-    """An htpasswd file's lines, bcrypt (the only hash docker-registry takes)."""
+    """An htpasswd file's lines: bcrypt (the only hash docker-registry takes), at its
+    lowest cost (2^4 rounds), for the registry checks it on every request."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         import crypt
 
-        return "".join(f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
+        return "".join(f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}\n"
                        for u, p in users.items())
 
 

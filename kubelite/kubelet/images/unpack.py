@@ -29,7 +29,7 @@ import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import zstandard
 
@@ -45,10 +45,14 @@ class LayerError(Exception):
     """A layer that cannot be unpacked: corrupt, or it does not match its digest."""
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _HashingReader:
     """Reads a stream and hashes what went through."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.hash = hashlib.sha256()
         self.size = 0
@@ -65,16 +69,14 @@ class _HashingReader:
             pass
 
 
-def decompressed(stream: IO[bytes]) -> IO[bytes]:
+def decompressed(stream: IO[bytes]) -> Readable:
     """The tar stream inside `stream`, which must be seekable (a file)."""
     magic = stream.read(4)
     stream.seek(-len(magic), os.SEEK_CUR)
     if magic.startswith(_GZIP_MAGIC):
         return gzip.GzipFile(fileobj=stream, mode="rb")
     if magic == _ZSTD_MAGIC:
-        reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
-            stream, read_across_frames=True)
-        return reader
+        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
     return stream
 
 
