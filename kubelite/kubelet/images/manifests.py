@@ -85,7 +85,9 @@ def pick_platform(index: dict[str, Any], wanted: Platform) -> dict[str, Any]:
     for descriptor in index.get("manifests") or []:
         if not isinstance(descriptor, dict) or "digest" not in descriptor:
             raise ManifestError("index entry without a digest")
-        entry = descriptor.get("platform") or {}
+        entry = descriptor.get("platform")
+        if not isinstance(entry, dict):
+            entry = {}
         os_name, arch = entry.get("os", ""), entry.get("architecture", "")
         if (os_name, arch) == ("unknown", "unknown"):
             continue  # an attestation manifest (buildx), not an image

@@ -29,12 +29,14 @@ class ImageService:
         self._pulls: dict[tuple[str, cri.AuthConfig | None], asyncio.Task[str]] = {}
 
     async def list_images(self) -> list[cri.Image]:
-        stored = await asyncio.to_thread(self.store.images)
-        return [await asyncio.to_thread(self._image, s) for s in stored]
+        return await asyncio.to_thread(lambda: [self._image(s) for s in self.store.images()])
 
     async def image_status(self, image: str) -> cri.Image | None:
-        stored = await asyncio.to_thread(self.store.get, image)
-        return None if stored is None else await asyncio.to_thread(self._image, stored)
+        def status() -> cri.Image | None:
+            stored = self.store.get(image)
+            return None if stored is None else self._image(stored)
+
+        return await asyncio.to_thread(status)
 
     async def pull_image(self, image: str, auth: cri.AuthConfig | None = None) -> str:
         key = (image, auth)

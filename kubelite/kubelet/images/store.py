@@ -109,14 +109,20 @@ class ImageStore:
     def layers(self, image: str) -> list[Path]:
         """The image's unpacked layer directories, lowest first (overlayfs lists
         lowerdirs highest first: reverse these)."""
-        index = self._index()
-        image_id = self.resolve(image)
+        index = self._index()  # one snapshot: a removal may replace the file meanwhile
+        image_id = _find(index, image)
+        if image_id is None:
+            raise cri.NotFound(f"image {image!r} not found")
         return [self._layer_dir(d) for d in index["images"][image_id]["layers"]]
 
     def image_config(self, image: str) -> dict[str, Any]:
         """The whole OCI image config (architecture, os, config, rootfs, history)."""
         image_id = self.resolve(image)
-        return manifests.parse_json(self._blob(image_id).read_bytes(), "image config")
+        try:
+            data = self._blob(image_id).read_bytes()
+        except FileNotFoundError:
+            raise cri.NotFound(f"image {image!r} not found") from None  # removed meanwhile
+        return manifests.parse_json(data, "image config")
 
     def config(self, image: str) -> dict[str, Any]:
         """The image config's `config` object (Entrypoint, Cmd, Env, WorkingDir, User,

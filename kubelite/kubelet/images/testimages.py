@@ -102,7 +102,7 @@ def build_image(layers: Sequence[bytes], *, config: dict[str, Any] | None = None
     """An image of uncompressed layer tars: compression gzip, zstd or none; Docker
     v2 schema 2 media types if `docker`, else OCI's."""
     compressors: dict[str, Callable[[bytes], bytes]] = {
-        "gzip": lambda b: gzip.compress(b, mtime=0),
+        "gzip": lambda b: gzip.compress(b, compresslevel=1, mtime=0),
         "zstd": zstandard.ZstdCompressor().compress, "none": lambda b: b}
     compress = compressors[compression]
     blobs = [compress(layer) for layer in layers]
