@@ -10,11 +10,12 @@ never a pinned one, and never one detected less than `min_age` ago (it may be ab
 to be used). A threshold of 100 turns collection off.
 
 `in_use` gives the ids (or references) of the images the node's containers use; the
-kubelet passes the runtime's containers' image refs.
+kubelet passes the runtime's containers' image refs, and starts `run()`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -64,6 +65,19 @@ class ImageGC:
         self.policy = policy
         self._clock = clock
         self._records: dict[str, _Record] = {}
+
+    async def run(self, *, period: float = 300.0) -> None:
+        """Every `period` (upstream's ImageGCPeriod, 5 min): note the images in use and
+        collect if the disk is full enough. Runs until cancelled."""
+        while True:
+            try:
+                await self.detect()
+                await self.garbage_collect()
+            except ImageGCError as err:
+                log.warning("image garbage collection: %s", err)
+            except Exception:  # a loop boundary: the next period tries again
+                log.exception("image garbage collection failed")
+            await asyncio.sleep(period)
 
     async def detect(self) -> tuple[list[cri.Image], set[str]]:
         """Notes new images and those in use now; returns the images and the ids used."""

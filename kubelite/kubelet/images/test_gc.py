@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import Collection, Iterator
@@ -124,3 +125,18 @@ async def test_high_threshold_100_turns_collection_off(store: ImageStore, node: 
 def test_policy_refuses_thresholds_upstream_refuses(high: int, low: int) -> None:
     with pytest.raises(ValueError):
         ImageGCPolicy(high_threshold_percent=high, low_threshold_percent=low)
+
+
+async def test_run_collects_every_period(store: ImageStore, node: Node) -> None:
+    gc = collector(store, node, min_age=0)
+    node.used = {store.resolve("a")}
+    task = asyncio.create_task(gc.run(period=0.01))
+    try:
+        async with asyncio.timeout(10):
+            while len(names(store)) > 1:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert names(store) == ["a"]
