@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import stat
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -88,3 +89,31 @@ def test_layer_entries_never_escape_the_directory(tmp_path: Path, entries) -> No
 def test_garbage_is_a_layer_error(tmp_path: Path) -> None:
     with pytest.raises(LayerError, match="not a valid tar"):
         unpack(io.BytesIO(gzip.compress(b"not a tar" * 100)), tmp_path / "layer")
+
+
+def _overlay_supported() -> bool:
+    try:
+        with open("/proc/filesystems") as filesystems:
+            return os.geteuid() == 0 and "overlay" in filesystems.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _overlay_supported(), reason="needs root and overlayfs")
+def test_overlayfs_reads_the_unpacked_whiteouts(tmp_path: Path) -> None:
+    lower = layer_tar(("file", "etc/motd", b"hello"), ("file", "etc/keep", b"k"),
+                      ("file", "cache/old", b"o"))
+    upper = layer_tar(("file", "etc/.wh.motd", b""), ("dir", "cache", ""),
+                      ("file", "cache/.wh..wh..opq", b""), ("file", "cache/new", b"n"))
+    unpack(io.BytesIO(lower), tmp_path / "l0")
+    unpack(io.BytesIO(upper), tmp_path / "l1")
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    options = f"lowerdir={tmp_path / 'l1'}:{tmp_path / 'l0'}"  # highest first
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)],
+                   check=True, capture_output=True)
+    try:
+        assert sorted(os.listdir(merged / "etc")) == ["keep"]
+        assert sorted(os.listdir(merged / "cache")) == ["new"]
+    finally:
+        subprocess.run(["umount", str(merged)], check=True)
