@@ -46,7 +46,7 @@ from kubelite.kubelet.images.unpack import LayerError, unpack
 
 log = logging.getLogger(__name__)
 
-_STALE_TMP_SECONDS = 3600.0  # a crashed writer's leftovers in tmp/
+_STALE_TMP_SECONDS = 86400.0  # a crashed writer's leftovers in tmp/ (a day: pulls take less)
 
 
 class LayerSource(Protocol):

@@ -97,6 +97,14 @@ def test_a_tag_moves_to_the_newer_image(store: ImageStore, tmp_path: Path) -> No
         old.id: (), new.id: ("docker.io/library/app:1",)}
 
 
+def test_docker_25_archive_is_read_by_its_repo_tags(store: ImageStore, tmp_path: Path) -> None:
+    image = build_image([tar_layer({"f": b"x"})], compression="none")
+    write_docker_archive(tmp_path / "new.tar", [(image, ["team/app:3"])], docker25=True)
+    [imported] = import_archive(store, tmp_path / "new.tar")
+    # the index.json annotation says only "3"; manifest.json has the name
+    assert imported.references == ("docker.io/team/app:3",)
+
+
 def test_gzipped_docker_archive_with_gzipped_layers(store: ImageStore, tmp_path: Path) -> None:
     image = build_image([tar_layer({"f": b"x"})])
     write_docker_archive(tmp_path / "plain.tar", [(image, ["gz:1"])])

@@ -138,22 +138,34 @@ def build_index(images: Sequence[tuple[BuiltImage, manifests.Platform]]) -> byte
         for image, p in images]}).encode()
 
 
-def write_docker_archive(path: Path, images: Sequence[tuple[BuiltImage, Sequence[str]]]) -> None:
-    """What `docker save` writes (before Docker 25): <id>/layer.tar, <config>.json,
-    manifest.json with RepoTags."""
-    entries = []
+def write_docker_archive(path: Path, images: Sequence[tuple[BuiltImage, Sequence[str]]], *,
+                         docker25: bool = False) -> None:
+    """What `docker save` writes: <id>/layer.tar, <config>.json, manifest.json with
+    RepoTags; or as Docker 25 and later, files under blobs/sha256/ beside an
+    index.json whose ref.name annotation holds only the tag."""
+    entries, index = [], []
     with tarfile.open(path, "w") as tar:
         for image, tags in images:
-            config_name = image.id.removeprefix("sha256:") + ".json"
+            config_name = (f"blobs/sha256/{image.id[7:]}" if docker25
+                           else image.id.removeprefix("sha256:") + ".json")
             _add(tar, config_name, image.config)
             layer_names = []
             for diff_id, layer in zip(image.diff_ids, image.tars):
-                name = f"{diff_id.removeprefix('sha256:')}/layer.tar"
+                name = (f"blobs/sha256/{diff_id[7:]}" if docker25
+                        else f"{diff_id.removeprefix('sha256:')}/layer.tar")
                 _add(tar, name, layer)
                 layer_names.append(name)
             entries.append({"Config": config_name, "RepoTags": list(tags),
                             "Layers": layer_names})
+            index += [{"mediaType": image.manifest_media_type, "digest": image.manifest_digest,
+                       "size": len(image.manifest),
+                       "annotations": {"org.opencontainers.image.ref.name": t.split(":")[-1]}}
+                      for t in tags]
         _add(tar, "manifest.json", json.dumps(entries).encode())
+        if docker25:
+            _add(tar, "index.json", json.dumps({"schemaVersion": 2,
+                                                "manifests": index}).encode())
+            _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
 
 
 def write_oci_layout(path: Path, entries: Sequence[tuple[bytes, str, dict[str, str]]],
