@@ -126,6 +126,7 @@ class RepositoryClient:
         scope = f"repository:{self.repository}:{self._actions}"
         query = {"scope": scope, **({"service": params["service"]} if "service" in params
                                     else {})}
+        method = "POST" if self._auth.identity_token else "GET"
         if self._auth.identity_token:
             form = {"grant_type": "refresh_token", "refresh_token": self._auth.identity_token,
                     "client_id": "kubelite", **query}
@@ -139,7 +140,7 @@ class RepositoryClient:
                 if response.status != 200:
                     raise RegistryError(
                         f"token request to {params['realm']} failed: "
-                        f"{_describe('GET', params['realm'], response.status, body)}")
+                        f"{_describe(method, params['realm'], response.status, body)}")
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, ValueError) as err:
             raise RegistryError(f"token request to {params['realm']} failed: {err}") from err

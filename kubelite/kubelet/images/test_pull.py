@@ -83,6 +83,18 @@ async def test_pull_with_bearer_tokens_as_docker_hub(store: ImageStore, token_re
                    cri.AuthConfig(username="alice", password="wrong"), platform=AMD64)
 
 
+async def test_pull_with_an_identity_token(store: ImageStore, token_registry: Registry,
+                                           token_server: TokenServer) -> None:
+    image = build_image([tar_layer({"secret": b"s"})])
+    await push(token_registry.host, "private/app", "1", image, auth=ALICE)
+    identity = cri.AuthConfig(identity_token="refresh-alice")
+    assert await pull(store, f"{token_registry.host}/private/app:1", identity,
+                      platform=AMD64) == image.id
+    with pytest.raises(cri.ImagePullError, match="token request .* failed"):
+        await pull(store, f"{token_registry.host}/private/app:1",
+                   cri.AuthConfig(identity_token="refresh-mallory"), platform=AMD64)
+
+
 async def test_pull_with_basic_credentials(store: ImageStore, basic_registry: Registry) -> None:
     image = build_image([tar_layer({"f": b"1"})])
     encoded = cri.AuthConfig(auth="YWxpY2U6d29uZGVybGFuZA==")  # alice:wonderland

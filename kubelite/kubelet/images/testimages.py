@@ -242,6 +242,7 @@ class TokenServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/token", self._token)
+        app.router.add_post("/token", self._refresh)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -260,17 +261,29 @@ class TokenServer:
             if self.users.get(name) != password:
                 return web.json_response({"details": "bad credentials"}, status=401)
             user = name
+        return web.json_response({"token": self._sign(user, scope)})
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        """The OAuth2 refresh-token grant docker uses with an identity token: the
+        token is "refresh-<user>" here."""
+        form = await request.post()
+        self.requests.append(str(form.get("scope", "")))
+        user = str(form.get("refresh_token", "")).removeprefix("refresh-")
+        if form.get("grant_type") != "refresh_token" or user not in self.users:
+            return web.json_response({"details": "bad refresh token"}, status=401)
+        return web.json_response({"access_token": self._sign(user, str(form.get("scope", "")))})
+
+    def _sign(self, user: str, scope: str) -> str:
         access = []
         if user and scope.startswith("repository:"):
             _, repository, actions = scope.split(":")
             access.append({"type": "repository", "name": repository,
                            "actions": actions.split(",")})
         now = int(time.time())
-        token = jwt.encode({"iss": self.ISSUER, "sub": user, "aud": self.SERVICE,
-                            "iat": now, "nbf": now - 10, "exp": now + 300,
-                            "jti": os.urandom(8).hex(), "access": access},
-                           self._key, algorithm="RS256", headers={"kid": self._kid})
-        return web.json_response({"token": token})
+        return jwt.encode({"iss": self.ISSUER, "sub": user, "aud": self.SERVICE,
+                           "iat": now, "nbf": now - 10, "exp": now + 300,
+                           "jti": os.urandom(8).hex(), "access": access},
+                          self._key, algorithm="RS256", headers={"kid": self._kid})
 
 
 def htpasswd(users: dict[str, str]) -> str:
