@@ -36,6 +36,7 @@ from kubelite.kubelet.images.store import ImageStore, NewImage
 from kubelite.kubelet.images.unpack import LayerError
 
 PARALLEL_DOWNLOADS = 3
+MAX_MANIFEST_BYTES = 4 << 20  # as containerd: a manifest is a small document
 _TIMEOUT = aiohttp.ClientTimeout(total=None, connect=30, sock_read=120)
 
 
@@ -124,6 +125,9 @@ async def _manifest(client: RepositoryClient, tag_or_digest: str) -> tuple[str, 
     """(digest, body, media type served) of a manifest, its digest checked."""
     _, headers, body = await client.fetch(
         "GET", f"manifests/{tag_or_digest}", headers={"Accept": ", ".join(manifests.ACCEPTED)})
+    if len(body) > MAX_MANIFEST_BYTES:
+        raise RegistryError(f"manifest {tag_or_digest} is {len(body)} bytes, more than "
+                            f"the {MAX_MANIFEST_BYTES} a manifest may have")
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     announced = tag_or_digest if reference.is_digest(tag_or_digest) else headers.get(
         "Docker-Content-Digest", digest)
