@@ -83,7 +83,7 @@ class StoredImage:
 
 class ImageStore:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.absolute()  # layer paths go into mount options, far from our cwd
         self._cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ reading
