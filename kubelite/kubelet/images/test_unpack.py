@@ -86,6 +86,26 @@ def test_layer_entries_never_escape_the_directory(tmp_path: Path, entries) -> No
     assert not Path("/tmp/escape").exists()
 
 
+def test_hard_link_to_a_symlink_links_the_symlink_not_its_target(tmp_path: Path) -> None:
+    outside = tmp_path / "host-secret"
+    outside.write_text("secret")
+    unpack(io.BytesIO(layer_tar(("sym", "a", str(outside)), ("link", "b", "a"))),
+           tmp_path / "layer")
+    b = tmp_path / "layer" / "b"
+    assert b.is_symlink() and os.lstat(b).st_ino != os.stat(outside).st_ino
+    assert os.stat(outside).st_nlink == 1
+
+
+def test_a_directory_replaced_by_a_symlink_keeps_its_attributes_off_the_target(
+        tmp_path: Path) -> None:
+    victim = tmp_path / "host-dir"
+    victim.mkdir(mode=0o700)
+    unpack(io.BytesIO(layer_tar(("dir", "d", ""), ("sym", "d", str(victim)))),
+           tmp_path / "layer")
+    assert (tmp_path / "layer/d").is_symlink()
+    assert stat.S_IMODE(os.stat(victim).st_mode) == 0o700
+
+
 def test_garbage_is_a_layer_error(tmp_path: Path) -> None:
     with pytest.raises(LayerError, match="not a valid tar"):
         unpack(io.BytesIO(gzip.compress(b"not a tar" * 100)), tmp_path / "layer")

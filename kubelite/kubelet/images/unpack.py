@@ -95,7 +95,8 @@ def unpack(stream: IO[bytes], target: Path) -> str:
     except (tarfile.TarError, OSError, EOFError, zstandard.ZstdError) as err:
         raise LayerError(f"layer is not a valid tar stream: {err}") from err
     for path, member in reversed(directories):
-        _set_attributes(path, member, as_root)
+        if path.is_dir() and not path.is_symlink():  # a later entry may have replaced it
+            _set_attributes(path, member, as_root)
     return f"sha256:{reader.hash.hexdigest()}"
 
 
@@ -136,7 +137,10 @@ def _apply(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, as_root: b
         link_parts = [p for p in member.linkname.split("/") if p not in ("", ".")]
         if ".." in link_parts or not link_parts:
             raise LayerError(f"hard link {member.name!r} leaves the layer")
-        os.link(_safe_parent(root, link_parts[:-1]) / link_parts[-1], path)
+        # never through a symbolic link: `a -> /etc/shadow` then a hard link to `a` must
+        # link the symlink itself, not the host's file
+        os.link(_safe_parent(root, link_parts[:-1]) / link_parts[-1], path,
+                follow_symlinks=False)
         return  # a hard link shares its target's attributes
     elif member.ischr() or member.isblk():
         if not as_root:
