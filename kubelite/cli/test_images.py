@@ -11,7 +11,7 @@ import pytest
 from kubelite.cli.images import human_size, image_rows
 from kubelite.cli.main import main
 from kubelite.kubelet.images import ImageService, ImageStore, store_root
-from kubelite.kubelet.images.testimages import (
+from kubelite.kubelet.images.testing import (
     DOCKER_REGISTRY, Registry, build_image, push, tar_layer, write_docker_archive)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kubelite.kubelet.images.store import ImageStore
-from kubelite.kubelet.images.testimages import DOCKER_REGISTRY, Registry, TokenServer, htpasswd
+from kubelite.kubelet.images.testing import DOCKER_REGISTRY, Registry, TokenServer, htpasswd
 
 USERS = {"alice": "wonderland"}
 

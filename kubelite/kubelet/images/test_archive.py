@@ -11,7 +11,7 @@ import pytest
 from kubelite.kubelet.images import manifests
 from kubelite.kubelet.images.archive import ArchiveError, import_archive
 from kubelite.kubelet.images.store import ImageStore
-from kubelite.kubelet.images.testimages import (
+from kubelite.kubelet.images.testing import (
     BUSYBOX, build_image, digest, build_index, busybox_layer, tar_layer, write_docker_archive,
     write_oci_layout)
 

@@ -11,7 +11,7 @@ from kubelite.kubelet.images.conftest import USERS
 from kubelite.kubelet.images.credentials import Keyring, keyring_from_secrets, pull_with_keyring
 from kubelite.kubelet.images.service import ImageService
 from kubelite.kubelet.images.store import ImageStore
-from kubelite.kubelet.images.testimages import Registry, build_image, push, tar_layer
+from kubelite.kubelet.images.testing import Registry, build_image, push, tar_layer
 
 # (config key, image, matches?) as upstream's keyring_test.go decides them
 MATCHES = [

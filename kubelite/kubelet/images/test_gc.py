@@ -13,7 +13,7 @@ from kubelite.kubelet.images.gc import ImageGC, ImageGCError, ImageGCPolicy
 from kubelite.kubelet.images.reference import parse
 from kubelite.kubelet.images.service import ImageService
 from kubelite.kubelet.images.store import ImageStore, NewImage
-from kubelite.kubelet.images.testimages import build_image, tar_layer
+from kubelite.kubelet.images.testing import build_image, tar_layer
 
 MiB = 1 << 20
 

@@ -10,7 +10,7 @@ from kubelite.kubelet.images.conftest import USERS
 from kubelite.kubelet.images.pull import pull
 from kubelite.kubelet.images.registry import registry_url
 from kubelite.kubelet.images.store import ImageStore
-from kubelite.kubelet.images.testimages import (
+from kubelite.kubelet.images.testing import (
     BUSYBOX, Registry, TokenServer, build_image, build_index, busybox_layer, push, tar_layer)
 
 AMD64 = manifests.Platform("linux", "amd64")

@@ -10,7 +10,7 @@ from kubelite.kubelet.images import manifests
 from kubelite.kubelet.images.archive import import_archive
 from kubelite.kubelet.images.service import ImageService, image_user
 from kubelite.kubelet.images.store import ImageStore
-from kubelite.kubelet.images.testimages import (
+from kubelite.kubelet.images.testing import (
     Registry, build_image, push, tar_layer, write_docker_archive)
 
 
