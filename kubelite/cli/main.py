@@ -13,6 +13,7 @@
                     [--tls-san NAME,...] [--token-auth-file FILE]
     kubelite certificate rotate [--data-dir DIR]
     kubelite token create|list|delete [--kubeconfig FILE] ...
+    kubelite image import FILE... | ls | rm REF... | pull REF  [--data-dir DIR]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
     kubelite scheduler --kubeconfig FILE [--config FILE]
@@ -60,7 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
-from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing
+from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing, images
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the server's data dir (same default as kubelite server)")
     rotate.add_argument("--log-level", default="INFO")
     bootstrap_tokens.add_parser(sub, str(default_data_dir() / "kubeconfig"))
+    images.add_parser(sub)
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, required=True, metavar="N",
                        help="run N simulated nodes (only simulated nodes so far)")
@@ -344,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         return rotate_certificates(args.data_dir or default_data_dir())
     if args.command == "token":
         return asyncio.run(bootstrap_tokens.run(args))
+    if args.command == "image":
+        return images.run(args, args.data_dir or default_data_dir())
     if args.command == "server":
         try:
             config = simulated_node_config(args, args.simulated_nodes)
