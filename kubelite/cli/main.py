@@ -13,6 +13,7 @@
                     [--tls-san NAME,...] [--token-auth-file FILE]
     kubelite certificate rotate [--data-dir DIR]
     kubelite token create|list|delete [--kubeconfig FILE] ...
+    kubelite image import FILE... | ls | rm REF... | pull REF  [--data-dir DIR]
     kubelite agent --simulate N --kubeconfig FILE [--name-prefix sim-]
                    [--node-lease-duration-seconds 40]
     kubelite agent --kubeconfig FILE [--server URL] [--node-name NAME] [--runtime auto|host]
@@ -62,7 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubelite.apiserver.watchcache import HISTORY_SIZE
-from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing, node
+from kubelite.cli import at_rest_and_audit, bootstrap_tokens, csr_signing, images, node
 from kubelite.cli.kubeconfig import write_kubeconfig
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the server's data dir (same default as kubelite server)")
     rotate.add_argument("--log-level", default="INFO")
     bootstrap_tokens.add_parser(sub, str(default_data_dir() / "kubeconfig"))
+    images.add_parser(sub)
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, default=0, metavar="N",
                        help="run N simulated nodes instead of a kubelet for this host")
@@ -353,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         return rotate_certificates(args.data_dir or default_data_dir())
     if args.command == "token":
         return asyncio.run(bootstrap_tokens.run(args))
+    if args.command == "image":
+        return images.run(args, args.data_dir or default_data_dir())
     if args.command == "server":
         try:
             config = simulated_node_config(args, args.simulated_nodes)
