@@ -11,6 +11,8 @@ import pytest
 
 from kubelite.client.rest import Client
 from kubelite.kubelet import cri
+from kubelite.kubelet.images.service import ImageService
+from kubelite.kubelet.images.store import ImageStore
 from kubelite.kubelet.kubelet import Kubelet
 from kubelite.kubelet.runtime.host import HostRuntime
 from kubelite.kubelet.sandbox_config import POD_UID_LABEL
@@ -318,3 +320,22 @@ async def test_the_node_status_is_posted_on_change_or_when_due(kubelet: Kubelet)
     assert await kubelet.node.report() is False  # unchanged, and 5 min are not up
     assert await kubelet.node.report(force=True) is True
     assert kubelet.node.reports == reports + 1
+
+
+async def test_a_failed_pull_is_err_image_pull_then_image_pull_back_off(
+        client: Client, tmp_path: Path, runtime: HostRuntime) -> None:
+    # a registry nobody listens on: every pull fails at once
+    images = ImageService(ImageStore(tmp_path / "images"))
+    async with running_kubelet(client, tmp_path / "k", runtime, images=images):
+        spec = pod("unpullable", "true")
+        spec["spec"]["containers"][0]["image"] = "127.0.0.1:9/nothing:v1"
+        await client.create("pods", spec, namespace="default")
+        seen: set[str] = set()
+
+        async def both() -> bool:
+            got = await client.get("pods", "unpullable", namespace="default")
+            statuses = got.get("status", {}).get("containerStatuses") or [{}]
+            seen.add((statuses[0].get("state", {}).get("waiting") or {}).get("reason", ""))
+            return {"ErrImagePull", "ImagePullBackOff"} <= seen
+        await eventually(both)
+        assert {"Pulling", "Failed", "BackOff"} <= await reasons(client, "unpullable")

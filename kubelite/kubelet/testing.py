@@ -40,7 +40,8 @@ def short_config(root: Path) -> KubeletConfig:
 @contextlib.asynccontextmanager
 async def running_kubelet(client: Client, root: Path, runtime: HostRuntime,
                           **options: Any) -> AsyncIterator[Kubelet]:
-    kubelet = Kubelet(client, short_config(root), runtime, HostImages(), **options)
+    images = options.pop("images", None) or HostImages()
+    kubelet = Kubelet(client, short_config(root), runtime, images, **options)
     task = asyncio.create_task(kubelet.run())
     try:
         async with asyncio.timeout(TIMEOUT):
