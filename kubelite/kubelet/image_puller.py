@@ -10,14 +10,12 @@ A failed pull is ErrImagePull and starts a back-off per pod and image (10 s doub
 pulled. Events as upstream: Pulling, Pulled (`Successfully pulled image "x" in 1.2s`, or
 `Container image "x" already present on machine`), Failed, BackOff.
 
-Credentials come from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson or
-dockercfg), the entry whose registry matches the image's.
+Credentials come from the pod's imagePullSecrets, matched to the image and tried in
+turn as images/credentials.py does it.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
@@ -25,12 +23,10 @@ from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.rest import Client
 from kubelite.kubelet import cri
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.images.credentials import keyring_from_secrets, pull_with_keyring
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
-
-DOCKER_HUB = "docker.io"
-
 
 class ImageError(Exception):
     def __init__(self, reason: str, message: str) -> None:
@@ -50,47 +46,17 @@ def pull_policy(container: Obj) -> str:
     return "Always" if ":" not in last or last.endswith(":latest") else "IfNotPresent"
 
 
-def registry_of(image: str) -> str:
-    first, sep, _ = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return DOCKER_HUB
-
-
-def _auth_for(registry: str, config: Obj) -> cri.AuthConfig | None:
-    entries = config.get("auths", config) if isinstance(config, dict) else {}
-    for key, entry in (entries or {}).items():
-        host = str(key).removeprefix("https://").removeprefix("http://").split("/", 1)[0]
-        if host in (registry, "index.docker.io" if registry == DOCKER_HUB else registry):
-            if isinstance(entry, dict):
-                return cri.AuthConfig(username=str(entry.get("username") or ""),
-                                      password=str(entry.get("password") or ""),
-                                      auth=str(entry.get("auth") or ""),
-                                      identity_token=str(entry.get("identitytoken") or ""),
-                                      registry_token=str(entry.get("registrytoken") or ""))
-    return None
-
-
-async def pull_auth(client: Client, pod: Obj, image: str) -> cri.AuthConfig | None:
+async def pull_secrets(client: Client, pod: Obj) -> list[Obj]:
+    """The pod's imagePullSecrets that exist (a missing one is skipped, as upstream)."""
     namespace = pod["metadata"].get("namespace") or "default"
-    registry = registry_of(image)
+    found = []
     for ref in (pod.get("spec") or {}).get("imagePullSecrets") or ():
         try:
-            secret = await client.get("secrets", str(ref.get("name", "")), namespace=namespace)
+            found.append(await client.get("secrets", str(ref.get("name", "")),
+                                           namespace=namespace))
         except errors.NotFound:
             continue
-        data = secret.get("data") or {}
-        raw = data.get(".dockerconfigjson") or data.get(".dockercfg")
-        if not raw:
-            continue
-        try:
-            config = json.loads(base64.b64decode(raw))
-        except ValueError:
-            continue
-        found = _auth_for(registry, config)
-        if found is not None:
-            return found
-    return None
+    return found
 
 
 class ImagePuller:
@@ -126,8 +92,8 @@ class ImagePuller:
         self.recorder.event(pod, NORMAL, "Pulling", f'Pulling image "{image}"')
         started = time.monotonic()
         try:
-            auth = await pull_auth(self.client, pod, image)
-            image_id = await self.images.pull_image(image, auth)
+            keyring = keyring_from_secrets(await pull_secrets(self.client, pod))
+            image_id = await pull_with_keyring(self.images, image, keyring)
         except cri.CRIError as err:
             self.backoff.next(key, self.backoff.clock())
             message = f'Failed to pull image "{image}": {err}'

@@ -10,7 +10,7 @@ import pytest
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.config import KubeletConfig
-from kubelite.kubelet.image_puller import pull_policy, registry_of
+from kubelite.kubelet.image_puller import pull_policy
 from kubelite.kubelet.node_status import HostFacts, allocatable, capacity, node_conditions
 from kubelite.machinery.quantity import parse_quantity
 
@@ -72,11 +72,3 @@ def test_transition_times_are_kept_while_the_status_holds() -> None:
         "explicit"])
 def test_pull_policy_defaults(container: dict[str, str], policy: str) -> None:
     assert pull_policy(container) == policy
-
-
-@pytest.mark.parametrize(("image", "registry"), [
-    ("busybox", "docker.io"), ("library/busybox", "docker.io"), ("quay.io/x/y", "quay.io"),
-    ("localhost:5000/app", "localhost:5000"), ("localhost/app", "localhost"),
-], ids=lambda v: v)
-def test_registry_of(image: str, registry: str) -> None:
-    assert registry_of(image) == registry
