@@ -28,6 +28,7 @@ from kubelite.machinery import errors
 
 Obj = dict[str, Any]
 
+
 class ImageError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
