@@ -1,0 +1,106 @@
+"""One probe of one container instance, as upstream's prober worker (worker.go).
+
+The worker is an asyncio task that probes every periodSeconds and feeds the answers
+to its Thresholds. Per round, as upstream's doProbe:
+
+1. a pod being deleted keeps liveness and startup SUCCESS (no restarts while it stops);
+2. a worker on hold (its liveness or startup probe failed) probes nothing more: the
+   container is being restarted, and a new instance gets new workers;
+3. nothing is probed before initialDelaySeconds since the container started;
+4. the startup probe runs until the container has started, liveness and readiness only
+   after that;
+5. an answer that could not be had at all (the runtime erred) changes nothing.
+
+Each failed probe is an `Unhealthy` Warning event, as upstream's prober records it.
+Times are multiplied by the manager's `time_scale`, which tests set small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kubelite.kubelet.prober.handlers import ProbeError, run_probe
+from kubelite.kubelet.prober.results import ProbeType, Result, Thresholds, Timing
+
+if TYPE_CHECKING:
+    from kubelite.kubelet.prober.manager import ProbeManager
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class ProbeWorker:
+    def __init__(self, manager: ProbeManager, pod_uid: str, container: Obj, container_id: str,
+                 probe_type: ProbeType, started_at: float) -> None:
+        self.manager = manager
+        self.pod_uid = pod_uid
+        self.container = container
+        self.container_name = str(container.get("name") or "")
+        self.container_id = container_id
+        self.probe_type = probe_type
+        self.spec: Obj = container.get(probe_type.field) or {}
+        self.state = Thresholds(probe_type, Timing.of(self.spec))
+        self.started_at = started_at
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"probe {self.probe_type.value} {self.pod_uid}/{self.container_name}")
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def run(self) -> None:
+        period = self.state.timing.period * self.manager.time_scale
+        while True:
+            try:
+                await self.probe_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not end the probing of a container
+                log.exception("probing %s/%s", self.pod_uid, self.container_name)
+            self.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), period)
+
+    async def probe_once(self) -> None:
+        pod, pod_ip = self.manager.pod_of(self.pod_uid)
+        if pod is None:
+            return
+        if (pod.get("metadata") or {}).get("deletionTimestamp") and \
+                self.probe_type is not ProbeType.READINESS:
+            self._set(self.state.force(Result.SUCCESS))
+            return
+        if self.state.on_hold:
+            return
+        scale = self.manager.time_scale
+        if self.manager.clock() - self.started_at < self.state.timing.initial_delay * scale:
+            return
+        started = self.manager.started(self.pod_uid, self.container_name)
+        if started == (self.probe_type is ProbeType.STARTUP):
+            return  # startup runs until started; the others only after
+        try:
+            result, output = await run_probe(self.manager.runtime, self.spec, self.container,
+                                             self.container_id, pod_ip,
+                                             self.state.timing.timeout * scale)
+        except ProbeError as e:
+            self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
+                               f"{self.probe_type.value} probe errored: {e}")
+            return
+        if result is Result.FAILURE:
+            self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
+                               f"{self.probe_type.value} probe failed: {output}")
+        elif output.startswith("Probe terminated redirects"):
+            self.manager.event(pod, self.container_name, "Warning", "ProbeWarning",
+                               f"{self.probe_type.value} probe warning: {output}")
+        self._set(self.state.observe(result))
+
+    def _set(self, changed: bool) -> None:
+        if changed:
+            self.manager.result_changed(self)
