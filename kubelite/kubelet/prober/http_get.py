@@ -71,14 +71,15 @@ class Request:
     headers: dict[str, str]
 
 
-def build_request(action: Obj, container: Obj, pod_ip: str, *, user_agent: bool = True) -> Request:
+def build_request(action: Obj, container: Obj, pod_ip: str, *,
+                  user_agent: str = USER_AGENT) -> Request:
     scheme = str(action.get("scheme") or "HTTP").lower()
     host = str(action.get("host") or pod_ip)
     port = resolve_port(action.get("port"), container)
     path = str(action.get("path") or "")
     if path and not path.startswith("/"):
         path = "/" + path
-    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"} if user_agent else {}
+    headers = {"User-Agent": user_agent, "Accept": "*/*"}
     for header in action.get("httpHeaders") or []:
         name = str(header.get("name") or "")
         if name:

@@ -13,35 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelite.machinery.quantity import Quantity, parse_quantity
+from kubelite.machinery.validation import go_quote
 
 Obj = dict[str, Any]
 
 _SUBSCRIPT = re.compile(r"^(metadata\.(?:labels|annotations))\['(.*)'\]$")
 
 
-def _go_quote(value: str) -> str:
-    """Go's %q (strconv.Quote) for the strings labels and annotations hold."""
-    out = ['"']
-    for ch in value:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def format_map(values: Mapping[str, str]) -> str:
     """`key="value"` lines in key order, no final newline (upstream's FormatMap)."""
-    return "\n".join(f"{key}={_go_quote(str(values[key]))}" for key in sorted(values))
+    return "\n".join(f"{key}={go_quote(str(values[key]))}" for key in sorted(values))
 
 
 def field_value(pod: Obj, field_path: str) -> str:
