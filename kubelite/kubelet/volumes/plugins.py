@@ -65,6 +65,39 @@ def _owned(payload: dict[str, FileProjection], group: int | None) -> dict[str, F
             for path, p in payload.items()}
 
 
+def _bytes(value: Any) -> int:
+    try:
+        return parse_quantity(str(value)).value() if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def pod_memory_limit(pod: Obj) -> int:
+    """The pod's memory limit as its cgroup gets it (upstream's ResourceConfigForPod):
+    the containers' and sidecars' sum, at least any init container's; 0 unless every
+    container declares one."""
+    spec = pod.get("spec") or {}
+    limits = [(c, _bytes(((c.get("resources") or {}).get("limits") or {}).get("memory")))
+              for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]]
+    if not limits or any(limit <= 0 for _, limit in limits):
+        return 0
+    regular_init = {id(c) for c in spec.get("initContainers") or []
+                    if c.get("restartPolicy") != "Always"}
+    total = sum(limit for c, limit in limits if id(c) not in regular_init)
+    return max([total, *(limit for c, limit in limits if id(c) in regular_init)])
+
+
+def memory_volume_size(spec: Obj, pod: Obj, node_allocatable: Mapping[str, Any]) -> int | None:
+    """A memory emptyDir's tmpfs size, as upstream's calculateEmptyDirMemorySize: the
+    node's allocatable memory, or the pod's limit when lower, or the sizeLimit when
+    lower still (None: nothing known, the kernel's default)."""
+    size = _bytes(node_allocatable.get("memory"))
+    for candidate in (pod_memory_limit(pod), _bytes(spec.get("sizeLimit"))):
+        if candidate > 0 and (size <= 0 or candidate <= size):
+            size = candidate
+    return size or None
+
+
 class VolumeSetup:
     def __init__(self, client: Client, pods_dir: Path, tokens: TokenManager,
                  node_allocatable: Callable[[], Awaitable[Mapping[str, Any]]], *, memory_backed: bool) -> None:
@@ -93,7 +126,10 @@ class VolumeSetup:
         uid = str(pod["metadata"]["uid"])
         directory = self.volume_dir(uid, source, str(volume["name"]))
         if source == "emptyDir":
-            self._empty_dir(directory, spec, _fs_group(pod))
+            size = None
+            if spec.get("medium") == "Memory":
+                size = memory_volume_size(spec, pod, await self._node_allocatable())
+            self._empty_dir(directory, spec, size, _fs_group(pod))
             return str(directory)
         self._prepare(directory, source in MEMORY_BACKED and self._memory_backed)
         payload = await self._payload(pod, source, spec)
@@ -110,13 +146,10 @@ class VolumeSetup:
         if on_tmpfs:
             tmpfs.mount_tmpfs(directory, size)
 
-    def _empty_dir(self, directory: Path, spec: Obj, group: int | None) -> None:
-        memory = spec.get("medium") == "Memory"
-        size = None
-        if memory and spec.get("sizeLimit"):
-            size = parse_quantity(str(spec["sizeLimit"])).value()
+    def _empty_dir(self, directory: Path, spec: Obj, size: int | None,
+                   group: int | None) -> None:
         fresh = not directory.is_dir()
-        self._prepare(directory, memory, size)
+        self._prepare(directory, spec.get("medium") == "Memory", size)
         if fresh and group is not None:
             os.chown(directory, -1, group)
             os.chmod(directory, 0o777 | 0o2000)  # setgid: new files take the group
