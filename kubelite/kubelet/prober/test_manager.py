@@ -6,6 +6,7 @@ tests await the results they expect, never a fixed sleep."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,7 @@ async def test_initial_delay_counts_from_the_containers_start(runtime: HostRunti
         probes.update_pod(spec, "127.0.0.1", {"app": await start(runtime, tmp_path)})
         worker = probes.worker("uid-1", "app", ProbeType.READINESS)
         assert worker is not None
-        now[0] = 4.9
+        now[0] = 4.0  # (the runtime says it started a moment before the worker saw it)
         await worker.probe_once()
         assert not probes.ready("uid-1", "app")
         now[0] = 5.0
@@ -211,3 +212,23 @@ async def test_containers_gone_and_pods_removed_stop_their_workers(
     assert again is not None and again.task is not None
     await asyncio.wait_for(asyncio.gather(again.task, return_exceptions=True), WAIT)
     assert probes.worker("uid-1", "app", ProbeType.READINESS) is None
+
+
+async def test_initial_delay_counts_from_the_runtimes_start_time(
+        runtime: HostRuntime, tmp_path: Path) -> None:
+    """A restarted kubelet finds containers that started long ago: their initial delay
+    counts from the runtime's startedAt, not from when the prober first sees them."""
+    container = await start(runtime, tmp_path)
+    started = (await runtime.container_status(container)).started_at / 1e9
+    probes = ProbeManager(runtime, clock=lambda: 1000.0)
+    try:
+        spec = pod(readinessProbe={"exec": {"command": ["true"]}, "periodSeconds": 3600})
+        probes.update_pod(spec, "127.0.0.1", {"app": container})
+        worker = probes.worker("uid-1", "app", ProbeType.READINESS)
+        assert worker is not None and worker.started_at == 1000.0
+        before = time.time()
+        await worker._learn_start()
+        after = time.time()
+        assert 1000.0 - (after - started) <= worker.started_at <= 1000.0 - (before - started)
+    finally:
+        probes.close()

@@ -6,7 +6,8 @@ to its Thresholds. Per round, as upstream's doProbe:
 1. a pod being deleted keeps liveness and startup SUCCESS (no restarts while it stops);
 2. a worker on hold (its liveness or startup probe failed) probes nothing more: the
    container is being restarted, and a new instance gets new workers;
-3. nothing is probed before initialDelaySeconds since the container started;
+3. nothing is probed before initialDelaySeconds since the container started (the
+   runtime's startedAt);
 4. the startup probe runs until the container has started, liveness and readiness only
    after that;
 5. an answer that could not be had at all (the runtime erred) changes nothing.
@@ -20,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
+from kubelite.kubelet import cri
 from kubelite.kubelet.prober.handlers import ProbeError, run_probe
 from kubelite.kubelet.prober.results import ProbeType, Result, Thresholds, Timing
 
@@ -58,6 +61,7 @@ class ProbeWorker:
 
     async def run(self) -> None:
         period = self.state.timing.period * self.manager.time_scale
+        await self._learn_start()
         while True:
             try:
                 await self.probe_once()
@@ -68,6 +72,18 @@ class ProbeWorker:
             self.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), period)
+
+    async def _learn_start(self) -> None:
+        """Count the initial delay from when the container really started (the runtime
+        knows; a restarted kubelet finds containers that started long ago), not from
+        when this worker first saw it."""
+        try:
+            status = await self.manager.runtime.container_status(self.container_id)
+        except cri.CRIError:
+            return
+        if status.started_at:
+            age = max(0.0, time.time() - status.started_at / 1e9)
+            self.started_at = min(self.started_at, self.manager.clock() - age)
 
     async def probe_once(self) -> None:
         pod, pod_ip = self.manager.pod_of(self.pod_uid)
