@@ -14,7 +14,7 @@ What the pod worker reads:
   restarts a container for either); `failure_message` says which, in upstream's words.
 
 A container the manager does not know (not running) is neither started nor ready.
-`time_scale` multiplies every probe time (initial delay, period, timeout), so tests
+`time_scale` multiplies the initial delays and periods (not timeouts), so tests
 run probes in milliseconds; `clock` is the monotonic clock initial delays count on.
 `events`, if given, gets upstream's Unhealthy/ProbeWarning events
 (kubelite.client.events.EventRecorder fits).

@@ -13,7 +13,8 @@ to its Thresholds. Per round, as upstream's doProbe:
 5. an answer that could not be had at all (the runtime erred) changes nothing.
 
 Each failed probe is an `Unhealthy` Warning event, as upstream's prober records it.
-Times are multiplied by the manager's `time_scale`, which tests set small.
+The initial delay and the period are multiplied by the manager's `time_scale`, which
+tests set small; timeoutSeconds is not (a probe's process needs its real time).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class ProbeWorker:
         try:
             result, output = await run_probe(self.manager.runtime, self.spec, self.container,
                                              self.container_id, pod_ip,
-                                             self.state.timing.timeout * scale)
+                                             float(self.state.timing.timeout))
         except ProbeError as e:
             self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
                                f"{self.probe_type.value} probe errored: {e}")

@@ -6,7 +6,7 @@
 - subPathExpr is expanded first with the container's environment, `$(VAR)` as in
   command and args (`$$` is a literal `$`); a variable without a value fails it.
 - readOnly is the mount's, or forced for the volumes the kubelet writes (configMap,
-  secret, projected, downwardAPI).
+  secret, projected, downwardAPI) and for a claim the pod asks for read-only.
 - mountPropagation: None -> private, HostToContainer, Bidirectional (privileged only).
 - terminationMessagePath gets a fresh empty file (0666) under
   `<pods dir>/<uid>/containers/<name>/<8 hex digits>`, mounted read-write, which the
@@ -104,6 +104,15 @@ def _resolve_sub_path(volume_path: str, sub_path: str) -> str:
     return host_path
 
 
+def _read_only_volume(volume: Obj | None) -> bool:
+    """Volumes every container mounts read-only: those the kubelet writes, and claims
+    the pod asks for read-only."""
+    volume = volume or {}
+    source = volume_source(volume)
+    return source in READ_ONLY_SOURCES or (
+        source == "persistentVolumeClaim" and volume[source].get("readOnly") is True)
+
+
 def _privileged(container: Obj) -> bool:
     return bool((container.get("securityContext") or {}).get("privileged"))
 
@@ -131,8 +140,7 @@ def container_mounts(pods_dir: Path, pod: Obj, container: Obj, volume_paths: Map
         container_path = str(mount.get("mountPath") or "")
         if not container_path.startswith("/"):
             container_path = "/" + container_path
-        read_only = bool(mount.get("readOnly")) or \
-            volume_source(volumes.get(volume_name) or {}) in READ_ONLY_SOURCES
+        read_only = bool(mount.get("readOnly")) or _read_only_volume(volumes.get(volume_name))
         mounts.append(cri.Mount(container_path=container_path, host_path=host_path,
                                 readonly=read_only, propagation=PROPAGATION[propagation]))
     message_path = container.get("terminationMessagePath", DEFAULT_TERMINATION_MESSAGE_PATH)

@@ -55,3 +55,20 @@ def test_sub_path_may_not_leave_the_volume_by_a_symlink(tmp_path: Path) -> None:
 ], ids=["variable", "escaped", "missing", "unclosed", "lone-dollar"])
 def test_expand(text: str, env: dict[str, str], expanded: str, missing: set[str]) -> None:
     assert expand(text, env) == (expanded, missing)
+
+
+@pytest.mark.parametrize("volume,read_only", [
+    ({"emptyDir": {}}, False), ({"configMap": {"name": "c"}}, True),
+    ({"secret": {"secretName": "s"}}, True), ({"projected": {"sources": []}}, True),
+    ({"downwardAPI": {}}, True), ({"hostPath": {"path": "/x"}}, False),
+    ({"persistentVolumeClaim": {"claimName": "c"}}, False),
+    ({"persistentVolumeClaim": {"claimName": "c", "readOnly": True}}, True),
+], ids=["emptydir", "configmap", "secret", "projected", "downward", "hostpath", "claim",
+        "read-only-claim"])
+def test_volumes_the_kubelet_writes_are_read_only(tmp_path: Path, volume: Obj,
+                                                  read_only: bool) -> None:
+    pod = {"metadata": {"uid": "u1"}, "spec": {"volumes": [{"name": "v", **volume}]}}
+    mounts = container_mounts(tmp_path, pod, {"name": "app", "terminationMessagePath": "",
+                                              "volumeMounts": [{"name": "v", "mountPath": "/v"}]},
+                              {"v": str(tmp_path)})
+    assert [(m.container_path, m.readonly) for m in mounts] == [("/v", read_only)]
