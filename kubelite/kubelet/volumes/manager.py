@@ -96,13 +96,20 @@ class VolumeManager:
             state = self._mounted[uid] = _Mounted(pod)
         async with state.lock:
             key = _metadata_key(pod)
-            refresh, state.written_for, state.pod = key != state.written_for, key, pod
+            refresh, state.pod = key != state.written_for, pod
+            failures: list[VolumeError] = []
             for volume in (pod.get("spec") or {}).get("volumes") or []:
                 name = str(volume.get("name") or "")
                 if name in state.paths and not (refresh and self._written(volume)):
                     continue
-                state.paths[name] = await self._setup_volume(pod, volume)
+                try:  # every volume is tried: one failing does not hold up the others
+                    state.paths[name] = await self._setup_volume(pod, volume)
+                except VolumeError as e:
+                    failures.append(e)
             self._wake.set()  # a new token may come due sooner than the loop thinks
+            if failures:
+                raise failures[0]
+            state.written_for = key
             return dict(state.paths)
 
     def container_mounts(self, pod: Obj, container: Obj, volume_paths: Mapping[str, str], *,

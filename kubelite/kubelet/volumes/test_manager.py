@@ -140,6 +140,19 @@ async def test_failed_mount_says_why_as_upstream(client: Client, volumes: Volume
     assert str(caught.value) == f'MountVolume.SetUp failed for volume "v" : {message}'
 
 
+async def test_one_failing_volume_does_not_hold_up_the_others(
+        client: Client, volumes: VolumeManager) -> None:
+    pod = await make_pod(client, [{"name": "late", "configMap": {"name": "late"}},
+                                  {"name": "work", "emptyDir": {}}])
+    with pytest.raises(VolumeError, match='volume "late" : configmap "late" not found'):
+        await volumes.mount_pod(pod)
+    work = volumes.pods_dir / pod["metadata"]["uid"] / "volumes/kubernetes.io~empty-dir/work"
+    assert work.is_dir()
+    await client.create("configmaps", {"metadata": {"name": "late"}, "data": {"k": "v"}})
+    paths = await volumes.mount_pod(pod)  # the pod worker tries again
+    assert read(Path(paths["late"]) / "k") == "v" and paths["work"] == str(work)
+
+
 async def test_resync_follows_object_updates(client: Client, volumes: VolumeManager) -> None:
     await client.create("configmaps", {"metadata": {"name": "cfg"}, "data": {"k": "one"}})
     pod = await make_pod(client, [{"name": "cfg", "configMap": {"name": "cfg"}}])
