@@ -226,6 +226,32 @@ async def test_kube_api_access_volume_holds_a_bound_token_ca_and_namespace(
     assert jwt.decode(renewed, options={"verify_signature": False})["iat"] >= claims["iat"]
 
 
+async def test_run_loop_renews_a_token_when_it_comes_due(client: Client, tmp_path: Path,
+                                                        clock: Clock) -> None:
+    """The loop wakes for a token's renewal, not only on its (here hour-long) period."""
+    manager = VolumeManager(client, tmp_path / "pods", "node-1", resync_period=3600, clock=clock)
+    pod = await make_pod(client, [])
+    name = next(v["name"] for v in pod["spec"]["volumes"])  # the kube-api-access volume
+    token_file = Path((await manager.mount_pod(pod))[name]) / "token"
+    first = read(token_file)
+    due = manager.tokens.next_refresh()
+    assert due is not None and due - clock() > 0.5 * 3600  # not due for a while
+    loop = asyncio.create_task(manager.run())
+    try:
+        clock.offset = due - clock() + 1  # the token comes due
+
+        async def renewed() -> None:
+            while read(token_file) == first:
+                await asyncio.sleep(0.01)
+        # the loop sleeps until its old deadline unless woken: a new pod's mount wakes it
+        await manager.mount_pod(await make_pod(client, [], name="other"))
+        await asyncio.wait_for(renewed(), WAIT)
+    finally:
+        loop.cancel()
+        for uid in manager.mounted_pods():
+            await manager.unmount_pod(uid)
+
+
 async def test_downward_api_files_follow_the_pod(client: Client, volumes: VolumeManager) -> None:
     await client.create("nodes", {"metadata": {"name": "node-1"}})
     await client.update_status("nodes", {"metadata": {"name": "node-1"}, "status": {
