@@ -56,6 +56,21 @@ def _fs_group(pod: Obj) -> int | None:
     return group if isinstance(group, int) and not isinstance(group, bool) else None
 
 
+def fs_user(pod: Obj) -> int | None:
+    """The one user every (init) container runs as, if they all say the same
+    (upstream's FsUserFrom): the owner of a projected token, so it can read its 0600."""
+    spec = pod.get("spec") or {}
+    pod_user = (spec.get("securityContext") or {}).get("runAsUser")
+    user: int | None = None
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        run_as = (container.get("securityContext") or {}).get("runAsUser", pod_user)
+        if not isinstance(run_as, int) or isinstance(run_as, bool) or \
+                (user is not None and run_as != user):
+            return None
+        user = run_as
+    return user
+
+
 def _owned(payload: dict[str, FileProjection], group: int | None) -> dict[str, FileProjection]:
     """upstream's SetVolumeOwnership for written volumes: fsGroup owns every file, which
     its group may read."""
@@ -203,10 +218,12 @@ class VolumeSetup:
                     data = await self._tokens.token(
                         pod, str(token.get("audience") or ""),
                         int(token.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS))
-                    # with an fsGroup, ownership widens 0600 to 0640 (upstream)
-                    token_mode = 0o600 if _fs_group(pod) is not None else mode
+                    # owned by the pod's one user, or its fsGroup, the token is 0600
+                    # (ownership then widens it to 0640), as upstream
+                    user = fs_user(pod)
+                    owned = user is not None or _fs_group(pod) is not None
                     payload[str(token.get("path") or "token")] = FileProjection(
-                        data.encode(), token_mode)
+                        data.encode(), 0o600 if owned else mode, uid=user)
             except errors.StatusError as e:
                 problems.append(e.message)
             except ValueError as e:

@@ -226,6 +226,18 @@ async def test_kube_api_access_volume_holds_a_bound_token_ca_and_namespace(
     assert jwt.decode(renewed, options={"verify_signature": False})["iat"] >= claims["iat"]
 
 
+@pytest.mark.skipif(not ROOT, reason="giving a file to another user needs root")
+async def test_a_token_belongs_to_the_user_the_pod_runs_as(client: Client,
+                                                           volumes: VolumeManager) -> None:
+    pod = await make_pod(client, [], securityContext={"runAsUser": 1234, "fsGroup": 5678})
+    name = next(v["name"] for v in pod["spec"]["volumes"])
+    access = Path((await volumes.mount_pod(pod))[name])
+    token = os.stat(access / "token")
+    assert (token.st_uid, token.st_gid, stat.S_IMODE(token.st_mode)) == (1234, 5678, 0o640)
+    ca = os.stat(access / "ca.crt")
+    assert (ca.st_gid, stat.S_IMODE(ca.st_mode)) == (5678, 0o644)
+
+
 async def test_run_loop_renews_a_token_when_it_comes_due(client: Client, tmp_path: Path,
                                                         clock: Clock) -> None:
     """The loop wakes for a token's renewal, not only on its (here hour-long) period."""

@@ -1,4 +1,5 @@
-"""A memory emptyDir's size, against upstream's calculateEmptyDirMemorySize."""
+"""A memory emptyDir's size and a projected token's owner, against upstream's
+calculateEmptyDirMemorySize and FsUserFrom."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.kubelet.volumes.plugins import memory_volume_size, pod_memory_limit
+from kubelite.kubelet.volumes.plugins import fs_user, memory_volume_size, pod_memory_limit
 
 Mi = 1 << 20
 
@@ -42,3 +43,25 @@ def test_memory_volume_size(size_limit: str | None, pod_limit: str | None,
     spec = {"medium": "Memory", **({"sizeLimit": size_limit} if size_limit else {})}
     pod = {"spec": {"containers": [container(pod_limit)]}}
     assert memory_volume_size(spec, pod, {"memory": allocatable} if allocatable else {}) == size
+
+
+def as_user(user: int | None) -> dict[str, Any]:
+    return {"name": "c", **({"securityContext": {"runAsUser": user}} if user is not None else {})}
+
+
+@pytest.mark.parametrize("pod_user,containers,init,user", [
+    (None, [as_user(None)], [], None),
+    (None, [as_user(1000), as_user(1000)], [], 1000),
+    (None, [as_user(1000), as_user(1001)], [], None),
+    (None, [as_user(1000)], [as_user(None)], None),
+    (2000, [as_user(None)], [as_user(2000)], 2000),
+    (2000, [as_user(1000)], [], 1000),
+    (None, [as_user(0)], [], 0),
+], ids=["nobody-says", "all-the-same", "two-users", "init-says-nothing", "pod-level",
+        "container-overrides-pod", "root"])
+def test_fs_user(pod_user: int | None, containers: list[Any], init: list[Any],
+                 user: int | None) -> None:
+    spec: dict[str, Any] = {"containers": containers, "initContainers": init}
+    if pod_user is not None:
+        spec["securityContext"] = {"runAsUser": pod_user}
+    assert fs_user({"spec": spec}) == user
