@@ -232,3 +232,16 @@ async def test_initial_delay_counts_from_the_runtimes_start_time(
         assert 1000.0 - (after - started) <= worker.started_at <= 1000.0 - (before - started)
     finally:
         probes.close()
+
+
+async def test_a_probe_that_cannot_run_changes_nothing(probes: ProbeManager, events: Events,
+                                                      runtime: HostRuntime,
+                                                      tmp_path: Path) -> None:
+    container = await start(runtime, tmp_path)
+    await runtime.stop_container(container, 0)  # exec has nothing to run in
+    probes.update_pod(pod(livenessProbe=exec_probe("true", failureThreshold=1)), "127.0.0.1",
+                      {"app": container})
+    await until(lambda: len(events.seen) >= 2)
+    assert all(e[1] == "Unhealthy" and e[2].startswith("Liveness probe errored: ")
+               for e in events.seen)
+    assert not probes.liveness_failed("uid-1", "app")

@@ -10,7 +10,8 @@ to its Thresholds. Per round, as upstream's doProbe:
    runtime's startedAt);
 4. the startup probe runs until the container has started, liveness and readiness only
    after that;
-5. an answer that could not be had at all (the runtime erred) changes nothing.
+5. a probe that could not be run at all (the runtime erred) is tried three times, then
+   changes nothing.
 
 Each failed probe is an `Unhealthy` Warning event, as upstream's prober records it.
 The initial delay and the period are multiplied by the manager's `time_scale`, which
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+
+MAX_PROBE_RETRIES = 3  # a probe that cannot be run is tried again at once (upstream)
 
 
 class ProbeWorker:
@@ -102,14 +105,17 @@ class ProbeWorker:
         started = self.manager.started(self.pod_uid, self.container_name)
         if started == (self.probe_type is ProbeType.STARTUP):
             return  # startup runs until started; the others only after
-        try:
-            result, output = await run_probe(self.manager.runtime, self.spec, self.container,
-                                             self.container_id, pod_ip,
-                                             float(self.state.timing.timeout))
-        except ProbeError as e:
-            self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
-                               f"{self.probe_type.value} probe errored: {e}")
-            return
+        for attempt in range(MAX_PROBE_RETRIES):
+            try:
+                result, output = await run_probe(self.manager.runtime, self.spec,
+                                                 self.container, self.container_id, pod_ip,
+                                                 float(self.state.timing.timeout))
+                break
+            except ProbeError as e:
+                if attempt == MAX_PROBE_RETRIES - 1:
+                    self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
+                                       f"{self.probe_type.value} probe errored: {e}")
+                    return
         if result is Result.FAILURE:
             self.manager.event(pod, self.container_name, "Warning", "Unhealthy",
                                f"{self.probe_type.value} probe failed: {output}")
