@@ -96,9 +96,11 @@ async def test_exec_runs_in_the_containers_environment(runtime: HostRuntime, tmp
 
 async def test_exec_on_a_terminal(runtime: HostRuntime, tmp_path: Path) -> None:
     container = await _run(runtime, tmp_path, "sleep", "60")
-    process = await runtime.exec(container, ["/bin/sh", "-c", "test -t 0 && stty size"], tty=True, stdin=True)
+    # The size is read only after a line arrives, so the resize is sure to come first.
+    process = await runtime.exec(container, ["/bin/sh", "-c", "test -t 0 && read go && stty size"], tty=True, stdin=True)
     process.resize(100, 40)
-    assert process.stderr is None
+    assert process.stderr is None and process.stdin is not None
+    process.stdin.write(b"go\n")
     assert b"40 100" in await asyncio.wait_for(process.stdout.read(), 10)
     assert await process.wait() == 0
 
