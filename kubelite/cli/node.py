@@ -141,12 +141,22 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
 
 
 def build_kubelet(client: Client, config: KubeletConfig, runtime_name: str) -> Kubelet:
-    from kubelite.kubelet.kubelet import Kubelet
+    """The kubelet with its runtime and its parts: volumes (under <root>/pods), probes
+    and lifecycle hooks, sharing one Event recorder."""
+    from kubelite.client.events import EventRecorder
+    from kubelite.kubelet.kubelet import COMPONENT, Kubelet
+    from kubelite.kubelet.lifecycle import LifecycleHooks
     from kubelite.kubelet.node_status import default_node_ip
+    from kubelite.kubelet.prober.manager import ProbeManager
+    from kubelite.kubelet.volumes.manager import VolumeManager
 
     runtime, images = RUNTIMES[runtime_name].build(config.root_dir / "runtime",
                                                    config.node_ip or default_node_ip())
-    return Kubelet(client, config, runtime, images)
+    events = EventRecorder(client, COMPONENT, host=config.node_name)
+    volumes = VolumeManager(client, config.pods_dir, config.node_name)
+    return Kubelet(client, config, runtime, images, volumes,
+                   ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
+                   loops=[volumes.run], recorder=events)
 
 
 async def run_kubelet(kubelet: Kubelet) -> None:
