@@ -1,0 +1,1 @@
+"""The container runtimes behind cri.py: `host` (host processes), `runc` (OCI containers)."""
