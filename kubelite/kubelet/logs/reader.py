@@ -201,7 +201,7 @@ async def follow_logs(path: str, options: LogOptions, running: Callable[[], Awai
             return
     if not options.follow:
         return
-    offset = len(contents[-1]) - len(rest) if contents else 0
+    offset = len(contents[-1]) if contents else 0  # `rest` holds its unfinished line
     identity = _identity(path)
     while True:
         alive = await running()  # asked before reading, so nothing written is missed
