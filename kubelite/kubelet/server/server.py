@@ -1,0 +1,307 @@
+"""The kubelet's own HTTPS server (upstream's pkg/kubelet/server/server.go).
+
+The API server reaches a node's pods through it (`kubectl logs`, `exec`, `attach`,
+`port-forward`), and scrapers read the node's stats from it:
+
+    GET       /healthz                                   ok
+    GET       /pods                                      the pods this kubelet runs
+    GET       /containerLogs/{ns}/{pod}/{container}      a container's log (logs/reader.py)
+    GET|POST  /exec/{ns}/{pod}[/{uid}]/{container}       ?command=..&stdin&stdout&stderr&tty
+    GET|POST  /attach/{ns}/{pod}[/{uid}]/{container}
+    POST      /run/{ns}/{pod}[/{uid}]/{container}        ?cmd=..: runs, answers the output
+    GET|POST  /portForward/{ns}/{pod}[/{uid}]            SPDY/3.1 or WebSocket ?port=
+    GET       /stats/summary, /metrics/resource          `stats`, `resource_metrics` hooks
+
+exec and attach speak the WebSocket channel protocols (remotecommand.py);
+port-forward speaks SPDY/3.1 or WebSocket (portforward.py).
+
+Every request is authenticated and authorized (auth.py: client certificate or
+bearer token, then a SubjectAccessReview on nodes/proxy, nodes/log, nodes/stats or
+nodes/metrics), unless the server is built without a `gate`, which only tests do.
+Which runtime objects a pod and a container are, and where their logs are, the pod
+workers say through `RunningPods` (kubelet/parts.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.kubelet import cri
+from kubelite.kubelet.logs.reader import LogOptions, follow_logs, parse_timestamp
+from kubelite.kubelet.parts import RunningPods
+from kubelite.kubelet.server import portforward, remotecommand
+from kubelite.kubelet.server.auth import Gate
+from kubelite.machinery.httpstream.upgrade import hijack, wants_upgrade
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+# GET /stats/summary and /metrics/resource: the body and its content type
+StatsHook = Callable[[], Awaitable[tuple[bytes, str]]]
+
+
+class KubeletServer:
+    def __init__(self, node_name: str, runtime: cri.RuntimeService, pods: RunningPods, *,
+                 gate: Gate | None, ssl_context: ssl.SSLContext | None,
+                 host: str = "0.0.0.0", port: int = 10250,
+                 stats: StatsHook | None = None, resource_metrics: StatsHook | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        """`gate`: authentication and authorization against the API server (None: every
+        caller may do everything; tests only). `ssl_context`: the serving certificate,
+        set to ask for client certificates and verify them against the cluster's
+        client CA (ssl.CERT_OPTIONAL), as upstream's --client-ca-file. `stats`,
+        `resource_metrics`: what /stats/summary and /metrics/resource answer; 404
+        while there are none."""
+        self.node_name = node_name
+        self.runtime = runtime
+        self.pods = pods
+        self.gate = gate
+        self.ssl_context = ssl_context
+        self.host = host
+        self.port = port
+        self.stats = stats
+        self.resource_metrics = resource_metrics
+        self.clock = clock
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._guard])
+        add = app.router.add_route
+        add("GET", "/healthz", self._healthz)
+        add("GET", "/pods", self._pods)
+        add("GET", "/containerLogs/{ns}/{pod}/{container}", self._logs)
+        for verb in ("exec", "attach"):
+            handler = self._exec if verb == "exec" else self._attach
+            for method in ("GET", "POST"):
+                add(method, f"/{verb}/{{ns}}/{{pod}}/{{container}}", handler)
+                add(method, f"/{verb}/{{ns}}/{{pod}}/{{uid}}/{{container}}", handler)
+        add("POST", "/run/{ns}/{pod}/{container}", self._run)
+        add("POST", "/run/{ns}/{pod}/{uid}/{container}", self._run)
+        for method in ("GET", "POST"):
+            add(method, "/portForward/{ns}/{pod}", self._port_forward)
+            add(method, "/portForward/{ns}/{pod}/{uid}", self._port_forward)
+        add("GET", "/stats/summary", self._hook(lambda: self.stats))
+        add("GET", "/metrics/resource", self._hook(lambda: self.resource_metrics))
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context,
+                           reuse_address=True)
+        await site.start()
+        if self.port == 0:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("kubelet serves https://%s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await asyncio.shield(self._runner.cleanup())
+            self._runner = None
+
+    # ---------------------------------------------------------------- the gate
+    @web.middleware
+    async def _guard(self, request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+        if self.gate is None:
+            return await handler(request)
+        user = await self.gate.authenticate(request)
+        if user is None:
+            return web.Response(status=401, text="Unauthorized")
+        allowed, reason = await self.gate.authorize(user, request.method, request.path)
+        if not allowed:
+            return web.Response(status=403, text=reason)
+        return await handler(request)
+
+    # ------------------------------------------------------------------ simple
+    async def _healthz(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def _pods(self, request: web.Request) -> web.StreamResponse:
+        body = {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods.pods()}
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    def _hook(self, which: Callable[[], StatsHook | None]
+              ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            hook = which()
+            if hook is None:
+                raise web.HTTPNotFound(text="not served by this kubelet yet\n")
+            body, content_type = await hook()
+            return web.Response(body=body, headers={"Content-Type": content_type})
+        return serve
+
+    # -------------------------------------------------------------------- logs
+    def _pod(self, ns: str, name: str) -> Obj | None:
+        for pod in self.pods.pods():
+            meta = pod.get("metadata") or {}
+            if meta.get("namespace") == ns and meta.get("name") == name:
+                return pod
+        return None
+
+    async def _logs(self, request: web.Request) -> web.StreamResponse:
+        ns, name, container = (request.match_info[k] for k in ("ns", "pod", "container"))
+        try:
+            options = _log_options(request.query, self.clock())
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        previous = _flag(request.query, "previous")
+        pod = self._pod(ns, name)
+        if pod is None:
+            raise web.HTTPNotFound(text=f'pod "{name}" in namespace "{ns}" not found')
+        path = self.pods.log_path(ns, name, container, previous=previous)
+        if path is None:
+            raise web.HTTPBadRequest(text=_why_no_log(pod, container, previous))
+        container_id = self.pods.container_id(ns, name, container)
+
+        async def running() -> bool:
+            if previous or container_id is None:
+                return False
+            try:
+                status = await self.runtime.container_status(container_id)
+            except cri.CRIError:
+                return False
+            return status.state is cri.ContainerState.RUNNING
+
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        try:
+            async for chunk in follow_logs(path, options, running):
+                await response.write(chunk)
+        except (ConnectionError, RuntimeError):
+            return response  # the client went away
+        await response.write_eof()
+        return response
+
+    # ------------------------------------------------------------ exec, attach
+    def _container(self, request: web.Request) -> str:
+        ns, name, container = (request.match_info[k] for k in ("ns", "pod", "container"))
+        uid = request.match_info.get("uid", "")
+        container_id = self.pods.container_id(ns, name, container, uid)
+        if container_id is None:
+            raise web.HTTPNotFound(text=f'container "{container}" in pod "{name}" not found')
+        return container_id
+
+    async def _exec(self, request: web.Request) -> web.StreamResponse:
+        return await self._remote_command(request, attach=False)
+
+    async def _attach(self, request: web.Request) -> web.StreamResponse:
+        return await self._remote_command(request, attach=True)
+
+    async def _remote_command(self, request: web.Request, *, attach: bool) -> web.StreamResponse:
+        options = remotecommand.StreamOptions.parse(request.query)
+        if (problem := options.problem()) is not None:
+            raise web.HTTPBadRequest(text=problem)
+        if not attach and not options.command:
+            raise web.HTTPBadRequest(text="you must specify a command")
+        if not wants_upgrade(request, "websocket"):
+            raise web.HTTPBadRequest(text="exec and attach need a WebSocket upgrade "
+                                     f"({', '.join(remotecommand.PROTOCOLS)})")
+        container_id = self._container(request)
+        try:
+            if attach:
+                process: cri.StreamingProcess = await self.runtime.attach(
+                    container_id, tty=options.tty, stdin=options.stdin)
+            else:
+                process = await self.runtime.exec(container_id, options.command,
+                                                  tty=options.tty, stdin=options.stdin)
+        except cri.CRIError as exc:
+            socket = await remotecommand.accept(request)
+            await socket.send_status(remotecommand.failure_status(str(exc)))
+            await socket.ws.close()
+            return socket.ws
+        socket = await remotecommand.accept(request)
+        await remotecommand.stream_process(socket, process, options, detach_on_leave=attach)
+        return socket.ws
+
+    async def _run(self, request: web.Request) -> web.StreamResponse:
+        container_id = self._container(request)
+        command = request.query.getall("cmd", ())
+        if not command:
+            raise web.HTTPBadRequest(text="you must specify a command")
+        try:
+            result = await self.runtime.exec_sync(container_id, list(command), timeout=0)
+        except cri.CRIError as exc:
+            raise web.HTTPInternalServerError(text=str(exc)) from None
+        return web.Response(body=result.stdout + result.stderr, content_type="text/plain")
+
+    # ------------------------------------------------------------ port-forward
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        ns, name = request.match_info["ns"], request.match_info["pod"]
+        uid = request.match_info.get("uid", "")
+        sandbox_id = self.pods.sandbox_id(ns, name, uid)
+        if sandbox_id is None:
+            raise web.HTTPNotFound(text=f'pod "{name}" in namespace "{ns}" not found')
+        describe = f"{sandbox_id}, uid {uid}"
+
+        async def dial(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            return await self.runtime.port_forward(sandbox_id, port)
+
+        if wants_upgrade(request, "websocket"):
+            return await portforward.serve_websocket(request, dial, describe)
+        if not wants_upgrade(request, "spdy/3.1"):
+            raise web.HTTPBadRequest(text="port-forward needs an upgrade to SPDY/3.1 or "
+                                     "WebSocket")
+        asked = [p.strip() for h in request.headers.getall("X-Stream-Protocol-Version", ())
+                 for p in h.split(",")]
+        if portforward.PROTOCOL not in asked:
+            raise web.HTTPForbidden(text=f"unable to upgrade: no common protocol among "
+                                    f"{asked} and [{portforward.PROTOCOL}]")
+        connection = await hijack(request, {
+            "Connection": "Upgrade", "Upgrade": "SPDY/3.1",
+            "X-Stream-Protocol-Version": portforward.PROTOCOL})
+        await portforward.serve_spdy(connection, dial, describe)
+        return connection.response
+
+
+def _flag(query: Any, name: str) -> bool:
+    return str(query.get(name, "")).lower() in ("1", "true")
+
+
+def _log_options(query: Any, now: float) -> LogOptions:
+    def number(name: str) -> int | None:
+        text = query.get(name)
+        if text in (None, ""):
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{name}: invalid value {text!r}") from None
+
+    since_ns = None
+    if (seconds := number("sinceSeconds")) is not None:
+        since_ns = int((now - seconds) * 1e9)
+    elif query.get("sinceTime"):
+        since_ns = parse_timestamp(query["sinceTime"])
+    return LogOptions(tail_lines=number("tailLines"), since_ns=since_ns,
+                      limit_bytes=number("limitBytes"), timestamps=_flag(query, "timestamps"),
+                      follow=_flag(query, "follow") and not _flag(query, "previous"))
+
+
+def _why_no_log(pod: Obj, container: str, previous: bool) -> str:
+    """Upstream's validateContainerLogStatus messages."""
+    name = (pod.get("metadata") or {}).get("name", "")
+    status = pod.get("status") or {}
+    statuses = [*(status.get("initContainerStatuses") or ()),
+                *(status.get("containerStatuses") or ()),
+                *(status.get("ephemeralContainerStatuses") or ())]
+    found = next((s for s in statuses if s.get("name") == container), None)
+    if found is None:
+        return f'container "{container}" in pod "{name}" is not available'
+    if previous:
+        return f'previous terminated container "{container}" in pod "{name}" not found'
+    waiting = (found.get("state") or {}).get("waiting")
+    if waiting is not None:
+        return (f'container "{container}" in pod "{name}" is waiting to start: '
+                f'{waiting.get("reason", "")}')
+    return f'container "{container}" in pod "{name}" is not available'
+
