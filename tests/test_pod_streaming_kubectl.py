@@ -4,6 +4,7 @@ HTTPS server, over real host processes; and the API server's answers when it can
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -47,9 +48,10 @@ current-context: c
 
 
 async def kubectl(kubeconfig: Path, *args: str, version: str = "kubectl-1.35",
-                  stdin: bytes | None = None, timeout: float = 30) -> Done:
+                  stdin: bytes | None = None, timeout: float = 30,
+                  env: dict[str, str] | None = None) -> Done:
     process = await asyncio.create_subprocess_exec(
-        tool(version), "--kubeconfig", str(kubeconfig), *args,
+        tool(version), "--kubeconfig", str(kubeconfig), *args, env={**os.environ, **(env or {})},
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
@@ -117,16 +119,24 @@ async def test_kubectl_logs_follow_ends_when_the_container_exits(
             await follow.wait()
 
 
+# kubectl speaks WebSocket first; with it turned off, SPDY (what kubectl falls back to
+# and what a kube-apiserver speaks to kubelets)
+TRANSPORTS = {"websocket": {}, "spdy": {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false",
+                                        "KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"}}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("version", KUBECTLS)
 async def test_kubectl_exec_propagates_output_and_exit_code(
-        node: Node, client: Client, kubeconfig: Path, version: str) -> None:
+        node: Node, client: Client, kubeconfig: Path, version: str, transport: str) -> None:
+    env = TRANSPORTS[transport]
     await node.pods.run(client, "web", {"app": ["sleep", "600"]})
     done = await kubectl(kubeconfig, "exec", "web", "--", "/bin/sh", "-c",
-                         "echo out; echo err >&2; exit 3", version=version)
+                         "echo out; echo err >&2; exit 3", version=version, env=env)
     assert (done.code, done.out) == (3, "out\n"), done.err
     assert "err\n" in done.err
     done = await kubectl(kubeconfig, "exec", "-i", "web", "--", "cat", version=version,
-                         stdin=b"through stdin\n")
+                         stdin=b"through stdin\n", env=env)
     assert (done.code, done.out) == (0, "through stdin\n"), done.err
 
 
@@ -136,9 +146,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("version", KUBECTLS)
 async def test_kubectl_port_forward_reaches_a_server_in_the_pod(
-        node: Node, client: Client, kubeconfig: Path, tmp_path: Path, version: str) -> None:
+        node: Node, client: Client, kubeconfig: Path, tmp_path: Path, version: str,
+        transport: str) -> None:
     pod_port, local_port = _free_port(), _free_port()
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "hello.txt").write_text("hello from the pod\n")
@@ -149,7 +161,7 @@ async def test_kubectl_port_forward_reaches_a_server_in_the_pod(
     forward = await asyncio.create_subprocess_exec(
         tool(version), "--kubeconfig", str(kubeconfig), "port-forward", "pod/web",
         f"{local_port}:{pod_port}", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, **TRANSPORTS[transport]})
     try:
         assert forward.stdout is not None
         async with asyncio.timeout(20):

@@ -12,8 +12,9 @@ The API server reaches a node's pods through it (`kubectl logs`, `exec`, `attach
     GET|POST  /portForward/{ns}/{pod}[/{uid}]            SPDY/3.1 or WebSocket ?port=
     GET       /stats/summary, /metrics/resource          `stats`, `resource_metrics` hooks
 
-exec and attach speak the WebSocket channel protocols (remotecommand.py);
-port-forward speaks SPDY/3.1 or WebSocket (portforward.py).
+exec and attach speak the WebSocket channel protocols (remotecommand.py) or SPDY/3.1
+(remotecommand_spdy.py, what a kube-apiserver speaks to kubelets); port-forward speaks
+SPDY/3.1 or WebSocket (portforward.py).
 
 Every request is authenticated and authorized (auth.py: client certificate or
 bearer token, then a SubjectAccessReview on nodes/proxy, nodes/log, nodes/stats or
@@ -37,7 +38,7 @@ from aiohttp import web
 from kubelite.kubelet import cri
 from kubelite.kubelet.logs.reader import LogOptions, follow_logs, parse_timestamp
 from kubelite.kubelet.parts import RunningPods
-from kubelite.kubelet.server import portforward, remotecommand
+from kubelite.kubelet.server import portforward, remotecommand, remotecommand_spdy
 from kubelite.kubelet.server.auth import Gate
 from kubelite.machinery.httpstream.upgrade import hijack, wants_upgrade
 
@@ -203,23 +204,32 @@ class KubeletServer:
             raise web.HTTPBadRequest(text=problem)
         if not attach and not options.command:
             raise web.HTTPBadRequest(text="you must specify a command")
-        if not wants_upgrade(request, "websocket"):
-            raise web.HTTPBadRequest(text="exec and attach need a WebSocket upgrade "
-                                     f"({', '.join(remotecommand.PROTOCOLS)})")
         container_id = self._container(request)
-        try:
+
+        async def start() -> cri.StreamingProcess:
             if attach:
-                process: cri.StreamingProcess = await self.runtime.attach(
-                    container_id, tty=options.tty, stdin=options.stdin)
-            else:
-                process = await self.runtime.exec(container_id, options.command,
-                                                  tty=options.tty, stdin=options.stdin)
+                return await self.runtime.attach(container_id, tty=options.tty,
+                                                 stdin=options.stdin)
+            return await self.runtime.exec(container_id, options.command, tty=options.tty,
+                                           stdin=options.stdin)
+
+        if wants_upgrade(request, "spdy/3.1"):
+            protocol = remotecommand_spdy.negotiate(request)
+            if protocol is None:
+                raise web.HTTPForbidden(text="unable to upgrade: no common protocol; the "
+                                        f"kubelet speaks {list(remotecommand_spdy.PROTOCOLS)}")
+            return await remotecommand_spdy.serve(request, protocol, options, start,
+                                                  detach_on_leave=attach)
+        if not wants_upgrade(request, "websocket"):
+            raise web.HTTPBadRequest(text="exec and attach need an upgrade to WebSocket "
+                                     "or SPDY/3.1")
+        socket = await remotecommand.accept(request)
+        try:
+            process = await start()
         except cri.CRIError as exc:
-            socket = await remotecommand.accept(request)
             await socket.send_status(remotecommand.failure_status(str(exc)))
             await socket.ws.close()
             return socket.ws
-        socket = await remotecommand.accept(request)
         await remotecommand.stream_process(socket, process, options, detach_on_leave=attach)
         return socket.ws
 
