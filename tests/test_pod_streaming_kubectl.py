@@ -238,3 +238,38 @@ async def test_the_api_servers_own_answers(node: Node, client: Client,
                                             params={"container": "a", "tailLines": "-1"})
     assert answer.status == 422
     assert b"tailLines: Invalid value: -1: must be greater than or equal to 0" in answer.body
+
+
+@pytest.mark.parametrize("version", KUBECTLS)
+async def test_kubectl_attach_carries_stdin_and_output(
+        node: Node, client: Client, kubeconfig: Path, version: str) -> None:
+    await node.pods.run(client, "web", {"app": ["cat"]}, stdin=True)
+    done = await kubectl(kubeconfig, "attach", "-i", "web", version=version,
+                         stdin=b"to the container\n")
+    # stdin's end ends cat, the container, and so the attach
+    assert (done.code, done.out) == (0, "to the container\n"), done.err
+
+
+async def test_kubectl_cp_both_ways(node: Node, client: Client, kubeconfig: Path,
+                                    tmp_path: Path) -> None:
+    await node.pods.run(client, "web", {"app": ["sleep", "600"]})
+    inside = tmp_path / "inside"  # the host runtime's containers see the host's files
+    inside.mkdir()
+    (tmp_path / "local.txt").write_text("copied in\n")
+    done = await kubectl(kubeconfig, "cp", str(tmp_path / "local.txt"), f"web:{inside}/in.txt")
+    assert done.code == 0, done.err
+    assert (inside / "in.txt").read_text() == "copied in\n"
+    (inside / "out.txt").write_text("copied out\n")
+    done = await kubectl(kubeconfig, "cp", f"web:{inside}/out.txt", str(tmp_path / "back.txt"))
+    assert done.code == 0, done.err
+    assert (tmp_path / "back.txt").read_text() == "copied out\n"
+
+
+async def test_kubectl_run_interactive_rm(node: Node, client: Client, kubeconfig: Path) -> None:
+    done = await kubectl(kubeconfig, "run", "runner", "-i", "--rm", "--restart=Never",
+                         "--image=host", "--", "cat", stdin=b"round trip\n")
+    assert done.code == 0, done.err
+    assert done.out.startswith("round trip\n"), done.out
+    assert 'pod "runner" deleted' in done.out + done.err
+    names = [p["metadata"]["name"] for p in (await client.list("pods"))["items"]]
+    assert "runner" not in names
