@@ -132,10 +132,11 @@ class HostPods:
                 return
 
     async def work(self, client: Client) -> None:
-        """Binds to this node every pod created unscheduled, and runs it (a scheduler's
-        and a pod worker's part, for `kubectl run`)."""
+        """Binds to this node every pod created unscheduled with image `host`, and runs
+        it (a scheduler's and a pod worker's part, for `kubectl run`)."""
         async for kind, pod in client.watch("pods", field_selector="spec.nodeName="):
-            if kind != "ADDED" or pod["metadata"].get("deletionTimestamp"):
+            images = {c.get("image") for c in pod["spec"]["containers"]}
+            if kind != "ADDED" or pod["metadata"].get("deletionTimestamp") or images != {"host"}:
                 continue
             await client.bind(pod["metadata"]["name"], NODE,
                               namespace=pod["metadata"]["namespace"])
