@@ -91,12 +91,13 @@ SCHEDULER = next(leaf for leaf in LEAVES if leaf.name == "client-scheduler")
     (None, "nobody-token", "/pods", 401),
     (None, "jane-token", "/pods", 403),  # no nodes/proxy
     (None, "admin-token", "/pods", 200),
-    (None, "admin-token", "/stats/summary", 404),  # nodes/stats allowed; no stats yet
+    (None, "admin-token", "/stats/summary", 200),
+    (None, "jane-token", "/metrics/resource", 403),
     (SCHEDULER, None, "/healthz", 403),
     (KUBELET_CLIENT, None, "/pods", 200),
     (KUBELET_CLIENT, None, "/healthz", 200),
 ], ids=["anonymous", "unknown-token", "token-without-rights", "token-of-admin",
-        "stats-hook-missing", "certificate-without-rights", "api-server-certificate",
+        "stats", "metrics-without-rights", "certificate-without-rights", "api-server-certificate",
         "healthz"])
 async def test_callers_are_authenticated_and_authorized(
         secured: Secured, leaf: Leaf | None, token: str | None, path: str,
@@ -115,3 +116,6 @@ async def test_the_api_server_reaches_an_authenticating_kubelet_with_its_certifi
     answer = await secured.admin.transport.request("GET", f"/api/v1/nodes/{NODE}/proxy/pods",
                                                    headers={})
     assert answer.status == 200 and b'"name":"web"' in answer.body
+    answer = await secured.admin.transport.request(
+        "GET", f"/api/v1/nodes/{NODE}/proxy/metrics/resource", headers={})
+    assert answer.status == 200 and b"node_memory_working_set_bytes" in answer.body

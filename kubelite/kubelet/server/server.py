@@ -10,7 +10,7 @@ The API server reaches a node's pods through it (`kubectl logs`, `exec`, `attach
     GET|POST  /attach/{ns}/{pod}[/{uid}]/{container}
     POST      /run/{ns}/{pod}[/{uid}]/{container}        ?cmd=..: runs, answers the output
     GET|POST  /portForward/{ns}/{pod}[/{uid}]            SPDY/3.1 or WebSocket ?port=
-    GET       /stats/summary, /metrics/resource          `stats`, `resource_metrics` hooks
+    GET       /stats/summary, /metrics/resource          the node's usage (kubelet/stats.py)
 
 exec and attach speak the WebSocket channel protocols (remotecommand.py) or SPDY/3.1
 (remotecommand_spdy.py, what a kube-apiserver speaks to kubelets); port-forward speaks
@@ -26,6 +26,7 @@ workers say through `RunningPods` (kubelet/parts.py).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import ssl
 import time
@@ -35,7 +36,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kubelite.kubelet import cri
+from kubelite.kubelet import cri, stats
 from kubelite.kubelet.logs.reader import LogOptions, follow_logs, parse_timestamp
 from kubelite.kubelet.parts import RunningPods
 from kubelite.kubelet.server import portforward, remotecommand, remotecommand_spdy
@@ -59,8 +60,8 @@ class KubeletServer:
         caller may do everything; tests only). `ssl_context`: the serving certificate,
         set to ask for client certificates and verify them against the cluster's
         client CA (ssl.CERT_OPTIONAL), as upstream's --client-ca-file. `stats`,
-        `resource_metrics`: what /stats/summary and /metrics/resource answer; 404
-        while there are none."""
+        `resource_metrics`: what /stats/summary and /metrics/resource answer; by
+        default a reading of the runtime and the host each time (kubelet/stats.py)."""
         self.node_name = node_name
         self.runtime = runtime
         self.pods = pods
@@ -68,8 +69,9 @@ class KubeletServer:
         self.ssl_context = ssl_context
         self.host = host
         self.port = port
-        self.stats = stats
-        self.resource_metrics = resource_metrics
+        default_summary, default_metrics = usage_hooks(runtime, node_name)
+        self.stats = stats or default_summary
+        self.resource_metrics = resource_metrics or default_metrics
         self.clock = clock
         self._runner: web.AppRunner | None = None
 
@@ -271,6 +273,20 @@ class KubeletServer:
             "X-Stream-Protocol-Version": portforward.PROTOCOL})
         await portforward.serve_spdy(connection, dial, describe)
         return connection.response
+
+
+def usage_hooks(runtime: cri.RuntimeService, node_name: str) -> tuple[StatsHook, StatsHook]:
+    """/stats/summary and /metrics/resource from one reading of the runtime each."""
+    summary = stats.Summary(node_name, datetime.datetime.now(datetime.UTC))
+
+    async def summary_body() -> tuple[bytes, str]:
+        return orjson.dumps(summary.render(await stats.read(runtime))), "application/json"
+
+    async def metrics_body() -> tuple[bytes, str]:
+        return (stats.resource_metrics(await stats.read(runtime)).encode(),
+                "text/plain; version=0.0.4; charset=utf-8")
+
+    return summary_body, metrics_body
 
 
 def _flag(query: Any, name: str) -> bool:
