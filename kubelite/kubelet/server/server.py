@@ -37,9 +37,8 @@ import orjson
 from aiohttp import web
 
 from kubelite.kubelet import cri, stats
-from kubelite.kubelet.logs.reader import LogOptions, follow_logs, parse_timestamp
 from kubelite.kubelet.parts import RunningPods
-from kubelite.kubelet.server import portforward, remotecommand, remotecommand_spdy
+from kubelite.kubelet.server import container_logs, portforward, remotecommand, remotecommand_spdy
 from kubelite.kubelet.server.auth import Gate
 from kubelite.machinery.httpstream.upgrade import hijack, wants_upgrade
 
@@ -152,38 +151,9 @@ class KubeletServer:
         return None
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
-        ns, name, container = (request.match_info[k] for k in ("ns", "pod", "container"))
-        try:
-            options = _log_options(request.query, self.clock())
-        except ValueError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
-        previous = _flag(request.query, "previous")
-        pod = self._pod(ns, name)
-        if pod is None:
-            raise web.HTTPNotFound(text=f'pod "{name}" in namespace "{ns}" not found')
-        path = self.pods.log_path(ns, name, container, previous=previous)
-        if path is None:
-            raise web.HTTPBadRequest(text=_why_no_log(pod, container, previous))
-        container_id = self.pods.container_id(ns, name, container)
-
-        async def running() -> bool:
-            if previous or container_id is None:
-                return False
-            try:
-                status = await self.runtime.container_status(container_id)
-            except cri.CRIError:
-                return False
-            return status.state is cri.ContainerState.RUNNING
-
-        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-        await response.prepare(request)
-        try:
-            async for chunk in follow_logs(path, options, running):
-                await response.write(chunk)
-        except (ConnectionError, RuntimeError):
-            return response  # the client went away
-        await response.write_eof()
-        return response
+        ns, name = request.match_info["ns"], request.match_info["pod"]
+        return await container_logs.serve(request, self.runtime, self.pods, self._pod(ns, name),
+                                          self.clock())
 
     # ------------------------------------------------------------ exec, attach
     def _container(self, request: web.Request) -> str:
@@ -287,47 +257,3 @@ def usage_hooks(runtime: cri.RuntimeService, node_name: str) -> tuple[StatsHook,
                 "text/plain; version=0.0.4; charset=utf-8")
 
     return summary_body, metrics_body
-
-
-def _flag(query: Any, name: str) -> bool:
-    return str(query.get(name, "")).lower() in ("1", "true")
-
-
-def _log_options(query: Any, now: float) -> LogOptions:
-    def number(name: str) -> int | None:
-        text = query.get(name)
-        if text in (None, ""):
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{name}: invalid value {text!r}") from None
-
-    since_ns = None
-    if (seconds := number("sinceSeconds")) is not None:
-        since_ns = int((now - seconds) * 1e9)
-    elif query.get("sinceTime"):
-        since_ns = parse_timestamp(query["sinceTime"])
-    return LogOptions(tail_lines=number("tailLines"), since_ns=since_ns,
-                      limit_bytes=number("limitBytes"), timestamps=_flag(query, "timestamps"),
-                      follow=_flag(query, "follow") and not _flag(query, "previous"))
-
-
-def _why_no_log(pod: Obj, container: str, previous: bool) -> str:
-    """Upstream's validateContainerLogStatus messages."""
-    name = (pod.get("metadata") or {}).get("name", "")
-    status = pod.get("status") or {}
-    statuses = [*(status.get("initContainerStatuses") or ()),
-                *(status.get("containerStatuses") or ()),
-                *(status.get("ephemeralContainerStatuses") or ())]
-    found = next((s for s in statuses if s.get("name") == container), None)
-    if found is None:
-        return f'container "{container}" in pod "{name}" is not available'
-    if previous:
-        return f'previous terminated container "{container}" in pod "{name}" not found'
-    waiting = (found.get("state") or {}).get("waiting")
-    if waiting is not None:
-        return (f'container "{container}" in pod "{name}" is waiting to start: '
-                f'{waiting.get("reason", "")}')
-    return f'container "{container}" in pod "{name}" is not available'
-
