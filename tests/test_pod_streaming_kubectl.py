@@ -273,3 +273,37 @@ async def test_kubectl_run_interactive_rm(node: Node, client: Client, kubeconfig
     assert 'pod "runner" deleted' in done.out + done.err
     names = [p["metadata"]["name"] for p in (await client.list("pods"))["items"]]
     assert "runner" not in names
+
+
+async def test_the_python_clients_portforward(node: Node, client: Client, server: APIServer,
+                                              tmp_path: Path) -> None:
+    from kubernetes import client as k8s
+    from kubernetes.stream import portforward
+
+    pod_port = _free_port()
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "hello.txt").write_text("hello from the pod\n")
+    await node.pods.run(client, "web", {"app": [
+        sys.executable, "-m", "http.server", str(pod_port), "--bind", "127.0.0.1",
+        "--directory", str(tmp_path / "www")]})
+    await _wait_listening(pod_port)
+    configuration = k8s.Configuration()
+    configuration.host = server.url
+    api = k8s.CoreV1Api(k8s.ApiClient(configuration))
+
+    def fetch() -> bytes:
+        forward = portforward(api.connect_get_namespaced_pod_portforward, "web", "default",
+                              ports=str(pod_port))
+        try:
+            conn = forward.socket(pod_port)
+            conn.setblocking(True)
+            conn.sendall(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(4096):
+                answer += chunk
+            return answer
+        finally:
+            forward.close()
+
+    answer = await asyncio.wait_for(asyncio.to_thread(fetch), 20)
+    assert answer.startswith(b"HTTP/1.0 200") and answer.endswith(b"hello from the pod\n")

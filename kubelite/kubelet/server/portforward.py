@@ -11,7 +11,8 @@ Two ways in, as upstream:
   stream half-closes the pod connection; the pod's EOF ends the data stream.
 - WebSocket (`?port=8080&port=9090`): per port i, channel 2i carries data and 2i+1
   errors; under v4.channel.k8s.io (and its base64 form) each channel first sends the
-  port as two little-endian bytes. portforward.k8s.io sends no such prefix.
+  port as two little-endian bytes. portforward.k8s.io sends no such prefix. The socket
+  closes once every port's pod connection has ended.
 """
 
 from __future__ import annotations
@@ -129,6 +130,13 @@ async def serve_websocket(request: web.Request, dial: Dial, describe: str) -> we
             continue
         connections[2 * index] = writer
         tasks.append(asyncio.ensure_future(_pump_port(reader, socket, 2 * index)))
+
+    async def close_when_done() -> None:
+        # as upstream: once every port's pod connection has ended, the socket closes
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await ws.close()
+
+    closer = asyncio.ensure_future(close_when_done())
     try:
         async for message in ws:
             decoded = socket.decode(message)
@@ -140,6 +148,7 @@ async def serve_websocket(request: web.Request, dial: Dial, describe: str) -> we
                     target.write(payload)
                     await target.drain()
     finally:
+        closer.cancel()
         for task in tasks:
             task.cancel()
         for writer in connections.values():
