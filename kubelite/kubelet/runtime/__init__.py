@@ -1,0 +1,1 @@
+"""Container runtimes behind cri.RuntimeService: one subpackage or module each."""

@@ -1,0 +1,165 @@
+"""A container's stdio: FIFOs in its directory, pumped into the CRI log file and to
+whoever is attached.
+
+The container's stdout and stderr are named pipes that it holds open read-write, so
+it never gets SIGPIPE while nobody reads (a kubelet restarting): its writes wait in
+the pipe (64 KiB) until the next runtime reopens the FIFOs and pumps on. stdin, when
+the container asked for it, is a FIFO it reads; the runtime holds one writer open
+for the container's life (closed after the first attach with stdin_once), and each
+attach with stdin writes through a writer of its own.
+
+The pump reads both streams from the event loop (no thread), writes each line to the
+log in the CRI format (cri_log) and copies the raw bytes to the attached clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from kubelite.kubelet.runtime.runc.cri_log import LogWriter
+
+STREAMS = ("stdout", "stderr")
+
+
+class ContainerIO:
+    def __init__(self, directory: Path, *, stdin: bool) -> None:
+        self.directory = directory
+        self.has_stdin = stdin
+        self._read_fds: dict[str, int] = {}
+        self._container_fds: list[int] = []
+        self._stdin_fd: int | None = None
+        self._subscribers: list[dict[str, asyncio.StreamReader]] = []
+        self._eof = {name: asyncio.Event() for name in STREAMS}
+        self._log: LogWriter | None = None
+
+    def fifo(self, name: str) -> Path:
+        return self.directory / name
+
+    def open_for_create(self) -> tuple[int, int, int]:
+        """Makes the FIFOs and returns the fds runc create passes to the container:
+        stdin (or /dev/null), stdout, stderr."""
+        for name in STREAMS + (("stdin",) if self.has_stdin else ()):
+            if not self.fifo(name).exists():
+                os.mkfifo(self.fifo(name), 0o600)
+        for name in STREAMS:
+            # ours first (non-blocking, so the open needs no writer), then the
+            # container's read-write end, which keeps a reader for its own writes
+            self._read_fds[name] = os.open(self.fifo(name), os.O_RDONLY | os.O_NONBLOCK)
+            self._container_fds.append(os.open(self.fifo(name), os.O_RDWR))
+        if self.has_stdin:
+            reader = os.open(self.fifo("stdin"), os.O_RDONLY | os.O_NONBLOCK)
+            self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(reader, True)
+            stdin = reader
+        else:
+            stdin = os.open(os.devnull, os.O_RDONLY)
+        self._container_fds.insert(0, stdin)
+        return self._container_fds[0], self._container_fds[1], self._container_fds[2]
+
+    def close_container_fds(self) -> None:
+        for fd in self._container_fds:
+            os.close(fd)
+        self._container_fds = []
+
+    def reopen(self, *, stdin_open: bool) -> None:
+        """After a restart: reads the FIFOs of a container that may still run."""
+        for name in STREAMS:
+            if self.fifo(name).exists():
+                self._read_fds[name] = os.open(self.fifo(name), os.O_RDONLY | os.O_NONBLOCK)
+        if self.has_stdin and stdin_open:
+            try:
+                self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                self._stdin_fd = None  # the container is gone: no reader
+
+    def start_pump(self, log_path: str) -> None:
+        loop = asyncio.get_running_loop()
+        self._log = LogWriter(log_path) if log_path else None
+        for name in STREAMS:
+            fd = self._read_fds.get(name)
+            if fd is None:
+                self._eof[name].set()
+                continue
+            loop.add_reader(fd, self._on_readable, name, fd)
+
+    def _on_readable(self, name: str, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            if self._log is not None:
+                self._log.write(name, data)
+            for subscriber in self._subscribers:
+                if name in subscriber:
+                    subscriber[name].feed_data(data)
+            return
+        asyncio.get_running_loop().remove_reader(fd)
+        os.close(fd)
+        self._read_fds.pop(name, None)
+        if self._log is not None:
+            self._log.flush(name)
+        for subscriber in self._subscribers:
+            if name in subscriber:
+                subscriber[name].feed_eof()
+        self._eof[name].set()
+        if all(event.is_set() for event in self._eof.values()) and self._log is not None:
+            self._log.close()
+
+    async def drained(self) -> None:
+        """Both streams reached end of file (the container and all its processes
+        are gone) and everything is in the log."""
+        for event in self._eof.values():
+            await event.wait()
+
+    def subscribe(self, *, stderr: bool) -> dict[str, asyncio.StreamReader]:
+        """Live output from now on; streams already at EOF are at EOF at once."""
+        subscriber = {name: asyncio.StreamReader() for name in (STREAMS if stderr else ("stdout",))}
+        for name, reader in subscriber.items():
+            if self._eof[name].is_set():
+                reader.feed_eof()
+        self._subscribers.append(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: dict[str, asyncio.StreamReader]) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
+
+    async def open_stdin(self) -> asyncio.StreamWriter | None:
+        """A writer of its own to the container's stdin; None when it has none (or it
+        was closed after a stdin_once attach)."""
+        if self._stdin_fd is None:
+            return None
+        loop = asyncio.get_running_loop()
+        fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+        pipe = os.fdopen(fd, "wb", buffering=0)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), pipe
+        )
+        return asyncio.StreamWriter(transport, protocol, None, loop)
+
+    def close_stdin(self) -> None:
+        if self._stdin_fd is not None:
+            os.close(self._stdin_fd)
+            self._stdin_fd = None
+
+    def close(self) -> None:
+        """Stops pumping and closes everything this side holds."""
+        loop = asyncio.get_running_loop()
+        for name, fd in list(self._read_fds.items()):
+            loop.remove_reader(fd)
+            os.close(fd)
+            self._eof[name].set()
+        self._read_fds.clear()
+        self.close_container_fds()
+        self.close_stdin()
+        if self._log is not None:
+            self._log.close()
+        for subscriber in self._subscribers:
+            for reader in subscriber.values():
+                reader.feed_eof()
+        self._subscribers.clear()

@@ -1,0 +1,178 @@
+"""The processes the kubelet's streaming server connects clients to (cri.StreamingProcess).
+
+- ExecProcess: a foreground `runc exec` with pipes. Its exit code is the process's
+  (128 + signal when killed). kill() signals the process inside the container (its pid
+  from --pid-file), not runc, so runc reaps it and no orphan is left behind.
+- TtyExecProcess: `runc exec -t` whose stdio is the slave of a pty we open: runc
+  copies between its terminal and the container's, and forwards a resize when it
+  gets SIGWINCH, reading the size from its own terminal, which resize() sets.
+  A pty master reads EIO once the slave side is gone; that is the end of the output.
+- AttachProcess: the container's live output and, if it was made with stdin, a
+  writer to its stdin; wait() is the container's exit, kill() detaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import struct
+import termios
+import tty
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from kubelite.kubelet.runtime.runc.stdio import ContainerIO
+
+
+def _kill_inside(pid_file: Path) -> None:
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+class ExecProcess:
+    def __init__(self, proc: asyncio.subprocess.Process, pid_file: Path) -> None:
+        self._proc = proc
+        self._pid_file = pid_file
+        self.stdin: asyncio.StreamWriter | None = proc.stdin
+        assert proc.stdout is not None
+        self.stdout: asyncio.StreamReader = proc.stdout
+        self.stderr: asyncio.StreamReader | None = proc.stderr
+
+    async def wait(self) -> int:
+        code = await self._proc.wait()
+        self._pid_file.unlink(missing_ok=True)
+        return code
+
+    def resize(self, width: int, height: int) -> None:
+        pass  # no terminal
+
+    async def kill(self) -> None:
+        if self._proc.returncode is None:
+            _kill_inside(self._pid_file)
+            # runc itself too, in case the process had not started yet
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+        await self.wait()
+
+
+class TtyExecProcess:
+    def __init__(self, proc: asyncio.subprocess.Process, pid_file: Path, master: int) -> None:
+        self._proc = proc
+        self._pid_file = pid_file
+        self._master = master
+        loop = asyncio.get_running_loop()
+        self.stdout = asyncio.StreamReader()
+        self.stderr: asyncio.StreamReader | None = None
+        self.stdin: asyncio.StreamWriter | None = None
+        os.set_blocking(master, False)
+        loop.add_reader(master, self._on_readable)
+        self._reading = True
+
+    @classmethod
+    async def start(
+        cls, spawn: Callable[[int], Awaitable[asyncio.subprocess.Process]], pid_file: Path, *, stdin: bool
+    ) -> TtyExecProcess:
+        master, slave = os.openpty()
+        # raw from the start: runc would make it raw itself, but only once running,
+        # and output before that would have its newlines doubled into \r\n
+        tty.setraw(slave)
+        try:
+            proc = await spawn(slave)
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        process = cls(proc, pid_file, master)
+        if stdin:
+            loop = asyncio.get_running_loop()
+            pipe = os.fdopen(os.dup(master), "wb", buffering=0)
+            transport, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), pipe
+            )
+            process.stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+        return process
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""  # EIO: the terminal's other side closed
+        if data:
+            self.stdout.feed_data(data)
+        else:
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            asyncio.get_running_loop().remove_reader(self._master)
+            self.stdout.feed_eof()
+
+    async def wait(self) -> int:
+        code = await self._proc.wait()
+        self._pid_file.unlink(missing_ok=True)
+        return code
+
+    def resize(self, width: int, height: int) -> None:
+        fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        if self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGWINCH)
+
+    async def kill(self) -> None:
+        if self._proc.returncode is None:
+            _kill_inside(self._pid_file)
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+        await self.wait()
+        self.close()
+
+    def close(self) -> None:
+        self._stop_reading()
+        if self._master >= 0:
+            os.close(self._master)
+            self._master = -1
+
+
+class AttachProcess:
+    def __init__(
+        self,
+        io: ContainerIO,
+        exited: Callable[[], Awaitable[int]],
+        stdin: asyncio.StreamWriter | None,
+        *,
+        stdin_once: bool,
+    ) -> None:
+        self._io = io
+        self._exited = exited
+        self._subscriber = io.subscribe(stderr=True)
+        self.stdout = self._subscriber["stdout"]
+        self.stderr: asyncio.StreamReader | None = self._subscriber.get("stderr")
+        self.stdin = stdin
+        self._stdin_once = stdin_once
+
+    async def wait(self) -> int:
+        return await self._exited()
+
+    def resize(self, width: int, height: int) -> None:
+        pass  # containers run without a terminal here
+
+    async def kill(self) -> None:
+        """Detaches: the container runs on."""
+        self._io.unsubscribe(self._subscriber)
+        for reader in self._subscriber.values():
+            reader.feed_eof()
+        if self.stdin is not None:
+            self.stdin.close()
+            if self._stdin_once:
+                self._io.close_stdin()
