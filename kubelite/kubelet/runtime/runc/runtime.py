@@ -275,10 +275,10 @@ class RuncRuntime:
                 "containers with a terminal (tty) are not supported by the runc runtime yet",
                 "CreateContainerConfigError",
             )
+        layers, image_config = bundle.image_of(self.images, config.image)
         container_id = secrets.token_hex(32)
         directory = self._container_dir(container_id)
         directory.mkdir(parents=True)
-        layers, image_config = bundle.image_of(self.images, config.image)
         log_dir = sandbox_record.config.log_directory
         log_path = os.path.join(log_dir, config.log_path) if log_dir and config.log_path else ""
         record = ContainerRecord(
@@ -368,10 +368,15 @@ class RuncRuntime:
                 f"container {container_id} is {live.record.state.value}, not created",
                 "RunContainerError",
             )
-        await self.runc.start(container_id)
+        # stamped before: the process may well have exited when `runc start` returns
+        live.record.started_at = time.time_ns()
+        try:
+            await self.runc.start(container_id)
+        except cri.CRIError:
+            live.record.started_at = 0
+            raise
         if live.record.state == cri.ContainerState.CREATED:
             live.record.state = cri.ContainerState.RUNNING
-        live.record.started_at = time.time_ns()
         self._save(live)
 
     async def stop_container(self, container_id: str, timeout: float) -> None:

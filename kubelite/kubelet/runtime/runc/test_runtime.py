@@ -356,9 +356,139 @@ async def test_unknown_image_fails_create_with_a_reason(runtime: RuncRuntime, tm
         await run(runtime, sandbox_id, sandbox, "c", "true", image="nothere:latest")
     assert raised.value.reason == "CreateContainerError"
     assert await runtime.list_containers() == []
+    assert not any((runtime.root / "containers").iterdir())
 
 
 async def test_version_names_runc(runtime: RuncRuntime) -> None:
     version = await runtime.version()
     assert version.runtime_name == "runc"
     assert re.match(r"runc://\d+\.\d+\.\d+", version.container_runtime_version)
+
+
+async def test_a_command_missing_from_the_image_fails_create_and_leaves_nothing(
+    runtime: RuncRuntime, runtime_root: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, cgroup_root = runtime_root
+    sandbox = sandbox_config(tmp_path)
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    with pytest.raises(cri.CRIError, match="no such file") as raised:
+        await run(runtime, sandbox_id, sandbox, "c", "/nothere")
+    assert raised.value.reason == "CreateContainerError"
+    left = leftovers(root, cgroup_root)
+    assert (left["runc"], left["containers"]) == ([], [])
+    assert not [m for m in left["mounts"] if "/containers/" in m]
+
+
+class DummyNetwork:
+    """A PodNetwork giving each pod an eth0 with 10.99.0.5/24: a real link (a veth pair
+    with both ends in the pod's namespace), which goes away with the namespace."""
+
+    def __init__(self) -> None:
+        self.set_up: list[tuple[str, str]] = []
+        self.torn_down: list[str] = []
+
+    async def setup(self, sandbox_id: str, netns_path: str, config: cri.PodSandboxConfig) -> cri.PodNetworkResult:
+        from pyroute2 import IPRoute
+
+        def add_link() -> None:
+            with IPRoute(netns=netns_path) as ipr:
+                ipr.link("add", ifname="eth0", kind="veth", peer="peer0")
+                (index,) = ipr.link_lookup(ifname="eth0")
+                ipr.addr("add", index=index, address="10.99.0.5", prefixlen=24)
+                ipr.link("set", index=index, state="up")
+
+        await asyncio.to_thread(add_link)
+        self.set_up.append((sandbox_id, netns_path))
+        return cri.PodNetworkResult(ips=("10.99.0.5",))
+
+    async def teardown(self, sandbox_id: str, netns_path: str) -> None:
+        self.torn_down.append(sandbox_id)
+
+    async def status(self) -> cri.RuntimeCondition:
+        return cri.RuntimeCondition("NetworkReady", True)
+
+
+async def test_the_pod_network_sets_up_the_sandboxes_namespace(
+    images: DirectoryImages, runtime_root: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, cgroup_root = runtime_root
+    network = DummyNetwork()
+    runtime = RuncRuntime(root=root, images=images, network=network, cgroup_root=cgroup_root)
+    sandbox = sandbox_config(tmp_path)
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    try:
+        assert network.set_up == [(sandbox_id, str(root / "sandboxes" / sandbox_id / "ns" / "net"))]
+        assert (await runtime.pod_sandbox_status(sandbox_id)).ips == ("10.99.0.5",)
+        container_id = await run(
+            runtime, sandbox_id, sandbox, "c", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; grep web /etc/hosts"
+        )
+        status = await exited(runtime, container_id)
+        assert [line for _, line in log_lines(status)] == [b"10.99.0.5/24", b"10.99.0.5\tweb"]
+        await runtime.stop_pod_sandbox(sandbox_id)
+        await runtime.stop_pod_sandbox(sandbox_id)
+        assert network.torn_down == [sandbox_id]  # once: stop is idempotent
+    finally:
+        await runtime.remove_pod_sandbox(sandbox_id)
+        await runtime.close()
+
+
+CHILD_RUNTIME = """
+import asyncio, json, sys
+from pathlib import Path
+from kubelite.kubelet import cri
+from kubelite.kubelet.runtime.runc import RuncRuntime
+from kubelite.kubelet.runtime.runc.records import sandbox_config_from_json
+
+class Images:
+    def layers(self, image): return [Path(p) for p in args["layers"]]
+    def config(self, image): return args["config"]
+
+async def main():
+    runtime = RuncRuntime(root=Path(args["root"]), images=Images(), cgroup_root=args["cgroup_root"])
+    sandbox = sandbox_config_from_json(args["sandbox"])
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    config = cri.ContainerConfig(metadata=cri.ContainerMetadata("c"), image="busybox:latest",
+                                 command=("sh", "-c", "echo hi; sleep 1000"), log_path="c.log")
+    container_id = await runtime.create_container(sandbox_id, config, sandbox)
+    await runtime.start_container(container_id)
+    print(json.dumps([sandbox_id, container_id]))
+
+args = json.loads(sys.argv[1])
+asyncio.run(main())
+"""
+
+
+async def test_after_the_runtimes_process_ends_its_pods_are_found_and_removed(
+    images: DirectoryImages, runtime_root: tuple[Path, str], tmp_path: Path
+) -> None:
+    import json
+    import sys
+
+    from kubelite.kubelet.runtime.runc.records import sandbox_config_to_json
+
+    root, cgroup_root = runtime_root
+    sandbox = sandbox_config(tmp_path)
+    args = {
+        "root": str(root), "cgroup_root": cgroup_root, "sandbox": sandbox_config_to_json(sandbox),
+        "layers": [str(p) for p in images.layers("busybox:latest")], "config": images.config("busybox:latest"),
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD_RUNTIME, json.dumps(args), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await child.communicate()
+    assert child.returncode == 0
+    sandbox_id, container_id = json.loads(out)
+
+    runtime = RuncRuntime(root=root, images=images, cgroup_root=cgroup_root)
+    try:
+        assert [(s.id, s.state) for s in await runtime.list_pod_sandboxes()] == [(sandbox_id, cri.SandboxState.READY)]
+        (found,) = await runtime.list_containers()
+        assert (found.id, found.state) == (container_id, cri.ContainerState.RUNNING)
+        await runtime.stop_pod_sandbox(sandbox_id)
+        status = await runtime.container_status(container_id)
+        assert (status.state, status.exit_code, status.reason) == (cri.ContainerState.EXITED, 255, "Unknown")
+        assert [line for _, line in log_lines(status)] == [b"hi"]
+        await runtime.remove_pod_sandbox(sandbox_id)
+        assert leftovers(root, cgroup_root) == {"mounts": [], "runc": [], "containers": [], "sandboxes": [], "cgroups": []}
+    finally:
+        await runtime.close()
