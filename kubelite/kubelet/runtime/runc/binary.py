@@ -56,15 +56,19 @@ class Runc:
         stdin: int,
         stdout: int,
         stderr: int,
+        console_socket: Path | None = None,
     ) -> None:
+        """Runs in the bundle, where a relative console socket is."""
         log = bundle / "runc.log"
+        console = ["--console-socket", str(console_socket)] if console_socket else []
         proc = await asyncio.create_subprocess_exec(
             *self.command(
-                "create", "--bundle", str(bundle), "--pid-file", str(pid_file), container_id, log=log
+                "create", "--bundle", str(bundle), "--pid-file", str(pid_file), *console, container_id, log=log
             ),
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
+            cwd=bundle,
         )
         if await proc.wait() != 0:
             raise CRIError(f"runc create: {last_error(log)}", "CreateContainerError")

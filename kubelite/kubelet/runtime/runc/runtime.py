@@ -23,6 +23,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -44,6 +45,36 @@ UNKNOWN_EXIT_CODE = 255
 # that escaped into the host's pid namespace can hold the pipes open).
 DRAIN_TIMEOUT = 2.0
 KILL_TIMEOUT = 10.0
+CONSOLE_SOCKET = "console.sock"
+
+
+def console_socket(directory: Path) -> socket.socket:
+    """Where runc create sends a tty container's pty master (--console-socket).
+
+    A socket's path may have 107 bytes at most, less than a container's directory
+    can take: it is bound in the bundle through /proc/self/fd, and runc, which
+    runs in the bundle, is given the bare name."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        server.bind(f"/proc/self/fd/{dirfd}/{CONSOLE_SOCKET}")
+    finally:
+        os.close(dirfd)
+    server.listen(1)
+    return server
+
+
+def receive_terminal(server: socket.socket) -> int:
+    """The master runc sent. runc has connected and sent it before `runc create`
+    returns, so both the connection and the message are waiting: nothing blocks."""
+    server.settimeout(5)
+    connection, _ = server.accept()
+    with connection:
+        connection.settimeout(5)
+        _, fds, _, _ = socket.recv_fds(connection, 1024, 1)
+    if not fds:
+        raise cri.CRIError("runc sent no terminal", "CreateContainerError")
+    return fds[0]
 
 
 @dataclass(slots=True)
@@ -111,7 +142,8 @@ class RuncRuntime:
             await self._recover(records.load_container(path), path.parent)
 
     async def _recover(self, record: ContainerRecord, directory: Path) -> None:
-        live = LiveContainer(record, directory, ContainerIO(directory, stdin=record.stdin))
+        io = ContainerIO(directory, stdin=record.stdin, tty=record.tty)
+        live = LiveContainer(record, directory, io)
         self._containers[record.id] = live
         if record.state == cri.ContainerState.EXITED:
             live.exited.set()
@@ -270,11 +302,6 @@ class RuncRuntime:
         sandbox_record = self._sandbox(pod_sandbox_id)
         if sandbox_record.state != cri.SandboxState.READY:
             raise cri.CRIError(f"pod sandbox {pod_sandbox_id} is not ready", "CreateContainerError")
-        if config.tty:
-            raise cri.CRIError(
-                "containers with a terminal (tty) are not supported by the runc runtime yet",
-                "CreateContainerConfigError",
-            )
         layers, image_config = bundle.image_of(self.images, config.image)
         container_id = secrets.token_hex(32)
         directory = self._container_dir(container_id)
@@ -293,12 +320,15 @@ class RuncRuntime:
             stop_signal=str(image_config.get("StopSignal") or "SIGTERM"),
             stdin=config.stdin,
             stdin_once=config.stdin_once,
+            tty=config.tty,
             host_pid=sandbox_record.config.host_pid,
             cgroups_path=cgroups.cgroups_path(
                 self.cgroup_root, sandbox_record.config.cgroup_parent, container_id
             ),
         )
-        live = LiveContainer(record, directory, ContainerIO(directory, stdin=config.stdin))
+        live = LiveContainer(
+            record, directory, ContainerIO(directory, stdin=config.stdin, tty=config.tty)
+        )
         try:
             bundle_dir = bundle.make_bundle(
                 directory,
@@ -312,6 +342,7 @@ class RuncRuntime:
                 os.makedirs(os.path.dirname(log_path), exist_ok=True)
             stdin, stdout, stderr = live.io.open_for_create()
             pid_file = directory / "pid"
+            console = console_socket(bundle_dir) if config.tty else None
             try:
                 with subreaper():
                     await self.runc.create(
@@ -321,9 +352,15 @@ class RuncRuntime:
                         stdin=stdin,
                         stdout=stdout,
                         stderr=stderr,
+                        console_socket=Path(CONSOLE_SOCKET) if console else None,
                     )
+                if console is not None:
+                    live.io.adopt_terminal(receive_terminal(console))
             finally:
                 live.io.close_container_fds()
+                if console is not None:
+                    console.close()
+                    (bundle_dir / CONSOLE_SOCKET).unlink(missing_ok=True)
             record.pid = int(pid_file.read_text())
             record.cgroup_paths = self.runc.cgroup_paths(container_id)
         except BaseException:
@@ -508,7 +545,7 @@ class RuncRuntime:
     async def attach(self, container_id: str, *, tty: bool, stdin: bool) -> cri.StreamingProcess:
         await self._load()
         live = self._running(container_id)
-        if tty:
+        if tty and not live.record.tty:
             raise cri.CRIError("the container has no terminal to attach to")
         writer = await live.io.open_stdin() if stdin else None
 

@@ -8,6 +8,11 @@ the container asked for it, is a FIFO it reads; the runtime holds one writer ope
 for the container's life (closed after the first attach with stdin_once), and each
 attach with stdin writes through a writer of its own.
 
+A container with a terminal (tty) has none of these: runc hands the pty's master
+over a console socket at create, and the master is its stdout (logged as stdout, as
+containerd does) and its stdin. The master lives in the runtime's process only, so
+a tty container's terminal does not survive a restart of the runtime's process.
+
 The pump reads both streams from the event loop (no thread), writes each line to the
 log in the CRI format (cri_log) and copies the raw bytes to the attached clients.
 """
@@ -15,7 +20,10 @@ log in the CRI format (cri_log) and copies the raw bytes to the attached clients
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import struct
+import termios
 from pathlib import Path
 
 from kubelite.kubelet.runtime.runc.cri_log import LogWriter
@@ -24,9 +32,11 @@ STREAMS = ("stdout", "stderr")
 
 
 class ContainerIO:
-    def __init__(self, directory: Path, *, stdin: bool) -> None:
+    def __init__(self, directory: Path, *, stdin: bool, tty: bool = False) -> None:
         self.directory = directory
         self.has_stdin = stdin
+        self.tty = tty
+        self._master: int | None = None
         self._read_fds: dict[str, int] = {}
         self._container_fds: list[int] = []
         self._stdin_fd: int | None = None
@@ -39,7 +49,11 @@ class ContainerIO:
 
     def open_for_create(self) -> tuple[int, int, int]:
         """Makes the FIFOs and returns the fds runc create passes to the container:
-        stdin (or /dev/null), stdout, stderr."""
+        stdin (or /dev/null), stdout, stderr. With a tty, runc's own stdio is
+        /dev/null: the container's is the terminal (adopt_terminal)."""
+        if self.tty:
+            self._container_fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+            return self._container_fds[0], self._container_fds[1], self._container_fds[2]
         for name in STREAMS + (("stdin",) if self.has_stdin else ()):
             if not self.fifo(name).exists():
                 os.mkfifo(self.fifo(name), 0o600)
@@ -57,6 +71,18 @@ class ContainerIO:
             stdin = os.open(os.devnull, os.O_RDONLY)
         self._container_fds.insert(0, stdin)
         return self._container_fds[0], self._container_fds[1], self._container_fds[2]
+
+    def adopt_terminal(self, master: int) -> None:
+        """Takes the pty master runc sent: its output is stdout; stderr is empty."""
+        self._master = master
+        self._read_fds["stdout"] = os.dup(master)
+        os.set_blocking(self._read_fds["stdout"], False)
+        if self.has_stdin:
+            self._stdin_fd = os.dup(master)
+
+    def resize(self, width: int, height: int) -> None:
+        if self._master is not None:
+            fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
     def close_container_fds(self) -> None:
         for fd in self._container_fds:
@@ -135,7 +161,10 @@ class ContainerIO:
         if self._stdin_fd is None:
             return None
         loop = asyncio.get_running_loop()
-        fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+        if self._master is not None:
+            fd = os.dup(self._master)
+        else:
+            fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
         pipe = os.fdopen(fd, "wb", buffering=0)
         transport, protocol = await loop.connect_write_pipe(
             lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), pipe
@@ -157,6 +186,9 @@ class ContainerIO:
         self._read_fds.clear()
         self.close_container_fds()
         self.close_stdin()
+        if self._master is not None:
+            os.close(self._master)
+            self._master = None
         if self._log is not None:
             self._log.close()
         for subscriber in self._subscribers:

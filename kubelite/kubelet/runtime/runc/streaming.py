@@ -7,8 +7,9 @@
   copies between its terminal and the container's, and forwards a resize when it
   gets SIGWINCH, reading the size from its own terminal, which resize() sets.
   A pty master reads EIO once the slave side is gone; that is the end of the output.
-- AttachProcess: the container's live output and, if it was made with stdin, a
-  writer to its stdin; wait() is the container's exit, kill() detaches.
+- AttachProcess: the container's live output (one stream with a terminal) and, if
+  it was made with stdin, a writer to its stdin; wait() is the container's exit,
+  kill() detaches, resize() sizes the container's terminal.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ class AttachProcess:
     ) -> None:
         self._io = io
         self._exited = exited
-        self._subscriber = io.subscribe(stderr=True)
+        self._subscriber = io.subscribe(stderr=not io.tty)
         self.stdout = self._subscriber["stdout"]
         self.stderr: asyncio.StreamReader | None = self._subscriber.get("stderr")
         self.stdin = stdin
@@ -165,7 +166,7 @@ class AttachProcess:
         return await self._exited()
 
     def resize(self, width: int, height: int) -> None:
-        pass  # containers run without a terminal here
+        self._io.resize(width, height)  # a no-op without a terminal
 
     async def kill(self) -> None:
         """Detaches: the container runs on."""

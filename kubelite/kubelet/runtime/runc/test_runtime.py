@@ -235,6 +235,32 @@ async def test_attach_sees_live_output_and_feeds_stdin(runtime: RuncRuntime, tmp
     assert status.exit_code == 9
 
 
+async def test_a_container_with_a_terminal_is_attached_to_and_resized(runtime: RuncRuntime, tmp_path: Path) -> None:
+    sandbox = sandbox_config(tmp_path)
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    container_id = await run(
+        runtime, sandbox_id, sandbox, "c", "sh", "-c",
+        'tty; until [ "$(stty size)" = "30 90" ]; do sleep 0.02; done; read line; echo got $line',
+        tty=True, stdin=True,
+    )
+    process = await runtime.attach(container_id, tty=True, stdin=True)
+    assert process.stderr is None and process.stdin is not None
+    log = tmp_path / "pods" / "web" / "c" / "0.log"
+
+    async def first_line_logged() -> bool:
+        return log.exists() and b"/dev/pts/0" in log.read_bytes()
+
+    await until(first_line_logged)  # the terminal echoes what we type: type after it
+    process.resize(90, 30)
+    process.stdin.write(b"xyz\n")
+    await process.stdin.drain()
+    assert await asyncio.wait_for(process.wait(), 10) == 0
+    status = await runtime.container_status(container_id)
+    lines = log_lines(status)
+    assert {stream for stream, _ in lines} == {"stdout"}
+    assert lines[0][1].rstrip() == b"/dev/pts/0" and lines[-1][1].rstrip() == b"got xyz"
+
+
 async def test_port_forward_reaches_a_server_inside_the_pod(runtime: RuncRuntime, tmp_path: Path) -> None:
     sandbox = sandbox_config(tmp_path)
     sandbox_id = await runtime.run_pod_sandbox(sandbox)
