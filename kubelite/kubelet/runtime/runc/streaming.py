@@ -28,13 +28,24 @@ from pathlib import Path
 from kubelite.kubelet.runtime.runc.stdio import ContainerIO
 
 
-def _kill_inside(pid_file: Path) -> None:
+def _kill_inside(pid_file: Path) -> bool:
     try:
         pid = int(pid_file.read_text())
     except (OSError, ValueError):
-        return
+        return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    return True
+
+
+async def _kill(proc: asyncio.subprocess.Process, pid_file: Path) -> None:
+    """Kills the process inside and lets runc reap it. runc itself is killed only if
+    it has not started the process yet: killed later, it would leave its child to
+    the node's init, and the container's pid namespace could not end until that
+    init reaps it."""
+    if proc.returncode is None and not _kill_inside(pid_file):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
 
 
 class ExecProcess:
@@ -55,11 +66,7 @@ class ExecProcess:
         pass  # no terminal
 
     async def kill(self) -> None:
-        if self._proc.returncode is None:
-            _kill_inside(self._pid_file)
-            # runc itself too, in case the process had not started yet
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
+        await _kill(self._proc, self._pid_file)
         await self.wait()
 
 
@@ -131,10 +138,7 @@ class TtyExecProcess:
                 self._proc.send_signal(signal.SIGWINCH)
 
     async def kill(self) -> None:
-        if self._proc.returncode is None:
-            _kill_inside(self._pid_file)
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
+        await _kill(self._proc, self._pid_file)
         await self.wait()
         self.close()
 
