@@ -25,10 +25,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyroute2 import IPRoute  # type: ignore[import-untyped]
-
 from kubelite.kubelet import cri
-from kubelite.kubelet.runtime.runc import mounts
+from kubelite.kubelet.runtime.runc import mounts, netns
 
 SHM_SIZE = 64 * 1024 * 1024
 NAMESPACES = ("net", "ipc", "uts")
@@ -59,14 +57,8 @@ async def make_namespaces(
         remove_namespaces(sandbox_dir)
         raise cri.CRIError(f"making the pod's namespaces: {err.decode(errors='replace').strip()}")
     if "net" in paths:
-        await asyncio.to_thread(_loopback_up, str(paths["net"]))
+        await asyncio.to_thread(netns.run_in, str(paths["net"]), lambda: netns.bring_up("lo"))
     return {kind: str(path) for kind, path in paths.items()}
-
-
-def _loopback_up(netns: str) -> None:
-    with IPRoute(netns=netns) as ipr:
-        (index,) = ipr.link_lookup(ifname="lo")
-        ipr.link("set", index=index, state="up")
 
 
 def remove_namespaces(sandbox_dir: Path) -> None:
