@@ -228,9 +228,13 @@ class RuncRuntime:
         record = self._sandboxes.get(pod_sandbox_id)
         if record is None:
             return
-        for live in list(self._containers.values()):
-            if live.record.sandbox_id == pod_sandbox_id:
-                await self.stop_container(live.record.id, 0)
+        await asyncio.gather(
+            *(
+                self.stop_container(live.record.id, 0)
+                for live in list(self._containers.values())
+                if live.record.sandbox_id == pod_sandbox_id
+            )
+        )
         directory = self._sandbox_dir(pod_sandbox_id)
         if record.network_ready and self.network is not None:
             await self.network.teardown(pod_sandbox_id, record.netns)
