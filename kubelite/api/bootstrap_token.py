@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import hashlib
+import hmac
+import json
 import math
 import re
 from typing import Any
@@ -98,3 +101,47 @@ def token_secret(token: str, *, ttl: datetime.timedelta, description: str,
     return {"apiVersion": "v1", "kind": "Secret", "type": SECRET_TYPE,
             "metadata": {"name": SECRET_PREFIX + token_id, "namespace": NAMESPACE},
             "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+# Token discovery (kubeadm's): the kube-public/cluster-info ConfigMap holds a kubeconfig
+# with the cluster's CA, signed for each signing token as `jws-kubeconfig-<id>`. A
+# joining node that knows a token fetches the ConfigMap anonymously and trusts the CA
+# only if the signature over the kubeconfig holds for its token.
+CLUSTER_INFO_NAMESPACE = "kube-public"
+CLUSTER_INFO_NAME = "cluster-info"
+KUBECONFIG_KEY = "kubeconfig"
+JWS_PREFIX = "jws-kubeconfig-"
+USAGE_SIGNING = "usage-bootstrap-signing"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def detached_signature(content: str, token_id: str, token_value: str) -> str:
+    """A compact JWS (HS256, `kid` the token id) of `content` with the content elided,
+    `header..signature` (RFC 7515 appendix F), as k8s.io/cluster-bootstrap's
+    ComputeDetachedSignature makes it: the key is the token's secret, zero-padded to
+    32 bytes, and the header `{"alg":"HS256","kid":"<id>"}` as go-jose writes it."""
+    key = token_value.encode().ljust(32, b"\0")
+    header = _b64url(json.dumps({"alg": "HS256", "kid": token_id}, separators=(",", ":")).encode())
+    signing_input = f"{header}.{_b64url(content.encode())}".encode()
+    signature = hmac.new(key, signing_input, hashlib.sha256).digest()
+    return f"{header}..{_b64url(signature)}"
+
+
+def signature_holds(signature: str, content: str, token_id: str, token_value: str) -> bool:
+    return hmac.compare_digest(signature, detached_signature(content, token_id, token_value))
+
+
+def signs(secret: Obj, now: datetime.datetime) -> tuple[str, str] | None:
+    """(id, secret) of a token that may sign cluster-info: well named, unexpired,
+    with usage-bootstrap-signing (upstream's validateSecretForSigning)."""
+    token_id = secret_data(secret, ID_KEY)
+    token_value = secret_data(secret, SECRET_KEY)
+    name = str((secret.get("metadata") or {}).get("name", ""))
+    if not token_id or not token_value or name != SECRET_PREFIX + token_id:
+        return None
+    if has_expired(secret, now) or secret_data(secret, USAGE_SIGNING) != "true":
+        return None
+    return token_id, token_value

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 
+from kubelite.api import bootstrap_token
 from kubelite.api.bootstrap_token import groups_of, has_expired, secret_data
 
 NOW = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.UTC)
@@ -52,3 +53,18 @@ def test_groups_outside_the_bootstrappers_are_refused(extra: str) -> None:
 
 def test_data_that_is_not_base64_reads_as_empty() -> None:
     assert secret_data({"data": {"token-id": "!!!"}}, "token-id") == ""
+
+
+# cluster-bootstrap's jws_test.go: the same content, id and secret give the same bytes
+@pytest.mark.parametrize(("content", "secret", "signature"), [
+    ("Hello from the other side. I must have called a thousand times.", "my voice is my passcode",
+     "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8"),
+    ("", "my voice is my passcode",
+     "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..7Ui1ALizW4jXphVUB7xUqC9vLYLL9RZeOFfVLoB7Tgk"),
+    ("Hello from the other side. I must have called a thousand times.", "",
+     "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..UfkqvDGiIFxrMnFseDj9LYJOLNrvjW8aHhF71mvvAs8"),
+], ids=["content", "empty-content", "empty-secret"])
+def test_detached_signatures_match_cluster_bootstraps(content: str, secret: str, signature: str) -> None:
+    assert bootstrap_token.detached_signature(content, "joshua", secret) == signature
+    assert bootstrap_token.signature_holds(signature, content, "joshua", secret)
+    assert not bootstrap_token.signature_holds(signature + "foo", content, "joshua", secret)

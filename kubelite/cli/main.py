@@ -699,6 +699,10 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                                        token=tokens.token(component))
         return Client(transport, field_manager=field_manager)
 
+    # what nodes joining with a bootstrap token read first (kubeadm's cluster-info)
+    from kubelite.cli import cluster_info
+
+    await cluster_info.publish(client(identities.APISERVER, "kubelite"), server.url, tls.ca_pem())
     if "scheduler" not in args.disable:
         from kubelite.scheduler.scheduler import KubeScheduler
 

@@ -31,6 +31,7 @@ from kubelite.controllers.garbagecollector import GarbageCollectorLoop
 from kubelite.controllers.informers import SharedInformers
 from kubelite.controllers.nodeipam import NodeIpamLoop
 from kubelite.controllers.nodelifecycle import NodeLifecycleLoop
+from kubelite.controllers.bootstrapsigner import BootstrapSignerLoop
 from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationLoop
 from kubelite.controllers.cronjob import CronJobLoop
 from kubelite.controllers.job import JobLoop
@@ -93,6 +94,7 @@ LOOPS: dict[str, LoopFactory] = {
     "root-ca-cert-publisher": RootCACertPublisherLoop,
     "clusterrole-aggregation": ClusterRoleAggregationLoop,
     "tokencleaner": TokenCleanerLoop,
+    "bootstrapsigner": BootstrapSignerLoop,
     "csrsigning": CSRSigningLoop,
     "csrapproving": CSRApprovingLoop,
     "csrcleaner": CSRCleanerLoop,

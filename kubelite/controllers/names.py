@@ -10,5 +10,5 @@ LOOP_NAMES = ("garbagecollector", "deployment", "daemonset", "replicaset", "repl
               "persistentvolume-binder", "local-path-provisioner", "resourcequota",
               "nodeipam", "nodelifecycle", "taint-eviction-controller", "endpointslicemirroring",
               "horizontalpodautoscaling", "root-ca-cert-publisher", "clusterrole-aggregation",
-              "tokencleaner", "csrsigning", "csrapproving", "csrcleaner")
+              "tokencleaner", "bootstrapsigner", "csrsigning", "csrapproving", "csrcleaner")
 GC_LOOP = "garbagecollector"  # the API server adds deletion finalizers only when it runs

@@ -75,3 +75,28 @@ class Hooks(Protocol):
         None on success, else the error message of the FailedPostStartHook /
         FailedPreStopHook event."""
         ...
+
+
+class RunningPods(Protocol):
+    """What the kubelet's own HTTPS server (logs, exec, attach, port-forward, stats)
+    asks the pod workers: which runtime objects a pod and its containers are now."""
+
+    def sandbox_id(self, namespace: str, pod_name: str, pod_uid: str = "") -> str | None:
+        """The pod's running sandbox, or None (unknown pod, or not started)."""
+        ...
+
+    def container_id(self, namespace: str, pod_name: str, container: str, pod_uid: str = "") -> str | None:
+        """The id of the container's newest instance (running or exited), or None."""
+        ...
+
+    def log_path(
+        self, namespace: str, pod_name: str, container: str, *, previous: bool = False
+    ) -> str | None:
+        """The container's log file (CRI format): the current instance's, or with
+        `previous` the one before it (kubectl logs --previous); None if there is none."""
+        ...
+
+    def pods(self) -> list[Obj]:
+        """The pods the kubelet runs, with their status as it last reported them
+        (the kubelet's GET /pods)."""
+        ...

@@ -8,7 +8,8 @@ request's credentials names its user. Every named user gets `system:authenticate
   token is never taken for an anonymous request (union.NewFailOnError);
 - a request with no credentials is the anonymous user, but only on the paths
   anonymous access is allowed for (upstream's AnonymousAuthConfig conditions;
-  kubelite allows /healthz, /livez, /readyz and /version), else 401.
+  kubelite allows /healthz, /livez, /readyz, /version and kube-public's cluster-info,
+  which a node joining with a bootstrap token reads first), else 401.
 
 Bearer tokens are read from `Authorization: Bearer <token>` as bearertoken.go does;
 a token authenticator implements TokenAuthenticator and is wrapped by
@@ -31,7 +32,10 @@ from kubelite.machinery import errors
 
 log = logging.getLogger(__name__)
 
-ANONYMOUS_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+ANONYMOUS_PATHS = ("/healthz", "/livez", "/readyz", "/version",
+                   # a joining node's first read, before it trusts the server (kubeadm's
+                   # token discovery; RBAC lets system:anonymous get only that object)
+                   "/api/v1/namespaces/kube-public/configmaps/cluster-info")
 
 
 class TokenAuthenticator(Protocol):

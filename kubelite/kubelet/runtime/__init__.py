@@ -1,1 +1,1 @@
-"""Container runtimes behind cri.RuntimeService: one subpackage or module each."""
+"""The container runtimes behind cri.py: `host` (host processes), `runc` (OCI containers)."""
