@@ -13,8 +13,10 @@ over a console socket at create, and the master is its stdout (logged as stdout,
 containerd does) and its stdin. The master lives in the runtime's process only, so
 a tty container's terminal does not survive a restart of the runtime's process.
 
-The pump reads both streams from the event loop (no thread), writes each line to the
-log in the CRI format (cri_log) and copies the raw bytes to the attached clients.
+The FIFOs are read from the event loop (no thread); each stream's bytes go to the
+attached clients as they come and to the CRI log through kubelite/kubelet/logs'
+`pump` (entries per line, 16 KiB pieces, rotation by size), the writer every
+runtime shares.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import struct
 import termios
 from pathlib import Path
 
-from kubelite.kubelet.runtime.runc.cri_log import LogWriter
+from kubelite.kubelet.logs.writer import LogFile, pump
 
 STREAMS = ("stdout", "stderr")
 
@@ -42,7 +44,9 @@ class ContainerIO:
         self._stdin_fd: int | None = None
         self._subscribers: list[dict[str, asyncio.StreamReader]] = []
         self._eof = {name: asyncio.Event() for name in STREAMS}
-        self._log: LogWriter | None = None
+        self._log: LogFile | None = None
+        self._log_streams: dict[str, asyncio.StreamReader] = {}
+        self._log_pumps: list[asyncio.Task[None]] = []
 
     def fifo(self, name: str) -> Path:
         return self.directory / name
@@ -102,11 +106,17 @@ class ContainerIO:
 
     def start_pump(self, log_path: str) -> None:
         loop = asyncio.get_running_loop()
-        self._log = LogWriter(log_path) if log_path else None
+        if log_path:
+            self._log = LogFile(Path(log_path))
+            for name in STREAMS:
+                self._log_streams[name] = asyncio.StreamReader()
+                self._log_pumps.append(
+                    asyncio.create_task(pump(self._log_streams[name], name, self._log))
+                )
         for name in STREAMS:
             fd = self._read_fds.get(name)
             if fd is None:
-                self._eof[name].set()
+                self._end(name)
                 continue
             loop.add_reader(fd, self._on_readable, name, fd)
 
@@ -116,10 +126,10 @@ class ContainerIO:
         except BlockingIOError:
             return
         except OSError:
-            data = b""
+            data = b""  # EIO: a terminal's other side is gone
         if data:
-            if self._log is not None:
-                self._log.write(name, data)
+            if name in self._log_streams:
+                self._log_streams[name].feed_data(data)
             for subscriber in self._subscribers:
                 if name in subscriber:
                     subscriber[name].feed_data(data)
@@ -127,20 +137,28 @@ class ContainerIO:
         asyncio.get_running_loop().remove_reader(fd)
         os.close(fd)
         self._read_fds.pop(name, None)
-        if self._log is not None:
-            self._log.flush(name)
+        self._end(name)
+
+    def _end(self, name: str) -> None:
+        if name in self._log_streams:
+            self._log_streams[name].feed_eof()
         for subscriber in self._subscribers:
             if name in subscriber:
                 subscriber[name].feed_eof()
         self._eof[name].set()
-        if all(event.is_set() for event in self._eof.values()) and self._log is not None:
-            self._log.close()
 
     async def drained(self) -> None:
         """Both streams reached end of file (the container and all its processes
-        are gone) and everything is in the log."""
+        are gone) and everything is in the log, which is then closed."""
         for event in self._eof.values():
             await event.wait()
+        await asyncio.gather(*self._log_pumps)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None and all(task.done() for task in self._log_pumps):
+            self._log.close()
+            self._log = None
 
     def subscribe(self, *, stderr: bool) -> dict[str, asyncio.StreamReader]:
         """Live output from now on; streams already at EOF are at EOF at once."""
@@ -182,15 +200,17 @@ class ContainerIO:
         for name, fd in list(self._read_fds.items()):
             loop.remove_reader(fd)
             os.close(fd)
-            self._eof[name].set()
+            self._end(name)
         self._read_fds.clear()
         self.close_container_fds()
         self.close_stdin()
         if self._master is not None:
             os.close(self._master)
             self._master = None
-        if self._log is not None:
-            self._log.close()
+        # the pumps write what they hold and end; the log closes after them
+        for task in self._log_pumps:
+            task.add_done_callback(lambda _: self._close_log())
+        self._close_log()
         for subscriber in self._subscribers:
             for reader in subscriber.values():
                 reader.feed_eof()

@@ -20,7 +20,7 @@ from kubelite.kubelet.runtime.runc.conftest import (
 
 pytestmark = requires_runc
 
-CRI_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) (F|P) (.*)$")
+CRI_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z (stdout|stderr) (F|P) (.*)$")
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
@@ -63,7 +63,7 @@ def log_lines(status: cri.ContainerStatus) -> list[tuple[str, bytes]]:
     for line in Path(status.log_path).read_bytes().splitlines():
         match = CRI_LINE.match(line)
         assert match, line
-        lines.append((match.group(1).decode(), match.group(3)))
+        lines.append((match.group(2).decode(), match.group(4)))
     return lines
 
 
