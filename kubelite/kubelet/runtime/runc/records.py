@@ -138,3 +138,36 @@ def load_container(path: Path) -> ContainerRecord:
     data["metadata"] = cri.ContainerMetadata(**data["metadata"])
     data["state"] = cri.ContainerState(data["state"])
     return ContainerRecord(**data)
+
+
+def sandbox_status(record: SandboxRecord) -> cri.PodSandboxStatus:
+    return cri.PodSandboxStatus(
+        id=record.id,
+        metadata=record.config.metadata,
+        state=record.state,
+        created_at=record.created_at,
+        ips=record.ips,
+        host_network=record.config.host_network,
+        labels=record.config.labels,
+        annotations=record.config.annotations,
+    )
+
+
+def container_status(record: ContainerRecord) -> cri.ContainerStatus:
+    return cri.ContainerStatus(
+        id=record.id,
+        pod_sandbox_id=record.sandbox_id,
+        metadata=record.metadata,
+        state=record.state,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        exit_code=record.exit_code,
+        image=record.image,
+        image_ref=record.image,
+        reason=record.reason,
+        message=record.message,
+        labels=record.labels,
+        annotations=record.annotations,
+        log_path=record.log_path,
+    )

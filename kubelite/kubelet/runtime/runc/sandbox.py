@@ -27,6 +27,7 @@ from pathlib import Path
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc import mounts, netns
+from kubelite.kubelet.runtime.runc.spec import SandboxView
 
 SHM_SIZE = 64 * 1024 * 1024
 NAMESPACES = ("net", "ipc", "uts")
@@ -137,3 +138,21 @@ def write_pod_files(
         "/etc/hostname": str(sandbox_dir / "hostname"),
         "/etc/resolv.conf": str(resolv),
     }
+
+
+def container_view(sandbox_dir: Path, config: cri.PodSandboxConfig) -> SandboxView:
+    """What the pod's containers join and mount."""
+    return SandboxView(
+        net_path=None if config.host_network else str(namespace_path(sandbox_dir, "net")),
+        ipc_path=None if config.host_ipc else str(namespace_path(sandbox_dir, "ipc")),
+        uts_path=None if config.host_network else str(namespace_path(sandbox_dir, "uts")),
+        hostname=pod_hostname(config),
+        host_pid=config.host_pid,
+        sysctls=config.sysctls,
+        files={
+            "/etc/hosts": str(sandbox_dir / "hosts"),
+            "/etc/hostname": str(sandbox_dir / "hostname"),
+            "/etc/resolv.conf": str(sandbox_dir / "resolv.conf"),
+            "/dev/shm": "/dev/shm" if config.host_ipc else str(sandbox_dir / "shm"),
+        },
+    )

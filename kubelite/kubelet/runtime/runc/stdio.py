@@ -24,13 +24,16 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 import struct
 import termios
 from pathlib import Path
 
+from kubelite.kubelet.cri import CRIError
 from kubelite.kubelet.logs.writer import LogFile, pump
 
 STREAMS = ("stdout", "stderr")
+CONSOLE_SOCKET = "console.sock"
 
 
 class ContainerIO:
@@ -215,3 +218,32 @@ class ContainerIO:
             for reader in subscriber.values():
                 reader.feed_eof()
         self._subscribers.clear()
+
+
+def console_socket(directory: Path) -> socket.socket:
+    """Where runc create sends a tty container's pty master (--console-socket).
+
+    A socket's path may have 107 bytes at most, less than a container's directory
+    can take: it is bound in the bundle through /proc/self/fd, and runc, which
+    runs in the bundle, is given the bare name."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        server.bind(f"/proc/self/fd/{dirfd}/{CONSOLE_SOCKET}")
+    finally:
+        os.close(dirfd)
+    server.listen(1)
+    return server
+
+
+def receive_terminal(server: socket.socket) -> int:
+    """The master runc sent. runc has connected and sent it before `runc create`
+    returns, so both the connection and the message are waiting: nothing blocks."""
+    server.settimeout(5)
+    connection, _ = server.accept()
+    with connection:
+        connection.settimeout(5)
+        _, fds, _, _ = socket.recv_fds(connection, 1024, 1)
+    if not fds:
+        raise CRIError("runc sent no terminal", "CreateContainerError")
+    return fds[0]

@@ -18,14 +18,74 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import secrets
 import signal
 import struct
+import subprocess
 import termios
 import tty
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from kubelite.kubelet import cri
+from kubelite.kubelet.runtime.runc.binary import Runc
 from kubelite.kubelet.runtime.runc.stdio import ContainerIO
+
+
+def _exec_command(
+    runc: Runc, container_id: str, cmd: Sequence[str], pid_file: Path, *, tty: bool
+) -> list[str]:
+    if not cmd:
+        raise cri.CRIError("exec needs a command")
+    flags = ["--tty"] if tty else []
+    return runc.command("exec", "--pid-file", str(pid_file), *flags, container_id, *cmd)
+
+
+def _pid_file(directory: Path) -> Path:
+    return directory / f"exec-{secrets.token_hex(8)}.pid"
+
+
+async def exec_sync(
+    runc: Runc, container_id: str, directory: Path, cmd: Sequence[str], timeout: float
+) -> cri.ExecSyncResult:
+    """Runs cmd in the container and collects its output; a timeout (0: none) kills
+    it and raises CRIError with reason "Timeout"."""
+    pid_file = _pid_file(directory)
+    proc = await asyncio.create_subprocess_exec(
+        *_exec_command(runc, container_id, cmd, pid_file, tty=False),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process = ExecProcess(proc, pid_file)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout if timeout > 0 else None)
+    except TimeoutError:
+        await process.kill()
+        raise cri.CRIError(f"command {list(cmd)!r} timed out after {timeout}s", "Timeout") from None
+    return cri.ExecSyncResult(stdout=out, stderr=err, exit_code=await process.wait())
+
+
+async def start_exec(
+    runc: Runc, container_id: str, directory: Path, cmd: Sequence[str], *, tty: bool, stdin: bool
+) -> ExecProcess | TtyExecProcess:
+    pid_file = _pid_file(directory)
+    command = _exec_command(runc, container_id, cmd, pid_file, tty=tty)
+    if tty:
+
+        async def spawn(terminal: int) -> asyncio.subprocess.Process:
+            return await asyncio.create_subprocess_exec(
+                *command, stdin=terminal, stdout=terminal, stderr=terminal
+            )
+
+        return await TtyExecProcess.start(spawn, pid_file, stdin=stdin)
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    return ExecProcess(proc, pid_file)
 
 
 def _kill_inside(pid_file: Path) -> bool:
