@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import time
@@ -37,6 +38,8 @@ from kubelite.kubelet.runtime.runc.stdio import (
     console_socket,
     receive_terminal,
 )
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_EXIT_CODE = 255
 # How long an exited container's output may take to drain into its log (a process
@@ -81,7 +84,11 @@ class Containers:
     async def recover(self) -> None:
         """Takes over the containers an earlier runtime left under the root."""
         for path in sorted(self.root.glob("*/container.json")):
-            record = records.load_container(path)
+            try:
+                record = records.load_container(path)
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                log.warning("skipping the unreadable container record %s: %s", path, err)
+                continue
             live = LiveContainer(record, path.parent, ContainerIO(path.parent, stdin=record.stdin, tty=record.tty))
             self.live[record.id] = live
             if record.state == cri.ContainerState.EXITED:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shutil
 import time
@@ -31,6 +32,8 @@ from kubelite.kubelet.runtime.runc.bundle import ImageLayers
 from kubelite.kubelet.runtime.runc.containers import Containers, LiveContainer
 from kubelite.kubelet.runtime.runc.records import SandboxRecord
 from kubelite.kubelet.runtime.runc.streaming import AttachProcess
+
+log = logging.getLogger(__name__)
 
 
 class RuncRuntime:
@@ -53,6 +56,7 @@ class RuncRuntime:
         )
         self._sandboxes: dict[str, SandboxRecord] = {}
         self._loaded = False
+        self._loading = asyncio.Lock()
 
     async def close(self) -> None:
         """Lets go of the containers without stopping them: watchers and log pumps end,
@@ -64,16 +68,27 @@ class RuncRuntime:
         self._loaded = False
 
     async def _load(self) -> None:
-        """Reads what an earlier runtime left under the root, once."""
+        """Reads what an earlier runtime left under the root, once (and every caller
+        waits for it: none sees half of it)."""
         if self._loaded:
             return
-        self._loaded = True
-        for directory in (self.root / "sandboxes", self.root / "containers", self.root / "runc"):
-            directory.mkdir(parents=True, exist_ok=True)
-        for path in sorted((self.root / "sandboxes").glob("*/sandbox.json")):
-            record = records.load_sandbox(path)
-            self._sandboxes[record.id] = record
-        await self.containers.recover()
+        async with self._loading:
+            if self._loaded:
+                return
+            for directory in (self.root / "sandboxes", self.root / "containers", self.root / "runc"):
+                directory.mkdir(parents=True, exist_ok=True)
+            for path in sorted((self.root / "sandboxes").glob("*/sandbox.json")):
+                try:
+                    record = records.load_sandbox(path)
+                except (OSError, ValueError, KeyError, TypeError) as err:
+                    log.warning("skipping the unreadable sandbox record %s: %s", path, err)
+                    continue
+                if record.state == cri.SandboxState.READY and not sandbox.namespaces_alive(path.parent, record.config):
+                    # the node rebooted: the namespaces (bind mounts) are gone
+                    record.state = cri.SandboxState.NOTREADY
+                self._sandboxes[record.id] = record
+            await self.containers.recover()
+            self._loaded = True
 
     def _sandbox_dir(self, sandbox_id: str) -> Path:
         return self.root / "sandboxes" / sandbox_id

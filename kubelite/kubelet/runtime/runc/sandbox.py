@@ -67,6 +67,13 @@ def remove_namespaces(sandbox_dir: Path) -> None:
         mounts.unmount(namespace_path(sandbox_dir, kind))
 
 
+def namespaces_alive(sandbox_dir: Path, config: cri.PodSandboxConfig) -> bool:
+    """Whether the pod's namespaces are still mounted (a reboot unmounts them)."""
+    if config.host_network and config.host_ipc:
+        return True
+    return bool(mounts.mounted_under(sandbox_dir / "ns"))
+
+
 def mount_shm(sandbox_dir: Path) -> Path:
     shm = sandbox_dir / "shm"
     shm.mkdir(exist_ok=True)

@@ -181,17 +181,26 @@ class TtyExecProcess:
             self._stop_reading()
 
     def _stop_reading(self) -> None:
+        """The terminal's other side is gone (or we are closing): nothing more can be
+        read or written, so the master goes too."""
         if self._reading:
             self._reading = False
             asyncio.get_running_loop().remove_reader(self._master)
             self.stdout.feed_eof()
+        if self._master >= 0:
+            os.close(self._master)
+            self._master = -1
 
     async def wait(self) -> int:
         code = await self._proc.wait()
         self._pid_file.unlink(missing_ok=True)
+        if self.stdin is not None:
+            self.stdin.close()
         return code
 
     def resize(self, width: int, height: int) -> None:
+        if self._master < 0:
+            return
         fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -204,9 +213,6 @@ class TtyExecProcess:
 
     def close(self) -> None:
         self._stop_reading()
-        if self._master >= 0:
-            os.close(self._master)
-            self._master = -1
 
 
 class AttachProcess:

@@ -518,3 +518,22 @@ async def test_after_the_runtimes_process_ends_its_pods_are_found_and_removed(
         assert leftovers(root, cgroup_root) == {"mounts": [], "runc": [], "containers": [], "sandboxes": [], "cgroups": []}
     finally:
         await runtime.close()
+
+
+async def test_a_sandbox_whose_namespaces_are_gone_is_not_ready(
+    runtime: RuncRuntime, images: DirectoryImages, runtime_root: tuple[Path, str], tmp_path: Path
+) -> None:
+    from kubelite.kubelet.runtime.runc import mounts
+
+    root, cgroup_root = runtime_root
+    sandbox_id = await runtime.run_pod_sandbox(sandbox_config(tmp_path))
+    await runtime.close()
+    for kind in ("net", "ipc", "uts"):  # as a reboot leaves them
+        mounts.unmount(root / "sandboxes" / sandbox_id / "ns" / kind)
+    again = RuncRuntime(root=root, images=images, cgroup_root=cgroup_root)
+    try:
+        assert (await again.pod_sandbox_status(sandbox_id)).state == cri.SandboxState.NOTREADY
+        await again.remove_pod_sandbox(sandbox_id)
+        assert leftovers(root, cgroup_root)["sandboxes"] == []
+    finally:
+        await again.close()
