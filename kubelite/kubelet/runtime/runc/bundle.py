@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc import mounts
-from kubelite.kubelet.runtime.runc.spec import Device, SandboxView, build_spec
+from kubelite.kubelet.runtime.runc.spec import ALL_CAPABILITIES, Device, SandboxView, build_spec
 from kubelite.kubelet.runtime.runc.users import lookup_user
 
 
@@ -95,6 +95,7 @@ def make_bundle(
             user=user,
             cgroups_path=cgroups_path,
             host_devices=host_devices() if security.privileged else (),
+            available_capabilities=current_capabilities(),
         )
         (bundle / "config.json").write_text(json.dumps(spec))
     except BaseException:
@@ -107,6 +108,16 @@ def remove_bundle(directory: Path) -> None:
     """Unmounts the rootfs and removes the container's directory."""
     mounts.unmount(rootfs_of(directory))
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def current_capabilities() -> list[str]:
+    """The effective capabilities of the runtime's own process (/proc/self/status)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                mask = int(line.split()[1], 16)
+                return [name for bit, name in enumerate(ALL_CAPABILITIES) if mask >> bit & 1]
+    return list(ALL_CAPABILITIES)
 
 
 def host_devices() -> list[Device]:

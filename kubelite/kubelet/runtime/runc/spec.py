@@ -157,11 +157,15 @@ def process_env(
     return [f"{key}={value}" for key, value in merged.items()]
 
 
-def capability_set(caps: cri.Capabilities, *, privileged: bool) -> list[str]:
+def capability_set(
+    caps: cri.Capabilities, *, privileged: bool, available: Sequence[str] = ALL_CAPABILITIES
+) -> list[str]:
     """containerd's default set with the pod spec's adds and drops; "ALL" adds (or
-    drops) every one; a drop wins over an add of the same capability."""
+    drops) every one; a drop wins over an add of the same capability. "Every one" is
+    what the runtime's own process has (`available`, containerd's
+    WithAllCurrentCapabilities): a container cannot be given more than that."""
     if privileged:
-        return list(ALL_CAPABILITIES)
+        return list(available)
 
     def canonical(name: str) -> str:
         name = name.upper()
@@ -172,7 +176,7 @@ def capability_set(caps: cri.Capabilities, *, privileged: bool) -> list[str]:
     # NET_BIND_SERVICE is that one alone.
     adds = [canonical(c) for c in caps.add_capabilities]
     drops = {canonical(c) for c in caps.drop_capabilities}
-    result = list(ALL_CAPABILITIES) if "CAP_ALL" in adds else list(DEFAULT_CAPABILITIES)
+    result = list(available) if "CAP_ALL" in adds else list(DEFAULT_CAPABILITIES)
     if "CAP_ALL" in drops:
         result = []
     result += [c for c in adds if c != "CAP_ALL" and c not in result]
@@ -246,6 +250,7 @@ def build_spec(
     user: User,
     cgroups_path: str,
     host_devices: Sequence[Device] = (),
+    available_capabilities: Sequence[str] = ALL_CAPABILITIES,
 ) -> Spec:
     """The config.json of one container."""
     security = config.security_context
@@ -254,7 +259,9 @@ def build_spec(
     if not args:
         raise cri.CRIError("no command specified", "CreateContainerConfigError")
     cwd = config.working_dir or image_config.get("WorkingDir") or "/"
-    capabilities = capability_set(security.capabilities, privileged=privileged)
+    capabilities = capability_set(
+        security.capabilities, privileged=privileged, available=available_capabilities
+    )
     process: Spec = {
         "terminal": config.tty,
         "user": {

@@ -537,3 +537,34 @@ async def test_a_sandbox_whose_namespaces_are_gone_is_not_ready(
         assert leftovers(root, cgroup_root)["sandboxes"] == []
     finally:
         await again.close()
+
+
+@pytest.mark.parametrize(
+    "security, script, expected",
+    [
+        (cri.SecurityContext(), "grep CapEff /proc/self/status", b"CapEff:\t00000000a80425fb"),
+        (
+            cri.SecurityContext(privileged=True),
+            "grep CapEff /proc/self/status",
+            # every capability the runtime itself has
+            next(line for line in Path("/proc/self/status").read_bytes().splitlines() if line.startswith(b"CapEff:")),
+        ),
+        (
+            cri.SecurityContext(capabilities=cri.Capabilities(drop_capabilities=("ALL",), add_capabilities=("NET_RAW",))),
+            "grep CapEff /proc/self/status",
+            b"CapEff:\t0000000000002000",
+        ),
+        (cri.SecurityContext(readonly_rootfs=True), "touch /x 2>/dev/null || echo read-only", b"read-only"),
+        (cri.SecurityContext(run_as_user=1000, run_as_group=2000, supplemental_groups=(3000,)), "id", b"uid=1000 gid=2000 groups=2000,3000"),
+        (cri.SecurityContext(), "ls /sys/firmware | wc -l", b"0"),
+    ],
+    ids=["default-capabilities", "privileged-all", "drop-all-add-one", "readonly-rootfs", "run-as-user", "masked-paths"],
+)
+async def test_security_context_is_applied(
+    runtime: RuncRuntime, tmp_path: Path, security: cri.SecurityContext, script: str, expected: bytes
+) -> None:
+    sandbox = sandbox_config(tmp_path)
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    container_id = await run(runtime, sandbox_id, sandbox, "c", "sh", "-c", script, security_context=security)
+    status = await exited(runtime, container_id)
+    assert [line for _, line in log_lines(status)] == [expected]

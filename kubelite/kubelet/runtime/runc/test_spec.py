@@ -121,6 +121,9 @@ def test_host_namespaces_are_not_listed() -> None:
 def test_privileged_gets_every_capability_no_masks_and_writable_sys() -> None:
     spec = spec_of(security_context=cri.SecurityContext(privileged=True))
     assert spec["process"]["capabilities"]["bounding"] == list(ALL_CAPABILITIES)
+    some = ["CAP_CHOWN", "CAP_SYS_ADMIN"]
+    assert capability_set(cri.Capabilities(), privileged=True, available=some) == some
+    assert capability_set(cri.Capabilities(add_capabilities=("ALL",)), privileged=False, available=some) == some
     assert "maskedPaths" not in spec["linux"] and "readonlyPaths" not in spec["linux"]
     assert spec["linux"]["resources"]["devices"] == [{"allow": True, "access": "rwm"}]
     sys_mount = next(m for m in spec["mounts"] if m["destination"] == "/sys")

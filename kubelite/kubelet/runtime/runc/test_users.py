@@ -14,14 +14,14 @@ GROUPS = parse_group("root:x:0:\nstaff:x:50:app,other\napp:x:1001:\nwheel:x:10:r
 @pytest.mark.parametrize(
     "spec, user",
     [
-        ("", User(0, 0, (10,), "root")),
-        ("0", User(0, 0, (10,), "root")),
-        ("1000", User(1000, 1001, (50,), "app")),
-        ("4242", User(4242, 0, (), "")),
-        ("app", User(1000, 1001, (50,), "app")),
-        ("app:10", User(1000, 10, (50,), "app")),
-        ("app:wheel", User(1000, 10, (50,), "app")),
-        ("4242:4242", User(4242, 4242, (), "")),
+        ("", User(0, 0, (0, 10), "root")),
+        ("0", User(0, 0, (0, 10), "root")),
+        ("1000", User(1000, 1001, (1001, 50), "app")),
+        ("4242", User(4242, 0, (0,), "")),
+        ("app", User(1000, 1001, (1001, 50), "app")),
+        ("app:10", User(1000, 10, (10, 50), "app")),
+        ("app:wheel", User(1000, 10, (10, 50), "app")),
+        ("4242:4242", User(4242, 4242, (4242,), "")),
     ],
     ids=["default-root", "uid-0", "known-uid", "unknown-uid", "name", "name-gid",
          "name-group", "unknown-uid-gid"],
@@ -32,7 +32,7 @@ def test_user_resolves_as_containerd_does(spec: str, user: User) -> None:
 
 def test_run_as_group_and_supplemental_groups_apply() -> None:
     user = resolve_user("app", PASSWD, GROUPS, supplemental=(7, 50), run_as_group=3000)
-    assert (user.gid, user.additional_gids) == (3000, (50, 7))
+    assert (user.gid, user.additional_gids) == (3000, (3000, 50, 7))
 
 
 @pytest.mark.parametrize("spec", ["ghost", "app:ghosts"], ids=["user", "group"])

@@ -5,7 +5,7 @@ pkg/oci/spec_opts.go) resolves a user the way here: a numeric uid stands as it i
 (its gid from the rootfs's /etc/passwd if it is listed there, else 0); a name must
 be in /etc/passwd; "user:group" takes the group by number or from /etc/group; the
 additional gids are the groups of /etc/group that list the user by name, plus the
-pod's supplementalGroups. The files are read from the container's rootfs, never
+pod's supplementalGroups, after the primary group itself. The files are read from the container's rootfs, never
 following a symlink out of it.
 """
 
@@ -108,7 +108,10 @@ def resolve_user(
             gid = group.gid
     if run_as_group is not None:
         gid = run_as_group
-    additional = [g.gid for g in groups if name and name in g.members]
+    # the primary group first, as containerd lists it since Kubernetes 1.31's
+    # SupplementalGroupsPolicy work (`id` shows it among the groups)
+    additional = [gid]
+    additional += [g.gid for g in groups if name and name in g.members and g.gid != gid]
     for extra in supplemental:
         if extra not in additional:
             additional.append(extra)
