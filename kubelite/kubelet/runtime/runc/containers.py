@@ -89,7 +89,8 @@ class Containers:
             except (OSError, ValueError, KeyError, TypeError) as err:
                 log.warning("skipping the unreadable container record %s: %s", path, err)
                 continue
-            live = LiveContainer(record, path.parent, ContainerIO(path.parent, stdin=record.stdin, tty=record.tty))
+            io = ContainerIO(path.parent, stdin=record.stdin, stdin_once=record.stdin_once, tty=record.tty)
+            live = LiveContainer(record, path.parent, io)
             self.live[record.id] = live
             if record.state == cri.ContainerState.EXITED:
                 live.exited.set()
@@ -98,7 +99,7 @@ class Containers:
             if state is None or state["status"] == "stopped":
                 self._finish(live, None)
                 continue
-            live.io.reopen(stdin_open=not record.stdin_once)
+            live.io.reopen()
             live.io.start_pump(record.log_path)
             live.watcher = asyncio.create_task(self._watch(live))
 
@@ -135,7 +136,8 @@ class Containers:
             host_pid=pod.config.host_pid,
             cgroups_path=cgroups.cgroups_path(self.cgroup_root, pod.config.cgroup_parent, container_id),
         )
-        live = LiveContainer(record, directory, ContainerIO(directory, stdin=config.stdin, tty=config.tty))
+        io = ContainerIO(directory, stdin=config.stdin, stdin_once=config.stdin_once, tty=config.tty)
+        live = LiveContainer(record, directory, io)
         try:
             bundle_dir = bundle.make_bundle(
                 directory,

@@ -4,9 +4,13 @@ whoever is attached.
 The container's stdout and stderr are named pipes that it holds open read-write, so
 it never gets SIGPIPE while nobody reads (a kubelet restarting): its writes wait in
 the pipe (64 KiB) until the next runtime reopens the FIFOs and pumps on. stdin, when
-the container asked for it, is a FIFO it reads; the runtime holds one writer open
-for the container's life (closed after the first attach with stdin_once), and each
-attach with stdin writes through a writer of its own.
+the container asked for it, is a FIFO it reads, and each attach with stdin writes
+through a writer of its own. A container with stdin but not stdin_once holds its
+stdin read-write too: it never sees end of file, as its stdin is meant to stay open
+for its whole life, across attaches and across restarts of the runtime. With
+stdin_once, the runtime holds the only lasting writer and closes it after the first
+attach, which the container sees as end of file (as it does when the runtime's
+process ends: nobody else can keep it open).
 
 A container with a terminal (tty) has none of these: runc hands the pty's master
 over a console socket at create, and the master is its stdout (logged as stdout, as
@@ -37,9 +41,12 @@ CONSOLE_SOCKET = "console.sock"
 
 
 class ContainerIO:
-    def __init__(self, directory: Path, *, stdin: bool, tty: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, stdin: bool, stdin_once: bool = False, tty: bool = False
+    ) -> None:
         self.directory = directory
         self.has_stdin = stdin
+        self.stdin_once = stdin_once
         self.tty = tty
         self._master: int | None = None
         self._read_fds: dict[str, int] = {}
@@ -70,9 +77,13 @@ class ContainerIO:
             self._read_fds[name] = os.open(self.fifo(name), os.O_RDONLY | os.O_NONBLOCK)
             self._container_fds.append(os.open(self.fifo(name), os.O_RDWR))
         if self.has_stdin:
-            reader = os.open(self.fifo("stdin"), os.O_RDONLY | os.O_NONBLOCK)
-            self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
-            os.set_blocking(reader, True)
+            if self.stdin_once:
+                reader = os.open(self.fifo("stdin"), os.O_RDONLY | os.O_NONBLOCK)
+                self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+                os.set_blocking(reader, True)
+            else:
+                reader = os.open(self.fifo("stdin"), os.O_RDWR)
+                self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
             stdin = reader
         else:
             stdin = os.open(os.devnull, os.O_RDONLY)
@@ -96,12 +107,12 @@ class ContainerIO:
             os.close(fd)
         self._container_fds = []
 
-    def reopen(self, *, stdin_open: bool) -> None:
+    def reopen(self) -> None:
         """After a restart: reads the FIFOs of a container that may still run."""
         for name in STREAMS:
             if self.fifo(name).exists():
                 self._read_fds[name] = os.open(self.fifo(name), os.O_RDONLY | os.O_NONBLOCK)
-        if self.has_stdin and stdin_open:
+        if self.has_stdin and not self.stdin_once and self.fifo("stdin").exists():
             try:
                 self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
             except OSError:

@@ -313,24 +313,27 @@ async def test_a_new_runtime_over_the_same_root_finds_what_runs(
     sandbox_id = await runtime.run_pod_sandbox(sandbox)
     container_id = await run(
         runtime, sandbox_id, sandbox, "c", "sh", "-c",
-        "echo before; read x; echo after-eof; while sleep 0.05; do echo tick; done", stdin=True,
+        "echo before; read x; echo after $x; while sleep 0.05; do echo tick; done", stdin=True,
     )
     done = await run(runtime, sandbox_id, sandbox, "done", "sh", "-c", "exit 2")
     await exited(runtime, done)
 
     root, cgroup_root = runtime_root
-    # as the kubelet's process ending would: the pumps stop, the container's stdin
-    # ends (nobody holds it any more), and what it writes meanwhile waits in its pipe
+    # as the kubelet's process ending would: the pumps stop, and what the container
+    # writes meanwhile waits in its pipe; its stdin (not stdin_once) stays open
     await runtime.close()
     again = RuncRuntime(root=root, images=images, cgroup_root=cgroup_root)
     assert [s.id for s in await again.list_pod_sandboxes()] == [sandbox_id]
     listed = {s.id: s for s in await again.list_containers(sandbox_id)}
     assert listed[container_id].state == cri.ContainerState.RUNNING
     assert (listed[done].state, listed[done].exit_code) == (cri.ContainerState.EXITED, 2)
-    process = await again.attach(container_id, tty=False, stdin=False)
+    process = await again.attach(container_id, tty=False, stdin=True)
+    assert process.stdin is not None
+    process.stdin.write(b"later\n")
+    await process.stdin.drain()
     async with asyncio.timeout(10):
-        while (line := await process.stdout.readline()) != b"tick\n":
-            assert line == b"after-eof\n"  # if it came only after the attach
+        assert await process.stdout.readline() == b"after later\n"
+        assert await process.stdout.readline() == b"tick\n"
     await process.kill()
     await again.stop_container(container_id, 0)
     status = await again.container_status(container_id)
@@ -338,7 +341,7 @@ async def test_a_new_runtime_over_the_same_root_finds_what_runs(
     # process would report 255, "Unknown")
     assert (status.state, status.exit_code, status.reason) == (cri.ContainerState.EXITED, 137, "Error")
     lines = [line for _, line in log_lines(status)]
-    assert lines[:3] == [b"before", b"after-eof", b"tick"]
+    assert lines[:3] == [b"before", b"after later", b"tick"]
     await again.remove_pod_sandbox(sandbox_id)
     await again.close()
 
