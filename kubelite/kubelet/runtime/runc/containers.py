@@ -103,12 +103,13 @@ class Containers:
             live.io.start_pump(record.log_path)
             live.watcher = asyncio.create_task(self._watch(live))
 
-    def close(self) -> None:
-        """Lets go of every container without stopping it."""
+    async def close(self) -> None:
+        """Lets go of every container without stopping it; what was read of their
+        output is in their logs when this returns."""
         for live in self.live.values():
             if live.watcher is not None:
                 live.watcher.cancel()
-            live.io.close()
+            await live.io.aclose()
         self.live.clear()
 
     async def create(

@@ -63,7 +63,7 @@ class RuncRuntime:
         the containers run on, and a runtime made over the same root takes them over
         (what a kubelet restart does; the kubelet itself stops its pods first on a
         shutdown)."""
-        self.containers.close()
+        await self.containers.close()
         self._sandboxes.clear()
         self._loaded = False
 

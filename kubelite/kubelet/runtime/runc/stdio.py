@@ -208,6 +208,11 @@ class ContainerIO:
             os.close(self._stdin_fd)
             self._stdin_fd = None
 
+    async def aclose(self) -> None:
+        """close(), then waits until the log has what was read."""
+        self.close()
+        await asyncio.gather(*self._log_pumps, return_exceptions=True)
+
     def close(self) -> None:
         """Stops pumping and closes everything this side holds."""
         loop = asyncio.get_running_loop()

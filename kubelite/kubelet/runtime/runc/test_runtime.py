@@ -477,9 +477,13 @@ async def main():
     sandbox = sandbox_config_from_json(args["sandbox"])
     sandbox_id = await runtime.run_pod_sandbox(sandbox)
     config = cri.ContainerConfig(metadata=cri.ContainerMetadata("c"), image="busybox:latest",
-                                 command=("sh", "-c", "echo hi; sleep 1000"), log_path="c.log")
+                                 command=("sh", "-c", "echo hi; sleep 0.3; echo later; sleep 1000"), log_path="c.log")
     container_id = await runtime.create_container(sandbox_id, config, sandbox)
     await runtime.start_container(container_id)
+    async with asyncio.timeout(10):  # its output is read before the process ends
+        while b"hi" not in Path(sandbox.log_directory, "c.log").read_bytes():
+            await asyncio.sleep(0.02)
+    await runtime.close()  # as a kubelet that restarts leaves its pods running
     print(json.dumps([sandbox_id, container_id]))
 
 args = json.loads(sys.argv[1])
@@ -513,10 +517,14 @@ async def test_after_the_runtimes_process_ends_its_pods_are_found_and_removed(
         assert [(s.id, s.state) for s in await runtime.list_pod_sandboxes()] == [(sandbox_id, cri.SandboxState.READY)]
         (found,) = await runtime.list_containers()
         assert (found.id, found.state) == (container_id, cri.ContainerState.RUNNING)
+        # what it printed after the first process let go comes through this one
+        async with asyncio.timeout(10):
+            while b"later" not in Path(found.log_path).read_bytes():
+                await asyncio.sleep(0.02)
         await runtime.stop_pod_sandbox(sandbox_id)
         status = await runtime.container_status(container_id)
         assert (status.state, status.exit_code, status.reason) == (cri.ContainerState.EXITED, 255, "Unknown")
-        assert [line for _, line in log_lines(status)] == [b"hi"]
+        assert [line for _, line in log_lines(status)] == [b"hi", b"later"]
         await runtime.remove_pod_sandbox(sandbox_id)
         assert leftovers(root, cgroup_root) == {"mounts": [], "runc": [], "containers": [], "sandboxes": [], "cgroups": []}
     finally:
