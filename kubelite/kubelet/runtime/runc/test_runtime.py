@@ -98,7 +98,14 @@ async def test_stop_kills_after_the_timeout_with_137(runtime: RuncRuntime, tmp_p
     sandbox = sandbox_config(tmp_path)
     sandbox_id = await runtime.run_pod_sandbox(sandbox)
     # pid 1 without a handler ignores SIGTERM: only the SIGKILL after the timeout ends it
-    container_id = await run(runtime, sandbox_id, sandbox, "c", "sleep", "1000")
+    # (once it runs sleep: runc's own init, before it execs, would die of SIGTERM with 2)
+    container_id = await run(runtime, sandbox_id, sandbox, "c", "sh", "-c", "echo ready; exec sleep 1000")
+    log = tmp_path / "pods" / "web" / "c" / "0.log"
+
+    async def ready() -> bool:
+        return log.exists() and b"ready" in log.read_bytes()
+
+    await until(ready)
     await runtime.stop_container(container_id, 0.2)
     status = await runtime.container_status(container_id)
     assert (status.state, status.exit_code, status.reason) == (cri.ContainerState.EXITED, 137, "Error")
