@@ -77,14 +77,11 @@ class ContainerIO:
             self._read_fds[name] = os.open(self.fifo(name), os.O_RDONLY | os.O_NONBLOCK)
             self._container_fds.append(os.open(self.fifo(name), os.O_RDWR))
         if self.has_stdin:
-            if self.stdin_once:
-                reader = os.open(self.fifo("stdin"), os.O_RDONLY | os.O_NONBLOCK)
-                self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
-                os.set_blocking(reader, True)
-            else:
-                reader = os.open(self.fifo("stdin"), os.O_RDWR)
-                self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
-            stdin = reader
+            # read-write unless stdin_once: then it sees end of file when we close ours
+            flags = os.O_RDONLY | os.O_NONBLOCK if self.stdin_once else os.O_RDWR
+            stdin = os.open(self.fifo("stdin"), flags)
+            self._stdin_fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+            os.set_blocking(stdin, True)
         else:
             stdin = os.open(os.devnull, os.O_RDONLY)
         self._container_fds.insert(0, stdin)
