@@ -14,8 +14,10 @@ A pure function of its inputs, with the shapes containerd's CRI plugin gives
   those paths itself), then the CRI mounts as recursive binds with their
   propagation.
 - capabilities: containerd's default set, with adds and drops ("ALL" in either);
-  privileged is every capability, no masked or read-only paths, every host device,
-  and writable sysfs and cgroupfs.
+  privileged is every capability the runtime itself has, no masked or read-only
+  paths, every host device, and writable sysfs and cgroupfs.
+- user: uid, gid and supplementary groups as resolved in the rootfs (users.py);
+  no rlimits (the node's are inherited, as containerd's CRI plugin leaves them).
 - namespaces: the sandbox's network, IPC and UTS namespaces by path (absent for
   the host's), a pid and a mount namespace of the container's own.
 """
