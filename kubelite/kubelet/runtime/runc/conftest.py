@@ -6,15 +6,17 @@ removed at the end, even when a test fails.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,50 @@ def sandbox_config(tmp_path: Path, name: str = "web", **changes: Any) -> cri.Pod
         metadata=cri.PodSandboxMetadata(name=name, namespace="default", uid=uuid.uuid4().hex),
         **fields,
     )
+
+
+CRI_LINE = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z (stdout|stderr) (F|P) (.*)$")
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def exited(runtime: RuncRuntime, container_id: str) -> cri.ContainerStatus:
+    async def done() -> bool:
+        status = await runtime.container_status(container_id)
+        return status.state == cri.ContainerState.EXITED
+
+    await until(done)
+    return await runtime.container_status(container_id)
+
+
+async def run(
+    runtime: RuncRuntime,
+    sandbox_id: str,
+    sandbox: cri.PodSandboxConfig,
+    name: str,
+    *command: str,
+    **options: object,
+) -> str:
+    config = cri.ContainerConfig(
+        metadata=cri.ContainerMetadata(name=name),
+        image=str(options.pop("image", "busybox:latest")),
+        command=command,
+        log_path=f"{name}/0.log",
+        **options,  # type: ignore[arg-type]
+    )
+    container_id = await runtime.create_container(sandbox_id, config, sandbox)
+    await runtime.start_container(container_id)
+    return container_id
+
+
+def log_lines(status: cri.ContainerStatus) -> list[tuple[str, bytes]]:
+    lines = []
+    for line in Path(status.log_path).read_bytes().splitlines():
+        match = CRI_LINE.match(line)
+        assert match, line
+        lines.append((match.group(2).decode(), match.group(4)))
+    return lines
