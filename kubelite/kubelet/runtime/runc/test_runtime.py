@@ -281,3 +281,14 @@ async def test_security_context_is_applied(
     container_id = await run(runtime, sandbox_id, sandbox, "c", "sh", "-c", script, security_context=security)
     status = await exited(runtime, container_id)
     assert [line for _, line in log_lines(status)] == [expected]
+
+
+async def test_the_pods_sysctls_are_set_in_its_namespaces(runtime: RuncRuntime, tmp_path: Path) -> None:
+    sandbox = sandbox_config(tmp_path, sysctls={"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1"})
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    container_id = await run(
+        runtime, sandbox_id, sandbox, "c", "cat",
+        "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shm_rmid_forced",
+    )
+    status = await exited(runtime, container_id)
+    assert [line for _, line in log_lines(status)] == [b"0", b"1"]
