@@ -320,7 +320,8 @@ class APIServer:
         request[USER] = user = acting
         if self.authorizer is None:
             return
-        attrs: Attributes = (resource_attributes(user, info) if info is not None
+        selector = request.query.get("fieldSelector", "")
+        attrs: Attributes = (resource_attributes(user, info, selector) if info is not None
                              else non_resource_attributes(user, request.method, path))
         decision, reason = await self.authorizer.authorize(attrs)
         request[AUTHORIZATION] = decision, reason  # the audit log's annotations

@@ -3,8 +3,10 @@ upstream's pkg/kubeapiserver/authorizer/config.go builds it.
 
     system:masters (PrivilegedGroupAuthorizer) ─▶ each mode in order ─▶ 403
 
-Modes are `RBAC` (auth/rbac: the authorizer over the indexed RBAC objects, and the
-escalation check on RBAC writes) and `AlwaysAllow`. Whatever the modes, the server
+Modes are `Node` (auth/node: what a kubelet may do, limited to its own node's
+objects), `RBAC` (auth/rbac: the authorizer over the indexed RBAC objects, and the
+escalation check on RBAC writes) and `AlwaysAllow`. The default is `Node,RBAC`, as
+kubeadm and k3s run it. Whatever the modes, the server
 also serves authorization.k8s.io/v1 (auth/reviews.py), answering from this chain.
 """
 
@@ -14,6 +16,9 @@ from collections.abc import Sequence
 
 from kubelite.apiserver.app import APIServer
 from kubelite.apiserver.auth.attributes import Authorizer, AuthorizerChain
+from kubelite.apiserver.auth.node.authorizer import NodeAuthorizer
+from kubelite.apiserver.auth.node.graph import NodeGraph
+from kubelite.apiserver.auth.rbac.policy import node_rules
 from kubelite.apiserver.auth.rbac.authorizer import (
     AlwaysAllow,
     PrivilegedGroupAuthorizer,
@@ -22,9 +27,10 @@ from kubelite.apiserver.auth.rbac.authorizer import (
 from kubelite.apiserver.auth.rbac.escalation import EscalationCheck
 from kubelite.apiserver.auth.rbac.index import PolicyIndex
 from kubelite.apiserver.auth.access_reviews import Reviews, RuleResolver
+from kubelite.apiserver.auth.rbac.rules import rules_from_api
 
-MODES = ("RBAC", "AlwaysAllow")
-DEFAULT_MODES = ("RBAC",)
+MODES = ("Node", "RBAC", "AlwaysAllow")
+DEFAULT_MODES = ("Node", "RBAC")
 
 
 def parse_modes(value: str) -> tuple[str, ...]:
@@ -49,7 +55,10 @@ async def configure_authorization(server: APIServer, modes: Sequence[str] = DEFA
     resolver: RuleResolver | None = None
     rbac: RBACAuthorizer | None = None
     for mode in modes:
-        if mode == "RBAC":
+        if mode == "Node":
+            graph = NodeGraph(server.cache, server.registry)
+            authorizers.append(NodeAuthorizer(graph, rules_from_api(node_rules())))
+        elif mode == "RBAC":
             rbac = RBACAuthorizer(PolicyIndex(server.cache, server.registry))
             authorizers.append(rbac)
             resolver = resolver or rbac

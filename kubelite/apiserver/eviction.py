@@ -36,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api.catalogue import GVK
+from kubelite.apiserver.admission.chain import Attributes, Operation
 from kubelite.apiserver.negotiation import Accept
 from kubelite.apiserver.options import write_options
 from kubelite.apiserver.registry.store import Store, WriteOptions
@@ -162,6 +163,11 @@ async def create_eviction(request: web.Request, info: RequestInfo, store: Store,
                                 f"{list(options.dry_run)} and {list(delete_options.dry_run)}")
     opts = write_options(request, info, options)
     opts.dry_run = opts.dry_run or bool(delete_options.dry_run)
+    # admitted as a create of pods/eviction, as upstream's handler does (NodeRestriction
+    # lets a node evict only the pods bound to it)
+    await store.admission.admit(Attributes(store.spec, Operation.CREATE, info.namespace,
+                                           info.name, eviction, subresource="eviction",
+                                           dry_run=opts.dry_run, user=opts.user))
     opts.subresource = ""
     delete_object = delete_options.to_object()
     await _evict(store, info, delete_object, opts)

@@ -8,7 +8,8 @@
                     [--node-cidr-mask-size 24] [--node-monitor-grace-period 40]
                     [--default-not-ready-toleration-seconds 300]
                     [--default-unreachable-toleration-seconds 300]
-                    [--disable-admission-plugins ServiceAccount] [--root-ca-file FILE]
+                    [--disable-admission-plugins ServiceAccount,NodeRestriction]
+                    [--root-ca-file FILE] [--authorization-mode Node,RBAC]
                     [--tls-san NAME,...] [--token-auth-file FILE]
     kubelite certificate rotate [--data-dir DIR]
     kubelite token create|list|delete [--kubeconfig FILE] ...
@@ -26,7 +27,9 @@ in-process transport unless `--disable scheduler` / `--disable controller-manage
 metrics.k8s.io through the API server, unless `--disable metrics-server`. Orphan and Foreground
 deletes get their finalizers only while the server's own manager runs `garbagecollector`
 (docs/decisions.md). The server runs the ServiceAccount admission plugin (pods get their
-account's token volume) unless `--disable-admission-plugins ServiceAccount`;
+account's token volume) unless `--disable-admission-plugins ServiceAccount`, and
+NodeRestriction (a kubelet writes only its own Node, pods and leases) unless
+`--disable-admission-plugins NodeRestriction`;
 `--root-ca-file` is the CA bundle the root-ca-cert-publisher loop puts in every
 namespace's kube-root-ca.crt ConfigMap (without it that loop does nothing). `kubelite scheduler` and
 `kubelite controller-manager` run them alone against any API server. The scheduler reads
@@ -75,7 +78,7 @@ log = logging.getLogger("kubelite")
 # what `kubelite server --disable` can leave out: whole components, or single loops
 COMPONENTS = ("scheduler", "controller-manager", "metrics-server", *LOOP_NAMES)
 # what --disable-admission-plugins may name: the rest of the chain is always on
-OPTIONAL_ADMISSION_PLUGINS = ("ServiceAccount",)
+OPTIONAL_ADMISSION_PLUGINS = ("ServiceAccount", "NodeRestriction")
 
 
 def default_data_dir() -> Path:
@@ -103,10 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--token-auth-file", type=Path, default=None, metavar="FILE",
                         help="static bearer tokens: upstream's CSV of "
                              "token,user,uid[,\"group1,group2\"]")
-    server.add_argument("--authorization-mode", default="RBAC",
+    server.add_argument("--authorization-mode", default="Node,RBAC",
                         help="authorizers, comma separated, asked in order after "
-                             "system:masters: RBAC, AlwaysAllow (used once the server "
-                             "authenticates clients)")
+                             "system:masters: Node, RBAC, AlwaysAllow (default "
+                             "Node,RBAC)")
     server.add_argument("--watch-cache-history", type=int, default=HISTORY_SIZE,
                         help="events kept per resource for watches that resume from an "
                              "older resourceVersion; older ones get 410 Gone")
@@ -679,6 +682,10 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     # Bootstrap tokens (`kubelite token create`) after them, as upstream orders them.
     join_chain(server.authenticator, BootstrapTokenAuthenticator(CachedObjects(server.registry)))
     await configure_server_authorization(server, args.authorization_mode)
+    if "NodeRestriction" not in args.disabled_admission:
+        from kubelite.apiserver.admission.node_restriction import NodeRestriction
+
+        server.registry.admission.add_mutating(NodeRestriction(stores=server.registry))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

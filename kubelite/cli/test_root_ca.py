@@ -75,8 +75,9 @@ def test_the_root_ca_reaches_the_loops_settings(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("flag", "disabled"), [
     ("", frozenset()), ("ServiceAccount", frozenset({"ServiceAccount"})),
     (" ServiceAccount, ", frozenset({"ServiceAccount"})),
-], ids=["none", "service-account", "spaces-and-commas"])
-def test_only_the_service_account_plugin_can_be_disabled(
+    ("NodeRestriction", frozenset({"NodeRestriction"})),
+], ids=["none", "service-account", "spaces-and-commas", "node-restriction"])
+def test_only_the_service_account_and_node_restriction_plugins_can_be_disabled(
         flag: str, disabled: frozenset[str]) -> None:
     assert disabled_admission_plugins(flag) == disabled
 
@@ -84,4 +85,5 @@ def test_only_the_service_account_plugin_can_be_disabled(
 def test_disabling_a_required_plugin_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["server", "--disable-admission-plugins", "ServiceAccount,Priority"]) == 2
     assert capsys.readouterr().err == ("kubelite: --disable-admission-plugins: 'Priority' "
-                                       "cannot be disabled (only ServiceAccount can)\n")
+                                       "cannot be disabled (only ServiceAccount, "
+                                       "NodeRestriction can)\n")

@@ -8,6 +8,7 @@ module; `default_chain` lists the plugins kubelite runs, in upstream's order
 | NamespaceLifecycle | admit | no creates in a missing or terminating namespace |
 | LimitRanger | admit, validate | LimitRange defaults for new pods' containers; min, max and ratio bounds on pods and claims |
 | ServiceAccount | admit, validate | new pods run as an existing ServiceAccount (`default` unless named), with the kube-api-access-* token volume mounted and the account's imagePullSecrets; off unless asked for (`service_account=True`) |
+| NodeRestriction | admit | a kubelet (`system:node:<name>`) writes only its own Node, mirror pods, pod statuses and evictions, Lease, tokens and CSRs; added by `kubelite server` (`Chain.add_mutating`, `node_restriction.py`) |
 | Priority | admit | a new pod's priority from its PriorityClass |
 | DefaultTolerationSeconds | admit | pods tolerate not-ready/unreachable nodes for 300 s unless they say otherwise |
 | DefaultStorageClass | admit | a new claim naming no class gets the default StorageClass |

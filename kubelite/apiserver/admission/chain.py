@@ -108,6 +108,10 @@ class Chain:
         self.mutating = tuple(mutating)
         self.validating = tuple(validating)
 
+    def add_mutating(self, plugin: MutatingPlugin) -> None:
+        """A plugin the server's configuration adds (NodeRestriction), last."""
+        self.mutating = (*self.mutating, plugin)
+
     def add_validating(self, plugin: ValidatingPlugin) -> None:
         """A plugin the server's configuration adds (RBAC's escalation check), last."""
         self.validating = (*self.validating, plugin)

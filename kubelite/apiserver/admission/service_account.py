@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+from kubelite.api.pod_references import pod_secret_names
 from kubelite.apiserver.admission.chain import Attributes, Finish, Operation
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.watchcache import Cache, CacheEvent, Entry
@@ -178,36 +179,6 @@ def ephemeral_secret_violation(account: Obj, spec: Obj) -> str | None:
         if (found := _env_violation("ephemeral container", container, allowed, name)):
             return found
     return None
-
-
-_SECRET_REF_VOLUMES = ("cephfs", "cinder", "flexVolume", "rbd", "scaleIO", "iscsi",
-                       "storageos")
-
-
-def _ref_name(holder: Any, ref_key: str, name_key: str = "name") -> str | None:
-    """holder[ref_key][name_key] when holder[ref_key] is an object, else None."""
-    ref = holder.get(ref_key) if isinstance(holder, dict) else None
-    return str(ref.get(name_key) or "") if isinstance(ref, dict) else None
-
-
-def pod_secret_names(spec: Obj) -> Iterator[str]:
-    """upstream's VisitPodSecretNames over every kind of container."""
-    found: list[str | None] = [str(ref.get("name") or "")
-                               for ref in _dicts(spec.get("imagePullSecrets"))]
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in _dicts(spec.get(key)):
-            found += [_ref_name(e, "secretRef") for e in _dicts(container.get("envFrom"))]
-            found += [_ref_name(e.get("valueFrom"), "secretKeyRef")
-                      for e in _dicts(container.get("env"))]
-    for volume in _dicts(spec.get("volumes")):
-        found.append(_ref_name(volume, "secret", "secretName"))
-        if (volume.get("azureFile") or {}).get("secretName"):
-            found.append(_ref_name(volume, "azureFile", "secretName"))
-        found += [_ref_name(volume.get(source), "secretRef") for source in _SECRET_REF_VOLUMES]
-        found.append(_ref_name(volume.get("csi"), "nodePublishSecretRef"))
-        found += [_ref_name(p, "secret")
-                  for p in _dicts((volume.get("projected") or {}).get("sources"))]
-    yield from (name for name in found if name is not None)
 
 
 def mirror_pod_violation(spec: Obj) -> str | None:

@@ -72,3 +72,28 @@ def test_chain_asks_in_order_until_one_decides(decisions: list[Decision],
     decided = next((i for i, d in enumerate(decisions) if d is not Decision.NO_OPINION),
                    len(decisions) - 1)
     assert [m.asked for m in members] == [1] * (decided + 1) + [0] * (len(members) - decided - 1)
+
+
+@pytest.mark.parametrize("method,path,selector,name,terms", [
+    ("GET", "/api/v1/pods", "spec.nodeName=n1", "", (("spec.nodeName", "=", "n1"),)),
+    ("GET", "/api/v1/nodes", "metadata.name=n1", "n1", (("metadata.name", "=", "n1"),)),
+    ("GET", "/api/v1/nodes", "metadata.name!=n1", "", (("metadata.name", "!=", "n1"),)),
+    ("GET", "/api/v1/nodes", "metadata.name=a%2Fb", "", (("metadata.name", "=", "a%2Fb"),)),
+    ("GET", "/api/v1/nodes", "metadata.name=..", "", (("metadata.name", "=", ".."),)),
+    ("GET", "/api/v1/nodes/n2", "metadata.name=n1", "n2", ()),
+    ("DELETE", "/api/v1/namespaces/web/pods", "metadata.name=p", "",
+     (("metadata.name", "=", "p"),)),
+    ("GET", "/api/v1/pods", "spec.nodeName", "", ()),
+], ids=["list-selector", "name-from-selector", "not-equals-names-nothing",
+        "invalid-name-kept-out", "dot-dot-kept-out", "get-keeps-its-name",
+        "deletecollection-names-nothing", "unparsable-selector-ignored"])
+def test_a_list_carries_its_field_selector_and_the_name_it_requires(
+        method: str, path: str, selector: str, name: str,
+        terms: tuple[tuple[str, str, str], ...]) -> None:
+    """As upstream's RequestInfoFactory: a list or watch selecting metadata.name is
+    named by it (if a valid path segment); the selector rides along for the
+    authorizers; one that does not parse is left to the handler's 400."""
+    info = parse_resource_path(method, path, watch_param=False)
+    assert info is not None
+    attrs = resource_attributes(JANE, info, selector)
+    assert (attrs.name, attrs.field_selector) == (name, terms)

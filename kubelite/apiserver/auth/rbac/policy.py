@@ -185,6 +185,12 @@ def _node_rules() -> list[Obj]:
     ]
 
 
+def node_rules() -> list[Obj]:
+    """system:node's rules: upstream binds that role to nobody, and the Node
+    authorizer grants them to every node itself (bootstrappolicy.NodeRules)."""
+    return _node_rules()
+
+
 def _approver(name: str, signer: str) -> Obj:
     return cluster_role(f"system:certificates.k8s.io:{name}", [
         rule("approve", "certificates.k8s.io", "signers", names=signer)])

@@ -26,6 +26,8 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api.catalogue import GVK, RESOURCES
+from kubelite.apiserver.admission.chain import Attributes, Operation
+from kubelite.apiserver.auth.attributes import USER
 from kubelite.apiserver.auth.serviceaccount import claims
 from kubelite.apiserver.auth.serviceaccount.claims import ObjectRef
 from kubelite.apiserver.auth.serviceaccount.issuer import TokenIssuer
@@ -93,6 +95,12 @@ class TokenRequests:
             raise _invalid(name, "metadata.namespace", meta["namespace"],
                            "must match the service account namespace if specified")
         account = await self._get("serviceaccounts", namespace, name)
+        # admitted as a create of serviceaccounts/token (NodeRestriction: a node's
+        # tokens must be bound to a pod of its own)
+        store = self.stores.store_for("", "serviceaccounts")
+        await store.admission.admit(Attributes(store.spec, Operation.CREATE, namespace, name,
+                                               body, subresource="token",
+                                               user=request.get(USER)))
         spec = body.get("spec") or {}
         audiences = list(spec.get("audiences") or self.issuer.api_audiences)
         now = int(self.issuer.clock())
