@@ -5,7 +5,7 @@ process what containerd's CRI plugin and its shims do.
     *_container         containers.py (bundle, runc create/start/kill/delete, exits)
     exec, exec_sync     `runc exec` (streaming.py)
     attach              the container's stdio fan-out (stdio.py)
-    port_forward        a socket made in the pod's network namespace (portforward.py)
+    port_forward        a socket made in the pod's network namespace (network/netns.py)
     stats               the container's cgroup (cgroups.py)
 
 Everything is recorded under the root (records.py), so a runtime made anew over the
@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kubelite.kubelet import cri
-from kubelite.kubelet.runtime.runc import bundle, cgroups, mounts, portforward, records, sandbox, streaming
+from kubelite.kubelet.network.netns import open_connection
+from kubelite.kubelet.runtime.runc import bundle, cgroups, mounts, records, sandbox, streaming
 from kubelite.kubelet.runtime.runc.binary import Runc
 from kubelite.kubelet.runtime.runc.bundle import ImageLayers
 from kubelite.kubelet.runtime.runc.containers import Containers, LiveContainer
@@ -265,7 +266,9 @@ class RuncRuntime:
         record = self._sandbox(pod_sandbox_id)
         if record.state != cri.SandboxState.READY:
             raise cri.CRIError(f"pod sandbox {pod_sandbox_id} is not ready")
-        return await portforward.connect(record.netns or None, port)
+        if not record.netns:  # hostNetwork: the node's own loopback
+            return await asyncio.open_connection("127.0.0.1", port)
+        return await open_connection(record.netns, port)
 
     # ---------------------------------------------------------------- stats
 

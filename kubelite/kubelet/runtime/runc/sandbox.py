@@ -19,14 +19,17 @@ namespace.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
 import socket
+import struct
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from kubelite.kubelet import cri
-from kubelite.kubelet.runtime.runc import mounts, netns
+from kubelite.kubelet.network.netns import call_in_netns
+from kubelite.kubelet.runtime.runc import mounts
 from kubelite.kubelet.runtime.runc.spec import SandboxView
 
 SHM_SIZE = 64 * 1024 * 1024
@@ -58,8 +61,20 @@ async def make_namespaces(
         remove_namespaces(sandbox_dir)
         raise cri.CRIError(f"making the pod's namespaces: {err.decode(errors='replace').strip()}")
     if "net" in paths:
-        await asyncio.to_thread(netns.run_in, str(paths["net"]), lambda: netns.bring_up("lo"))
+        await call_in_netns(str(paths["net"]), lambda: bring_up("lo"))
     return {kind: str(path) for kind, path in paths.items()}
+
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def bring_up(interface: str) -> None:
+    """Sets IFF_UP on an interface of the calling thread's namespace (SIOCSIFFLAGS,
+    as `ip link set lo up`; an ioctl, where a netlink socket would be more to open)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH22x", interface.encode(), 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH22x", interface.encode(), flags | IFF_UP))
 
 
 def remove_namespaces(sandbox_dir: Path) -> None:
