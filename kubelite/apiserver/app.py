@@ -25,6 +25,7 @@ from kubelite.apiserver import (
     crds,
     discovery,
     openapi_handlers,
+    pod_connect,
     reads,
     watch,
     writes,
@@ -44,6 +45,7 @@ from kubelite.apiserver.auth.reviews import TokenReviews, self_subject_reviews
 from kubelite.apiserver.auth.impersonation import impersonate
 from kubelite.apiserver.auth.user import UNAUTHENTICATED_ADMIN
 from kubelite.apiserver.bootstrap import bootstrap
+from kubelite.apiserver.kubelet_proxy import KubeletTransport
 from kubelite.apiserver.negotiation import MAX_BODY_BYTES, parse_accept
 from kubelite.apiserver.registry import allocators
 from kubelite.apiserver.registry.registry import Registry
@@ -91,7 +93,8 @@ class APIServer:
                  ssl_context: ssl.SSLContext | None = None,
                  loopback_token: str | None = None,
                  encryption: EncryptionConfig | None = None,
-                 audit: Auditor | None = None) -> None:
+                 audit: Auditor | None = None,
+                 kubelet_transport: KubeletTransport | None = None) -> None:
         """`garbage_collector`: a garbage collector runs against this server, so orphan
         and foreground deletions get their finalizers (see docs/decisions.md).
         `toleration_seconds`: the not-ready and unreachable tolerationSeconds pods get by
@@ -105,7 +108,9 @@ class APIServer:
         kubelite.pki makes it). `loopback_token`: the bearer token of the server's own
         in-process client (upstream's loopback client), which the authenticator must
         know. `encryption`: the resources sealed at rest (encryption/); `audit`: the
-        audit log (audit/)."""
+        audit log (audit/). `kubelet_transport`: how pods/log, exec, attach,
+        portforward and nodes/proxy reach kubelets (its client certificate); by default
+        without one, which only kubelets that do not authenticate answer."""
         if encryption is not None:
             from kubelite.apiserver.encryption.backend import EncryptingBackend
             backend = EncryptingBackend(backend, encryption)
@@ -115,6 +120,7 @@ class APIServer:
         self.loopback_token = loopback_token
         self.authenticator = authenticator
         self.authorizer = authorizer
+        self.kubelet_transport = kubelet_transport or KubeletTransport()
         self.host = host
         self.port = port
         self.compaction_interval = compaction_interval
@@ -236,6 +242,7 @@ class APIServer:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.loopback.close()
+        await self.kubelet_transport.close()
         await self.cache.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -287,6 +294,14 @@ class APIServer:
         spec = store.spec
         if info.namespace and not spec.namespaced:
             raise errors.no_such_resource()
+        connect = pod_connect.HANDLERS.get((info.resource, info.subresource))
+        if connect is not None and not info.group:
+            if info.subresource == "log" and info.verb != "get":
+                raise errors.method_not_allowed()
+            return await connect(request, info, pod_connect.Kubelets(
+                self.registry.lookup("", "v1", "pods"),  # type: ignore[arg-type]
+                self.registry.lookup("", "v1", "nodes"),  # type: ignore[arg-type]
+                self.kubelet_transport))
         if info.subresource and info.subresource not in spec.subresources:
             raise errors.no_such_resource()
         if not info.subresource and info.verb not in spec.verbs:

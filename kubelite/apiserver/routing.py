@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+# pods' connect subresources: an upgrade by GET or POST, authorized as `create` either way
+CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})
 
 
 @dataclass(slots=True)
@@ -54,6 +56,8 @@ def parse_resource_path(method: str, path: str, *, watch_param: bool) -> Request
         else:
             namespace = rest[1]
             rest = rest[2:]
+    if len(rest) > 3 and rest[2] == "proxy":
+        rest = rest[:3]  # <resource>/<name>/proxy/<path>: the path goes to the target
     if not rest or len(rest) > 3:
         return None
     resource = rest[0]
@@ -65,6 +69,8 @@ def parse_resource_path(method: str, path: str, *, watch_param: bool) -> Request
     verb = _verb(method, bool(name), legacy_watch or (watch_param and not name))
     if verb is None:
         return None
+    if resource == "pods" and subresource in CONNECT_SUBRESOURCES and verb == "get":
+        verb = "create"
     return RequestInfo(group, version, namespace, resource, name, subresource, verb)
 
 

@@ -48,10 +48,19 @@ NO_METHOD = "the server does not allow this method on the requested resource"
      RequestInfo("", "v1", "ns", "pods", "", "", "deletecollection")),
     ("POST", "/api/v1/namespaces/ns/pods/p/binding", False,
      RequestInfo("", "v1", "ns", "pods", "p", "binding", "create")),
+    ("GET", "/api/v1/namespaces/ns/pods/p/log", False,
+     RequestInfo("", "v1", "ns", "pods", "p", "log", "get")),
+    ("GET", "/api/v1/namespaces/ns/pods/p/exec", False,
+     RequestInfo("", "v1", "ns", "pods", "p", "exec", "create")),
+    ("POST", "/api/v1/namespaces/ns/pods/p/portforward", False,
+     RequestInfo("", "v1", "ns", "pods", "p", "portforward", "create")),
+    ("GET", "/api/v1/nodes/n/proxy/stats/summary", False,
+     RequestInfo("", "v1", "", "nodes", "n", "proxy", "get")),
 ], ids=["cluster-list", "namespaced-list", "get", "status-update", "group-scale",
         "namespaces", "namespace", "namespace-status", "namespace-finalize", "cluster-get",
         "watch-param", "legacy-watch", "legacy-watch-one", "head", "create", "patch",
-        "delete", "deletecollection", "binding"])
+        "delete", "deletecollection", "binding", "log", "exec-by-get-is-create",
+        "portforward", "node-proxy-path"])
 def test_resource_path_shapes_parse(method: str, path: str, watch: bool,
                                     expected: RequestInfo) -> None:
     assert parse_resource_path(method, path, watch_param=watch) == expected

@@ -669,6 +669,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.apiserver.auth.bootstrap_token import BootstrapTokenAuthenticator
     from kubelite.apiserver.auth.serviceaccount.authenticator import CachedObjects
     from kubelite.apiserver.auth.x509 import X509Authenticator
+    from kubelite.apiserver.kubelet_proxy import KubeletTransport
     from kubelite.cli import identities
     from kubelite.client.inprocess import InProcessTransport
     from kubelite.client.rest import Client
@@ -714,7 +715,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                        service_account_admission="ServiceAccount" not in args.disabled_admission,
                        authenticator=authenticator, ssl_context=tls.server_context(),
                        loopback_token=tokens.token(identities.APISERVER),
-                       encryption=args.encryption, audit=args.audit)
+                       encryption=args.encryption, audit=args.audit,
+                       kubelet_transport=KubeletTransport(tls.kubelet_client_context()))
     # ServiceAccount tokens: serviceaccounts/token, the OIDC discovery documents, and the
     # authenticator of the tokens, last among the chain's bearer-token authenticators.
     join_chain(server.authenticator, install(server, args.service_accounts))

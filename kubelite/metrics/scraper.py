@@ -28,7 +28,7 @@ from typing import Any
 
 import aiohttp
 
-from kubelite.api.annotations import KUBELET_URL
+from kubelite.api.kubelet_endpoint import kubelet_url
 from kubelite.metrics.decode import NodeScrape, decode
 from kubelite.metrics.storage import MetricsStorage
 
@@ -41,24 +41,6 @@ LocalGet = Callable[[str], str | None]
 
 DEFAULT_RESOLUTION = 15.0  # metrics-server's manifests say --metric-resolution=15s
 DEFAULT_WORKERS = 16
-ADDRESS_TYPES = ("Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP")
-
-
-def kubelet_url(node: Obj) -> str | None:
-    """The base URL of a node's kubelet, None when the Node says nothing usable."""
-    meta = node.get("metadata") or {}
-    advertised = (meta.get("annotations") or {}).get(KUBELET_URL)
-    if advertised:
-        return str(advertised).rstrip("/")
-    status = node.get("status") or {}
-    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {})
-            .get("Port"))
-    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or ()}
-    for kind in ADDRESS_TYPES:
-        if addresses.get(kind) and port:
-            host = addresses[kind]
-            return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
-    return None
 
 
 class Scraper:

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.metrics.scraper import kubelet_url
+from kubelite.api.kubelet_endpoint import kubelet_url
 
 
 def node(annotations: dict[str, str] | None = None, addresses: tuple[tuple[str, str], ...] = (),

@@ -9,6 +9,8 @@
     client-scheduler.crt/.key       system:kube-scheduler
     client-kube-apiserver.crt/.key  system:apiserver in system:masters
     client-auth-proxy.crt/.key      system:auth-proxy, by the request-header CA
+    client-kube-apiserver-kubelet.crt/.key
+                                    kube-apiserver-kubelet-client: the API server to kubelets
 
 Guarantees:
 - A CA is made once and kept: a restart, `ensure` or `rotate` never replaces one, so
@@ -72,6 +74,10 @@ class Leaf:
 
 SERVING = Leaf("serving-kube-apiserver", SERVER_CA, Subject("kube-apiserver"), SERVER_AUTH)
 ADMIN = Leaf("client-admin", CLIENT_CA, Subject("system:admin", (_MASTERS,)), CLIENT_AUTH)
+# how the API server proves itself to kubelets (logs, exec, port-forward), named as
+# kubeadm names its apiserver-kubelet-client; RBAC binds it to system:kubelet-api-admin
+KUBELET_CLIENT = Leaf("client-kube-apiserver-kubelet", CLIENT_CA,
+                      Subject("kube-apiserver-kubelet-client"), CLIENT_AUTH)
 LEAVES = (
     SERVING,
     ADMIN,
@@ -81,6 +87,7 @@ LEAVES = (
     Leaf("client-kube-apiserver", CLIENT_CA, Subject("system:apiserver", (_MASTERS,)),
          CLIENT_AUTH),
     Leaf("client-auth-proxy", REQUEST_HEADER_CA, Subject("system:auth-proxy"), CLIENT_AUTH),
+    KUBELET_CLIENT,
 )
 
 
@@ -175,6 +182,18 @@ class ClusterTLS:
         context.load_verify_locations(cadata=self.ca_pem(CLIENT_CA).decode())
         context.verify_mode = ssl.CERT_OPTIONAL
         context.set_alpn_protocols(["http/1.1"])
+        return context
+
+    def kubelet_client_context(self) -> ssl.SSLContext:
+        """The API server's TLS towards kubelets: its kubelet client certificate; the
+        kubelets' serving certificates are not checked (upstream's default without
+        --kubelet-certificate-authority: kubelets serve self-signed ones)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(self.cert_path(KUBELET_CLIENT.name),
+                                self.key_path(KUBELET_CLIENT.name))
         return context
 
     def _authority(self, name: str, now: datetime.datetime) -> CertificateAuthority:

@@ -118,6 +118,21 @@ class BridgeNetwork:
             links.ensure_route(ipr, links.Route(self.cluster_cidr, kind="blackhole"))
             links.ensure_route(ipr, links.Route(self.service_cidr, device=self.bridge))
 
+    async def remove_node_side(self) -> None:
+        """Takes the bridge and the node's routes for the cluster and service CIDRs
+        away again, once the node's pods are gone (a node that stops for good leaves
+        nothing in the host's network; ip_forward stays on, as kubelets leave it).
+        The addresses the store holds are kept for the next start."""
+        async with self._node_lock:
+            await call_in_netns(self.node_netns, self._remove_node_side)
+            self._pod_cidr = None
+
+    def _remove_node_side(self) -> None:
+        with links.rtnl() as ipr:
+            for dst in (self.cluster_cidr, self.service_cidr):
+                links.delete_route(ipr, dst)
+            links.delete_link(ipr, self.bridge)
+
     async def status(self) -> cri.RuntimeCondition:
         if self._pod_cidr is None:
             return cri.RuntimeCondition(

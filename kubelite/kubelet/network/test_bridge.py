@@ -246,3 +246,17 @@ async def test_setup_replaces_an_eth0_a_failed_attempt_left_in_the_pod(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_removing_the_node_side_leaves_the_nodes_network_as_it_was(
+        namespaces: Namespaces, node: str, tmp_path: Path) -> None:
+    before = await call_in_netns(node, _routes)
+    network = await _network(namespaces, node, tmp_path)
+    pod = namespaces.make("pod")
+    await network.setup("sandbox-a", pod, CONFIG)
+    await network.teardown("sandbox-a", pod)
+    await network.remove_node_side()
+    assert await call_in_netns(node, _links) == {"lo"}
+    assert await call_in_netns(node, _routes) == before
+    assert (await network.status()).status is False
+    await network.remove_node_side()  # again: nothing left to remove

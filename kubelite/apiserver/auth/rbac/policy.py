@@ -324,6 +324,12 @@ def cluster_role_bindings() -> list[Obj]:
         cluster_role_binding("system:node", []),
         cluster_role_binding("system:service-account-issuer-discovery",
                              groups("system:serviceaccounts")),
+        # Not upstream's bootstrap policy but what a cluster installer adds (k3s's
+        # kube-apiserver-kubelet-admin, kubeadm's certificate group): the API server's
+        # kubelet client certificate may use every kubelet API (logs, exec, stats).
+        cluster_role_binding("kube-apiserver-kubelet-admin",
+                             users("kube-apiserver-kubelet-client"),
+                             "system:kubelet-api-admin"),
     ]
 
 
