@@ -51,6 +51,13 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 COMPONENT = "kubelet"
+VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
+
+
+def _without_status(pod: Obj) -> Obj:
+    """What a pass acts on: the pod without its status and bookkeeping metadata."""
+    meta = {k: v for k, v in (pod.get("metadata") or {}).items() if k not in VOLATILE_METADATA}
+    return {**{k: v for k, v in pod.items() if k != "status"}, "metadata": meta}
 
 
 class Kubelet:
@@ -94,7 +101,7 @@ class Kubelet:
         self._warned: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.pod_informer.add_event_handler(on_add=self._pod_seen,
-                                            on_update=lambda old, new: self._pod_seen(new),
+                                            on_update=self._pod_updated,
                                             on_delete=self._pod_gone)
         if probes is not None:
             probes.on_change(self._probe_changed)
@@ -160,6 +167,17 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
         self.pods_by_uid[uid] = pod
         self.workers.update(uid)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        """As upstream's pod config: a change of the status alone (most often the
+        kubelet's own write coming back) brings no pass, unless another writer changed
+        what the kubelet reports, or a readiness gate's condition may have moved."""
+        if (_without_status(old) != _without_status(new)
+                or (new.get("spec") or {}).get("readinessGates")
+                or self.status.changed_by_others(new)):
+            self._pod_seen(new)
+        else:
+            self.pods_by_uid[new["metadata"]["uid"]] = new
 
     def _pod_gone(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]

@@ -82,6 +82,14 @@ class StatusManager:
         ours = self._posted_version.get(meta["uid"])
         return ours is not None and _older(str(meta.get("resourceVersion") or "0"), ours)
 
+    def changed_by_others(self, pod: Obj) -> bool:
+        """Whether the pod's status is not what the kubelet last posted, and not
+        because the pod predates that write: another writer changed it."""
+        posted = self._posted.get(pod["metadata"]["uid"])
+        if posted is None or self._stale(pod):
+            return False
+        return _comparable(pod.get("status") or {}) != posted
+
     def effective(self, pod: Obj) -> Obj:
         """The pod with the status last posted, if the pod predates that write."""
         posted = self._posted.get(pod["metadata"]["uid"])
