@@ -3,8 +3,10 @@
 The Node's `kubelite.io/kubelet-url` annotation if it has one (simulated nodes share
 one loopback server, a path each), else upstream's `https://<address>:<port>` with
 status.daemonEndpoints.kubeletEndpoint.Port and the first address of the preferred
-types, in kube-apiserver's default --kubelet-preferred-address-types order (which
-metrics-server uses too). The API server (logs, exec, port-forward, nodes/proxy)
+types in k3s's --kubelet-preferred-address-types order, InternalIP first:
+kube-apiserver's default puts Hostname first, which needs every node's host name to
+resolve to the address its kubelet listens on, and a kubelite node's kubelet listens
+on its InternalIP. The API server (logs, exec, port-forward, nodes/proxy)
 and the metrics scraper both reach kubelets through this.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from kubelite.api.annotations import KUBELET_URL
 
-ADDRESS_TYPES = ("Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP")
+ADDRESS_TYPES = ("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS")
 
 
 def kubelet_url(node: dict[str, Any]) -> str | None:

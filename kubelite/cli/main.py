@@ -167,10 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="run nodes that join a cluster")
     agent.add_argument("--simulate", type=int, default=0, metavar="N",
                        help="run N simulated nodes instead of a kubelet for this host")
-    agent.add_argument("--kubeconfig", type=Path, required=True,
-                       help="how to reach the API server")
+    agent.add_argument("--kubeconfig", type=Path, default=None,
+                       help="how to reach the API server (or --server with --token)")
     agent.add_argument("--server", default="", metavar="URL",
                        help="the API server's URL, in place of the kubeconfig's")
+    agent.add_argument("--token", default="",
+                       help="a bootstrap token (kubelite token create) to join with: the "
+                            "node trusts the CA the token signed and gets its own client "
+                            "certificate, kept in <data-dir>/agent/kubelet.kubeconfig")
+    agent.add_argument("--ca-cert-hash", action="append", default=[], metavar="sha256:HEX",
+                       help="the cluster CA's public key pin (kubeadm's "
+                            "--discovery-token-ca-cert-hash); repeatable")
+    agent.add_argument("--kubelet-client-ca-file", type=Path, default=None,
+                       help="CA bundle whose client certificates the kubelet's server "
+                            "accepts (the API server's; without it, callers need tokens)")
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="where the kubelet keeps pods' logs and runtime state "
                             "(<data-dir>/agent; same default as kubelite server)")
@@ -398,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         _install_uvloop()
         return asyncio.run(run_server(args, config))
     if args.command == "agent":
+        if args.kubeconfig is None and not (args.token and args.server):
+            print("kubelite: agent needs --kubeconfig, or --server with --token", file=sys.stderr)
+            return 2
         try:
             config = simulated_node_config(args, args.simulate, args.name_prefix)
             if not args.simulate:
@@ -496,10 +509,21 @@ async def run_agent(args: argparse.Namespace, config: NodeConfig) -> int:
 
 async def run_node_agent(args: argparse.Namespace) -> int:
     """`kubelite agent` without --simulate: a kubelet for this host, against the server
-    the kubeconfig (or --server) names, with the kubeconfig's credentials."""
+    the kubeconfig (or --server) names, with the kubeconfig's credentials; with --token,
+    the node first joins (kubelet/join.py) and keeps the credentials it got."""
+    kubeconfig = args.kubeconfig
+    if args.token:
+        try:
+            kubeconfig = await node.joined_kubeconfig(
+                args.server, args.token, args.kubelet, tuple(args.ca_cert_hash))
+        except node.JoinError as err:
+            print(f"kubelite: joining {args.server}: {err}", file=sys.stderr)
+            return 1
+    client_ca = args.kubelet_client_ca_file.read_bytes() if args.kubelet_client_ca_file else None
     return await _run_standalone(
-        args.kubeconfig, "kubelet", "kubelet",
-        lambda client: node.run_kubelet(node.build_kubelet(client, args.kubelet, args.runtime)),
+        str(kubeconfig), "kubelet", "kubelet",
+        lambda client: node.build_node(client, args.kubelet, args.runtime,
+                                       client_ca=client_ca).run(),
         server=args.server)
 
 
@@ -673,7 +697,7 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     from kubelite.cli import identities
     from kubelite.client.inprocess import InProcessTransport
     from kubelite.client.rest import Client
-    from kubelite.pki.cluster import ADMIN
+    from kubelite.pki.cluster import ADMIN, CLIENT_CA
     from kubelite.apiserver.auth.serviceaccount.options import install
     from kubelite.storage.factory import open_backend
 
@@ -776,8 +800,12 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         # the simulated kubelets' endpoint is asked in process, without a socket
         local: list[Callable[[str], str | None]] = (
             [simulated.endpoint.local_get] if simulated and simulated.endpoint else [])
+        from kubelite.metrics.kubelet_fetch import KubeletFetch
+
+        # real kubelets are asked over HTTPS with the metrics server's own token
         metrics = MetricsServer(client(identities.METRICS_SERVER, "metrics-server"),
-                                resolution=args.metric_resolution, local=local)
+                                resolution=args.metric_resolution, local=local,
+                                fetch=KubeletFetch(token=tokens.token(identities.METRICS_SERVER)))
         await server.add_aggregated_api(metrics.api)
         components.append(asyncio.create_task(metrics.run(), name="metrics server"))
     if simulated is not None:
@@ -787,9 +815,9 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
         # authorizer and NodeRestriction know a kubelet
         transport = InProcessTransport(server.handle,  # type: ignore[arg-type]
                                        token=tokens.node_token(args.kubelet.node_name))
-        kubelet = node.build_kubelet(Client(transport, field_manager="kubelet"),
-                                     args.kubelet, args.runtime)
-        components.append(asyncio.create_task(node.run_kubelet(kubelet), name="kubelet"))
+        own_node = node.build_node(Client(transport, field_manager="kubelet"), args.kubelet,
+                                   args.runtime, client_ca=tls.ca_pem(CLIENT_CA))
+        components.append(asyncio.create_task(own_node.run(), name="kubelet"))
     for task in components:
         task.add_done_callback(_report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)

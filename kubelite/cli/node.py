@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +27,27 @@ if TYPE_CHECKING:
     from kubelite.client.rest import Client
     from kubelite.kubelet import cri
     from kubelite.kubelet.kubelet import Kubelet
+    from kubelite.kubelet.network.bridge import BridgeNetwork
+    from kubelite.kubelet.server.server import KubeletServer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KUBELET_PORT = 10250
+
+
+@dataclass
+class NodeRuntime:
+    """A runtime with what it brings: its image service, and for runtimes that give
+    pods a network of their own, the pod network (the node's podCIDR goes to it)."""
+
+    runtime: cri.RuntimeService
+    images: cri.ImageService
+    network: BridgeNetwork | None = None
+
+    async def close(self) -> None:
+        """After the kubelet stopped its pods: the node's network goes too."""
+        if self.network is not None:
+            await self.network.remove_node_side()
 
 
 @dataclass(frozen=True)
@@ -37,21 +55,21 @@ class RuntimeChoice:
     name: str
     # None when the host can run it, else why not
     unavailable: Callable[[], str | None]
-    build: Callable[[Path, str], tuple[cri.RuntimeService, cri.ImageService]]
+    build: Callable[[KubeletConfig, str], NodeRuntime]  # (config, node IP)
 
 
 def _host_unavailable() -> str | None:
     return None  # host processes run anywhere
 
 
-def _build_host(root: Path, node_ip: str) -> tuple[cri.RuntimeService, cri.ImageService]:
+def _build_host(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     from kubelite.kubelet.runtime.host import HostImages, HostRuntime
 
-    runtime = HostRuntime(root / "host", node_ip)
+    runtime = HostRuntime(config.root_dir / "runtime" / "host", node_ip)
     killed = runtime.recover()
     if killed:
         log.info("killed %d host processes a previous kubelet left running", len(killed))
-    return runtime, HostImages()
+    return NodeRuntime(runtime, HostImages())
 
 
 def _runc_unavailable() -> str | None:
@@ -62,8 +80,23 @@ def _runc_unavailable() -> str | None:
     return None
 
 
+def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
+    """OCI containers from the node's image store, each pod on the node's bridge."""
+    from kubelite.kubelet.images import ImageService, ImageStore, store_root
+    from kubelite.kubelet.network.bridge import BridgeNetwork
+    from kubelite.kubelet.runtime.runc import RuncRuntime
+
+    data_dir = config.root_dir.parent
+    store = ImageStore(store_root(data_dir))
+    network = BridgeNetwork(data_dir=str(data_dir), cluster_cidr=config.cluster_cidr,
+                            service_cidr=config.service_cidr)
+    runtime = RuncRuntime(root=config.root_dir / "runc", images=store, network=network)
+    return NodeRuntime(runtime, ImageService(store), network)
+
+
 # In order of preference for `--runtime auto`: isolation first.
 RUNTIMES: dict[str, RuntimeChoice] = {
+    "runc": RuntimeChoice("runc", _runc_unavailable, _build_runc),
     "host": RuntimeChoice("host", _host_unavailable, _build_host),
 }
 RUNC_PREFERENCE = ("runc", "host")
@@ -137,31 +170,110 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
     return KubeletConfig(node_name=(args.node_name or default_node_name()).lower(),
                          root_dir=data_dir / "agent", node_ip=args.node_ip,
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
-                         cluster_domain=args.cluster_domain)
+                         cluster_domain=args.cluster_domain,
+                         cluster_cidr=getattr(args, "cluster_cidr", None) or "10.42.0.0/16",
+                         service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16")
 
 
-def build_kubelet(client: Client, config: KubeletConfig, runtime_name: str) -> Kubelet:
+@dataclass
+class Node:
+    """A kubelet for this host with its runtime and its HTTPS server."""
+
+    kubelet: Kubelet
+    runtime: NodeRuntime
+    server: KubeletServer
+
+    async def run(self) -> None:
+        """Run until cancelled; then the node's pods stop, and its server and network go."""
+        await self.server.start()
+        try:
+            await self.kubelet.run()
+        finally:
+            await asyncio.shield(self._stop())
+
+    async def _stop(self) -> None:
+        await self.kubelet.stop()
+        await self.server.stop()
+        await self.runtime.close()
+
+
+def serving_context(config: KubeletConfig, node_ip: str, client_ca: bytes | None) -> ssl.SSLContext:
+    """The kubelet's TLS: its own certificate (self-signed, as upstream's kubelet makes
+    one), and client certificates verified against the cluster's client CA when it is
+    known (upstream's --client-ca-file); without it, callers show tokens."""
+    from kubelite.pki.self_signed import serving_certificate
+
+    names = [node_ip] + (["127.0.0.1"] if node_ip != "127.0.0.1" else [])
+    cert, key = serving_certificate(config.root_dir / "pki", config.node_name, names)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.load_verify_locations(cadata=client_ca.decode())
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
+               client_ca: bytes | None = None) -> Node:
     """The kubelet with its runtime and its parts: volumes (under <root>/pods), probes
-    and lifecycle hooks, sharing one Event recorder."""
+    and lifecycle hooks, sharing one Event recorder; its server on the node's IP."""
     from kubelite.client.events import EventRecorder
     from kubelite.kubelet.kubelet import COMPONENT, Kubelet
     from kubelite.kubelet.lifecycle import LifecycleHooks
     from kubelite.kubelet.node_status import default_node_ip
     from kubelite.kubelet.prober.manager import ProbeManager
+    from kubelite.kubelet.server.auth import Gate
+    from kubelite.kubelet.server.server import KubeletServer
     from kubelite.kubelet.volumes.manager import VolumeManager
 
-    runtime, images = RUNTIMES[runtime_name].build(config.root_dir / "runtime",
-                                                   config.node_ip or default_node_ip())
+    node_ip = config.node_ip or default_node_ip()
+    parts = RUNTIMES[runtime_name].build(config, node_ip)
+    runtime = parts.runtime
     events = EventRecorder(client, COMPONENT, host=config.node_name)
     volumes = VolumeManager(client, config.pods_dir, config.node_name)
-    return Kubelet(client, config, runtime, images, volumes,
-                   ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
-                   loops=[volumes.run], recorder=events)
+    kubelet = Kubelet(client, config, runtime, parts.images, volumes,
+                      ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
+                      on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
+                      loops=[volumes.run], recorder=events)
+    # The kubelet's server listens where its Node says it is (InternalIP), no wider.
+    server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
+                           ssl_context=serving_context(config, node_ip, client_ca),
+                           host=node_ip, port=config.port)
+    return Node(kubelet, parts, server)
 
 
-async def run_kubelet(kubelet: Kubelet) -> None:
-    """Run until cancelled, then stop the node's pods."""
+class JoinError(Exception):
+    pass
+
+
+async def joined_kubeconfig(server: str, token: str, config: KubeletConfig,
+                            ca_cert_hashes: tuple[str, ...]) -> Path:
+    """The node's kubeconfig: the one an earlier join left, while its certificate has
+    more than a day left, else a new join with the bootstrap token."""
+    import base64
+    import datetime
+
+    import yaml
+
+    from kubelite.cli.kubeconfig import write_kubeconfig
+    from kubelite.kubelet import join
+    from kubelite.pki.certs import expires_within, load_certificate
+
+    path = config.root_dir / "kubelet.kubeconfig"
+    if path.exists():
+        try:
+            user = yaml.safe_load(path.read_text())["users"][0]["user"]
+            certificate = load_certificate(base64.b64decode(user["client-certificate-data"]))
+            if not expires_within(certificate, datetime.timedelta(days=1),
+                                  now=datetime.datetime.now(datetime.timezone.utc)):
+                return path
+        except (OSError, LookupError, TypeError, ValueError, yaml.YAMLError):
+            pass  # unreadable: join again
     try:
-        await kubelet.run()
-    finally:
-        await asyncio.shield(kubelet.stop())
+        credentials = await join.join(server, token, config.node_name,
+                                      ca_cert_hashes=ca_cert_hashes)
+    except join.JoinError as err:
+        raise JoinError(str(err)) from err
+    return write_kubeconfig(path, server, ca_pem=credentials.ca_pem,
+                            cert_pem=credentials.cert_pem, key_pem=credentials.key_pem,
+                            name="kubelet")

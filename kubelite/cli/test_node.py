@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import contextlib
 from pathlib import Path
 
@@ -56,9 +57,13 @@ def test_agent_without_simulate_runs_a_kubelet() -> None:
 
 
 async def test_the_built_kubelet_registers_and_runs_a_pod(client: Client, tmp_path: Path) -> None:
-    args = build_parser().parse_args(["server", "--node-name", "here", "--node-ip", "127.0.0.1"])
-    kubelet = node.build_kubelet(client, node.kubelet_config(args, tmp_path), "host")
-    task = asyncio.create_task(node.run_kubelet(kubelet))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = build_parser().parse_args(["server", "--node-name", "here", "--node-ip", "127.0.0.1",
+                                      "--kubelet-port", str(port)])
+    built = node.build_node(client, node.kubelet_config(args, tmp_path), "host")
+    task = asyncio.create_task(built.run())
     try:
         await client.create("pods", {
             "metadata": {"name": "hello"},

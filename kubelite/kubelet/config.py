@@ -39,6 +39,10 @@ class KubeletConfig:
     labels: tuple[tuple[str, str], ...] = ()  # --node-labels
     cluster_dns: tuple[str, ...] = ("10.43.0.10",)
     cluster_domain: str = "cluster.local"
+    # the pod network's blackholed and routed ranges (kubelite server's --cluster-cidr
+    # and --service-cidr)
+    cluster_cidr: str = "10.42.0.0/16"
+    service_cidr: str = "10.43.0.0/16"
     max_pods: int = 110
     # allocatable = capacity - reserved - the hard eviction thresholds (upstream's defaults)
     system_reserved: tuple[tuple[str, str], ...] = ()
