@@ -13,6 +13,7 @@ proto 76` lists them.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 from collections.abc import Iterator
@@ -35,12 +36,21 @@ Rtnl = Any  # pyroute2.IPRoute, untyped
 
 @contextmanager
 def rtnl() -> Iterator[Rtnl]:
-    """A netlink socket in the calling thread's network namespace."""
-    ipr = IPRoute()
+    """A netlink socket in the calling thread's network namespace.
+
+    pyroute2 drives its socket with an asyncio loop of its own in this thread; left to
+    itself it asks for one from the process's event loop policy, which under the
+    server is uvloop's, and uvloop cannot open netlink sockets. So it gets a plain
+    selector loop, made here and closed with it."""
+    loop = asyncio.SelectorEventLoop()
     try:
-        yield ipr
+        ipr = IPRoute(use_event_loop=loop)
+        try:
+            yield ipr
+        finally:
+            ipr.close()
     finally:
-        ipr.close()
+        loop.close()
 
 
 def link_index(ipr: Rtnl, name: str) -> int | None:

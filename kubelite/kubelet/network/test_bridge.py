@@ -5,6 +5,7 @@ owns, never on the host; the pods are namespaces of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 from pathlib import Path
@@ -260,3 +261,17 @@ async def test_removing_the_node_side_leaves_the_nodes_network_as_it_was(
     assert await call_in_netns(node, _routes) == before
     assert (await network.status()).status is False
     await network.remove_node_side()  # again: nothing left to remove
+
+
+def test_the_node_side_is_made_under_uvloop_as_the_server_runs(
+        namespaces: Namespaces, node: str, tmp_path: Path) -> None:
+    """The server installs uvloop's policy; netlink work must not take its loops."""
+    import uvloop
+
+    policy = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        network = uvloop.run(_network(namespaces, node, tmp_path))
+    finally:
+        asyncio.set_event_loop_policy(policy)
+    assert network.pod_cidr is not None
