@@ -65,8 +65,10 @@ class KubeletConfig:
     relist_interval: float = 1.0
     # retry of a pod whose volumes or sandbox could not be set up
     volume_retry_interval: float = 2.0
-    # seconds a pod's termination may take beyond its grace period on shutdown
-    shutdown_grace: float = 30.0
+    # The longest a pod's containers get to stop when the node itself stops (the
+    # pod's own grace period, capped; upstream's shutdownGracePeriod): a stopping
+    # server or agent must not wait out 30 s for a process that ignores SIGTERM.
+    shutdown_grace: float = 5.0
     clock: Clock = wall_clock
 
     def pod_log_dir(self, namespace: str, name: str, uid: str) -> str:
