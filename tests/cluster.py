@@ -91,6 +91,9 @@ class Cluster:
             args += ["--datastore-endpoint", self.datastore]
         if not self.agent:
             args.append("--disable-agent")
+        else:
+            # the node's kubelet on loopback, on a port of its own
+            args += ["--node-ip", "127.0.0.1", "--kubelet-port", str(free_port())]
         args += self.extra_args
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # the server writes the kubeconfig once it serves; an older one names an

@@ -8,7 +8,10 @@ does in its bootstrap-token phase:
   anonymous requests reach that path, apiserver/auth/authn.py);
 - ClusterRoleBindings for the bootstrap token's group: create CSRs
   (system:node-bootstrapper), have node client CSRs approved (nodeclient), and let
-  nodes renew their own (selfnodeclient, for system:nodes).
+  nodes renew their own (selfnodeclient, for system:nodes);
+- kube-system/extension-apiserver-authentication with the client CA (`client-ca-file`,
+  as kube-apiserver publishes it), which nodes may read: a joined kubelet takes from
+  it the CA of the API server's client certificate.
 
 Written through the API like any client; made once, never overwritten, except that
 cluster-info's kubeconfig follows the server's address and CA.
@@ -77,20 +80,47 @@ def join_rbac() -> list[tuple[str, Obj]]:
     ]
 
 
-async def publish(client: Client, server_url: str, ca_pem: bytes) -> None:
-    for resource, obj in join_rbac():
+# kube-apiserver's own: who its client certificates come from, for servers it calls
+# (aggregated APIs, and here kubelets, which verify the API server's certificate)
+AUTHENTICATION_CONFIGMAP = "extension-apiserver-authentication"
+CLIENT_CA_KEY = "client-ca-file"
+
+
+def node_client_ca_reader() -> tuple[str, Obj]:
+    """Nodes may read the client CA (upstream's extension-apiserver-authentication-reader
+    role): a joined kubelet learns from it which client certificates to accept."""
+    return ("rolebindings", {
+        "apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
+        "metadata": {"name": "kubelite:node-client-ca-reader", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": RBAC, "kind": "Role",
+                    "name": "extension-apiserver-authentication-reader"},
+        "subjects": [{"apiGroup": RBAC, "kind": "Group", "name": "system:nodes"}]})
+
+
+async def publish(client: Client, server_url: str, ca_pem: bytes,
+                  client_ca_pem: bytes | None = None) -> None:
+    if client_ca_pem is not None:
+        await _ensure_data(client, "kube-system", AUTHENTICATION_CONFIGMAP,
+                           {CLIENT_CA_KEY: client_ca_pem.decode()})
+    for resource, obj in [*join_rbac(), node_client_ca_reader()]:
         try:
             await client.create(resource, obj, namespace=obj["metadata"].get("namespace"))
         except errors.AlreadyExists:
             pass
-    content = cluster_info_kubeconfig(server_url, ca_pem)
+    await _ensure_data(client, CLUSTER_INFO_NAMESPACE, CLUSTER_INFO_NAME,
+                       {KUBECONFIG_KEY: cluster_info_kubeconfig(server_url, ca_pem)})
+
+
+async def _ensure_data(client: Client, namespace: str, name: str, data: dict[str, str]) -> None:
+    """The ConfigMap holds `data` under those keys (others it has are kept)."""
     try:
         await client.create("configmaps", {
             "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": CLUSTER_INFO_NAME, "namespace": CLUSTER_INFO_NAMESPACE},
-            "data": {KUBECONFIG_KEY: content}}, namespace=CLUSTER_INFO_NAMESPACE)
+            "metadata": {"name": name, "namespace": namespace}, "data": data},
+            namespace=namespace)
     except errors.AlreadyExists:
-        current = await client.get("configmaps", CLUSTER_INFO_NAME, namespace=CLUSTER_INFO_NAMESPACE)
-        if (current.get("data") or {}).get(KUBECONFIG_KEY) != content:
-            current.setdefault("data", {})[KUBECONFIG_KEY] = content
-            await client.update("configmaps", current, namespace=CLUSTER_INFO_NAMESPACE)
+        current = await client.get("configmaps", name, namespace=namespace)
+        have = current.get("data") or {}
+        if any(have.get(k) != v for k, v in data.items()):
+            current["data"] = {**have, **data}
+            await client.update("configmaps", current, namespace=namespace)

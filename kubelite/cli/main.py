@@ -774,7 +774,8 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
     # what nodes joining with a bootstrap token read first (kubeadm's cluster-info)
     from kubelite.cli import cluster_info
 
-    await cluster_info.publish(client(identities.APISERVER, "kubelite"), server.url, tls.ca_pem())
+    await cluster_info.publish(client(identities.APISERVER, "kubelite"), server.url, tls.ca_pem(),
+                               tls.ca_pem(CLIENT_CA))
     if "scheduler" not in args.disable:
         from kubelite.scheduler.scheduler import KubeScheduler
 

@@ -182,9 +182,14 @@ class Node:
     kubelet: Kubelet
     runtime: NodeRuntime
     server: KubeletServer
+    config: KubeletConfig
+    node_ip: str
+    client_ca: bytes | None = None
 
     async def run(self) -> None:
         """Run until cancelled; then the node's pods stop, and its server and network go."""
+        client_ca = self.client_ca or await published_client_ca(self.kubelet.client)
+        self.server.ssl_context = serving_context(self.config, self.node_ip, client_ca)
         await self.server.start()
         try:
             await self.kubelet.run()
@@ -235,11 +240,26 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
                       loops=[volumes.run], recorder=events)
-    # The kubelet's server listens where its Node says it is (InternalIP), no wider.
+    # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
+    # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
-                           ssl_context=serving_context(config, node_ip, client_ca),
-                           host=node_ip, port=config.port)
-    return Node(kubelet, parts, server)
+                           ssl_context=None, host=node_ip, port=config.port)
+    return Node(kubelet, parts, server, config, node_ip, client_ca)
+
+
+async def published_client_ca(client: Client) -> bytes | None:
+    """The API server's client CA as it publishes it (kube-system/
+    extension-apiserver-authentication), None when the node may not read it."""
+    from kubelite.cli.cluster_info import AUTHENTICATION_CONFIGMAP, CLIENT_CA_KEY
+    from kubelite.machinery import errors
+
+    try:
+        configmap = await client.get("configmaps", AUTHENTICATION_CONFIGMAP, namespace="kube-system")
+    except errors.StatusError as err:
+        log.warning("no client CA for the kubelet's server (%s): callers must show tokens", err)
+        return None
+    pem = (configmap.get("data") or {}).get(CLIENT_CA_KEY)
+    return pem.encode() if pem else None
 
 
 class JoinError(Exception):

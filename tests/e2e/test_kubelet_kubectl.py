@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster import ROOT, Cluster, namespace_for_test, wait_for
+from tests.cluster import ROOT, Cluster, free_port, namespace_for_test, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,7 @@ def test_an_agent_joins_with_a_kubeconfig_and_runs_its_pods(cluster: Cluster, ns
     agent = subprocess.Popen(
         [sys.executable, "-m", "kubelite.cli.main", "agent", "--kubeconfig", cluster.kubeconfig,
          "--server", cluster.url, "--node-name", "remote-1", "--runtime", "host",
+         "--node-ip", "127.0.0.1", "--kubelet-port", str(free_port()),
          "--data-dir", str(tmp_path / "agent"), "--log-level", "WARNING"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -86,3 +87,41 @@ def test_an_agent_joins_with_a_kubeconfig_and_runs_its_pods(cluster: Cluster, ns
         output, _ = agent.communicate(timeout=60)
     assert agent.returncode == 0, output
     cluster.kubectl("delete", "node", "remote-1")
+
+
+def test_an_agent_joins_with_a_bootstrap_token(cluster: Cluster, ns: str, tmp_path: Path) -> None:
+    """`kubelite agent --server URL --token T`: no kubeconfig; the node discovers the CA
+    through the token, gets its own certificate, and runs as system:node:<name>."""
+    made = subprocess.run(
+        [sys.executable, "-m", "kubelite.cli.main", "token", "create", "--kubeconfig",
+         cluster.kubeconfig], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert made.returncode == 0, made.stderr
+    data = tmp_path / "agent"
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "kubelite.cli.main", "agent", "--server", cluster.url,
+         "--token", made.stdout.strip(), "--node-name", "joined-1", "--runtime", "host",
+         "--node-ip", "127.0.0.1", "--kubelet-port", str(free_port()),
+         "--data-dir", str(data), "--log-level", "WARNING"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: cluster.kubectl(
+            "get", "node", "joined-1", "--no-headers", check=False).stdout.split()[1:2]
+            == ["Ready"])
+        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "joined"},
+            "spec": {"nodeName": "joined-1", "restartPolicy": "Never", "containers": [
+                {"name": "c", "image": "busybox", "command": ["/bin/sh", "-c", "echo hi"]}]}}))
+        assert wait_for(lambda: get_json(cluster, "pod", "joined", "-n", ns)["status"].get(
+            "phase") == "Succeeded")
+        # the API server reaches the joined node's kubelet for the pod's log
+        assert cluster.kubectl("logs", "joined", "-n", ns).stdout.strip() == "hi"
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        output, _ = agent.communicate(timeout=60)
+    assert agent.returncode == 0, output
+    assert (data / "agent" / "kubelet.kubeconfig").stat().st_mode & 0o777 == 0o600
+    csrs = get_json(cluster, "csr")["items"]
+    assert any(c["spec"]["username"].startswith("system:bootstrap:") and
+               c["spec"]["signerName"] == "kubernetes.io/kube-apiserver-client-kubelet"
+               for c in csrs)
+    cluster.kubectl("delete", "node", "joined-1")
