@@ -33,7 +33,7 @@ from typing import Any
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc import RuncRuntime
 
-BUSYBOX_IMAGE = Path("/work/shared/busybox-image.py")
+BUSYBOX_IMAGE = Path(__file__).resolve().parents[1] / "tests" / "busybox_image.py"
 
 
 class UnpackedImage:

@@ -1,5 +1,5 @@
 """Fixtures for the runc runtime's tests: a busybox image unpacked into a directory
-(built by /work/shared/busybox-image.py's recipe from Debian's busybox-static), and a
+(built by tests/busybox_image.py from Debian's busybox-static), and a
 runtime over a fresh root whose every container, sandbox, mount and cgroup is
 removed at the end, even when a test fails.
 """
@@ -25,7 +25,7 @@ import pytest
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc import RuncRuntime, mounts
 
-BUSYBOX_IMAGE_SCRIPT = Path("/work/shared/busybox-image.py")
+BUSYBOX_IMAGE_SCRIPT = Path(__file__).resolve().parents[4] / "tests" / "busybox_image.py"
 
 
 def missing_prerequisite() -> str:
