@@ -16,10 +16,10 @@ import logging
 import os
 import shutil
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubelite.kubelet.config import KubeletConfig, default_node_name
 
@@ -43,6 +43,8 @@ class NodeRuntime:
     runtime: cri.RuntimeService
     images: cri.ImageService
     network: BridgeNetwork | None = None
+    # what runs beside the kubelet for as long as it runs (the image garbage collector)
+    loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """After the kubelet stopped its pods: the node's network goes too."""
@@ -82,7 +84,8 @@ def _runc_unavailable() -> str | None:
 
 def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     """OCI containers from the node's image store, each pod on the node's bridge."""
-    from kubelite.kubelet.images import ImageService, ImageStore, store_root
+    from kubelite.kubelet.images import ImageGC, ImageService, ImageStore, store_root
+    from kubelite.kubelet.images.service import fs_capacity
     from kubelite.kubelet.network.bridge import BridgeNetwork
     from kubelite.kubelet.runtime.runc import RuncRuntime
 
@@ -91,7 +94,14 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     network = BridgeNetwork(data_dir=str(data_dir), cluster_cidr=config.cluster_cidr,
                             service_cidr=config.service_cidr)
     runtime = RuncRuntime(root=config.root_dir / "runc", images=store, network=network)
-    return NodeRuntime(runtime, ImageService(store), network)
+    images = ImageService(store)
+
+    async def in_use() -> set[str]:
+        return {c.image_ref or c.image for c in await runtime.list_containers()}
+
+    # upstream's image GC: above 85% of the images' disk, least recently used first
+    collector = ImageGC(images, in_use=in_use, fs_stats=lambda: fs_capacity(str(store.root)))
+    return NodeRuntime(runtime, images, network, loops=[collector.run])
 
 
 # In order of preference for `--runtime auto`: isolation first.
@@ -239,7 +249,7 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
     kubelet = Kubelet(client, config, runtime, parts.images, volumes,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
-                      loops=[volumes.run], recorder=events)
+                      loops=[volumes.run, *parts.loops], recorder=events)
     # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
     # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
