@@ -9,8 +9,9 @@ import pytest
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.config import KubeletConfig
-from kubelite.kubelet.sandbox_config import host_resolv_conf, pod_dns, sandbox_config
+from kubelite.kubelet.sandbox_config import pod_dns, sandbox_config
 
+HOST_TEXT = "nameserver 192.0.2.53\nsearch corp.example\noptions edns0\n"
 HOST = cri.DNSConfig(("192.0.2.53",), ("corp.example",), ("edns0",))
 CONFIG = KubeletConfig(node_name="n", root_dir=Path("/var/lib/k"))
 CLUSTER_SEARCH = ("shop.svc.cluster.local", "svc.cluster.local", "cluster.local")
@@ -36,22 +37,14 @@ def _pod(**spec: Any) -> dict[str, Any]:
 ], ids=["cluster-first", "host-network-falls-back", "with-host-net", "default", "none",
         "merged-dns-config"])
 def test_pod_dns(spec: dict[str, Any], expected: cri.DNSConfig) -> None:
-    assert pod_dns(_pod(**spec), CONFIG, HOST) == expected
-
-
-def test_host_resolv_conf(tmp_path: Path) -> None:
-    path = tmp_path / "resolv.conf"
-    path.write_text("# comment\nnameserver 192.0.2.53\nsearch a.example b.example\n"
-                    "options edns0 ndots:2\nnameserver 192.0.2.54\n")
-    assert host_resolv_conf(str(path)) == cri.DNSConfig(
-        ("192.0.2.53", "192.0.2.54"), ("a.example", "b.example"), ("edns0", "ndots:2"))
+    assert pod_dns(_pod(**spec), CONFIG, HOST_TEXT) == expected
 
 
 def test_sandbox_config_labels_ports_and_log_directory() -> None:
     pod = _pod(containers=[{"name": "app", "ports": [{"containerPort": 80, "hostPort": 8080}]}],
                hostAliases=[{"ip": "192.0.2.9", "hostnames": ["db", "db.local"]}])
     pod["metadata"]["labels"] = {"app": "web"}
-    config = sandbox_config(pod, CONFIG, attempt=2, host_dns=HOST)
+    config = sandbox_config(pod, CONFIG, attempt=2, resolv_conf=HOST_TEXT)
     assert config.metadata == cri.PodSandboxMetadata("web", "shop", "u", 2)
     assert config.labels == {"app": "web", "io.kubernetes.pod.name": "web",
                              "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.uid": "u"}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import shutil
 import socket
 import struct
 import subprocess
@@ -28,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kubelite.kubelet import cri
+from kubelite.kubelet.network import dns
 from kubelite.kubelet.network.netns import call_in_netns
 from kubelite.kubelet.runtime.runc import mounts
 from kubelite.kubelet.runtime.runc.spec import SandboxView
@@ -77,6 +77,13 @@ def bring_up(interface: str) -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH22x", interface.encode(), flags | IFF_UP))
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
 def remove_namespaces(sandbox_dir: Path) -> None:
     for kind in NAMESPACES:
         mounts.unmount(namespace_path(sandbox_dir, kind))
@@ -97,34 +104,6 @@ def mount_shm(sandbox_dir: Path) -> Path:
     return shm
 
 
-def hosts_file(config: cri.PodSandboxConfig, ips: Sequence[str], hostname: str) -> str:
-    """The kubelet's managed hosts file (kubelet_pods.go managedHostsFileContent)."""
-    lines = [
-        "# Kubernetes-managed hosts file.",
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "fe00::0\tip6-mcastprefix",
-        "fe00::1\tip6-allnodes",
-        "fe00::2\tip6-allrouters",
-    ]
-    lines += [f"{ip}\t{hostname}" for ip in ips]
-    if config.host_aliases:
-        lines.append("# Entries added by HostAliases.")
-        lines += [f"{ip}\t" + "\t".join(names) for ip, names in config.host_aliases]
-    return "\n".join(lines) + "\n"
-
-
-def resolv_conf(dns: cri.DNSConfig) -> str:
-    lines = []
-    if dns.searches:
-        lines.append("search " + " ".join(dns.searches))
-    lines += [f"nameserver {server}" for server in dns.servers]
-    if dns.options:
-        lines.append("options " + " ".join(dns.options))
-    return "\n".join(lines) + "\n"
-
-
 def pod_hostname(config: cri.PodSandboxConfig) -> str:
     if config.host_network:
         return socket.gethostname()
@@ -139,22 +118,13 @@ def write_pod_files(
     it); a pod without a DNS config the node's /etc/resolv.conf."""
     hostname = pod_hostname(config)
     hosts = sandbox_dir / "hosts"
-    if config.host_network and Path("/etc/hosts").is_file():
-        shutil.copyfile("/etc/hosts", hosts)
-        if config.host_aliases:
-            with hosts.open("a") as f:
-                f.write("\n# Entries added by HostAliases.\n")
-                f.writelines(f"{ip}\t" + "\t".join(names) + "\n" for ip, names in config.host_aliases)
+    if config.host_network:
+        hosts.write_text(dns.host_network_hosts_file(_read("/etc/hosts"), config.host_aliases))
     else:
-        hosts.write_text(hosts_file(config, ips, hostname))
+        hosts.write_text(dns.hosts_file(ips, hostname, host_aliases=config.host_aliases))
     (sandbox_dir / "hostname").write_text(hostname + "\n")
     resolv = sandbox_dir / "resolv.conf"
-    if config.dns_config is not None:
-        resolv.write_text(resolv_conf(config.dns_config))
-    elif Path("/etc/resolv.conf").exists():
-        shutil.copyfile("/etc/resolv.conf", resolv)
-    else:
-        resolv.write_text("")
+    resolv.write_text(dns.resolv_conf(config.dns_config, _read("/etc/resolv.conf")))
     return {
         "/etc/hosts": str(hosts),
         "/etc/hostname": str(sandbox_dir / "hostname"),

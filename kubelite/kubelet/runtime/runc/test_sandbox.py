@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc.records import sandbox_config_from_json, sandbox_config_to_json
-from kubelite.kubelet.runtime.runc.sandbox import hosts_file, resolv_conf
+from kubelite.kubelet.runtime.runc.sandbox import write_pod_files
 
 CONFIG = cri.PodSandboxConfig(
     metadata=cri.PodSandboxMetadata("web", "default", "uid-1", 2),
@@ -18,26 +20,16 @@ CONFIG = cri.PodSandboxConfig(
 )
 
 
-def test_hosts_file_is_the_kubelets_managed_one() -> None:
-    assert hosts_file(CONFIG, ("10.42.0.5",), "web-0") == (
-        "# Kubernetes-managed hosts file.\n"
-        "127.0.0.1\tlocalhost\n"
-        "::1\tlocalhost ip6-localhost ip6-loopback\n"
-        "fe00::0\tip6-localnet\n"
-        "fe00::0\tip6-mcastprefix\n"
-        "fe00::1\tip6-allnodes\n"
-        "fe00::2\tip6-allrouters\n"
-        "10.42.0.5\tweb-0\n"
-        "# Entries added by HostAliases.\n"
-        "10.0.0.1\tfoo\tbar\n"
-    )
-
-
-def test_resolv_conf_from_the_dns_config() -> None:
-    assert CONFIG.dns_config is not None
-    assert resolv_conf(CONFIG.dns_config) == (
-        "search default.svc.cluster.local svc.cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n"
-    )
+def test_the_pod_files_are_the_kubelets(tmp_path: Path) -> None:
+    """hosts, hostname and resolv.conf as network/dns.py writes them (its tests hold
+    the formats), bind-mounted from the sandbox's directory."""
+    files = write_pod_files(tmp_path, CONFIG, ("10.42.0.5",))
+    assert set(files) == {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+    hosts = Path(files["/etc/hosts"]).read_text()
+    assert "10.42.0.5\tweb-0\n" in hosts and "10.0.0.1\tfoo\n10.0.0.1\tbar\n" in hosts
+    assert Path(files["/etc/hostname"]).read_text() == "web-0\n"
+    assert Path(files["/etc/resolv.conf"]).read_text() == (
+        "search default.svc.cluster.local svc.cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n")
 
 
 def test_sandbox_config_survives_the_record_on_disk() -> None:
