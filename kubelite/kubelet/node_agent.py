@@ -148,8 +148,27 @@ class NodeAgent:
                                               self.renew_lease, "renewing the node lease"))
                 group.create_task(self._every(self.config.node_status_update_frequency,
                                               self.report, "reporting the node status"))
+                group.create_task(self.report_ready_at_once())
         finally:
             await self.informer.stop()
+
+    async def report_ready_at_once(self, interval: float = 0.1) -> None:
+        """Upstream's fastStatusUpdateOnce: a node registers NotReady (its pod network
+        waits for the podCIDR), and the scheduler keeps pods off it while the not-ready
+        taint stands; so until the node would be Ready, its status is computed every
+        `interval`, and posted the moment it is, not at the next 10 s report."""
+        while True:
+            old = (self.node or {}).get("status") or {}
+            try:
+                status = await self.status(old.get("conditions") or [])
+            except Exception as err:  # the regular report says it too
+                log.debug("computing the node status failed: %s", err)
+            else:
+                if any(c.get("type") == "Ready" and c.get("status") == "True"
+                       for c in status.get("conditions") or ()):
+                    await self.report()
+                    return
+            await asyncio.sleep(interval)
 
     @staticmethod
     async def _every(interval: float, action: Callable[[], Awaitable[Any]], what: str) -> None:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,10 @@ from kubelite.kubelet import cri
 from kubelite.kubelet.images.service import ImageService
 from kubelite.kubelet.images.store import ImageStore
 from kubelite.kubelet.kubelet import Kubelet
-from kubelite.kubelet.runtime.host import HostRuntime
+from kubelite.kubelet.runtime.host import HostImages, HostRuntime
 from kubelite.kubelet.sandbox_config import POD_UID_LABEL
 from kubelite.kubelet.testing import (
-    NODE, eventually, phase_of, pod, reasons, running_kubelet)
+    NODE, eventually, phase_of, pod, reasons, running_kubelet, short_config)
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
@@ -339,3 +342,45 @@ async def test_a_failed_pull_is_err_image_pull_then_image_pull_back_off(
             return {"ErrImagePull", "ImagePullBackOff"} <= seen
         await eventually(both)
         assert {"Pulling", "Failed", "BackOff"} <= await reasons(client, "unpullable")
+
+
+class NetworkComesLater(HostRuntime):
+    """The host runtime, with a pod network that is not ready until the test says so
+    (as a bridge network before the node has its podCIDR)."""
+
+    network_ready = False
+
+    async def status(self) -> list[cri.RuntimeCondition]:
+        return [cri.RuntimeCondition("RuntimeReady", True),
+                cri.RuntimeCondition("NetworkReady", self.network_ready, "NetworkPluginNotReady",
+                                     "no podCIDR assigned to this node yet")]
+
+
+async def test_the_node_is_ready_at_once_not_at_the_next_status_report(
+        client: Client, tmp_path: Path) -> None:
+    runtime = NetworkComesLater(tmp_path / "host", "127.0.0.1")
+    config = dataclasses.replace(short_config(tmp_path / "k"), node_status_update_frequency=3600.0)
+    kubelet = Kubelet(client, config, runtime, HostImages())
+    task = asyncio.create_task(kubelet.run())
+
+    async def ready() -> str | None:
+        try:
+            node = await client.get("nodes", config.node_name)
+        except errors.NotFound:
+            return None
+        return next((c["status"] for c in node.get("status", {}).get("conditions") or ()
+                     if c["type"] == "Ready"), None)
+
+    try:
+        assert await eventually(ready) == "False"
+        runtime.network_ready = True
+        assert await eventually(lambda: _is(ready, "True"))
+    finally:
+        await kubelet.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _is(probe: Callable[[], Awaitable[str | None]], wanted: str) -> bool:
+    return await probe() == wanted
