@@ -58,10 +58,13 @@ async def create_or_count(client: Client, event: Obj) -> None:
     try:
         await client.create("events", event, namespace=namespace)
     except errors.AlreadyExists:
-        existing = await client.get("events", name, namespace=namespace)
-        await client.patch("events", name, {"count": int(existing.get("count") or 1) + 1,
-                                            "lastTimestamp": event["lastTimestamp"],
-                                            "message": event["message"]},
+        # Recorders may create, patch and update events but not read them (upstream's
+        # roles for the scheduler and the nodes), so the first patch both moves the
+        # timestamp and answers with the count the second one raises.
+        current = await client.patch("events", name, {"lastTimestamp": event["lastTimestamp"],
+                                                      "message": event["message"]},
+                                     namespace=namespace)
+        await client.patch("events", name, {"count": int(current.get("count") or 1) + 1},
                            namespace=namespace)
 
 
