@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -64,28 +65,40 @@ def test_deleting_a_running_pod_ends_it(cluster: Cluster, ns: str) -> None:
     assert cluster.kubectl("get", "pod", "loop", "-n", ns, check=False).returncode != 0
 
 
-def test_an_agent_joins_with_a_kubeconfig_and_runs_its_pods(cluster: Cluster, ns: str,
-                                                            tmp_path: Path) -> None:
+@contextlib.contextmanager
+def agent_on_host(cluster: Cluster, node: str, data: Path, *join: str) -> Iterator[None]:
+    """`kubelite agent` for node `node` (host runtime, its kubelet on loopback) joined
+    by `join`'s flags, Ready before the body runs; it must stop cleanly on SIGTERM."""
     agent = subprocess.Popen(
-        [sys.executable, "-m", "kubelite.cli.main", "agent", "--kubeconfig", cluster.kubeconfig,
-         "--server", cluster.url, "--node-name", "remote-1", "--runtime", "host",
-         "--node-ip", "127.0.0.1", "--kubelet-port", str(free_port()),
-         "--data-dir", str(tmp_path / "agent"), "--log-level", "WARNING"],
+        [sys.executable, "-m", "kubelite.cli.main", "agent", *join, "--node-name", node,
+         "--runtime", "host", "--node-ip", "127.0.0.1", "--kubelet-port", str(free_port()),
+         "--data-dir", str(data), "--log-level", "WARNING"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert wait_for(lambda: cluster.kubectl(
-            "get", "node", "remote-1", "--no-headers", check=False).stdout.split()[1:2]
-            == ["Ready"])
-        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "there"},
-            "spec": {"nodeName": "remote-1", "restartPolicy": "Never", "containers": [
-                {"name": "c", "image": "busybox", "command": ["/bin/sh", "-c", "exit 0"]}]}}))
-        assert wait_for(lambda: get_json(cluster, "pod", "there", "-n", ns)["status"].get(
-            "phase") == "Succeeded")
+            "get", "node", node, "--no-headers", check=False).stdout.split()[1:2] == ["Ready"])
+        yield
     finally:
         agent.send_signal(signal.SIGTERM)
         output, _ = agent.communicate(timeout=60)
     assert agent.returncode == 0, output
+
+
+def run_on(cluster: Cluster, ns: str, node: str, name: str, script: str) -> None:
+    """A pod bound to `node` running `script`, until it Succeeded."""
+    cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"nodeName": node, "restartPolicy": "Never", "containers": [
+            {"name": "c", "image": "busybox", "command": ["/bin/sh", "-c", script]}]}}))
+    assert wait_for(lambda: get_json(cluster, "pod", name, "-n", ns)["status"].get(
+        "phase") == "Succeeded")
+
+
+def test_an_agent_joins_with_a_kubeconfig_and_runs_its_pods(cluster: Cluster, ns: str,
+                                                            tmp_path: Path) -> None:
+    with agent_on_host(cluster, "remote-1", tmp_path / "agent", "--kubeconfig",
+                       cluster.kubeconfig, "--server", cluster.url):
+        run_on(cluster, ns, "remote-1", "there", "exit 0")
     cluster.kubectl("delete", "node", "remote-1")
 
 
@@ -97,28 +110,11 @@ def test_an_agent_joins_with_a_bootstrap_token(cluster: Cluster, ns: str, tmp_pa
          cluster.kubeconfig], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert made.returncode == 0, made.stderr
     data = tmp_path / "agent"
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "kubelite.cli.main", "agent", "--server", cluster.url,
-         "--token", made.stdout.strip(), "--node-name", "joined-1", "--runtime", "host",
-         "--node-ip", "127.0.0.1", "--kubelet-port", str(free_port()),
-         "--data-dir", str(data), "--log-level", "WARNING"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for(lambda: cluster.kubectl(
-            "get", "node", "joined-1", "--no-headers", check=False).stdout.split()[1:2]
-            == ["Ready"])
-        cluster.kubectl("create", "-n", ns, "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "joined"},
-            "spec": {"nodeName": "joined-1", "restartPolicy": "Never", "containers": [
-                {"name": "c", "image": "busybox", "command": ["/bin/sh", "-c", "echo hi"]}]}}))
-        assert wait_for(lambda: get_json(cluster, "pod", "joined", "-n", ns)["status"].get(
-            "phase") == "Succeeded")
+    with agent_on_host(cluster, "joined-1", data, "--server", cluster.url,
+                       "--token", made.stdout.strip()):
+        run_on(cluster, ns, "joined-1", "joined", "echo hi")
         # the API server reaches the joined node's kubelet for the pod's log
         assert cluster.kubectl("logs", "joined", "-n", ns).stdout.strip() == "hi"
-    finally:
-        agent.send_signal(signal.SIGTERM)
-        output, _ = agent.communicate(timeout=60)
-    assert agent.returncode == 0, output
     assert (data / "agent" / "kubelet.kubeconfig").stat().st_mode & 0o777 == 0o600
     csrs = get_json(cluster, "csr")["items"]
     assert any(c["spec"]["username"].startswith("system:bootstrap:") and
