@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubelite.cli.main import build_parser, runs_garbage_collector, server_controllers
+from kubelite.cli.main import build_parser
+from kubelite.cli.server import runs_garbage_collector, server_controllers
 from tests.cluster import Cluster, namespace_for_test, simulated_cluster, wait_for
 from tests.e2e.test_controllers_kubectl import get_rs, replicaset
 

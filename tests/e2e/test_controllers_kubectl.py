@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from kubelite.cli.main import build_parser, server_controllers
+from kubelite.cli.main import build_parser
+from kubelite.cli.server import server_controllers
 from kubelite.controllers.names import LOOP_NAMES
 from tests.cluster import Cluster, ROOT, namespace_for_test, ready_nodes, simulated_cluster, wait_for
 
