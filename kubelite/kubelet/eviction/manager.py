@@ -103,7 +103,6 @@ class EvictionManager:
         self.container_gc = container_gc
         self.clock = clock
         self.conditions: list[str] = []  # the node's pressure conditions now
-        self.on_change: Callable[[], None] | None = None  # called when they change
         self._first_observed: dict[Threshold, float] = {}
         self._condition_last_observed: dict[str, float] = {}
         self._thresholds_met: list[Threshold] = []
@@ -191,8 +190,6 @@ class EvictionManager:
         if ordered != self.conditions:
             log.info("eviction manager: node conditions now %s", ordered or "none")
             self.conditions = ordered
-            if self.on_change is not None:
-                self.on_change()
 
     def _updated_since_last(self, thresholds: list[Threshold], summary: Summary) -> list[Threshold]:
         """thresholdsUpdatedStats: act only on a reading newer than the last pass's (a
