@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubelite.cli import eviction_flags
 from kubelite.kubelet.config import KubeletConfig, default_node_name
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ class NodeRuntime:
     network: BridgeNetwork | None = None
     # what runs beside the kubelet for as long as it runs (the image garbage collector)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # the eviction manager's reclaim of unused images under disk pressure, and where
+    # the images live (imagefs)
+    image_gc: Callable[[], Coroutine[Any, Any, Any]] | None = None
+    image_fs: Path | None = None
 
     async def close(self) -> None:
         """After the kubelet stopped its pods: the node's network goes too."""
@@ -101,7 +106,8 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
 
     # upstream's image GC: above 85% of the images' disk, least recently used first
     collector = ImageGC(images, in_use=in_use, fs_stats=lambda: fs_capacity(str(store.root)))
-    return NodeRuntime(runtime, images, network, loops=[collector.run])
+    return NodeRuntime(runtime, images, network, loops=[collector.run],
+                       image_gc=collector.delete_unused, image_fs=store.root)
 
 
 # In order of preference for `--runtime auto`: isolation first.
@@ -152,6 +158,7 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
     group.add_argument("--cluster-domain", default="cluster.local")
     group.add_argument("--node-labels", default="",
                        help="labels the node registers with, key=value,...")
+    eviction_flags.add(group)
 
 
 def cluster_dns_default(service_cidr: str) -> str:
@@ -182,7 +189,8 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
                          cluster_domain=args.cluster_domain,
                          cluster_cidr=getattr(args, "cluster_cidr", None) or "10.42.0.0/16",
-                         service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16")
+                         service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16",
+                         **eviction_flags.settings(args))
 
 
 @dataclass
@@ -249,7 +257,8 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
     kubelet = Kubelet(client, config, runtime, parts.images, volumes,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
-                      loops=[volumes.run, *parts.loops], recorder=events)
+                      loops=[volumes.run, *parts.loops], recorder=events,
+                      image_gc=parts.image_gc, image_fs=parts.image_fs)
     # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
     # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
