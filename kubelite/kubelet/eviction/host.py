@@ -10,9 +10,10 @@
 - pids: min(kernel.pid_max, kernel.threads-max) and the tasks the kernel schedules
   (/proc/loadavg's fourth field), as upstream's pidlimit package.
 - per pod: each running container's working set and writable layer (CRI
-  ListContainerStats), its log files' size, and the pod's local volumes (what lies
-  under <pods dir>/<uid>/volumes/<plugin>/<name>, counted in blocks and inodes, as
-  du would).
+  ListContainerStats), its log files' size, and the pod's local ephemeral volumes
+  (emptyDir, configMap, secret, projected, downwardAPI: what lies under
+  <pods dir>/<uid>/volumes/kubernetes.io~<plugin>/<name>, counted in blocks and inodes
+  as du would, not crossing into other filesystems).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from kubelite.kubelet.eviction.signals import (
     ContainerUsage, FsStats, NodeStats, PodUsage, Summary, VolumeUsage)
 
 CGROUP_V1_MEMORY = Path("/sys/fs/cgroup/memory")
+# the volumes kept on the node for the pod alone (upstream's IsLocalEphemeralVolume)
+LOCAL_PLUGIN_DIRS = frozenset(f"kubernetes.io~{name}" for name in (
+    "empty-dir", "configmap", "secret", "projected", "downward-api"))
 
 
 def _meminfo(proc: Path) -> dict[str, int]:
@@ -151,12 +155,12 @@ class HostStats:
                 logs_used_bytes=log_bytes, logs_inodes_used=log_inodes))
         for meta in sandboxes.values():
             pods.setdefault(meta.uid, meta)
-        usage = {uid: PodUsage(tuple(containers.get(uid, ())), self._volumes(uid))
+        usage = {uid: PodUsage(tuple(containers.get(uid, ())), self.volumes(uid))
                  for uid in pods}
         return Summary(NodeStats(capacity, working_set, nodefs, imagefs, max_pids, processes),
                        usage, self.clock())
 
-    def _volumes(self, uid: str) -> dict[str, VolumeUsage]:
+    def volumes(self, uid: str) -> dict[str, VolumeUsage]:
         out: dict[str, VolumeUsage] = {}
         plugins = self.pods_dir / uid / "volumes"
         try:
@@ -164,6 +168,8 @@ class HostStats:
         except OSError:
             return out
         for plugin in plugin_dirs:
+            if plugin.name not in LOCAL_PLUGIN_DIRS:
+                continue  # a persistent volume is not the pod's ephemeral storage
             try:
                 volumes = list(plugin.iterdir())
             except OSError:

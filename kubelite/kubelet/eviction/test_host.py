@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.kubelet.eviction.host import memory_working_set, pid_stats, tree_usage
+from kubelite.kubelet.eviction.host import HostStats, memory_working_set, pid_stats, tree_usage
+from kubelite.kubelet.runtime.host import HostRuntime
 
 MEMINFO = "MemTotal: 8000000 kB\nMemFree: 1000000 kB\nInactive(file): 2000000 kB\n"
 
@@ -48,3 +49,18 @@ def test_a_volume_counts_its_blocks_and_inodes_and_hard_links_once(tmp_path: Pat
     assert inodes == 3  # scratch, sub, data (its second name is the same inode)
     assert used >= 3 * 4096 and used < 3 * 4096 + 3 * 64 * 1024
     assert tree_usage(tmp_path / "missing") == (0, 0)
+
+
+def test_a_pods_local_volumes_are_measured_and_its_persistent_ones_not(
+        tmp_path: Path) -> None:
+    pods = tmp_path / "pods"
+    scratch = pods / "uid-1" / "volumes" / "kubernetes.io~empty-dir" / "scratch"
+    claim = pods / "uid-1" / "volumes" / "kubernetes.io~local-volume" / "data"
+    for directory in (scratch, claim):
+        directory.mkdir(parents=True)
+        (directory / "file").write_bytes(os.urandom(8192))
+    stats = HostStats(HostRuntime(tmp_path / "host", "127.0.0.1"), pods_dir=pods,
+                      nodefs=tmp_path, log_dir=lambda ns, name, uid: str(tmp_path / "logs"))
+    volumes = stats.volumes("uid-1")
+    assert set(volumes) == {"scratch"}
+    assert volumes["scratch"].used_bytes >= 8192 and volumes["scratch"].inodes_used == 2
