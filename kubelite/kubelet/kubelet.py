@@ -252,7 +252,8 @@ class Kubelet:
     def _admission(self, pod: Obj) -> tuple[str, str] | None:
         """The eviction manager's verdict on a pod yet to start (canAdmitPod); a pod
         being deleted, already finished or already running is not judged again."""
-        meta, phase = pod["metadata"], (pod.get("status") or {}).get("phase") or "Pending"
+        meta = pod["metadata"]
+        phase = (self.status.effective(pod).get("status") or {}).get("phase") or "Pending"
         if meta.get("deletionTimestamp") or phase != "Pending":
             return None
         return self.eviction.admit(pod)
