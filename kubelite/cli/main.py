@@ -511,12 +511,14 @@ async def run_node_agent(args: argparse.Namespace) -> int:
     """`kubelite agent` without --simulate: a kubelet for this host, against the server
     the kubeconfig (or --server) names, with the kubeconfig's credentials; with --token,
     the node first joins (kubelet/join.py) and keeps the credentials it got."""
+    from kubelite.kubelet.join import JoinError
+
     kubeconfig = args.kubeconfig
     if args.token:
         try:
             kubeconfig = await node.joined_kubeconfig(
                 args.server, args.token, args.kubelet, tuple(args.ca_cert_hash))
-        except node.JoinError as err:
+        except JoinError as err:
             print(f"kubelite: joining {args.server}: {err}", file=sys.stderr)
             return 1
     client_ca = args.kubelet_client_ca_file.read_bytes() if args.kubelet_client_ca_file else None
