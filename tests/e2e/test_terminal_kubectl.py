@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from kubelite.kubelet.runtime.runc.mounts import mounted_under
 from tests.cluster import ROOT, Cluster, tool, wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -45,7 +46,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                                           check=False).stdout.split()[1:2] == ["Ready"])
         yield c
     finally:
-        c.kubectl("delete", "pods", "--all", "--grace-period=0", "--force", check=False)
+        # not forced: the pods are gone once the kubelet has torn them down
+        c.kubectl("delete", "pods", "--all", "--grace-period=1", "--wait=true", "--timeout=60s",
+                  check=False)
+        # the kubelet removes a deleted pod's containers once the API has let it go
+        wait_for(lambda: not mounted_under(c.data_dir))
         c.stop()
 
 
