@@ -30,11 +30,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kubelite.client.rest import Client
 from kubelite.kubelet import cri
+from kubelite.kubelet.kubelet import Kubelet
+from kubelite.kubelet.prober.manager import ProbeManager
 from kubelite.kubelet.runtime.cri import Connection, CRIImages, CRIRuntime
+from kubelite.kubelet.testing import pod, running_kubelet
 
 REPO = Path(__file__).resolve().parents[4]
 PAUSE_IMAGE = "kubelite.test/pause:1"
@@ -60,9 +65,10 @@ requires_containerd = pytest.mark.skipif(bool(missing_prerequisite()),
                                          reason=missing_prerequisite() or "-")
 
 
-def pause_image_archive(path: Path) -> None:
-    """A docker-archive whose one process sleeps (what the pause image does for a
-    sandbox), made of the busybox layer: containerd runs it as each pod's sandbox."""
+def image_archive(path: Path, tag: str = PAUSE_IMAGE,
+                  entrypoint: tuple[str, ...] = ("/bin/sleep", "2147483647")) -> None:
+    """A docker-archive of the busybox layer running `entrypoint`. By default the
+    pause image: its one process sleeps, and containerd runs it as each pod's sandbox."""
     sys.path.insert(0, str(REPO))
     try:
         from tests.busybox_image import layer_bytes
@@ -72,10 +78,10 @@ def pause_image_archive(path: Path) -> None:
     diff_id = hashlib.sha256(layer).hexdigest()
     config = json.dumps({
         "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-        "config": {"Entrypoint": ["/bin/sleep", "2147483647"]},
+        "config": {"Entrypoint": list(entrypoint)},
         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]}}).encode()
     config_name = hashlib.sha256(config).hexdigest() + ".json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [PAUSE_IMAGE],
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag],
                             "Layers": [f"{diff_id}/layer.tar"]}]).encode()
     with tarfile.open(path, "w") as tar:
         for name, data in ((f"{diff_id}/layer.tar", layer), (config_name, config),
@@ -250,7 +256,7 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]
         subprocess.run([sys.executable, str(REPO / "tests" / "busybox_image.py"),
                         str(images / "busybox.tar"), "busybox:latest"],
                        check=True, capture_output=True)
-        pause_image_archive(images / "pause.tar")
+        image_archive(images / "pause.tar")
         for archive in ("busybox.tar", "pause.tar"):
             running.ctr("images", "import", str(images / archive))
     except BaseException:
@@ -283,3 +289,20 @@ async def runtime(containerd: Containerd, connection: Connection) -> AsyncIterat
 @pytest.fixture
 def images(connection: Connection) -> CRIImages:
     return CRIImages(connection, pull_timeout=10)
+
+
+@pytest.fixture
+async def kubelet(client: Client, tmp_path: Path, runtime: CRIRuntime,
+                  images: CRIImages) -> AsyncIterator[Kubelet]:
+    """The kubelet, as it is, on the cri runtime (with its exec probes)."""
+    async with running_kubelet(client, tmp_path / "kubelet", runtime,  # type: ignore[arg-type]
+                               images=images, probes=ProbeManager(runtime)) as k:
+        yield k
+
+
+def busybox_pod(name: str, command: str, **spec: Any) -> dict[str, Any]:
+    # a container's PID 1 ignores SIGTERM: a short grace keeps the stops short
+    manifest = pod(name, command, **{"terminationGracePeriodSeconds": 1, **spec})
+    for container in manifest["spec"]["containers"]:
+        container["imagePullPolicy"] = "IfNotPresent"  # imported, never pulled: offline
+    return manifest

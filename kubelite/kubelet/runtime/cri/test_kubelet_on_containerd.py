@@ -6,38 +6,19 @@ containers are gone from containerd."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kubelite.client.rest import Client
 from kubelite.kubelet import stats
 from kubelite.kubelet.kubelet import Kubelet
-from kubelite.kubelet.prober.manager import ProbeManager
-from kubelite.kubelet.runtime.cri import CRIImages, CRIRuntime
-from kubelite.kubelet.runtime.cri.conftest import Containerd, requires_containerd
-from kubelite.kubelet.testing import NODE, eventually, phase_of, pod, running_kubelet
+from kubelite.kubelet.runtime.cri import CRIRuntime
+from kubelite.kubelet.runtime.cri.conftest import Containerd, busybox_pod, requires_containerd
+from kubelite.kubelet.testing import NODE, eventually, phase_of
 from kubelite.machinery import errors
 
 pytestmark = requires_containerd
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-async def kubelet(client: Client, tmp_path: Path, runtime: CRIRuntime,
-                  images: CRIImages) -> AsyncIterator[Kubelet]:
-    async with running_kubelet(client, tmp_path / "kubelet", runtime,  # type: ignore[arg-type]
-                               images=images, probes=ProbeManager(runtime)) as k:
-        yield k
-
-
-def busybox_pod(name: str, command: str, **spec: Any) -> Obj:
-    manifest = pod(name, command, **spec)
-    for container in manifest["spec"]["containers"]:
-        container["imagePullPolicy"] = "IfNotPresent"  # imported, never pulled: offline
-    return manifest
 
 
 async def test_a_pod_runs_logs_probes_and_is_removed(client: Client, kubelet: Kubelet,

@@ -15,7 +15,7 @@ import pytest
 from kubelite.kubelet import cri
 from kubelite.kubelet.logs.reader import parse_records
 from kubelite.kubelet.runtime.cri import Connection, CRIImages, CRIRuntime
-from kubelite.kubelet.runtime.cri.conftest import Containerd, requires_containerd
+from kubelite.kubelet.runtime.cri.conftest import Containerd, image_archive, requires_containerd
 
 pytestmark = requires_containerd
 
@@ -160,8 +160,8 @@ async def test_a_container_of_an_unknown_image_fails_to_create(
     assert raised.value.reason == "CreateContainerError"
 
 
-async def test_images_are_listed_inspected_and_removed(images: CRIImages,
-                                                      containerd: Containerd) -> None:
+async def test_images_are_listed_inspected_and_removed(images: CRIImages, containerd: Containerd,
+                                                      tmp_path: Path) -> None:
     busybox = await images.image_status("busybox:latest")
     assert busybox is not None and busybox.id.startswith("sha256:")
     assert "docker.io/library/busybox:latest" in busybox.repo_tags and busybox.size > 0
@@ -171,8 +171,9 @@ async def test_images_are_listed_inspected_and_removed(images: CRIImages,
     # containerd counts the snapshots' bytes once a minute: only where they are is known now
     assert usage.mountpoint.startswith(str(containerd.directory)) and usage.timestamp > 0
 
-    containerd.ctr("images", "tag", "docker.io/library/busybox:latest",
-                   "kubelite.test/extra:1")
+    # an image of its own: removing one tag removes the image with all its tags
+    image_archive(tmp_path / "extra.tar", "kubelite.test/extra:1", ("/bin/true",))
+    containerd.ctr("images", "import", str(tmp_path / "extra.tar"))
     assert await images.image_status("kubelite.test/extra:1") is not None
     await images.remove_image("kubelite.test/extra:1")
     assert await images.image_status("kubelite.test/extra:1") is None
