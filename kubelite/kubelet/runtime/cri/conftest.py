@@ -153,7 +153,7 @@ def _cni_config(directory: Path, bridge: str, subnet: str) -> str:
                  "ranges": [[{"subnet": subnet}]], "routes": [{"dst": "0.0.0.0/0"}]}}]})
 
 
-async def _remove_every_sandbox(endpoint: str) -> None:
+async def remove_every_sandbox(endpoint: str) -> None:
     connection = Connection(endpoint, timeout=30)
     runtime = CRIRuntime(connection)
     try:
@@ -204,7 +204,7 @@ def _remove_cgroups(cgroup_root: str) -> None:
 
 def _stop(containerd: Containerd) -> None:
     try:
-        asyncio.run(asyncio.wait_for(_remove_every_sandbox(containerd.endpoint), 120))
+        asyncio.run(asyncio.wait_for(remove_every_sandbox(containerd.endpoint), 120))
     except Exception as exc:  # noqa: BLE001 - cleanup goes on whatever failed
         print(f"containerd fixture: removing sandboxes failed: {exc}", file=sys.stderr)
     containerd.process.send_signal(signal.SIGTERM)
