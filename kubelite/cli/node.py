@@ -126,7 +126,8 @@ def _build_cri(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     from kubelite.kubelet.runtime.cri import Connection, CRIImages, CRIRuntime
 
     connection = Connection(config.container_runtime_endpoint)
-    return NodeRuntime(CRIRuntime(connection), CRIImages(connection))
+    runtime = CRIRuntime(connection, state_dir=config.root_dir / "cri")
+    return NodeRuntime(runtime, CRIImages(connection))
 
 
 # In order of preference for `--runtime auto`: isolation first.

@@ -274,10 +274,12 @@ async def connection(containerd: Containerd) -> AsyncIterator[Connection]:
 
 
 @pytest.fixture
-async def runtime(containerd: Containerd, connection: Connection) -> AsyncIterator[CRIRuntime]:
+async def runtime(containerd: Containerd, connection: Connection,
+                  tmp_path: Path) -> AsyncIterator[CRIRuntime]:
     """The runtime over the session's containerd; the test's sandboxes are removed
     after it."""
-    runtime = CRIRuntime(connection, cgroup_root=containerd.cgroup_root)
+    runtime = CRIRuntime(connection, cgroup_root=containerd.cgroup_root,
+                         state_dir=tmp_path / "cri")
     before = {s.id for s in await runtime.list_pod_sandboxes()}
     yield runtime
     for sandbox in await runtime.list_pod_sandboxes():

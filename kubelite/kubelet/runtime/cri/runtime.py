@@ -13,17 +13,27 @@ more than one CRI call does, the client makes the calls upstream's kubelet makes
   container's sandbox from CreateContainer and ListContainers, and asks ListContainers
   (filtered by id) for one it has not seen.
 
-Exec, Attach and PortForward answer a URL on the runtime's own streaming server;
-the kubelet's server proxies a client's upgrade request there (streaming.py).
+Exec, Attach and PortForward answer a URL on the runtime's own streaming server
+(cri.StreamingURLs); the kubelet's server proxies a client's upgrade request there.
+
+Given a state directory, the client also writes each pod's /etc/hosts as upstream's
+kubelet does (its managed etc-hosts: localhost, the pod's IP and hostname, and
+spec.hostAliases; a hostNetwork pod gets the node's with the aliases) and mounts it
+into every container, where a CRI runtime would mount a hosts file of its own that
+knows nothing of hostAliases.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from kubelite.kubelet import cri
+from kubelite.kubelet.network import dns
 from kubelite.kubelet.runtime.cri import convert
 from kubelite.kubelet.runtime.cri.connection import Connection
 from kubelite.kubelet.runtime.cri.proto import api_pb2 as pb
@@ -34,9 +44,14 @@ UNBOUNDED_EXEC_SECONDS = 600.0
 
 
 class CRIRuntime:
-    def __init__(self, connection: Connection, *, cgroup_root: str = "/kubelite") -> None:
+    def __init__(self, connection: Connection, *, cgroup_root: str = "/kubelite",
+                 state_dir: Path | None = None) -> None:
+        """`cgroup_root`: where the pods' cgroups go (as the runc runtime's);
+        `state_dir`: where the pods' managed /etc/hosts files are kept (None: the
+        runtime's own hosts file, without hostAliases)."""
         self.connection = connection
         self.cgroup_root = cgroup_root
+        self.state_dir = state_dir
         self._stub = connection.runtime
         self._sandbox_of: dict[str, str] = {}  # container id -> its sandbox's id
 
@@ -79,6 +94,8 @@ class CRIRuntime:
                                        f"RemovePodSandbox {pod_sandbox_id}")
         except cri.NotFound:
             pass
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir / pod_sandbox_id, ignore_errors=True)
         for container_id, sandbox_id in list(self._sandbox_of.items()):
             if sandbox_id == pod_sandbox_id:
                 del self._sandbox_of[container_id]
@@ -108,6 +125,11 @@ class CRIRuntime:
     # ------------------------------------------------------------ containers
     async def create_container(self, pod_sandbox_id: str, config: cri.ContainerConfig,
                                sandbox_config: cri.PodSandboxConfig) -> str:
+        if self.state_dir is not None and not any(
+                m.container_path == "/etc/hosts" for m in config.mounts):
+            hosts = await self._hosts_file(pod_sandbox_id, sandbox_config)
+            config = dataclasses.replace(config, mounts=(
+                *config.mounts, cri.Mount("/etc/hosts", str(hosts))))
         request = pb.CreateContainerRequest(
             pod_sandbox_id=pod_sandbox_id,
             config=convert.container_config(config, sandbox_config),
@@ -121,6 +143,22 @@ class CRIRuntime:
         container_id = str(answer.container_id)
         self._sandbox_of[container_id] = pod_sandbox_id
         return container_id
+
+    async def _hosts_file(self, pod_sandbox_id: str, config: cri.PodSandboxConfig) -> Path:
+        assert self.state_dir is not None
+        path = self.state_dir / pod_sandbox_id / "hosts"
+        if path.exists():
+            return path
+        if config.host_network:
+            text = dns.host_network_hosts_file(Path("/etc/hosts").read_text(errors="replace"),
+                                               config.host_aliases)
+        else:
+            status = await self.pod_sandbox_status(pod_sandbox_id)
+            text = dns.hosts_file(status.ips, config.hostname or config.metadata.name,
+                                  host_aliases=config.host_aliases)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
 
     async def start_container(self, container_id: str) -> None:
         try:
