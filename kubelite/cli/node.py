@@ -49,11 +49,15 @@ class NodeRuntime:
     network: BridgeNetwork | None = None
     # what runs beside the kubelet for as long as it runs (the image garbage collector)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # what is let go of last (the cri runtime's gRPC channel)
+    closers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """After the kubelet stopped its pods: the node's network goes too."""
         if self.network is not None:
             await self.network.remove_node_side()
+        for close in self.closers:
+            await close()
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,9 @@ def _build_cri(config: KubeletConfig, node_ip: str) -> NodeRuntime:
 
     connection = Connection(config.container_runtime_endpoint)
     runtime = CRIRuntime(connection, state_dir=config.root_dir / "cri")
-    return NodeRuntime(runtime, CRIImages(connection))
+    # No image garbage collection: containerd 1.6 does not mark its pause image pinned,
+    # and a collector that knows nothing of it would remove it.
+    return NodeRuntime(runtime, CRIImages(connection), closers=[connection.close])
 
 
 # In order of preference for `--runtime auto`: isolation first.
