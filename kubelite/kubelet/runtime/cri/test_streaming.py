@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def server(client: Client, kubelet: Kubelet, runtime: CRIRuntime
+async def kubelet_url(client: Client, kubelet: Kubelet, runtime: CRIRuntime
                  ) -> AsyncIterator[str]:
     manifest = busybox_pod("web", "exec httpd -f -p 8080 -h /")
     manifest["spec"]["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": 8080},
@@ -68,9 +68,9 @@ def _joined(got: list[tuple[int, bytes]], channel: int) -> bytes:
     return b"".join(data for ch, data in got if ch == channel)
 
 
-async def test_exec_streams_from_containerd_through_the_kubelet(server: str) -> None:
+async def test_exec_streams_from_containerd_through_the_kubelet(kubelet_url: str) -> None:
     command = "echo%20out;%20echo%20err%20%3E%262;%20exit%207"
-    got = await _channels(f"{server}/exec/default/web/app?command=/bin/sh&command=-c"
+    got = await _channels(f"{kubelet_url}/exec/default/web/app?command=/bin/sh&command=-c"
                           f"&command={command}&output=1&error=1", "v4.channel.k8s.io")
     assert _joined(got, 1) == b"out\n" and _joined(got, 2) == b"err\n"
     status: dict[str, Any] = json.loads(_joined(got, 3))
@@ -78,9 +78,9 @@ async def test_exec_streams_from_containerd_through_the_kubelet(server: str) -> 
     assert status["details"]["causes"][0] == {"reason": "ExitCode", "message": "7"}
 
 
-async def test_port_forward_reaches_the_pod_through_containerd(server: str) -> None:
+async def test_port_forward_reaches_the_pod_through_containerd(kubelet_url: str) -> None:
     async with asyncio.timeout(20), aiohttp.ClientSession() as session, session.ws_connect(
-            f"{server}/portForward/default/web?port=8080",
+            f"{kubelet_url}/portForward/default/web?port=8080",
             protocols=("v4.channel.k8s.io",)) as ws:
         prefixes = [await ws.receive_bytes(), await ws.receive_bytes()]
         assert prefixes == [b"\x00" + struct.pack("<H", 8080), b"\x01" + struct.pack("<H", 8080)]
@@ -93,7 +93,22 @@ async def test_port_forward_reaches_the_pod_through_containerd(server: str) -> N
             data += message[1:]
 
 
-async def test_exec_in_a_missing_container_is_not_found(server: str) -> None:
+async def test_exec_in_a_missing_container_is_not_found(kubelet_url: str) -> None:
     async with aiohttp.ClientSession() as session, session.get(
-            f"{server}/exec/default/web/nope?command=true&output=1") as answer:
+            f"{kubelet_url}/exec/default/web/nope?command=true&output=1") as answer:
         assert answer.status == 404
+
+
+async def test_attach_streams_the_container_output_through_the_kubelet(
+        client: Client, kubelet_url: str) -> None:
+    await client.create("pods", busybox_pod(
+        "ticker", "while true; do echo tick; sleep 0.2; done"), namespace="default")
+    await eventually(lambda: phase_of(client, "ticker", "Running"))
+    async with asyncio.timeout(20), aiohttp.ClientSession() as session, session.ws_connect(
+            f"{kubelet_url}/attach/default/ticker/app?output=1&error=1",
+            protocols=("v4.channel.k8s.io",)) as ws:
+        data = b""
+        while b"tick\n" not in data:
+            message = await ws.receive_bytes()
+            if message[0] == 1:
+                data += message[1:]
