@@ -4,7 +4,10 @@ URL --kubeconfig FILE`).
 
 The container runtime is chosen by name from RUNTIMES, a table each runtime adds a
 row to: how to tell whether the host can run it, and how to build it. `auto` takes the
-first row the host can run, in the table's order of preference.
+first row the host can run, in the table's order of preference: runc, then a CRI
+runtime (containerd, CRI-O) when runc cannot run but a CRI socket answers at
+--container-runtime-endpoint (pods still get containers of their own, not host
+processes), then host.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_KUBELET_PORT = 10250
+DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 
 @dataclass
@@ -50,22 +54,26 @@ class NodeRuntime:
     # the images live (imagefs)
     image_gc: Callable[[], Coroutine[Any, Any, Any]] | None = None
     image_fs: Path | None = None
+    # what is let go of last (the cri runtime's gRPC channel)
+    closers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """After the kubelet stopped its pods: the node's network goes too."""
         if self.network is not None:
             await self.network.remove_node_side()
+        for close in self.closers:
+            await close()
 
 
 @dataclass(frozen=True)
 class RuntimeChoice:
     name: str
-    # None when the host can run it, else why not
-    unavailable: Callable[[], str | None]
+    # (the CRI endpoint) -> None when the host can run it, else why not
+    unavailable: Callable[[str], str | None]
     build: Callable[[KubeletConfig, str], NodeRuntime]  # (config, node IP)
 
 
-def _host_unavailable() -> str | None:
+def _host_unavailable(endpoint: str = "") -> str | None:
     return None  # host processes run anywhere
 
 
@@ -79,7 +87,7 @@ def _build_host(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     return NodeRuntime(runtime, HostImages())
 
 
-def _runc_unavailable() -> str | None:
+def _runc_unavailable(endpoint: str = "") -> str | None:
     if os.geteuid() != 0:
         return "runc needs root"
     if shutil.which("runc") is None:
@@ -110,28 +118,54 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
                        image_gc=collector.delete_unused, image_fs=store.root)
 
 
+def _cri_unavailable(endpoint: str = DEFAULT_CRI_ENDPOINT) -> str | None:
+    from kubelite.kubelet.runtime.cri import parse_endpoint, socket_answers
+
+    try:
+        parse_endpoint(endpoint)
+    except ValueError as err:
+        return str(err)
+    if not socket_answers(endpoint):
+        return f"no CRI runtime answers at {endpoint} (--container-runtime-endpoint)"
+    return None
+
+
+def _build_cri(config: KubeletConfig, node_ip: str) -> NodeRuntime:
+    """A client of the CRI socket: the runtime keeps the images and the pods' network
+    (its CNI config)."""
+    from kubelite.kubelet.runtime.cri import Connection, CRIImages, CRIRuntime
+
+    connection = Connection(config.container_runtime_endpoint)
+    runtime = CRIRuntime(connection, state_dir=config.root_dir / "cri")
+    # No image garbage collection: containerd 1.6 does not mark its pause image pinned,
+    # and a collector that knows nothing of it would remove it.
+    return NodeRuntime(runtime, CRIImages(connection), closers=[connection.close])
+
+
 # In order of preference for `--runtime auto`: isolation first.
 RUNTIMES: dict[str, RuntimeChoice] = {
     "runc": RuntimeChoice("runc", _runc_unavailable, _build_runc),
+    "cri": RuntimeChoice("cri", _cri_unavailable, _build_cri),
     "host": RuntimeChoice("host", _host_unavailable, _build_host),
 }
-RUNC_PREFERENCE = ("runc", "host")
+RUNC_PREFERENCE = ("runc", "cri", "host")
 
 
-def choose_runtime(wanted: str) -> str:
+def choose_runtime(wanted: str, endpoint: str = DEFAULT_CRI_ENDPOINT) -> str:
     """The runtime `--runtime` names; `auto`: runc when the node is root with runc
-    installed (and kubelite has it), else host. ValueError for one the node cannot run."""
+    installed (and kubelite has it), else a CRI runtime answering at `endpoint`, else
+    host. ValueError for one the node cannot run."""
     if wanted == "auto":
         for name in RUNC_PREFERENCE:
             choice = RUNTIMES.get(name)
-            if choice is not None and choice.unavailable() is None:
+            if choice is not None and choice.unavailable(endpoint) is None:
                 return name
         raise ValueError("no container runtime can run on this node")
     choice = RUNTIMES.get(wanted)
     if choice is None:
         raise ValueError(f"--runtime: unknown runtime {wanted!r} (have: auto, "
                          + ", ".join(RUNTIMES) + ")")
-    reason = choice.unavailable()
+    reason = choice.unavailable(endpoint)
     if reason is not None:
         raise ValueError(f"--runtime {wanted}: {reason}")
     return wanted
@@ -148,8 +182,10 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
                        help="the node's InternalIP (default: the host's address on its "
                             "default route, else 127.0.0.1)")
     group.add_argument("--runtime", default="auto",
-                       help="container runtime: auto (runc when root with runc, else host), "
-                            + ", ".join(RUNTIMES))
+                       help="container runtime: auto (runc when root with runc, else cri "
+                            "when a CRI socket answers, else host), " + ", ".join(RUNTIMES))
+    group.add_argument("--container-runtime-endpoint", default=DEFAULT_CRI_ENDPOINT,
+                       help="the CRI socket of --runtime cri (containerd, CRI-O)")
     group.add_argument("--kubelet-port", type=int, default=DEFAULT_KUBELET_PORT,
                        help="the kubelet's HTTPS port")
     group.add_argument("--cluster-dns", default="",
@@ -188,6 +224,8 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
                          root_dir=data_dir / "agent", node_ip=args.node_ip,
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
                          cluster_domain=args.cluster_domain,
+                         container_runtime_endpoint=getattr(
+                             args, "container_runtime_endpoint", DEFAULT_CRI_ENDPOINT),
                          cluster_cidr=getattr(args, "cluster_cidr", None) or "10.42.0.0/16",
                          service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16",
                          **eviction_flags.settings(args))

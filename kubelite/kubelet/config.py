@@ -46,6 +46,8 @@ class KubeletConfig:
     cluster_cidr: str = "10.42.0.0/16"
     service_cidr: str = "10.43.0.0/16"
     max_pods: int = 110
+    # the CRI socket the `cri` runtime talks to (upstream's --container-runtime-endpoint)
+    container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"
     # allocatable = capacity - reserved - the hard eviction thresholds
     system_reserved: tuple[tuple[str, str], ...] = ()
     kube_reserved: tuple[tuple[str, str], ...] = ()
