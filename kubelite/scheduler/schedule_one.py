@@ -252,17 +252,18 @@ class Scheduler:
 
     def _run_filter_plugins(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:
         diagnosis = Diagnosis(len(nodes))
-        feasible = np.ones(len(nodes), dtype=np.bool_)
+        feasible = None  # every row, until a plugin rejects one
         for plugin in self.profile.at("filter"):
             if plugin.name in state.skip_filter:
                 continue
             verdict = plugin.filter(state, pod, nodes)
             if not verdict.rejections:
                 continue  # the usual answer: every node passes
-            first_to_reject = verdict.rejected() & feasible
+            rejected = verdict.rejected()
+            first_to_reject = rejected if feasible is None else rejected & feasible
             if first_to_reject.any():
                 diagnosis.verdicts.append((plugin.name, verdict, first_to_reject))
-                feasible &= ~first_to_reject
+                feasible = ~first_to_reject if feasible is None else feasible & ~first_to_reject
         return diagnosis
 
     def _filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:
