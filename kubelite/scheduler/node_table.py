@@ -260,6 +260,16 @@ class NodeTable:
         key = pod_key(pod)
         if not node:
             return
+        counted = self._pods.get(key)
+        if counted is not None and counted.pod.get("spec") == pod.get("spec"):
+            # A new version with the same spec (an assumed pod's binding confirmed, a
+            # status report): what the table counts comes from the spec and the node
+            # alone, so only the object is replaced, recorded as a remove and an add.
+            self._journal.append((counted.pod, None))
+            self._journal.append((None, pod))
+            self.pods_version += 2
+            counted.pod = pod
+            return
         requests = resources.pod_requests(pod)
         non_zero = resources.pod_requests(pod, non_zero=True)
         scalar = {name: amount for name, amount in requests.items()

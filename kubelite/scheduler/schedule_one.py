@@ -224,16 +224,19 @@ class Scheduler:
     def _take_feasible(self, feasible: Any, n: int) -> tuple[Any, Any]:
         """The first feasible rows in rotated order, and which rows were walked past."""
         wanted = num_feasible_nodes_to_find(n, self.profile.percentage_of_nodes_to_score)
-        order = (self.next_start_node_index + np.arange(n)) % n
-        in_order = feasible[order]
-        seen = np.cumsum(in_order)
+        start = self.next_start_node_index % n
+        # the walk from `start`, wrapping around: two slices, no index arithmetic
+        hits = np.flatnonzero(np.concatenate((feasible[start:], feasible[:start])))
         # upstream stops when it meets one feasible node too many; the nodes before that
         # one (the wanted feasible ones and the rejected ones among them) were processed
-        walked = n if seen[-1] <= wanted else int(np.searchsorted(seen, wanted + 1))
+        walked = n if hits.size <= wanted else int(hits[wanted])
         processed = np.zeros(n, dtype=np.bool_)
-        processed[order[:walked]] = True
-        self.next_start_node_index = (self.next_start_node_index + walked) % n
-        return order[:walked][in_order[:walked]], processed
+        end = start + walked
+        processed[start:min(end, n)] = True
+        processed[:max(end - n, 0)] = True
+        self.next_start_node_index = end % n
+        taken = hits[:wanted] + start
+        return np.where(taken >= n, taken - n, taken), processed
 
     def _pre_filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Status | None:
         """Runs PreFilter; the rejecting Status (with its plugin), or None."""
@@ -249,15 +252,18 @@ class Scheduler:
 
     def _run_filter_plugins(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:
         diagnosis = Diagnosis(len(nodes))
-        feasible = np.ones(len(nodes), dtype=np.bool_)
+        feasible = None  # every row, until a plugin rejects one
         for plugin in self.profile.at("filter"):
             if plugin.name in state.skip_filter:
                 continue
             verdict = plugin.filter(state, pod, nodes)
-            first_to_reject = verdict.rejected() & feasible
+            if not verdict.rejections:
+                continue  # the usual answer: every node passes
+            rejected = verdict.rejected()
+            first_to_reject = rejected if feasible is None else rejected & feasible
             if first_to_reject.any():
                 diagnosis.verdicts.append((plugin.name, verdict, first_to_reject))
-                feasible &= ~first_to_reject
+                feasible = ~first_to_reject if feasible is None else feasible & ~first_to_reject
         return diagnosis
 
     def _filter(self, state: CycleState, pod: Obj, nodes: NodeTable) -> Diagnosis:

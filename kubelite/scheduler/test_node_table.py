@@ -91,3 +91,26 @@ def test_pod_changes_are_journalled_until_the_journal_is_outgrown() -> None:
     for _ in range(POD_JOURNAL):
         nodes.add_pod(first)
     assert nodes.pod_changes_since(start) is None  # too far behind: count afresh
+
+
+@pytest.mark.parametrize("change, cpu", [
+    pytest.param(lambda pod: {**pod, "status": {"phase": "Running"}}, 1500, id="status-only"),
+    pytest.param(lambda pod: {**pod, "metadata": {**pod["metadata"], "labels": {"a": "b"}}}, 1500,
+                 id="labels-only"),
+    pytest.param(lambda pod: make_pod(requests=[{"cpu": "2"}], node="b"), 2000, id="new-requests"),
+    pytest.param(lambda pod: make_pod(requests=[{"cpu": "1500m"}], node="a"), 0, id="other-node"),
+])
+def test_a_new_version_of_a_counted_pod_is_counted_once_as_it_is_now(change, cpu) -> None:
+    # The informer's bound pod confirming an assumption, or any later version of it.
+    nodes = table(make_node("a"), make_node("b"))
+    assumed = make_pod(requests=[{"cpu": "1500m"}])
+    nodes.assume_pod(assumed, "b")
+    version = nodes.pods_version
+    confirmed = change(nodes.pod("default/p"))
+    nodes.add_pod(confirmed)
+    assert nodes.requested[nodes.row_of["b"], CPU] == cpu
+    assert nodes.requested[: len(nodes), PODS].sum() == 1
+    assert nodes.pod("default/p") is confirmed
+    changes = nodes.pod_changes_since(version)
+    assert changes is not None and [(old is None, new) for old, new in changes] == [
+        (False, None), (True, confirmed)]

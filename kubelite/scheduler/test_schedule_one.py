@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from kubelite.scheduler.conftest import make_node, make_pod, table
@@ -105,6 +106,42 @@ def test_rejected_nodes_walked_past_count_as_processed() -> None:
     result = scheduler.schedule_one(make_pod(requests=[{"cpu": "2"}]), nodes)
     assert (result.evaluated_nodes, result.feasible_nodes) == (130, 100)
     assert scheduler.next_start_node_index == 130
+
+
+def walk_as_upstream(feasible: list[bool], start: int, wanted: int) -> tuple[list[int], list[int], int]:
+    """findNodesThatPassFilters' walk, node by node: (feasible rows taken, rows processed,
+    next start index)."""
+    n = len(feasible)
+    taken: list[int] = []
+    processed: list[int] = []
+    for i in range(n):
+        row = (start + i) % n
+        if feasible[row]:
+            if len(taken) == wanted:
+                return taken, sorted(processed), row
+            taken.append(row)
+        processed.append(row)
+    return taken, sorted(processed), (start + n) % n
+
+
+@pytest.mark.parametrize("feasible, start", [
+    pytest.param([True] * 150, 0, id="all-feasible"),
+    pytest.param([True] * 150, 120, id="all-feasible-wrapping"),
+    pytest.param([i % 3 == 0 for i in range(400)], 250, id="sparse-wrapping"),
+    pytest.param([i >= 30 for i in range(150)], 0, id="rejected-first"),
+    pytest.param([False] * 150, 40, id="none-feasible"),
+    pytest.param([i < 20 for i in range(150)], 149, id="fewer-than-wanted"),
+    pytest.param([True] * 150, 310, id="start-beyond-a-shrunk-table"),
+])
+def test_the_feasible_walk_takes_rows_as_upstream(feasible: list[bool], start: int) -> None:
+    scheduler = Scheduler(seed=1)
+    scheduler.next_start_node_index = start
+    wanted = num_feasible_nodes_to_find(len(feasible))
+    rows, processed = scheduler._take_feasible(np.array(feasible), len(feasible))
+    taken, walked, next_start = walk_as_upstream(feasible, start % len(feasible), wanted)
+    assert rows.tolist() == taken
+    assert np.flatnonzero(processed).tolist() == walked
+    assert scheduler.next_start_node_index == next_start
 
 
 def test_only_feasible_node_is_taken_without_scoring() -> None:

@@ -244,6 +244,10 @@ def _compare_create(new: dict[str, Any], schema: Schema | None) -> Comparison:
     baseline = create_baseline(new, schema)
     out = Comparison()
     for key, value in new.items():
+        if type(value) in _SCALARS and key not in baseline:
+            # A leaf set on create is added, and nothing else (an Event is mostly these).
+            out.added.members.add(PathElement.field(key))
+            continue
         base = {key: baseline[key]} if key in baseline else {}
         try:
             cache_key = (id(schema), key, orjson.dumps([base, value]))
@@ -256,10 +260,18 @@ def _compare_create(new: dict[str, Any], schema: Schema | None) -> Comparison:
                     _CREATE_PARTS.clear()
                 hit = _CREATE_PARTS[cache_key] = (schema, compare(base, {key: value}, schema))
             part = hit[1]
-        out.added = out.added.union(part.added)
-        out.modified = out.modified.union(part.modified)
-        out.removed = out.removed.union(part.removed)
+        # Every path of a part starts at its own top-level field, so the parts are
+        # disjoint and their union is their top levels side by side: no walk, and
+        # the subtrees stay shared with the cached part (the set algebra never edits
+        # a set in place).
+        for whole, piece in ((out.added, part.added), (out.modified, part.modified),
+                             (out.removed, part.removed)):
+            whole.members |= piece.members
+            whole.children.update(piece.children)
     return out
+
+
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def record_update(spec: ResourceSpec, old: dict[str, Any] | None, new: dict[str, Any], *,

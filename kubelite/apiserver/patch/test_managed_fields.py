@@ -10,8 +10,8 @@ import pytest
 from kubelite.api.catalogue import GVK
 from kubelite.api.schemas import schema_for
 from kubelite.apiserver.patch.fieldpath import FieldSet, PathElement
-from kubelite.apiserver.patch.managed_fields import update_managed_fields
-from kubelite.apiserver.patch.typed import FieldPathError, fields_of
+from kubelite.apiserver.patch.managed_fields import _compare_create, create_baseline, update_managed_fields
+from kubelite.apiserver.patch.typed import FieldPathError, compare, fields_of
 
 DEPLOYMENT = schema_for(GVK("apps", "v1", "Deployment"))
 T0, T1 = "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"
@@ -102,6 +102,31 @@ def test_create_records_fields_like_kubectl_create() -> None:
             },
         },
     }]
+
+
+EVENT = schema_for(GVK("", "v1", "Event"))
+POD = schema_for(GVK("", "v1", "Pod"))
+
+
+@pytest.mark.parametrize("obj, schema", [
+    pytest.param(nginx(), DEPLOYMENT, id="deployment"),
+    pytest.param({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "d"},
+                  "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Scheduled",
+                  "message": "m", "count": 1, "type": "Normal", "eventTime": None,
+                  "series": {}}, EVENT, id="event-scalars-null-and-empty-map"),
+    pytest.param({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "p-"},
+                  "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80}]}],
+                           "priority": 0, "enableServiceLinks": True}}, POD, id="pod-required-and-by-value"),
+    pytest.param({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"size": 3, "tags": ["a"]},
+                  "count": 2.5}, None, id="schemaless"),
+])
+def test_create_comparison_is_the_walk_from_the_baseline(obj: dict[str, Any], schema: Any) -> None:
+    # The create shortcut (parts by top-level field, scalars without a walk) must
+    # agree with comparing the whole object against its create baseline.
+    for _ in range(2):  # the second time from the cached parts
+        fast = _compare_create(copy.deepcopy(obj), schema)
+        walked = compare(create_baseline(obj, schema), obj, schema)
+        assert (fast.added, fast.modified, fast.removed) == (walked.added, walked.modified, walked.removed)
 
 
 def test_update_moves_changed_fields_and_keeps_the_rest() -> None:

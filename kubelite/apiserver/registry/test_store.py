@@ -143,6 +143,52 @@ async def test_guaranteed_update_creates_only_when_asked(
     assert created and made["data"] == {"made": "yes"}
 
 
+def data_is(**wanted: str) -> Any:
+    async def check(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["data"] != wanted:  # as a binding refuses a pod already bound
+            raise errors.BadRequest(f"data is {obj['data']}, not {wanted}")
+        return obj
+    return check
+
+
+def set_data(**data: str) -> Any:
+    async def change(obj: dict[str, Any]) -> dict[str, Any]:
+        obj["data"].update(data)
+        return obj
+    return change
+
+
+async def stored_data(server: APIServer, name: str) -> Any:
+    kv = await server.backend.get(f"/registry/core/configmaps/default/{name}")
+    return None if kv is None else orjson.loads(kv.value)["data"]
+
+
+@pytest.mark.parametrize("change, deleted, outcome", [
+    pytest.param(data_is(v="2"), False, {"v": "2"}, id="refused-on-the-stale-copy"),
+    pytest.param(set_data(v="1"), False, {"v": "1"}, id="no-op-on-the-stale-copy"),
+    pytest.param(set_data(k="x"), False, {"v": "2", "k": "x"}, id="change-lands-on-the-latest"),
+    pytest.param(set_data(k="x"), True, errors.NotFound, id="deleted-since"),
+])
+async def test_guaranteed_update_judges_the_latest_object_when_the_watch_cache_lags(
+        server: APIServer, call: Call, change: Any, deleted: bool, outcome: Any) -> None:
+    # The first round may start from the watch cache's copy; whatever that copy says,
+    # the answer and the write are those of the latest object in the store.
+    await call("POST", CMS, body=cm("c", v="1"))
+    await server.cache.stop()  # from now on the cache holds v=1 whatever the store holds
+    store = server.registry.store_for("", "configmaps")
+    opts = WriteOptions(field_manager="test")
+    await store.guaranteed_update("default", "c", set_data(v="2"), opts)
+    if deleted:
+        await server.backend.delete("/registry/core/configmaps/default/c")
+    assert server.cache.get("/registry/core/configmaps/default/c") is not None
+    if isinstance(outcome, type):
+        with pytest.raises(outcome):
+            await store.guaranteed_update("default", "c", change, opts)
+        return
+    updated, _ = await store.guaranteed_update("default", "c", change, opts)
+    assert updated["data"] == outcome == await stored_data(server, "c")
+
+
 async def test_a_resource_served_in_two_groups_shares_its_objects(call: Call) -> None:
     await call("POST", "/api/v1/namespaces/default/events", body={
         "metadata": {"name": "e"}, "reason": "Started", "message": "m",
