@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_KUBELET_PORT = 10250
+DEFAULT_BRIDGE = "kubelite0"  # as kubelet/network/bridge.py's
 
 
 @dataclass
@@ -91,8 +92,8 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
 
     data_dir = config.root_dir.parent
     store = ImageStore(store_root(data_dir))
-    network = BridgeNetwork(data_dir=str(data_dir), cluster_cidr=config.cluster_cidr,
-                            service_cidr=config.service_cidr)
+    network = BridgeNetwork(data_dir=str(data_dir), bridge=config.bridge_name,
+                            cluster_cidr=config.cluster_cidr, service_cidr=config.service_cidr)
     runtime = RuncRuntime(root=config.root_dir / "runc", images=store, network=network)
     images = ImageService(store)
 
@@ -145,7 +146,15 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
                        help="container runtime: auto (runc when root with runc, else host), "
                             + ", ".join(RUNTIMES))
     group.add_argument("--kubelet-port", type=int, default=DEFAULT_KUBELET_PORT,
-                       help="the kubelet's HTTPS port")
+                       help="the kubelet's HTTPS port (its API, /healthz and metrics)")
+    group.add_argument("--bridge-name", default=DEFAULT_BRIDGE,
+                       help="the node's pod bridge (runc runtime); nodes or clusters "
+                            "sharing one network namespace need names of their own")
+    if not server:
+        # the server's own --service-cidr serves its node too
+        group.add_argument("--service-cidr", default="10.43.0.0/16",
+                           help="the cluster's service CIDR, as the server's: routed to "
+                                "the pod bridge, and its 10th address is the cluster DNS")
     group.add_argument("--cluster-dns", default="",
                        help="DNS server IPs for ClusterFirst pods, comma separated "
                             "(default: the 10th address of the service CIDR, 10.43.0.10)")
@@ -177,12 +186,37 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
         labels.append((key, value))
     if not 0 < args.kubelet_port < 65536:
         raise ValueError(f"--kubelet-port: {args.kubelet_port} is not a port")
+    bridge = args.bridge_name
+    if not bridge or len(bridge) > 15 or any(c in bridge for c in "/: \t") or bridge in (".", ".."):
+        raise ValueError(f"--bridge-name: {bridge!r} is not an interface name (1-15 "
+                         "characters, no '/', ':' or spaces)")
+    cluster_cidr, service_cidr = pod_network_ranges(args)
     return KubeletConfig(node_name=(args.node_name or default_node_name()).lower(),
                          root_dir=data_dir / "agent", node_ip=args.node_ip,
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
-                         cluster_domain=args.cluster_domain,
-                         cluster_cidr=getattr(args, "cluster_cidr", None) or "10.42.0.0/16",
-                         service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16")
+                         cluster_domain=args.cluster_domain, cluster_cidr=cluster_cidr,
+                         service_cidr=service_cidr, bridge_name=bridge)
+
+
+def pod_network_ranges(args: argparse.Namespace) -> tuple[str, str]:
+    """The IPv4 cluster and service CIDRs the node's pod network blackholes and routes:
+    the first IPv4 range of --cluster-cidr and --service-cidr (each may be an
+    IPv4,IPv6 pair). ValueError names a flag without one."""
+    ranges = []
+    for flag, value in (("--cluster-cidr", getattr(args, "cluster_cidr", None) or "10.42.0.0/16"),
+                        ("--service-cidr", getattr(args, "service_cidr", None) or "10.43.0.0/16")):
+        found = None
+        for item in (i.strip() for i in value.split(",") if i.strip()):
+            try:
+                network = ipaddress.ip_network(item, strict=True)
+            except ValueError as err:
+                raise ValueError(f"{flag}: {err}") from None
+            if found is None and network.version == 4:
+                found = str(network)
+        if found is None:
+            raise ValueError(f"{flag}: {value!r} has no IPv4 range (the pod network is IPv4)")
+        ranges.append(found)
+    return ranges[0], ranges[1]
 
 
 @dataclass
