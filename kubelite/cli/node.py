@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from kubelite.kubelet.config import KubeletConfig, default_node_name
 
 if TYPE_CHECKING:
+    from kubelite.client.informer import Informer
     from kubelite.client.rest import Client
     from kubelite.kubelet import cri
     from kubelite.kubelet.kubelet import Kubelet
     from kubelite.kubelet.network.bridge import BridgeNetwork
+    from kubelite.kubelet.network.routes import NodeRoutes
     from kubelite.kubelet.server.server import KubeletServer
 
 log = logging.getLogger(__name__)
@@ -280,15 +282,51 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
     runtime = parts.runtime
     events = EventRecorder(client, COMPONENT, host=config.node_name)
     volumes = VolumeManager(client, config.pods_dir, config.node_name)
+    # a runtime with a pod network routes to the other nodes' pods too
+    routes = [node_routes_loop(client, config)] if parts.network is not None else []
     kubelet = Kubelet(client, config, runtime, parts.images, volumes,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
-                      loops=[volumes.run, *parts.loops], recorder=events)
+                      loops=[volumes.run, *parts.loops, *routes], recorder=events)
     # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
     # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
                            ssl_context=None, host=node_ip, port=config.port)
     return Node(kubelet, parts, server, config, node_ip, client_ca)
+
+
+def node_routes_loop(client: Client, config: KubeletConfig
+                     ) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The node's routes to every other node's podCIDR via its InternalIP (flannel's
+    host-gw, network/routes.py), kept from a Node informer of its own for as long as
+    the kubelet runs; the routes go when it stops. Listing every Node is the node
+    group's by the `kubelite:node-routes` binding (apiserver/auth/rbac/policy.py)."""
+    from kubelite.client.informer import Informer, strip_managed_fields
+    from kubelite.kubelet.network.routes import NodeRouteController, NodeRoutes
+
+    async def node_routes() -> None:
+        informer = Informer(client, "nodes", transform=strip_managed_fields)
+        routes = NodeRoutes(node_name=config.node_name, cluster_cidr=config.cluster_cidr)
+        controller = NodeRouteController(informer, routes)
+        informer.start()
+        try:
+            await controller.run()
+        finally:
+            controller.controller.shutdown()
+            await asyncio.shield(_stop_routes(informer, routes))
+
+    return node_routes
+
+
+async def _stop_routes(informer: Informer, routes: NodeRoutes) -> None:
+    await informer.stop()
+    try:
+        removed = await routes.remove()
+    except Exception as err:  # netlink's errors too: the node is stopping regardless
+        log.warning("node routes: could not remove them: %s", err)
+        return
+    if removed:
+        log.info("node routes: removed %s", ", ".join(map(str, removed)))
 
 
 async def published_client_ca(client: Client) -> bytes | None:
