@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.cluster import ROOT, Cluster, namespace_for_test, wait_for
-from tests.multinode import HostGwNodes, in_subnet
+from tests.multinode import HostGwNodes, in_subnet, ip
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or any(shutil.which(t) is None for t in ("runc", "ip", "nsenter"))
@@ -178,8 +178,16 @@ def test_a_stopped_agents_node_goes_not_ready_and_its_pod_moves(
     cluster.kubectl("rollout", "status", "-n", ns, "deployment/mover", f"--timeout={int(SLOW)}s")
     [first] = get_json(cluster, "pods", "-n", ns, "-l", "app=mover")["items"]
     assert first["spec"]["nodeName"] == victim.name
+    # the node routes each other node's podCIDR via its InternalIP
+    others = {n["spec"]["podCIDR"] for n in get_json(cluster, "nodes")["items"]
+              if n["metadata"]["name"] != victim.name}
+    routed = ip("-n", victim.netns, "route", "show", "proto", "76").stdout
+    assert {line.split()[0] for line in routed.splitlines() if " via " in line} == others
 
     assert victim.stop() == 0  # SIGTERM by pid: the agent stops its pods and exits
+    # and takes its pod network with it: bridge, blackhole, routes to the other nodes
+    assert ip("-n", victim.netns, "route", "show", "proto", "76").stdout.strip() == ""
+    assert ip("-n", victim.netns, "-br", "link", "show", "type", "bridge").stdout.strip() == ""
 
     def not_ready() -> bool:
         return node_ready(get_json(cluster, "node", victim.name)) not in ("True", "")
