@@ -128,6 +128,19 @@ class HostGwNodes:
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
+    def report(self, lines: int = 40) -> str:
+        """Each agent's state and the end of its log, for a failing test's message."""
+        parts = []
+        for agent in self.agents:
+            state = ("stopped" if agent.proc is None else "running" if agent.proc.poll() is None
+                     else f"exited {agent.proc.returncode}")
+            try:
+                tail = agent.log_path.read_text(errors="replace").splitlines()[-lines:]
+            except OSError as err:
+                tail = [str(err)]
+            parts.append(f"\n--- agent {agent.name} ({state}) ---\n" + "\n".join(tail))
+        return "".join(parts)
+
     def close(self) -> None:
         """Everything made here goes, each step on its own so one failure skips none."""
         for agent in self.agents:

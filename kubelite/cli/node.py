@@ -300,7 +300,7 @@ def node_routes_loop(client: Client, config: KubeletConfig
     """The node's routes to every other node's podCIDR via its InternalIP (flannel's
     host-gw, network/routes.py), kept from a Node informer of its own for as long as
     the kubelet runs; the routes go when it stops. Listing every Node is the node
-    group's by the `kubelite:node-routes` binding (apiserver/auth/rbac/policy.py)."""
+    group's by the `system:kubelite-node-routes` binding (apiserver/auth/rbac/policy.py)."""
     from kubelite.client.informer import Informer, strip_managed_fields
     from kubelite.kubelet.network.routes import NodeRouteController, NodeRoutes
 

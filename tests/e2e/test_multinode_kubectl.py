@@ -84,8 +84,8 @@ def multinode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluste
         for name in NODES:
             kubelite("image", "import", "--data-dir", str(work / name / "data"), str(archive))
             nodes.start_agent(cluster, name, token)
-        assert wait_for(lambda: all_ready(cluster), timeout=SLOW), cluster.kubectl(
-            "get", "nodes", "-o", "wide").stdout
+        assert wait_for(lambda: all_ready(cluster), timeout=SLOW), (
+            cluster.kubectl("get", "nodes", "-o", "wide").stdout + nodes.report())
         yield cluster, nodes
     finally:
         nodes.close()
