@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import time
 
 from kubelite.apiserver.app import APIServer
 from kubelite.apiserver.auth.attributes import Attributes, Decision
@@ -27,6 +26,8 @@ from kubelite.apiserver.authorization import configure_authorization
 from kubelite.apiserver.registry.store import WriteOptions
 
 from kubelite.storage.factory import open_backend
+
+from bench_rbac import decision_rates  # the same timing loop as the RBAC benchmark
 
 N0 = UserInfo("system:node:n0", groups=("system:nodes", "system:authenticated"))
 
@@ -64,18 +65,11 @@ async def measure(pods: int, calls: int) -> dict[str, float]:
                     ) -> Attributes:
                 return Attributes(N0, verb, True, api_version="v1", namespace=namespace,
                                   resource=resource, name=name)
-            cases = {"own secret": (ask("get", "secrets", "mine"), Decision.ALLOW),
-                     "other secret": (ask("get", "secrets", "s-0"), Decision.NO_OPINION),
-                     "own node": (ask("get", "nodes", "n0", ""), Decision.ALLOW),
-                     "event": (ask("create", "events", ""), Decision.ALLOW)}
-            rates: dict[str, float] = {}
-            for label, (attrs, expected) in cases.items():
-                assert (await chain.authorize(attrs))[0] is expected, label
-                started = time.perf_counter()
-                for _ in range(calls):
-                    await chain.authorize(attrs)
-                rates[label] = calls / (time.perf_counter() - started)
-            return rates
+            return await decision_rates(chain, calls, {
+                "own secret": (ask("get", "secrets", "mine"), Decision.ALLOW),
+                "other secret": (ask("get", "secrets", "s-0"), Decision.NO_OPINION),
+                "own node": (ask("get", "nodes", "n0", ""), Decision.ALLOW),
+                "event": (ask("create", "events", ""), Decision.ALLOW)})
         finally:
             await server.stop()
 

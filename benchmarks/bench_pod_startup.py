@@ -9,7 +9,7 @@ into a fresh data dir before the server starts (the image is cached: nothing is 
 Figures:
 
 - server start to first pod Running: from spawning `kubelite server` on the fresh data
-  dir to a pod, created as soon as /readyz answers, seen Running through a watch
+  dir (its bytecode compiled, as `./dev server` leaves it) to a pod, created as soon as /readyz answers, seen Running through a watch
   (goal under 3 s); /readyz's own time is printed beside it;
 - pod startup latency, creation to Running, for N pods created one after another as
   fast as the API takes them (busybox `sleep`, image cached, one node, the scheduler
@@ -307,6 +307,10 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=100)
     parser.add_argument("--keep-log", type=Path, help="copy the server's log here")
     arguments = parser.parse_args()
+    # the bytecode `./dev server` writes before it starts the server (as an installed
+    # package has it): the start measured is a user's, not a compile of every module
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(CHECKOUT / "kubelite")],
+                   check=True, stdout=subprocess.DEVNULL)
     work = Path(tempfile.mkdtemp(prefix="bench-pods-"))
     log = work / "server.log"
     try:

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kubelite.apiserver.app import APIServer  # noqa: E402
-from kubelite.cli.main import tune_gc  # noqa: E402
+from kubelite.cli.standalone import tune_gc  # noqa: E402
 from kubelite.client.informer import Informer  # noqa: E402
 from kubelite.client.inprocess import InProcessTransport  # noqa: E402
 from kubelite.client.rest import Client  # noqa: E402

@@ -204,6 +204,23 @@ async def test_conditions_and_unschedulable_become_no_schedule_taints(client: Cl
         await eventually(clean)
 
 
+async def test_a_taint_write_that_loses_a_race_reads_the_node_and_wins(client: Client) -> None:
+    """A new node's status, podCIDR and taints are written by three parties at once:
+    the lifecycle loop's write from a copy another writer has overtaken retries on the
+    node as it is now, keeping the other write, instead of failing the sync."""
+    async with node_cluster(client, ["nodelifecycle"]) as cluster:
+        stale = await node(client, "sim-0")
+        stale["status"]["conditions"] = [
+            {**c, "status": "False"} if c["type"] == "Ready" else c
+            for c in stale["status"]["conditions"]]
+        fresh = await node(client, "sim-0")
+        fresh["metadata"].setdefault("labels", {})[KEEP] = "yes"
+        await client.update("nodes", fresh)  # overtakes `stale`
+        written = await cluster.lifecycle._reconcile_taints(stale, "2026-01-01T00:00:00Z")
+        assert written["metadata"]["labels"][KEEP] == "yes"
+        assert taints(await node(client, "sim-0")) == set()  # sim-0 is Ready as it is now
+
+
 async def set_taints(client: Client, name: str, wanted: list[Obj]) -> None:
     got = await node(client, name)
     got["spec"]["taints"] = wanted

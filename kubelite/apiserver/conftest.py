@@ -9,6 +9,8 @@ import orjson
 import pytest
 
 from kubelite.apiserver.app import APIServer
+from kubelite.apiserver.registry.registry import Registry
+from kubelite.apiserver.watchcache import Cache
 from kubelite.client.rest import Client
 from kubelite.storage.factory import open_backend
 
@@ -52,3 +54,16 @@ def call(client: Client) -> Call:
         except orjson.JSONDecodeError:
             return resp.status, resp.body
     return do
+
+
+@pytest.fixture
+async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
+    """A registry on SQLite with its watch cache running, and no HTTP in front."""
+    backend = open_backend(f"sqlite://{tmp_path}/db")
+    await backend.start()
+    cache = Cache(backend)
+    registry = Registry(backend=backend, cache=cache)
+    await cache.start()
+    yield registry
+    await cache.stop()
+    await backend.close()

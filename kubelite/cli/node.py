@@ -344,14 +344,11 @@ async def published_client_ca(client: Client) -> bytes | None:
     return pem.encode() if pem else None
 
 
-class JoinError(Exception):
-    pass
-
-
 async def joined_kubeconfig(server: str, token: str, config: KubeletConfig,
                             ca_cert_hashes: tuple[str, ...]) -> Path:
     """The node's kubeconfig: the one an earlier join left, while its certificate has
-    more than a day left, else a new join with the bootstrap token."""
+    more than a day left, else a new join with the bootstrap token (kubelet/join.py's
+    JoinError says why one failed)."""
     import base64
     import datetime
 
@@ -371,11 +368,7 @@ async def joined_kubeconfig(server: str, token: str, config: KubeletConfig,
                 return path
         except (OSError, LookupError, TypeError, ValueError, yaml.YAMLError):
             pass  # unreadable: join again
-    try:
-        credentials = await join.join(server, token, config.node_name,
-                                      ca_cert_hashes=ca_cert_hashes)
-    except join.JoinError as err:
-        raise JoinError(str(err)) from err
+    credentials = await join.join(server, token, config.node_name, ca_cert_hashes=ca_cert_hashes)
     return write_kubeconfig(path, server, ca_pem=credentials.ca_pem,
                             cert_pem=credentials.cert_pem, key_pem=credentials.key_pem,
                             name="kubelet")

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from kubelite.cli import csr_signing, node
 from kubelite.cli.kubeconfig import write_kubeconfig
-from kubelite.cli.main import (
-    _report_failure, _stop, default_data_dir, loop_settings, scheduler_options, tune_gc)
+from kubelite.cli.component_flags import loop_settings
+from kubelite.cli.main import default_data_dir
+from kubelite.cli.standalone import report_failure, scheduler_options, stop_task, tune_gc
 from kubelite.controllers.names import GC_LOOP, LOOP_NAMES
 
 if TYPE_CHECKING:
@@ -207,11 +208,11 @@ async def run_server(args: argparse.Namespace, config: NodeConfig) -> int:
                                    args.runtime, client_ca=tls.ca_pem(CLIENT_CA))
         components.append(asyncio.create_task(own_node.run(), name="kubelet"))
     for task in components:
-        task.add_done_callback(_report_failure)
+        task.add_done_callback(report_failure)
     print(f"kubelite: ready (KUBECONFIG={kubeconfig} kubectl get ns)", flush=True)
     await stop.wait()
     print("kubelite: stopping", flush=True)
     for task in reversed(components):
-        await _stop(task)
+        await stop_task(task)
     await server.stop()
     return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kubelite.cli.csr_signing import KUBE_APISERVER_CLIENT, KUBELET_CLIENT, KUBELET_SERVING, signing_files
-from kubelite.cli.main import build_parser, loop_settings, main, node_settings
+from kubelite.cli.component_flags import loop_settings, node_settings
+from kubelite.cli.main import build_parser, main
 from kubelite.pki.cluster import ClusterTLS
 
 CM = ["controller-manager", "--kubeconfig", "k"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.cli.main import main, scheduler_options
+from kubelite.cli.main import main
+from kubelite.cli.standalone import scheduler_options
 from kubelite.scheduler import config
 
 ROOT = Path(__file__).resolve().parents[2]

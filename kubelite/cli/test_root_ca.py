@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.cli.main import (
-    build_parser, disabled_admission_plugins, loop_settings, main, node_settings, root_ca_pem)
+from kubelite.cli.component_flags import loop_settings, node_settings
+from kubelite.cli.main import build_parser, disabled_admission_plugins, main, root_ca_pem
 from kubelite.cli.root_ca import certificate_blocks, read_root_ca
 from tests.certificates import make_ca_pem
 

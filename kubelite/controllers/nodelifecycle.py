@@ -48,6 +48,9 @@ from kubelite.machinery.timestamps import format_time
 
 log = logging.getLogger(__name__)
 
+# upstream's UpdateTaintBackoff allows five tries
+TAINT_WRITE_TRIES = 5
+
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 NODE_NAME_INDEX = "spec.nodeName"
 WORKERS = 5
@@ -123,6 +126,30 @@ class NodeLifecycleLoop:
             await self._mark_pods_not_ready(name, stamp)
 
     async def _reconcile_taints(self, node: Obj, stamp: str) -> Obj:
+        """The taints the node's conditions call for, written if they differ. A write
+        that loses to another (the kubelet's status, nodeipam's podCIDR: a new node sees
+        all three at once) reads the node again and retries, as upstream's
+        SwapNodeControllerTaint does under RetryOnConflict, rather than failing the
+        sync into the queue's back-off with the node left tainted meanwhile."""
+        tries = 1
+        while (updated := self._with_reconciled_taints(node, stamp)) is not None:
+            try:
+                written: Obj = await self.client.update("nodes", updated)
+            except errors.Conflict:
+                if tries == TAINT_WRITE_TRIES:
+                    raise
+                tries += 1
+                node = await self.client.get("nodes", meta(node)["name"])
+                continue
+            log.info("node %s taints: %s", meta(node)["name"],
+                     ", ".join(f"{t['key']}:{t['effect']}"
+                               for t in (updated["spec"].get("taints") or ())) or "none")
+            return written
+        return node
+
+    @staticmethod
+    def _with_reconciled_taints(node: Obj, stamp: str) -> Obj | None:
+        """The node with the taints its conditions call for; None if it has them."""
         taints = (node.get("spec") or {}).get("taints") or []
         after_no_schedule = reconciled_taints(taints, no_schedule_taints(node),
                                               NO_SCHEDULE_MANAGED, stamp)
@@ -130,7 +157,7 @@ class NodeLifecycleLoop:
         after_no_execute = reconciled_taints(current, no_execute_taints(node),
                                              NO_EXECUTE_MANAGED, stamp)
         if after_no_schedule is None and after_no_execute is None:
-            return node
+            return None
         wanted = current if after_no_execute is None else after_no_execute
         updated = copy.copy(node)
         spec = updated["spec"] = dict(node.get("spec") or {})
@@ -138,10 +165,7 @@ class NodeLifecycleLoop:
             spec["taints"] = wanted
         else:
             spec.pop("taints", None)
-        log.info("node %s taints: %s", meta(node)["name"],
-                 ", ".join(f"{t['key']}:{t['effect']}" for t in wanted) or "none")
-        written: Obj = await self.client.update("nodes", updated)
-        return written
+        return updated
 
     async def _mark_pods_not_ready(self, node_name: str, stamp: str) -> None:
         """MarkPodsNotReady: Ready=False on every pod of the node that says True."""

@@ -22,14 +22,6 @@ Obj = dict[str, Any]
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[HostRuntime]:
-    host = HostRuntime(tmp_path / "host", "127.0.0.1")
-    yield host
-    for sandbox in await host.list_pod_sandboxes():
-        await host.remove_pod_sandbox(sandbox.id)
-
-
-@pytest.fixture
 async def kubelet(client: Client, tmp_path: Path, runtime: HostRuntime) -> AsyncIterator[Kubelet]:
     events = EventRecorder(client, "kubelet", host="node-a")  # shared with the parts
     volumes = VolumeManager(client, tmp_path / "kubelet" / "pods", "node-a",

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from kubelite.kubelet import cri
 from kubelite.kubelet.lifecycle import LifecycleHooks
 from kubelite.kubelet.runtime.host import HostRuntime
 
@@ -28,28 +27,6 @@ class Events:
 
     def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         self.seen.append((type_, reason, message))
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[HostRuntime]:
-    host = HostRuntime(tmp_path / "host", "127.0.0.1")
-    try:
-        yield host
-    finally:
-        for sandbox in await host.list_pod_sandboxes():
-            await host.remove_pod_sandbox(sandbox.id)
-
-
-@pytest.fixture
-async def container_id(runtime: HostRuntime, tmp_path: Path) -> str:
-    config = cri.PodSandboxConfig(cri.PodSandboxMetadata("web", "default", "u-1"),
-                                  log_directory=str(tmp_path / "logs"))
-    sandbox = await runtime.run_pod_sandbox(config)
-    container = await runtime.create_container(sandbox, cri.ContainerConfig(
-        cri.ContainerMetadata("app"), image="host", command=("sleep", "300"),
-        log_path="app/0.log"), config)
-    await runtime.start_container(container)
-    return container
 
 
 @pytest.fixture
@@ -74,16 +51,16 @@ def hooks(runtime: HostRuntime) -> LifecycleHooks:
     return LifecycleHooks(runtime, events=Events(), time_scale=0.001)
 
 
-async def test_exec_hook_runs_in_the_container(hooks: LifecycleHooks, container_id: str,
+async def test_exec_hook_runs_in_the_container(hooks: LifecycleHooks, sleeping_container: str,
                                                tmp_path: Path) -> None:
     marker = tmp_path / "started"
-    assert await hooks.run(POD, CONTAINER, container_id, "127.0.0.1",
+    assert await hooks.run(POD, CONTAINER, sleeping_container, "127.0.0.1",
                            {"exec": {"command": ["sh", "-c", f"touch {marker}"]}}) is None
     assert marker.exists()
 
 
-async def test_failed_exec_hook_says_why(hooks: LifecycleHooks, container_id: str) -> None:
-    message = await hooks.run(POD, CONTAINER, container_id, "127.0.0.1", {"exec": {
+async def test_failed_exec_hook_says_why(hooks: LifecycleHooks, sleeping_container: str) -> None:
+    message = await hooks.run(POD, CONTAINER, sleeping_container, "127.0.0.1", {"exec": {
         "command": ["sh", "-c", "echo out; echo err >&2; exit 3"]}})
     assert message == (f"Exec lifecycle hook ([sh -c echo out; echo err >&2; exit 3]) {WHERE} "
                        "failed - error: command 'sh -c echo out; echo err >&2; exit 3' exited "
@@ -91,9 +68,9 @@ async def test_failed_exec_hook_says_why(hooks: LifecycleHooks, container_id: st
 
 
 async def test_exec_hook_in_a_stopped_container(hooks: LifecycleHooks, runtime: HostRuntime,
-                                                container_id: str) -> None:
-    await runtime.stop_container(container_id, 0)
-    message = await hooks.run(POD, CONTAINER, container_id, "", {"exec": {"command": ["true"]}})
+                                                sleeping_container: str) -> None:
+    await runtime.stop_container(sleeping_container, 0)
+    message = await hooks.run(POD, CONTAINER, sleeping_container, "", {"exec": {"command": ["true"]}})
     assert message is not None
     assert message.startswith(f"Exec lifecycle hook ([true]) {WHERE} failed - error: ")
 

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from kubelite.kubelet import cri, stats
 from kubelite.kubelet.runtime.host import HostRuntime
 from kubelite.machinery.prometheus import parse
 
 POD = cri.PodSandboxConfig(cri.PodSandboxMetadata("busy", "team-a", "uid-7"))
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[HostRuntime]:
-    host = HostRuntime(tmp_path / "host", "127.0.0.1")
-    yield host
-    for sandbox in await host.list_pod_sandboxes():
-        await host.remove_pod_sandbox(sandbox.id)
 
 
 async def _start(runtime: HostRuntime, sandbox: str, name: str, script: str) -> str:

@@ -30,7 +30,7 @@ import aiohttp
 
 from kubelite.api.kubelet_endpoint import kubelet_url
 from kubelite.metrics.decode import NodeScrape, decode
-from kubelite.metrics.storage import MetricsStorage
+from kubelite.metrics.storage import DEFAULT_RESOLUTION, MetricsStorage
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ Fetch = Callable[[str, float], Awaitable[str]]  # (url, timeout) -> body
 # kubelets in this very process: the body of a URL they serve, None for others
 LocalGet = Callable[[str], str | None]
 
-DEFAULT_RESOLUTION = 15.0  # metrics-server's manifests say --metric-resolution=15s
 DEFAULT_WORKERS = 16
 
 

@@ -19,8 +19,8 @@ from typing import Any
 from kubelite.client.informer import Informer, strip_managed_fields
 from kubelite.client.rest import Client
 from kubelite.metrics.api import MetricsAPI
-from kubelite.metrics.scraper import DEFAULT_RESOLUTION, Fetch, LocalGet, Scraper
-from kubelite.metrics.storage import MetricsStorage
+from kubelite.metrics.scraper import Fetch, LocalGet, Scraper
+from kubelite.metrics.storage import DEFAULT_RESOLUTION, MetricsStorage
 
 Obj = dict[str, Any]
 
@@ -45,7 +45,7 @@ class MetricsServer:
                  clock: Callable[[], datetime.datetime] = _now) -> None:
         self.nodes = Informer(client, "nodes", transform=strip_managed_fields)
         self.pods = Informer(client, "pods", transform=metadata_only)
-        self.storage = MetricsStorage()
+        self.storage = MetricsStorage(resolution)
         self.api = MetricsAPI(self.storage, nodes=self.nodes.indexer.list,
                               pods=self.pods.lister.list, clock=clock)
         self.scraper = Scraper(self.nodes.indexer.list, self.storage,

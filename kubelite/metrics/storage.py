@@ -8,6 +8,11 @@ container whose start time changed (it restarted) keeps no `prev`. Whatever the 
 does not mention is forgotten: a node that did not answer, or a pod that is gone,
 has no metrics until it is scraped twice again.
 
+A container first seen between 10 s and one resolution after it started takes its
+start as `prev` (CPU 0 then): its usage is there after one scrape instead of two, as
+metrics-server does for fresh containers; a younger one waits for its second scrape,
+as a window under 10 s gives too rough a rate.
+
 Usage is `(last.cpu - prev.cpu) / (last.time - prev.time)` in nanocores, and the last
 memory working set; the window is the time between the two points and the timestamp
 the last one's. A counter that went down gives no usage. A pod has metrics only when
@@ -24,6 +29,10 @@ from kubelite.metrics.decode import ContainerKey, NodeScrape, Point
 log = logging.getLogger(__name__)
 
 PodKey = tuple[str, str]  # namespace, name
+
+DEFAULT_RESOLUTION = 15.0  # metrics-server's manifests say --metric-resolution=15s
+# metrics-server's freshContainerMinMetricsResolution
+FRESH_CONTAINER_MIN_WINDOW = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,17 @@ def _keep_prev(new: Point, last: Point | None, prev: Point | None) -> Point | No
     return None
 
 
+def _fresh_start(new: Point, resolution: float) -> Point | None:
+    """A point at the container's start, for a container started within
+    [10 s, resolution) of `new`."""
+    if not new.start_time:
+        return None
+    age = new.timestamp_ms / 1000 - new.start_time
+    if not FRESH_CONTAINER_MIN_WINDOW <= age < resolution:
+        return None
+    return Point(round(new.start_time * 1000), 0, new.memory_bytes, new.start_time)
+
+
 @dataclass(frozen=True, slots=True)
 class PodUsage:
     timestamp: float
@@ -65,7 +85,8 @@ class PodUsage:
 
 
 class MetricsStorage:
-    def __init__(self) -> None:
+    def __init__(self, resolution: float = DEFAULT_RESOLUTION) -> None:
+        self.resolution = resolution
         self._nodes_last: dict[str, Point] = {}
         self._nodes_prev: dict[str, Point] = {}
         self._containers_last: dict[ContainerKey, Point] = {}
@@ -93,8 +114,8 @@ class MetricsStorage:
                     continue
                 containers_last[key] = point
                 pods.setdefault((key[0], key[1]), []).append(key[2])
-                kept = _keep_prev(point, self._containers_last.get(key),
-                                  self._containers_prev.get(key))
+                kept = _fresh_start(point, self.resolution) or _keep_prev(
+                    point, self._containers_last.get(key), self._containers_prev.get(key))
                 if kept is not None:
                     containers_prev[key] = kept
         self._nodes_last, self._nodes_prev = nodes_last, nodes_prev

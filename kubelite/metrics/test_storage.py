@@ -75,6 +75,20 @@ def test_a_restarted_container_needs_two_new_points() -> None:
     assert usage is not None and usage.containers[0][1].nanocores == 200_000_000
 
 
+@pytest.mark.parametrize("age, nanocores", [
+    (9.9, None), (10.0, 200_000_000), (14.9, 134_228_188), (15.0, None)],
+    ids=["too-young-for-a-rate", "ten-seconds-old", "within-a-resolution",
+         "older-than-a-resolution"])
+def test_a_fresh_container_has_a_rate_from_its_start_at_its_first_scrape(
+        age: float, nanocores: int | None) -> None:
+    storage = MetricsStorage(resolution=15.0)
+    storage.store({"n": scrape(100.0, 1, containers={"p": (2.0, 100.0 - age)})})
+    usage = storage.pod_usage("ns", "p")
+    assert (usage.containers[0][1].nanocores if usage else None) == nanocores
+    if usage:
+        assert usage.window == pytest.approx(age)
+
+
 def test_a_pod_has_metrics_only_when_every_container_has_a_rate() -> None:
     storage = MetricsStorage()
     first = NodeScrape(None, {("ns", "p", "a"): Point(10000, 0, 1)})

@@ -21,7 +21,9 @@ Three places hold a pending pod, each pod in exactly one:
   doubling per attempt up to 10 s (podInitialBackoffDuration, podMaxBackoffDuration),
   counted from its last failure. `flush_backoff_completed()` moves expired pods to
   activeQ; `run()` calls it every second and `flush_unschedulable_left_over()` every
-  30 s, which retries pods unschedulable for more than 5 minutes.
+  30 s, which retries pods unschedulable for more than 5 minutes. When activeQ is
+  empty, `pop()` takes a pod that plugins rejected from backoffQ at once, back-off or
+  not (SchedulerPopFromBackoffQ, backoff_queue.py); one that failed with an error waits.
 - unschedulablePods: a map of pods that plugins rejected. `move_all_to_active_or_backoff
   (event)` moves those whose rejecting plugins registered interest in the event (see
   events.py); a moved pod still backing off goes to backoffQ, else to activeQ.
@@ -55,6 +57,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kubelite.scheduler.backoff_queue import BackoffQueue
 from kubelite.scheduler.events import (
     ASSIGNED_POD_ADD,
     DEFAULT_PLUGIN_EVENTS,
@@ -145,8 +148,7 @@ class SchedulingQueue:
         self._pre_enqueue = tuple(pre_enqueue)
         self._plugin_events = plugin_events
         self._active: KeyedHeap[QueuedPodInfo] = KeyedHeap(less=less)
-        self._backoff: KeyedHeap[QueuedPodInfo] = KeyedHeap(
-            less=lambda a, b: self._expiry(a) < self._expiry(b))
+        self._backoff = BackoffQueue(self._expiry, less)
         self._unschedulable: dict[str, QueuedPodInfo] = {}
         self._in_flight: dict[str, _InFlight] = {}
         self.nominator = Nominator()
@@ -206,6 +208,8 @@ class SchedulingQueue:
         while (info := self._active.pop(_key_of)) is None:
             if self._closed.is_set():
                 return None
+            if (info := self._backoff.pop_for_retry()) is not None:
+                break  # an idle scheduler retries a rejected pod now (SchedulerPopFromBackoffQ)
             self._ready.clear()
             await self._ready.wait()
         info.attempts += 1
@@ -240,7 +244,7 @@ class SchedulingQueue:
         updated = flight is not None and flight.updated
         if (self.move_request_cycle >= cycle or updated
                 or not (info.unschedulable_plugins or info.pending_plugins)):
-            self._backoff.push(info.key, info)
+            self._push_backoff(info)
         else:
             self._unschedulable[info.key] = info
 
@@ -277,9 +281,7 @@ class SchedulingQueue:
                 flight.activated = True
 
     def flush_backoff_completed(self) -> None:
-        now = self._clock.now()
-        while (info := self._backoff.peek()) is not None and self._expiry(info) <= now:
-            self._backoff.remove(info.key)
+        for info in self._backoff.pop_completed(self._clock.now()):
             self._add_to_active(info)
 
     def flush_unschedulable_left_over(self) -> None:
@@ -345,12 +347,16 @@ class SchedulingQueue:
         self._ready.set()
         return True
 
+    def _push_backoff(self, info: QueuedPodInfo) -> None:
+        self._backoff.push(info.key, info)
+        self._ready.set()  # a waiting pop() may take it now (see backoff_queue.py)
+
     def _is_backing_off(self, info: QueuedPodInfo) -> bool:
         return not info.gated and self._expiry(info) > self._clock.now()
 
     def _requeue(self, info: QueuedPodInfo) -> None:
         if self._is_backing_off(info):
-            self._backoff.push(info.key, info)
+            self._push_backoff(info)
         else:
             self._add_to_active(info)
 

@@ -228,6 +228,58 @@ async def test_moved_pod_still_backing_off_waits_in_backoff(queue: SchedulingQue
     assert where(queue, "p") == "active"
 
 
+async def test_an_idle_scheduler_retries_a_rejected_pod_without_waiting_out_its_backoff(
+        queue: SchedulingQueue, clock: FakeClock) -> None:
+    # SchedulerPopFromBackoffQ: the node's not-ready taint goes, the pod moves to backoffQ
+    # still backing off, and with activeQ empty pop() takes it at once
+    queue.add(make_pod("p"))
+    await fail(queue, "TaintToleration")
+    clock.step(0.1)
+    waiting = asyncio.ensure_future(queue.pop())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # unschedulable: nothing to retry yet
+    queue.move_all_to_active_or_backoff(NODE_TAINT)
+    info = await asyncio.wait_for(waiting, timeout=5)
+    assert info is not None and info.key == "default/p" and info.attempts == 2
+
+
+async def test_backoff_pods_go_by_expiry_and_active_comes_first(queue: SchedulingQueue,
+                                                                clock: FakeClock) -> None:
+    for name in ("early", "late"):
+        queue.add(make_pod(name))
+        await fail(queue, "NodeResourcesFit")
+        clock.step(0.2)
+    queue.move_all_to_active_or_backoff(NODE_ADD)
+    queue.add(make_pod("new"))
+    assert [(await pop(queue)).pod["metadata"]["name"] for _ in range(3)] == \
+        ["new", "early", "late"]
+
+
+async def test_a_pod_that_failed_with_an_error_waits_out_its_backoff(
+        queue: SchedulingQueue, clock: FakeClock) -> None:
+    queue.add(make_pod("p"))
+    await fail(queue)  # no rejecting plugin: an error
+    assert where(queue, "p") == "backoff"
+    waiting = asyncio.ensure_future(queue.pop())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    clock.step(1)
+    queue.flush_backoff_completed()
+    info = await asyncio.wait_for(waiting, timeout=5)
+    assert info is not None and info.key == "default/p"
+
+
+async def test_a_closed_queue_hands_out_nothing_from_backoff(queue: SchedulingQueue) -> None:
+    queue.add(make_pod("p"))
+    info = await pop(queue)
+    queue.move_all_to_active_or_backoff(NODE_CONDITION)  # a move request during its cycle
+    info.unschedulable_plugins.add("NodeResourcesFit")
+    queue.add_unschedulable_if_not_present(info, queue.scheduling_cycle)
+    assert where(queue, "p") == "backoff"
+    queue.close()
+    assert await queue.pop() is None
+
+
 async def test_pre_check_narrows_the_pods_moved(queue: SchedulingQueue,
                                                 clock: FakeClock) -> None:
     for name in ("fits", "too-big"):

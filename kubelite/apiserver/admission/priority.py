@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from kubelite.apiserver.admission.chain import Attributes, Operation
 from kubelite.apiserver.admission.stores import Stores
 from kubelite.apiserver.watchcache import Cache
-from kubelite.machinery import errors
 
 Obj = dict[str, Any]
 DEFAULT_PREEMPTION_POLICY = "PreemptLowerPriority"

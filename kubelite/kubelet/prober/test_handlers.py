@@ -8,13 +8,11 @@ import datetime
 import socket
 import ssl
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from kubelite.kubelet import cri
 from kubelite.kubelet.prober.conftest import serve
 from kubelite.kubelet.prober.handlers import ProbeError, run_probe
 from kubelite.kubelet.prober.results import Result
@@ -165,33 +163,20 @@ async def test_probes_that_cannot_run_are_errors(probe: Obj, message: str) -> No
         await run_probe(None, probe, CONTAINER, "", "127.0.0.1", 1.0)  # type: ignore[arg-type]
 
 
-async def running(runtime: HostRuntime, tmp_path: Path) -> str:
-    metadata = cri.PodSandboxMetadata("web", "default", "uid-1")
-    config = cri.PodSandboxConfig(metadata, log_directory=str(tmp_path / "logs"))
-    sandbox = await runtime.run_pod_sandbox(config)
-    container = await runtime.create_container(sandbox, cri.ContainerConfig(
-        cri.ContainerMetadata("app"), image="host", command=("sleep", "300"),
-        log_path="app/0.log"), config)
-    await runtime.start_container(container)
-    return container
-
-
 @pytest.mark.parametrize("command,result,output", [
     (["sh", "-c", "echo alive"], Result.SUCCESS, "alive\n"),
     (["sh", "-c", "echo sick >&2; exit 3"], Result.FAILURE, "sick\n"),
     (["sh", "-c", "sleep 5"], Result.FAILURE, 'command "sh -c sleep 5" timed out'),
 ], ids=["exit-0", "exit-3", "timeout"])
-async def test_exec(runtime: HostRuntime, tmp_path: Path, command: list[str], result: Result,
-                    output: str) -> None:
-    container = await running(runtime, tmp_path)
-    assert await run_probe(runtime, {"exec": {"command": command}}, {"name": "app"}, container,
+async def test_exec(runtime: HostRuntime, sleeping_container: str, command: list[str],
+                    result: Result, output: str) -> None:
+    assert await run_probe(runtime, {"exec": {"command": command}}, {"name": "app"}, sleeping_container,
                            "127.0.0.1", 0.5) == (result, output)
 
 
 async def test_exec_in_a_container_that_is_gone_is_an_error(runtime: HostRuntime,
-                                                            tmp_path: Path) -> None:
-    container = await running(runtime, tmp_path)
-    await runtime.stop_container(container, 0)
+                                                            sleeping_container: str) -> None:
+    await runtime.stop_container(sleeping_container, 0)
     with pytest.raises(ProbeError):
-        await run_probe(runtime, {"exec": {"command": ["true"]}}, {"name": "app"}, container,
+        await run_probe(runtime, {"exec": {"command": ["true"]}}, {"name": "app"}, sleeping_container,
                         "127.0.0.1", 1.0)

@@ -25,6 +25,8 @@ import termios
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kubelite.kubelet.runtime.terminal import terminal_writer
+
 
 class _TerminalReaderProtocol(asyncio.StreamReaderProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
@@ -149,8 +151,4 @@ async def _spawn_on_terminal(
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: _TerminalReaderProtocol(reader), os.fdopen(controller, "rb", 0))
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.streams.FlowControlMixin(), os.fdopen(os.dup(controller), "wb", 0)
-    )
-    writer = asyncio.StreamWriter(transport, protocol, None, loop)
-    return Spawned(process, writer, reader, None, controller)
+    return Spawned(process, terminal_writer(os.dup(controller)), reader, None, controller)

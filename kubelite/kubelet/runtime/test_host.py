@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.host import HostRuntime
 
 POD = cri.PodSandboxConfig(cri.PodSandboxMetadata("web", "default", "uid-1"), hostname="web")
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[HostRuntime]:
-    host = HostRuntime(tmp_path / "host", "127.0.0.1")
-    yield host
-    for sandbox in await host.list_pod_sandboxes():
-        await host.remove_pod_sandbox(sandbox.id)
 
 
 def _sandbox_config(tmp_path: Path) -> cri.PodSandboxConfig:

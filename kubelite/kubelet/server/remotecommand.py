@@ -159,6 +159,26 @@ async def _read_client(socket: ChannelSocket, process: cri.StreamingProcess) -> 
                     process.stdin.close()
 
 
+async def exit_code_unless_left(process: cri.StreamingProcess, client: asyncio.Future[Any],
+                                output: asyncio.Future[Any], *, detach_on_leave: bool) -> int | None:
+    """The process's exit code once it has ended and its output is copied out, or None
+    when the client (`client` ends when it goes away) left first and the session
+    detaches (attach: the container runs on). A client leaving kills an exec."""
+    waiting = asyncio.ensure_future(process.wait())
+    await asyncio.wait({waiting, client}, return_when=asyncio.FIRST_COMPLETED)
+    if not waiting.done():  # the client went away first
+        await process.kill()
+        if detach_on_leave:
+            waiting.cancel()
+            return None
+    code = await waiting
+    with contextlib.suppress(asyncio.TimeoutError):
+        # the output the process wrote before exiting; a child holding the pipes open
+        # must not hold the connection too
+        await asyncio.wait_for(asyncio.shield(output), timeout=2.0)
+    return code
+
+
 async def stream_process(socket: ChannelSocket, process: cri.StreamingProcess,
                          options: StreamOptions, *, detach_on_leave: bool) -> None:
     """Carries the process's streams until it ends (or the client leaves), then sends
@@ -166,20 +186,10 @@ async def stream_process(socket: ChannelSocket, process: cri.StreamingProcess,
     pumps = asyncio.gather(_pump(process.stdout, socket, STDOUT, options.stdout or options.tty),
                            _pump(process.stderr, socket, STDERR, options.stderr))
     client = asyncio.ensure_future(_read_client(socket, process))
-    waiting = asyncio.ensure_future(process.wait())
     try:
-        await asyncio.wait({waiting, client}, return_when=asyncio.FIRST_COMPLETED)
-        if not waiting.done():  # the client went away first
-            await process.kill()
-            if detach_on_leave:
-                waiting.cancel()
-                return
-        code = await waiting
-        with contextlib.suppress(asyncio.TimeoutError):
-            # the output the process wrote before exiting; a child holding the pipes
-            # open must not hold the connection too
-            await asyncio.wait_for(asyncio.shield(pumps), timeout=2.0)
-        await socket.send_status(exit_status(code, options.command))
+        code = await exit_code_unless_left(process, client, pumps, detach_on_leave=detach_on_leave)
+        if code is not None:
+            await socket.send_status(exit_status(code, options.command))
     finally:
         pumps.cancel()
         client.cancel()

@@ -18,12 +18,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from kubelite.kubelet import cri
-from kubelite.kubelet.server.remotecommand import StreamOptions, exit_status, failure_status
+from kubelite.kubelet.server.remotecommand import (
+    StreamOptions, exit_code_unless_left, exit_status, failure_status)
 from kubelite.machinery.httpstream import spdy
 from kubelite.machinery.httpstream.upgrade import hijack
 
@@ -134,19 +134,11 @@ async def _run(process: cri.StreamingProcess, streams: dict[str, spdy.Stream],
                              _copy_out(process.stderr, streams.get("stderr")))
     inputs = [asyncio.ensure_future(_copy_in(streams.get("stdin"), process)),
               asyncio.ensure_future(_resize(streams.get("resize"), process))]
-    waiting = asyncio.ensure_future(process.wait())
     try:
-        either: set[asyncio.Future[Any]] = {waiting, serving}
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        if not waiting.done():  # the connection ended first: the client went away
-            await process.kill()
-            if detach_on_leave:
-                waiting.cancel()
-                return
-        code = await waiting
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(outputs), timeout=2.0)
-        await _send_status(streams["error"], protocol, exit_status(code, options.command))
+        # the connection ending (`serving`) is the client going away
+        code = await exit_code_unless_left(process, serving, outputs, detach_on_leave=detach_on_leave)
+        if code is not None:
+            await _send_status(streams["error"], protocol, exit_status(code, options.command))
     finally:
         outputs.cancel()
         for task in inputs:

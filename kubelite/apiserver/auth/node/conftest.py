@@ -5,16 +5,12 @@ claims, volumes and accounts they use, and volume attachments."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubelite.apiserver.registry.registry import Registry
 from kubelite.apiserver.registry.store import WriteOptions
-from kubelite.apiserver.watchcache import Cache
-from kubelite.storage.factory import open_backend
 
 Obj = dict[str, Any]
 NS = "ns0"
@@ -77,19 +73,6 @@ WORLD: list[tuple[str, str, Obj]] = [
     ("storage.k8s.io", "volumeattachments", attachment("attachment0-node0", "node0")),
     ("storage.k8s.io", "volumeattachments", attachment("attachment0-node1", "node1")),
 ]
-
-
-@pytest.fixture
-async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
-    """A registry on SQLite with its watch cache running, and no HTTP in front."""
-    backend = open_backend(f"sqlite://{tmp_path}/db")
-    await backend.start()
-    cache = Cache(backend)
-    registry = Registry(backend=backend, cache=cache)
-    await cache.start()
-    yield registry
-    await cache.stop()
-    await backend.close()
 
 
 async def put(registry: Registry, group: str, plural: str, obj: Obj) -> Obj:

@@ -25,7 +25,7 @@ from typing import Any
 
 from kubelite.machinery.errors import Cause
 
-from .causes import forbidden, invalid, not_supported, required
+from .causes import forbidden, invalid, not_supported
 from .jsonvalues import as_object, as_list
 from .crdextensions import extension_causes, map_list_key_causes, x_validation_causes
 from .structurality import default_causes, structural_causes

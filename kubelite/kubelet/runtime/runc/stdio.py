@@ -35,6 +35,7 @@ from pathlib import Path
 
 from kubelite.kubelet.cri import CRIError
 from kubelite.kubelet.logs.writer import LogFile, pump
+from kubelite.kubelet.runtime.terminal import terminal_writer
 
 STREAMS = ("stdout", "stderr")
 CONSOLE_SOCKET = "console.sock"
@@ -189,11 +190,10 @@ class ContainerIO:
         was closed after a stdin_once attach)."""
         if self._stdin_fd is None:
             return None
-        loop = asyncio.get_running_loop()
         if self._master is not None:
-            fd = os.dup(self._master)
-        else:
-            fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
+            return terminal_writer(os.dup(self._master))
+        loop = asyncio.get_running_loop()
+        fd = os.open(self.fifo("stdin"), os.O_WRONLY | os.O_NONBLOCK)
         pipe = os.fdopen(fd, "wb", buffering=0)
         transport, protocol = await loop.connect_write_pipe(
             lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), pipe

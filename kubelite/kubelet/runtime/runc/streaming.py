@@ -30,6 +30,7 @@ from pathlib import Path
 from kubelite.kubelet import cri
 from kubelite.kubelet.runtime.runc.binary import Runc
 from kubelite.kubelet.runtime.runc.stdio import ContainerIO
+from kubelite.kubelet.runtime.terminal import terminal_writer
 
 
 def _exec_command(
@@ -160,12 +161,7 @@ class TtyExecProcess:
             os.close(slave)
         process = cls(proc, pid_file, master)
         if stdin:
-            loop = asyncio.get_running_loop()
-            pipe = os.fdopen(os.dup(master), "wb", buffering=0)
-            transport, protocol = await loop.connect_write_pipe(
-                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), pipe
-            )
-            process.stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+            process.stdin = terminal_writer(os.dup(master))
         return process
 
     def _on_readable(self) -> None:
