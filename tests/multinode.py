@@ -128,6 +128,10 @@ class HostGwNodes:
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
+    def exited(self) -> list[str]:
+        """The agents whose process ended while it should run."""
+        return [a.name for a in self.agents if a.proc is not None and a.proc.poll() is not None]
+
     def report(self, lines: int = 40) -> str:
         """Each agent's state and the end of its log, for a failing test's message."""
         parts = []

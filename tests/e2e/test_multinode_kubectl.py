@@ -84,7 +84,9 @@ def multinode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluste
         for name in NODES:
             kubelite("image", "import", "--data-dir", str(work / name / "data"), str(archive))
             nodes.start_agent(cluster, name, token)
-        assert wait_for(lambda: all_ready(cluster), timeout=SLOW), (
+        # an agent that exits (a failed join) ends the wait at once
+        wait_for(lambda: all_ready(cluster) or nodes.exited(), timeout=SLOW)
+        assert all_ready(cluster), (
             cluster.kubectl("get", "nodes", "-o", "wide").stdout + nodes.report())
         yield cluster, nodes
     finally:
