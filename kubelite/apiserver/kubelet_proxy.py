@@ -26,14 +26,12 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 from kubelite.machinery import errors
-from kubelite.machinery.httpstream.upgrade import RawConnection, hijack
+from kubelite.machinery.httpstream.splice import open_upgrade, race, splice_upgrade
 
 log = logging.getLogger(__name__)
 
@@ -112,46 +110,6 @@ class KubeletTransport:
                 await response.write_eof()
             return response
 
-    async def _open(self, url: str, method: str, headers: Iterable[tuple[str, str]]
-                    ) -> tuple[int, list[tuple[str, str]], bytes,
-                               asyncio.StreamReader, asyncio.StreamWriter]:
-        """Sends a request on a connection of its own; returns the answer's status,
-        headers and (for a non-101) body, and the connection."""
-        parts = urlsplit(url)
-        secure = parts.scheme == "https"
-        port = parts.port or (443 if secure else 80)
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                parts.hostname, port, ssl=self.ssl_context if secure else None,
-                limit=1 << 22), self.connect_timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
-            raise errors.ServiceUnavailable(f"error trying to reach the kubelet: {exc}") from None
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}",
-                 *(f"{k}: {v}" for k, v in headers), "Content-Length: 0", "", ""]
-        writer.write("\r\n".join(lines).encode("latin-1"))
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
-            writer.close()
-            raise errors.ServiceUnavailable(f"the kubelet closed the connection: {exc}") from None
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        try:
-            status = int(status_line.split(" ", 2)[1])
-        except (IndexError, ValueError):
-            writer.close()
-            raise errors.ServiceUnavailable(f"bad answer from the kubelet: {status_line!r}") from None
-        answer = [(k.strip(), v.strip()) for k, _, v in
-                  (line.partition(":") for line in header_lines if line)]
-        body = b""
-        if status != 101:
-            length = next((int(v) for k, v in answer if k.lower() == "content-length"), None)
-            with contextlib.suppress(asyncio.IncompleteReadError, OSError):
-                body = (await reader.readexactly(length) if length is not None
-                        else await asyncio.wait_for(reader.read(1 << 16), 5))
-            writer.close()
-        return status, answer, body, reader, writer
-
     async def upgrade(self, request: web.Request, url: str) -> web.StreamResponse:
         """Splices an upgrade request through to the kubelet."""
         protocols = [p.strip() for p in
@@ -160,20 +118,14 @@ class KubeletTransport:
                 and TUNNELED_PORT_FORWARD in protocols):
             return await self._tunnel(request, url)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED]
-        status, answer, body, reader, writer = await self._open(url, request.method, headers)
-        if status != 101:
-            return web.Response(status=status, body=body, headers={
-                k: v for k, v in answer
-                if k.lower() not in ("transfer-encoding", "content-length", "connection")})
-        client = await hijack(request, {k: v for k, v in answer
-                                        if k.lower() not in ("date", "server")})
-        await _splice(client, reader, writer)
-        return client.response
+        return await splice_upgrade(request, url, headers, ssl_context=self.ssl_context,
+                                    connect_timeout=self.connect_timeout, peer="the kubelet")
 
     async def _tunnel(self, request: web.Request, url: str) -> web.StreamResponse:
-        status, answer, body, reader, writer = await self._open(url, "POST", [
+        status, answer, body, reader, writer = await open_upgrade(url, "POST", [
             ("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1"),
-            ("X-Stream-Protocol-Version", "portforward.k8s.io")])
+            ("X-Stream-Protocol-Version", "portforward.k8s.io")],
+            ssl_context=self.ssl_context, connect_timeout=self.connect_timeout, peer="the kubelet")
         if status != 101:
             raise _status_of(status, body.decode("utf-8", "replace"))
         ws = web.WebSocketResponse(protocols=(TUNNELED_PORT_FORWARD,))
@@ -189,39 +141,10 @@ class KubeletTransport:
             while chunk := await reader.read(64 * 1024):
                 await ws.send_bytes(chunk)
 
-        await _race(from_client(), to_client())
+        await race(from_client(), to_client())
         writer.close()
         await ws.close()
         return ws
-
-
-async def _splice(client: RawConnection, reader: asyncio.StreamReader,
-                  writer: asyncio.StreamWriter) -> None:
-    async def up() -> None:
-        while chunk := await client.reader.read(64 * 1024):
-            writer.write(chunk)
-            await writer.drain()
-
-    async def down() -> None:
-        while chunk := await reader.read(64 * 1024):
-            await client.write(chunk)
-
-    await _race(up(), down())
-    writer.close()
-    client.close()
-
-
-async def _race(*coroutines: object) -> None:
-    """Runs the copies until the first ends (its side closed), then stops the rest."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]  # type: ignore[call-overload]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
 
 
 _BY_CODE: dict[int, type[errors.StatusError]] = {

@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             args.kubelet = None
             if not args.disable_agent:
                 args.kubelet = node.kubelet_config(args, args.data_dir or default_data_dir())
-                args.runtime = node.choose_runtime(args.runtime)
+                args.runtime = node.choose_runtime(
+                    args.runtime, args.kubelet.container_runtime_endpoint)
             args.node_settings = node_settings(args)
             args.disabled_admission = disabled_admission_plugins(args.disable_admission_plugins)
             args.root_ca_pem = root_ca_pem(args)
@@ -273,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             config = simulated_node_config(args, args.simulate, args.name_prefix)
             if not args.simulate:
                 args.kubelet = node.kubelet_config(args, args.data_dir or default_data_dir())
-                args.runtime = node.choose_runtime(args.runtime)
+                args.runtime = node.choose_runtime(
+                    args.runtime, args.kubelet.container_runtime_endpoint)
         except ValueError as err:
             print(f"kubelite: {err}", file=sys.stderr)
             return 2

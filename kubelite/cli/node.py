@@ -4,7 +4,10 @@ URL --kubeconfig FILE`).
 
 The container runtime is chosen by name from RUNTIMES, a table each runtime adds a
 row to: how to tell whether the host can run it, and how to build it. `auto` takes the
-first row the host can run, in the table's order of preference.
+first row the host can run, in the table's order of preference: runc, then a CRI
+runtime (containerd, CRI-O) when runc cannot run but a CRI socket answers at
+--container-runtime-endpoint (pods still get containers of their own, not host
+processes), then host.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubelite.cli import eviction_flags
 from kubelite.kubelet.config import KubeletConfig, default_node_name
 
 if TYPE_CHECKING:
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KUBELET_PORT = 10250
 DEFAULT_BRIDGE = "kubelite0"  # as kubelet/network/bridge.py's
+DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 
 @dataclass
@@ -48,22 +53,30 @@ class NodeRuntime:
     network: BridgeNetwork | None = None
     # what runs beside the kubelet for as long as it runs (the image garbage collector)
     loops: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # the eviction manager's reclaim of unused images under disk pressure, and where
+    # the images live (imagefs)
+    image_gc: Callable[[], Coroutine[Any, Any, Any]] | None = None
+    image_fs: Path | None = None
+    # what is let go of last (the cri runtime's gRPC channel)
+    closers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """After the kubelet stopped its pods: the node's network goes too."""
         if self.network is not None:
             await self.network.remove_node_side()
+        for close in self.closers:
+            await close()
 
 
 @dataclass(frozen=True)
 class RuntimeChoice:
     name: str
-    # None when the host can run it, else why not
-    unavailable: Callable[[], str | None]
+    # (the CRI endpoint) -> None when the host can run it, else why not
+    unavailable: Callable[[str], str | None]
     build: Callable[[KubeletConfig, str], NodeRuntime]  # (config, node IP)
 
 
-def _host_unavailable() -> str | None:
+def _host_unavailable(endpoint: str = "") -> str | None:
     return None  # host processes run anywhere
 
 
@@ -77,7 +90,7 @@ def _build_host(config: KubeletConfig, node_ip: str) -> NodeRuntime:
     return NodeRuntime(runtime, HostImages())
 
 
-def _runc_unavailable() -> str | None:
+def _runc_unavailable(endpoint: str = "") -> str | None:
     if os.geteuid() != 0:
         return "runc needs root"
     if shutil.which("runc") is None:
@@ -104,31 +117,58 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
 
     # upstream's image GC: above 85% of the images' disk, least recently used first
     collector = ImageGC(images, in_use=in_use, fs_stats=lambda: fs_capacity(str(store.root)))
-    return NodeRuntime(runtime, images, network, loops=[collector.run])
+    return NodeRuntime(runtime, images, network, loops=[collector.run],
+                       image_gc=collector.delete_unused, image_fs=store.root)
+
+
+def _cri_unavailable(endpoint: str = DEFAULT_CRI_ENDPOINT) -> str | None:
+    from kubelite.kubelet.runtime.cri import parse_endpoint, socket_answers
+
+    try:
+        parse_endpoint(endpoint)
+    except ValueError as err:
+        return str(err)
+    if not socket_answers(endpoint):
+        return f"no CRI runtime answers at {endpoint} (--container-runtime-endpoint)"
+    return None
+
+
+def _build_cri(config: KubeletConfig, node_ip: str) -> NodeRuntime:
+    """A client of the CRI socket: the runtime keeps the images and the pods' network
+    (its CNI config)."""
+    from kubelite.kubelet.runtime.cri import Connection, CRIImages, CRIRuntime
+
+    connection = Connection(config.container_runtime_endpoint)
+    runtime = CRIRuntime(connection, state_dir=config.root_dir / "cri")
+    # No image garbage collection: containerd 1.6 does not mark its pause image pinned,
+    # and a collector that knows nothing of it would remove it.
+    return NodeRuntime(runtime, CRIImages(connection), closers=[connection.close])
 
 
 # In order of preference for `--runtime auto`: isolation first.
 RUNTIMES: dict[str, RuntimeChoice] = {
     "runc": RuntimeChoice("runc", _runc_unavailable, _build_runc),
+    "cri": RuntimeChoice("cri", _cri_unavailable, _build_cri),
     "host": RuntimeChoice("host", _host_unavailable, _build_host),
 }
-RUNC_PREFERENCE = ("runc", "host")
+RUNC_PREFERENCE = ("runc", "cri", "host")
 
 
-def choose_runtime(wanted: str) -> str:
+def choose_runtime(wanted: str, endpoint: str = DEFAULT_CRI_ENDPOINT) -> str:
     """The runtime `--runtime` names; `auto`: runc when the node is root with runc
-    installed (and kubelite has it), else host. ValueError for one the node cannot run."""
+    installed (and kubelite has it), else a CRI runtime answering at `endpoint`, else
+    host. ValueError for one the node cannot run."""
     if wanted == "auto":
         for name in RUNC_PREFERENCE:
             choice = RUNTIMES.get(name)
-            if choice is not None and choice.unavailable() is None:
+            if choice is not None and choice.unavailable(endpoint) is None:
                 return name
         raise ValueError("no container runtime can run on this node")
     choice = RUNTIMES.get(wanted)
     if choice is None:
         raise ValueError(f"--runtime: unknown runtime {wanted!r} (have: auto, "
                          + ", ".join(RUNTIMES) + ")")
-    reason = choice.unavailable()
+    reason = choice.unavailable(endpoint)
     if reason is not None:
         raise ValueError(f"--runtime {wanted}: {reason}")
     return wanted
@@ -145,8 +185,10 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
                        help="the node's InternalIP (default: the host's address on its "
                             "default route, else 127.0.0.1)")
     group.add_argument("--runtime", default="auto",
-                       help="container runtime: auto (runc when root with runc, else host), "
-                            + ", ".join(RUNTIMES))
+                       help="container runtime: auto (runc when root with runc, else cri "
+                            "when a CRI socket answers, else host), " + ", ".join(RUNTIMES))
+    group.add_argument("--container-runtime-endpoint", default=DEFAULT_CRI_ENDPOINT,
+                       help="the CRI socket of --runtime cri (containerd, CRI-O)")
     group.add_argument("--kubelet-port", type=int, default=DEFAULT_KUBELET_PORT,
                        help="the kubelet's HTTPS port (its API, /healthz and metrics)")
     group.add_argument("--bridge-name", default=DEFAULT_BRIDGE,
@@ -163,6 +205,7 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
     group.add_argument("--cluster-domain", default="cluster.local")
     group.add_argument("--node-labels", default="",
                        help="labels the node registers with, key=value,...")
+    eviction_flags.add(group)
 
 
 def cluster_dns_default(service_cidr: str) -> str:
@@ -196,8 +239,11 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
     return KubeletConfig(node_name=(args.node_name or default_node_name()).lower(),
                          root_dir=data_dir / "agent", node_ip=args.node_ip,
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
-                         cluster_domain=args.cluster_domain, cluster_cidr=cluster_cidr,
-                         service_cidr=service_cidr, bridge_name=bridge)
+                         cluster_domain=args.cluster_domain,
+                         container_runtime_endpoint=getattr(
+                             args, "container_runtime_endpoint", DEFAULT_CRI_ENDPOINT),
+                         cluster_cidr=cluster_cidr, service_cidr=service_cidr,
+                         bridge_name=bridge, **eviction_flags.settings(args))
 
 
 def pod_network_ranges(args: argparse.Namespace) -> tuple[str, str]:
@@ -287,7 +333,8 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
     kubelet = Kubelet(client, config, runtime, parts.images, volumes,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
-                      loops=[volumes.run, *parts.loops, *routes], recorder=events)
+                      loops=[volumes.run, *parts.loops, *routes], recorder=events,
+                      image_gc=parts.image_gc, image_fs=parts.image_fs)
     # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
     # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),

@@ -107,3 +107,32 @@ async def test_the_built_kubelet_registers_and_runs_a_pod(client: Client, tmp_pa
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def test_the_cri_endpoint_flag_reaches_the_kubelet_config() -> None:
+    args = build_parser().parse_args(["agent", "--runtime", "cri", "--container-runtime-endpoint",
+                                      "unix:///run/crio/crio.sock"])
+    assert node.kubelet_config(args, Path("/data")).container_runtime_endpoint == \
+        "unix:///run/crio/crio.sock"
+    default = node.kubelet_config(build_parser().parse_args(["server"]), Path("/data"))
+    assert default.container_runtime_endpoint == "unix:///run/containerd/containerd.sock"
+
+
+@pytest.mark.parametrize(("endpoint", "message"), [
+    ("unix://{tmp}/none.sock", "no CRI runtime answers at unix://.*/none.sock"),
+    ("tcp://127.0.0.1:5000", "want unix:///path/to.sock"),
+], ids=["nothing-listens", "not-unix"])
+def test_cri_is_refused_with_the_reason(tmp_path: Path, endpoint: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"--runtime cri: .*{message}"):
+        node.choose_runtime("cri", endpoint.format(tmp=tmp_path))
+
+
+def test_cri_is_chosen_where_its_socket_answers(tmp_path: Path) -> None:
+    path = tmp_path / "cri.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen()
+        assert node.choose_runtime("cri", f"unix://{path}") == "cri"
+        # auto still prefers runc where it runs: cri only stands in for it
+        runc_runs = node.RUNTIMES["runc"].unavailable("") is None
+        assert node.choose_runtime("auto", f"unix://{path}") == ("runc" if runc_runs else "cri")

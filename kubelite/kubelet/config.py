@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubelite.kubelet.eviction.thresholds import DEFAULT_HARD
+
 Clock = Callable[[], datetime.datetime]
 
 
@@ -47,11 +49,19 @@ class KubeletConfig:
     # namespace, so clusters side by side on one host keep apart
     bridge_name: str = "kubelite0"
     max_pods: int = 110
-    # allocatable = capacity - reserved - the hard eviction thresholds (upstream's defaults)
+    # the CRI socket the `cri` runtime talks to (upstream's --container-runtime-endpoint)
+    container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"
+    # allocatable = capacity - reserved - the hard eviction thresholds
     system_reserved: tuple[tuple[str, str], ...] = ()
     kube_reserved: tuple[tuple[str, str], ...] = ()
-    eviction_memory_available: str = "100Mi"
-    eviction_nodefs_available_percent: int = 10
+    # the eviction manager (eviction/): the --eviction-* flags' texts, upstream's defaults
+    eviction_hard: str = DEFAULT_HARD
+    eviction_soft: str = ""
+    eviction_soft_grace_period: str = ""
+    eviction_minimum_reclaim: str = ""
+    eviction_max_pod_grace_period: float = 0.0
+    eviction_pressure_transition_period: float = 300.0
+    eviction_monitoring_interval: float = 10.0  # upstream's evictionMonitoringPeriod
     lease_duration_seconds: int = 40
     lease_renew_interval: float = 10.0  # a quarter of the lease duration
     node_status_update_frequency: float = 10.0  # how often the status is computed

@@ -11,7 +11,10 @@ nothing more.
 Where the CRI hands back a URL to a streaming server (Exec, Attach, PortForward), the
 runtime here hands back the stream itself: the kubelet's own HTTPS server is the
 streaming server, and it serves what these calls return (a StreamingProcess, or the
-reader and writer of a connection inside the pod's network).
+reader and writer of a connection inside the pod's network). A runtime with a
+streaming server of its own (the `cri` client of containerd or CRI-O) is also a
+StreamingURLs: the kubelet's server then passes the client's upgrade request on to
+the URL the runtime answers, as upstream's kubelet does.
 
 A pod's network is set up by a PodNetwork, as containerd calls a CNI plugin: the
 runtime makes the sandbox's network namespace and hands its path to
@@ -24,7 +27,7 @@ import asyncio
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class CRIError(Exception):
@@ -398,6 +401,21 @@ class RuntimeService(Protocol):
     async def container_stats(self, container_id: str) -> ContainerStats: ...
 
     async def list_container_stats(self) -> list[ContainerStats]: ...
+
+
+@runtime_checkable
+class StreamingURLs(Protocol):
+    """A runtime that serves exec, attach and port-forward from a streaming server of
+    its own: each call answers the URL of one session there (CRI's ExecResponse.url
+    and the like), to which the kubelet's server proxies the client's upgrade."""
+
+    async def exec_url(self, container_id: str, cmd: Sequence[str], *, tty: bool,
+                       stdin: bool, stdout: bool = True, stderr: bool = True) -> str: ...
+
+    async def attach_url(self, container_id: str, *, tty: bool, stdin: bool,
+                         stdout: bool = True, stderr: bool = True) -> str: ...
+
+    async def port_forward_url(self, pod_sandbox_id: str, ports: Sequence[int] = ()) -> str: ...
 
 
 # ---------------------------------------------------------------------------

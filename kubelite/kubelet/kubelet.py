@@ -6,6 +6,8 @@
    │     hand the node's podCIDR to `on_pod_cidr`
    ├── informers: pods with spec.nodeName=<node>, Services (env vars)
    │     └── every add/update/delete -> PodWorkers.update(uid)
+   ├── EvictionManager (eviction/): pressure conditions for the node status, admission
+   │     of new pods, and evictions through `evict` -> the pod's worker
    ├── Relister (pleg.py): the runtime listed every second; pods whose containers
    │     changed -> PodWorkers.update(uid)
    └── PodWorkers (pod_workers.py): per pod, one pass at a time:
@@ -30,6 +32,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kubelite.client.events import WARNING, EventRecorder
@@ -39,10 +43,15 @@ from kubelite.kubelet import cri, parts, runtime_state
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.config import KubeletConfig
 from kubelite.kubelet.container_ops import ContainerOps, grace_period
+from kubelite.kubelet.eviction import EvictionConfig, EvictionManager, parse_thresholds
+from kubelite.kubelet.eviction.host import HostStats
+from kubelite.kubelet.eviction.manager import Reclaim
+from kubelite.kubelet.eviction.signals import StatsSource
 from kubelite.kubelet.image_puller import ImagePuller
 from kubelite.kubelet.node_agent import NodeAgent, PodCIDRCallback
 from kubelite.kubelet.node_status import HostFacts, allocatable
 from kubelite.kubelet.pleg import Relister
+from kubelite.kubelet.pod_status import TERMINAL
 from kubelite.kubelet.pod_sync import PodSyncer
 from kubelite.kubelet.pod_workers import FINISHED, PodWorkers
 from kubelite.kubelet.status_manager import StatusManager
@@ -52,6 +61,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 COMPONENT = "kubelet"
 VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
+EVICTION_WAIT = 30.0  # beyond the grace period (upstream's podCleanupTimeout)
 
 
 def _without_status(pod: Obj) -> Obj:
@@ -60,17 +70,28 @@ def _without_status(pod: Obj) -> Obj:
     return {**{k: v for k, v in pod.items() if k != "status"}, "metadata": meta}
 
 
+@dataclass
+class _Eviction:
+    grace: float
+    message: str
+    condition: Obj | None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Kubelet:
     def __init__(self, client: Client, config: KubeletConfig, runtime: cri.RuntimeService,
                  images: cri.ImageService, volumes: parts.Volumes | None = None,
                  probes: parts.Probes | None = None, hooks: parts.Hooks | None = None, *,
                  on_pod_cidr: PodCIDRCallback | None = None,
                  loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
-                 recorder: EventRecorder | None = None) -> None:
+                 recorder: EventRecorder | None = None, stats: StatsSource | None = None,
+                 image_gc: Reclaim | None = None, image_fs: Path | None = None) -> None:
         """`volumes`, `probes`, `hooks` None: the node has none of them (no volume is
         mounted, every probe passes, no hook runs). `loops`: background loops of those
         parts run beside the kubelet's own (the volume manager's resync). `recorder`:
-        the Event recorder to share with the parts (default: one of its own)."""
+        the Event recorder to share with the parts (default: one of its own).
+        `stats`: what the eviction manager observes (default: this host and the
+        runtime, the images on `image_fs`); `image_gc`: its reclaim of unused images."""
         self.probes = probes
         self.loops = list(loops)
         self.client = client
@@ -78,8 +99,19 @@ class Kubelet:
         self.runtime = runtime
         self.facts = HostFacts.read(config)
         self.recorder = recorder or EventRecorder(client, COMPONENT, host=config.node_name)
+        self.eviction = EvictionManager(
+            EvictionConfig(tuple(parse_thresholds(config.eviction_hard, config.eviction_soft,
+                                                  config.eviction_soft_grace_period,
+                                                  config.eviction_minimum_reclaim)),
+                           pressure_transition_period=config.eviction_pressure_transition_period,
+                           max_pod_grace_period=config.eviction_max_pod_grace_period,
+                           monitoring_interval=config.eviction_monitoring_interval),
+            stats or HostStats(runtime, pods_dir=config.pods_dir, nodefs=config.root_dir,
+                               imagefs=image_fs, log_dir=config.pod_log_dir),
+            self, self._active_pods, node_name=config.node_name, recorder=self.recorder,
+            image_gc=image_gc, container_gc=self._remove_dead_containers)
         self.node = NodeAgent(client, config, runtime, images, self.facts,
-                              on_pod_cidr=on_pod_cidr)
+                              on_pod_cidr=on_pod_cidr, pressure=lambda: self.eviction.conditions)
         self.pod_informer = Informer(client, "pods",
                                      field_selector=f"spec.nodeName={config.node_name}",
                                      transform=strip_managed_fields)
@@ -97,6 +129,8 @@ class Kubelet:
         self.workers = PodWorkers(self._sync, resync=config.pod_resync_interval)
         self.relister = Relister(runtime, self.workers.update, interval=config.relist_interval)
         self.pods_by_uid: dict[str, Obj] = {}
+        self._admitted: set[str] = set()
+        self._evictions: dict[str, _Eviction] = {}
         self.ready = asyncio.Event()  # registered and the pod informer synced
         self._warned: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -119,7 +153,7 @@ class Kubelet:
         await self.service_informer.wait_for_sync()
         await self.pod_informer.wait_for_sync()
         self._tasks.append(asyncio.create_task(self.relister.run(), name="kubelet-relist"))
-        for loop in self.loops:
+        for loop in [*self.loops, self.eviction.run]:
             self._tasks.append(asyncio.create_task(loop(), name=f"kubelet-{loop.__qualname__}"))
         self.ready.set()
         log.info("kubelet on node %s is running pods (%s runtime %s)", self.config.node_name,
@@ -182,6 +216,7 @@ class Kubelet:
     def _pod_gone(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         self.pods_by_uid.pop(uid, None)
+        self._admitted.discard(uid)
         self.workers.update(uid)
 
     def _probe_changed(self, uid: str) -> None:
@@ -193,12 +228,76 @@ class Kubelet:
         if pod is None:
             await self.syncer.cleanup(uid)
             return FINISHED
+        eviction = self._evictions.pop(uid, None)
+        if eviction is not None:
+            try:
+                await self.syncer.evict(pod, eviction.grace, eviction.message, eviction.condition)
+            finally:
+                eviction.done.set()
+            return None
+        if uid not in self._admitted:
+            refusal = self._admission(pod)
+            if refusal is not None:
+                await self.syncer.reject(pod, *refusal)
+                return None
+            self._admitted.add(uid)
         if self.syncer.scheme == "host" and uid not in self._warned:
             self._warned.add(uid)
             self.recorder.event(pod, WARNING, "NoIsolation",
                                 "the host runtime runs this pod's containers as host processes: "
                                 "no namespaces, mounts, or resource limits")
         return await self.syncer.sync(pod)
+
+    # ----------------------------------------------------------------- eviction
+    def _admission(self, pod: Obj) -> tuple[str, str] | None:
+        """The eviction manager's verdict on a pod yet to start (canAdmitPod); a pod
+        being deleted, already finished or already running is not judged again."""
+        meta = pod["metadata"]
+        phase = (self.status.effective(pod).get("status") or {}).get("phase") or "Pending"
+        if meta.get("deletionTimestamp") or phase != "Pending":
+            return None
+        return self.eviction.admit(pod)
+
+    def _active_pods(self) -> list[Obj]:
+        """What eviction may choose from: admitted pods not finished nor being deleted."""
+        out = []
+        for uid, pod in self.pods_by_uid.items():
+            phase = (self.status.effective(pod).get("status") or {}).get("phase")
+            if (uid in self._admitted and phase not in TERMINAL
+                    and not pod["metadata"].get("deletionTimestamp")):
+                out.append(pod)
+        return out
+
+    async def evict(self, pod: Obj, grace_period: float, message: str,
+                    condition: Obj | None) -> None:
+        """eviction.Terminator: the pod's worker kills it (one pass at a time, as every
+        pass); returns once it has, or after the grace period and EVICTION_WAIT more."""
+        uid = pod["metadata"]["uid"]
+        eviction = _Eviction(grace_period, message, condition)
+        self._evictions[uid] = eviction
+        self.workers.update(uid)
+        try:
+            async with asyncio.timeout(grace_period + EVICTION_WAIT):
+                await eviction.done.wait()
+        except TimeoutError:
+            log.warning("evicting pod %s/%s: still stopping after %.0fs",
+                        pod["metadata"].get("namespace"), pod["metadata"].get("name"),
+                        grace_period + EVICTION_WAIT)
+
+    async def _remove_dead_containers(self) -> None:
+        """Node-level reclaim under disk pressure (DeleteAllUnusedContainers): every
+        exited container but the newest of each of a pod's containers (which holds its
+        restart count and `logs --previous`), and everything of pods the API no
+        longer has."""
+        for uid, view in (await runtime_state.all_pods(self.runtime)).items():
+            if uid not in self.pods_by_uid:
+                self.workers.update(uid)  # its worker cleans it up
+                continue
+            for instances in view.containers.values():
+                for old in instances[1:]:
+                    if old.state is cri.ContainerState.EXITED:
+                        with contextlib.suppress(cri.NotFound):
+                            await self.runtime.remove_container(old.id)
 
     # ------------------------------------------------------ parts.RunningPods
     def _find(self, namespace: str, pod_name: str, pod_uid: str = "") -> str | None:

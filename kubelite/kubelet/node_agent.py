@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from kubelite.client.informer import Informer
@@ -41,13 +41,16 @@ RETRYABLE = (TransportError, errors.TooManyRequests, errors.InternalError,
 class NodeAgent:
     def __init__(self, client: Client, config: KubeletConfig, runtime: cri.RuntimeService,
                  images: cri.ImageService, facts: HostFacts, *,
-                 on_pod_cidr: PodCIDRCallback | None = None) -> None:
+                 on_pod_cidr: PodCIDRCallback | None = None,
+                 pressure: Callable[[], Collection[str]] = tuple) -> None:
+        """`pressure`: the node's pressure conditions now (the eviction manager's)."""
         self.client = client
         self.config = config
         self.runtime = runtime
         self.images = images
         self.facts = facts
         self.on_pod_cidr = on_pod_cidr
+        self.pressure = pressure
         self.node: Obj | None = None
         self.pod_cidr: str = ""
         self.pod_cidr_ready = asyncio.Event()
@@ -66,7 +69,7 @@ class NodeAgent:
         conditions = await self.runtime.status()
         images = await self.images.list_images()
         return node_status(self.facts, self.config, version, conditions, images,
-                           old_conditions, self.config.clock())
+                           old_conditions, self.config.clock(), self.pressure())
 
     async def register(self) -> Obj:
         backoff = 0.1

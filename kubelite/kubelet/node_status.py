@@ -5,11 +5,13 @@ kubelet_node_status.go): the host's facts, read once, and the Node built from th
   size of the filesystem under the kubelet's root dir), pods (maxPods, 110),
   hugepages 0.
 - allocatable: capacity minus kube- and system-reserved and the hard eviction
-  thresholds, as upstream's defaults (memory.available 100Mi, nodefs.available 10%).
+  thresholds on memory.available and nodefs.available (--eviction-hard; upstream's
+  defaults 100Mi and 10%).
 - addresses: InternalIP (the configured node IP, else the host's source address for
   the default route, else 127.0.0.1) and Hostname.
-- conditions: MemoryPressure, DiskPressure, PIDPressure False with upstream's reasons
-  (simulated/nodes.py holds the healthy set) and Ready: True, or False with reason
+- conditions: MemoryPressure, DiskPressure, PIDPressure with upstream's reasons, False
+  (simulated/nodes.py holds the healthy set) unless the eviction manager reports the
+  pressure (eviction/manager.py), and Ready: True, or False with reason
   KubeletNotReady when the runtime says it or its network is not ready.
 - nodeInfo from /etc/machine-id, /proc/sys/kernel/random/boot_id, uname and
   /etc/os-release; containerRuntimeVersion from the runtime; images the runtime has.
@@ -21,12 +23,15 @@ import datetime
 import os
 import platform
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubelite.kubelet import cri
 from kubelite.kubelet.config import KubeletConfig, data_dir_usable
+from kubelite.kubelet.eviction.thresholds import (
+    MEMORY_AVAILABLE, NODEFS_AVAILABLE, parse_thresholds)
 from kubelite.kubelet.simulated.nodes import KUBELET_VERSION, conditions as healthy_conditions
 from kubelite.machinery.quantity import Quantity, parse_quantity
 from kubelite.machinery.timestamps import format_time
@@ -109,11 +114,13 @@ def allocatable(facts: HostFacts, config: KubeletConfig) -> dict[str, str]:
     reserved: dict[str, Quantity] = {}
     for name, value in (*config.kube_reserved, *config.system_reserved):
         reserved[name] = reserved.get(name, Quantity()) + parse_quantity(value)
-    reserved["memory"] = (reserved.get("memory", Quantity())
-                          + parse_quantity(config.eviction_memory_available))
-    storage_threshold = facts.storage_bytes * config.eviction_nodefs_available_percent // 100
-    reserved["ephemeral-storage"] = (reserved.get("ephemeral-storage", Quantity())
-                                     + Quantity.from_int(storage_threshold))
+    for threshold in parse_thresholds(config.eviction_hard):
+        # hardEvictionReservation: memory.available and nodefs.available only
+        resource = {MEMORY_AVAILABLE: "memory", NODEFS_AVAILABLE: "ephemeral-storage"}.get(
+            threshold.signal)
+        if resource is not None:
+            line = threshold.quantity(cap[resource].value())
+            reserved[resource] = reserved.get(resource, Quantity()) + Quantity.from_int(line)
     out = {}
     for name, amount in cap.items():
         left = amount - reserved.get(name, Quantity())
@@ -137,9 +144,18 @@ def ready_condition(runtime_conditions: list[cri.RuntimeCondition]) -> tuple[str
     return "True", "KubeletReady", "kubelet is posting ready status"
 
 
+# a pressure condition True, as upstream's setters (MemoryPressureCondition...)
+UNDER_PRESSURE = {
+    "MemoryPressure": ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+    "DiskPressure": ("KubeletHasDiskPressure", "kubelet has disk pressure"),
+    "PIDPressure": ("KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
+}
+
+
 def node_conditions(runtime_conditions: list[cri.RuntimeCondition], old: list[Obj],
-                    now: datetime.datetime) -> list[Obj]:
-    """The four conditions, their transition times kept while the status holds."""
+                    now: datetime.datetime, pressure: Collection[str] = ()) -> list[Obj]:
+    """The four conditions, their transition times kept while the status holds;
+    `pressure`: the eviction manager's conditions that are True now."""
     stamp = format_time(now)
     before = {c.get("type"): c for c in old if isinstance(c, dict)}
     out = []
@@ -147,6 +163,9 @@ def node_conditions(runtime_conditions: list[cri.RuntimeCondition], old: list[Ob
         if condition["type"] == "Ready":
             status, reason, message = ready_condition(runtime_conditions)
             condition.update(status=status, reason=reason, message=message)
+        elif condition["type"] in pressure:
+            reason, message = UNDER_PRESSURE[condition["type"]]
+            condition.update(status="True", reason=reason, message=message)
         prior = before.get(condition["type"])
         if prior is not None and prior.get("status") == condition["status"]:
             condition["lastTransitionTime"] = prior.get("lastTransitionTime", stamp)
@@ -168,11 +187,12 @@ def node_labels(config: KubeletConfig, architecture: str) -> dict[str, str]:
 
 def node_status(facts: HostFacts, config: KubeletConfig, runtime: cri.RuntimeVersion,
                 runtime_conditions: list[cri.RuntimeCondition], images: list[cri.Image],
-                old_conditions: list[Obj], now: datetime.datetime) -> Obj:
+                old_conditions: list[Obj], now: datetime.datetime,
+                pressure: Collection[str] = ()) -> Obj:
     return {
         "capacity": capacity(facts, config),
         "allocatable": allocatable(facts, config),
-        "conditions": node_conditions(runtime_conditions, old_conditions, now),
+        "conditions": node_conditions(runtime_conditions, old_conditions, now, pressure),
         "addresses": [{"type": "InternalIP", "address": facts.node_ip},
                       {"type": "Hostname", "address": facts.hostname}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": config.port}},

@@ -25,6 +25,9 @@ A pass over a live pod:
    sure nothing runs).
 6. Status posted (status_manager.py) and the probes told the running containers.
 
+The eviction manager's kill (`evict`) is a finish with its grace period and reason
+Evicted; a pod admission refuses (`reject`) is posted Failed without starting.
+
 A pod being deleted (deletionTimestamp): every container killed with the deletion's
 grace period (preStop, SIGTERM, SIGKILL), app containers first then sidecars last
 first, the sandbox stopped, volumes torn down, a terminal status posted, then the
@@ -141,17 +144,34 @@ class PodSyncer:
         await self._finish(pod, view or await self._read(pod["metadata"]["uid"]))
         await self.status.delete(pod)
 
+    async def evict(self, pod: Obj, grace: float, message: str,
+                    condition: Obj | None = None) -> None:
+        """The eviction manager's kill (killPodNow): every container stopped within
+        `grace` seconds, and the pod Failed with reason Evicted, `message`, and
+        `condition` (DisruptionTarget) among its conditions."""
+        await self._finish(pod, await self._read(pod["metadata"]["uid"]),
+                           failure=("Evicted", message), grace=grace, condition=condition)
+
+    async def reject(self, pod: Obj, reason: str, message: str) -> None:
+        """Admission refused the pod (rejectPod): it never starts and is Failed with
+        `reason` and "Pod was rejected: <message>"."""
+        self.recorder.event(pod, WARNING, reason, message)
+        await self._post(pod, await self._read(pod["metadata"]["uid"]), terminal=True,
+                         failure=(reason, f"Pod was rejected: {message}"))
+
     async def _finish(self, pod: Obj, view: PodRuntime, *,
-                      failure: tuple[str, str] | None = None) -> None:
-        """Stop the pod for good: containers, sandbox, probes, volumes; then its
-        terminal status."""
+                      failure: tuple[str, str] | None = None, grace: float | None = None,
+                      condition: Obj | None = None) -> None:
+        """Stop the pod for good: containers (within `grace`, else the pod's own grace
+        period), sandbox, probes, volumes; then its terminal status."""
         uid = pod["metadata"]["uid"]
-        await self._stop_all(pod, view)
+        await self._stop_all(pod, view, grace=grace)
         if self.probes is not None:
             self.probes.remove_pod(uid)
         if self.volumes is not None:
             await self.volumes.unmount_pod(uid)
-        await self._post(pod, await self._read(uid), terminal=True, failure=failure)
+        await self._post(pod, await self._read(uid), terminal=True, failure=failure,
+                         condition=condition)
 
     async def cleanup(self, uid: str) -> None:
         """The pod is gone from the API: remove what the runtime still has of it."""
@@ -191,9 +211,17 @@ class PodSyncer:
         return (ends - self.config.clock()).total_seconds()
 
     async def _post(self, pod: Obj, view: PodRuntime, *, terminal: bool = False,
-                    failure: tuple[str, str] | None = None) -> None:
+                    failure: tuple[str, str] | None = None, condition: Obj | None = None) -> None:
+        """`condition`: one more pod condition to post (kept by later passes, as every
+        condition the kubelet does not own)."""
         uid = pod["metadata"]["uid"]
         pod = self.status.effective(pod)
+        if condition is not None:
+            old = [c for c in (pod.get("status") or {}).get("conditions") or ()
+                   if c.get("type") != condition["type"]]
+            added = {**condition, "lastProbeTime": None,
+                     "lastTransitionTime": format_time(self.config.clock())}
+            pod = {**pod, "status": {**(pod.get("status") or {}), "conditions": [*old, added]}}
         probes = ProbeView(self.probes.ready, self.probes.started) if self.probes else ProbeView()
         status = generate(pod, view, host_ip=self.host_ip, scheme=self.scheme,
                           now=format_time(self.config.clock()), waiting=self.ops.reasons(uid),

@@ -28,7 +28,8 @@ def test_capacity_and_default_allocatable() -> None:
     got = allocatable(FACTS, config)
     assert got["cpu"] == "4" and got["pods"] == "110"
     assert parse_quantity(got["memory"]) == parse_quantity("8Gi") - parse_quantity("100Mi")
-    assert parse_quantity(got["ephemeral-storage"]).value() == 90 * (1 << 30)  # less 10%
+    # less 10%, which upstream takes as float32(0.1): 10737418400 bytes of 100Gi
+    assert parse_quantity(got["ephemeral-storage"]).value() == 100 * (1 << 30) - 10737418400
 
 
 def test_reservations_come_off_allocatable() -> None:
@@ -72,3 +73,31 @@ def test_transition_times_are_kept_while_the_status_holds() -> None:
         "explicit"])
 def test_pull_policy_defaults(container: dict[str, str], policy: str) -> None:
     assert pull_policy(container) == policy
+
+
+@pytest.mark.parametrize("pressure,expected", [
+    pytest.param((), {"MemoryPressure": ("False", "KubeletHasSufficientMemory"),
+                      "DiskPressure": ("False", "KubeletHasNoDiskPressure"),
+                      "PIDPressure": ("False", "KubeletHasSufficientPID")}, id="none"),
+    pytest.param(("MemoryPressure", "PIDPressure"),
+                 {"MemoryPressure": ("True", "KubeletHasInsufficientMemory"),
+                  "DiskPressure": ("False", "KubeletHasNoDiskPressure"),
+                  "PIDPressure": ("True", "KubeletHasInsufficientPID")}, id="memory-and-pids"),
+    pytest.param(("DiskPressure",),
+                 {"MemoryPressure": ("False", "KubeletHasSufficientMemory"),
+                  "DiskPressure": ("True", "KubeletHasDiskPressure"),
+                  "PIDPressure": ("False", "KubeletHasSufficientPID")}, id="disk"),
+])
+def test_pressure_conditions_as_upstreams_setters(pressure: tuple[str, ...],
+                                                  expected: dict[str, tuple[str, str]]) -> None:
+    got = {c["type"]: (c["status"], c["reason"])
+           for c in node_conditions([], [], NOW, pressure) if c["type"] != "Ready"}
+    assert got == expected
+
+
+def test_allocatable_follows_the_hard_thresholds_given() -> None:
+    config = KubeletConfig(node_name="n", root_dir=Path("/tmp"),
+                           eviction_hard="memory.available<1Gi,nodefs.available<1Gi")
+    got = allocatable(FACTS, config)
+    assert parse_quantity(got["memory"]) == parse_quantity("7Gi")
+    assert parse_quantity(got["ephemeral-storage"]) == parse_quantity("99Gi")

@@ -34,14 +34,17 @@ def short_config(root: Path) -> KubeletConfig:
         crashloop_backoff_initial=0.2, crashloop_backoff_max=0.8,
         image_backoff_initial=0.2, image_backoff_max=0.8,
         relist_interval=0.05, pod_resync_interval=1.0, volume_retry_interval=0.2,
-        lease_renew_interval=0.2, node_status_update_frequency=0.2)
+        lease_renew_interval=0.2, node_status_update_frequency=0.2,
+        # no pressure thresholds: how full this machine is must not move the tests
+        eviction_hard="", eviction_monitoring_interval=0.2)
 
 
 @contextlib.asynccontextmanager
 async def running_kubelet(client: Client, root: Path, runtime: HostRuntime,
                           **options: Any) -> AsyncIterator[Kubelet]:
     images = options.pop("images", None) or HostImages()
-    kubelet = Kubelet(client, short_config(root), runtime, images, **options)
+    config = options.pop("config", None) or short_config(root)
+    kubelet = Kubelet(client, config, runtime, images, **options)
     task = asyncio.create_task(kubelet.run())
     try:
         async with asyncio.timeout(TIMEOUT):

@@ -96,9 +96,13 @@ def test_python_client_lists_whole_by_pages_and_selected(core: client.CoreV1Api,
     assert whole.items[7].spec.containers[0].image == "registry.local/app:1.0"
     seen: list[str] = []
     token = None
+    snapshot = None
     while True:
         page = core.list_namespaced_pod(ns, limit=64, _continue=token)
-        assert page.metadata.resource_version == whole.metadata.resource_version
+        # every page is of the first page's snapshot (other writes, such as the
+        # controllers' lease renewals, may have moved the store on since `whole`)
+        snapshot = snapshot or page.metadata.resource_version
+        assert page.metadata.resource_version == snapshot
         seen += [p.metadata.name for p in page.items]
         token = page.metadata._continue
         if not token:

@@ -96,3 +96,41 @@ def test_a_deployment_of_an_imported_image_runs_as_containers(cluster: Cluster, 
     cluster.kubectl("delete", "deployment", "web", "--wait=true")
     assert wait_for(lambda: not cluster.kubectl("get", "pods", "-l", "app=web", "-o", "name").stdout,
                     timeout=90)
+
+
+def test_a_pod_past_its_empty_dir_size_limit_is_evicted(cluster: Cluster, tmp_path: Path) -> None:
+    """Local storage isolation, as upstream's eviction manager: an emptyDir written past
+    its sizeLimit gets its pod evicted (Failed, reason Evicted) at the next pass."""
+    archive = tmp_path / "busybox.tar"
+    subprocess.run([sys.executable, str(ROOT / "tests" / "busybox_image.py"), str(archive),
+                    "e2e/busybox:1"], check=True, capture_output=True)
+    kubelite("image", "import", "--data-dir", str(cluster.data_dir), str(archive))
+    assert wait_for(lambda: cluster.kubectl("get", "node", "runc-node", "--no-headers",
+                                            check=False).stdout.split()[1:2] == ["Ready"])
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "filler"},
+           "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 5,
+                    "containers": [{"name": "fill", "image": "e2e/busybox:1",
+                                    "imagePullPolicy": "Never",
+                                    "command": ["sh", "-c", "dd if=/dev/zero of=/scratch/fill "
+                                                "bs=1M count=4 && exec sleep 3600"],
+                                    "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+                    "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]}}
+
+    def row() -> list[str]:
+        return cluster.kubectl("get", "pod", "filler", "--no-headers", "-o",
+                               "custom-columns=PHASE:.status.phase,REASON:.status.reason",
+                               check=False).stdout.split()
+
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+    try:
+        # (kubectl's STATUS column shows the killed container's own reason, Error, as
+        # upstream's kubectl does for an evicted pod whose containers were stopped)
+        assert wait_for(lambda: row() == ["Failed", "Evicted"], timeout=90), row()
+        status = json.loads(cluster.kubectl("get", "pod", "filler", "-o", "json").stdout)["status"]
+        assert (status["phase"], status["reason"]) == ("Failed", "Evicted")
+        assert status["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+        events = cluster.kubectl("get", "events", "--field-selector",
+                                 "involvedObject.name=filler,reason=Evicted", "--no-headers").stdout
+        assert "exceeds the limit" in events
+    finally:  # the pod's stopped containers keep their rootfs mounted until it goes
+        cluster.kubectl("delete", "pod", "filler", "--wait=true", check=False)

@@ -123,6 +123,8 @@ def test_kubectl_exec_it_gives_an_interactive_shell_in_a_running_pod(cluster: Cl
     cluster.kubectl("wait", "--for=condition=Ready", "pod/sleeper", "--timeout=60s")
     term = Terminal(cluster, "exec", "-it", "sleeper", "--", "sh")
     try:
+        term.expect(b"/ # ")  # the shell's prompt: typed before it, a line would race
+        # kubectl's first report of the window's size
         term.type("stty size; echo inside-$((6*7))")
         term.expect(b"inside-42")
         assert f"{ROWS} {COLUMNS}".encode() in term.seen

@@ -14,7 +14,9 @@ The API server reaches a node's pods through it (`kubectl logs`, `exec`, `attach
 
 exec and attach speak the WebSocket channel protocols (remotecommand.py) or SPDY/3.1
 (remotecommand_spdy.py, what a kube-apiserver speaks to kubelets); port-forward speaks
-SPDY/3.1 or WebSocket (portforward.py).
+SPDY/3.1 or WebSocket (portforward.py). On a runtime that streams from a server of its
+own (cri.StreamingURLs: containerd's, CRI-O's), the runtime answers a session URL and
+the request is passed on there, spliced (machinery/httpstream/splice.py).
 
 Every request is authenticated and authorized (auth.py: client certificate or
 bearer token, then a SubjectAccessReview on nodes/proxy, nodes/log, nodes/stats or
@@ -40,6 +42,8 @@ from kubelite.kubelet import cri, stats
 from kubelite.kubelet.parts import RunningPods
 from kubelite.kubelet.server import container_logs, portforward, remotecommand, remotecommand_spdy
 from kubelite.kubelet.server.auth import Gate
+from kubelite.machinery import errors
+from kubelite.machinery.httpstream.splice import splice_upgrade
 from kubelite.machinery.httpstream.upgrade import hijack, wants_upgrade
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,10 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 # GET /stats/summary and /metrics/resource: the body and its content type
 StatsHook = Callable[[], Awaitable[tuple[bytes, str]]]
+# not passed on to a runtime's streaming server: hop-by-hop headers and the caller's
+# credentials (the kubelet has authorized the request; the URL is the session's key)
+_NOT_PROXIED = frozenset({"host", "authorization", "keep-alive", "proxy-connection", "te",
+                          "trailer", "transfer-encoding", "content-length"})
 
 
 class KubeletServer:
@@ -177,6 +185,15 @@ class KubeletServer:
         if not attach and not options.command:
             raise web.HTTPBadRequest(text="you must specify a command")
         container_id = self._container(request)
+        if isinstance(self.runtime, cri.StreamingURLs):
+            streaming = self.runtime
+            if attach:
+                return await self._redirect(request, lambda: streaming.attach_url(
+                    container_id, tty=options.tty, stdin=options.stdin,
+                    stdout=options.stdout, stderr=options.stderr))
+            return await self._redirect(request, lambda: streaming.exec_url(
+                container_id, options.command, tty=options.tty, stdin=options.stdin,
+                stdout=options.stdout, stderr=options.stderr))
 
         async def start() -> cri.StreamingProcess:
             if attach:
@@ -224,6 +241,15 @@ class KubeletServer:
         if sandbox_id is None:
             raise web.HTTPNotFound(text=f'pod "{name}" in namespace "{ns}" not found')
         describe = f"{sandbox_id}, uid {uid}"
+        if isinstance(self.runtime, cri.StreamingURLs):
+            streaming = self.runtime
+            try:
+                ports = [int(p) for h in request.query.getall("port", ())
+                         for p in h.split(",") if p.strip()]
+            except ValueError:
+                raise web.HTTPBadRequest(text="port must be a number") from None
+            return await self._redirect(
+                request, lambda: streaming.port_forward_url(sandbox_id, ports))
 
         async def dial(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
             return await self.runtime.port_forward(sandbox_id, port)
@@ -243,6 +269,25 @@ class KubeletServer:
             "X-Stream-Protocol-Version": portforward.PROTOCOL})
         await portforward.serve_spdy(connection, dial, describe)
         return connection.response
+
+
+    async def _redirect(self, request: web.Request,
+                        session: Callable[[], Awaitable[str]]) -> web.StreamResponse:
+        """The stream a runtime serves itself (a CRI runtime's streaming server): the
+        runtime prepares the session and answers its URL, and the client's upgrade
+        request goes there as it came (upstream's proxyStream)."""
+        try:
+            url = await session()
+        except cri.NotFound as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        except cri.CRIError as exc:
+            raise web.HTTPInternalServerError(text=str(exc)) from None
+        headers = [(k, v) for k, v in request.headers.items()
+                   if k.lower() not in _NOT_PROXIED]
+        try:
+            return await splice_upgrade(request, url, headers, peer="the runtime's streaming server")
+        except errors.StatusError as exc:
+            raise web.HTTPServiceUnavailable(text=str(exc)) from None
 
 
 def usage_hooks(runtime: cri.RuntimeService, node_name: str) -> tuple[StatsHook, StatsHook]:
