@@ -1,7 +1,11 @@
 """A real `kubelite server` process for end-to-end tests.
 
 Started on a free loopback port with its own data dir, stopped by its pid with
-SIGTERM (and killed if it does not stop), so every test leaves nothing behind. The
+SIGTERM (and killed if it does not stop), so every test leaves nothing behind.
+A cluster whose nodes make a pod network (`agent=True`, or `pod_network=True` for
+agents joining it) gets a NetworkSlot: a bridge name, cluster CIDR and service CIDR
+no other cluster on the machine holds at the same time, in this run or another, so
+that test runs side by side never share a bridge or a route. The
 server speaks HTTPS only and authenticates every request: raw requests go through
 `Cluster.open`, which trusts the cluster's CA and presents the admin certificate of
 the kubeconfig the server writes, as kubectl does.
@@ -9,7 +13,10 @@ the kubeconfig the server writes, as kubectl does.
 
 from __future__ import annotations
 
+import fcntl
+import ipaddress
 import os
+import random
 import shutil
 import signal
 import socket
@@ -46,15 +53,83 @@ def tool(name: str) -> str:
     return str(path)
 
 
+SLOTS_DIR = Path("/tmp/kubelite-test-network-slots")
+SLOT_COUNT = 1024
+
+
+class NetworkSlot:
+    """One of SLOT_COUNT disjoint sets of names and ranges for a test cluster's pod
+    network, held (an exclusive flock on its file, which the kernel drops when the
+    process ends however it ends) for as long as the object lives:
+
+    - bridge `kt<n>` for the server's own node,
+    - cluster CIDR 10.192.0.0/10 cut into /20s (16 node podCIDRs of /24),
+    - service CIDR 10.128.0.0/14 cut into /24s,
+    - a /27 of 10.160.0.0/12 for a test's own links between nodes (multinode.py),
+    - `kt<n>-` as the prefix for any other name the test makes (netns, links).
+    """
+
+    def __init__(self) -> None:
+        SLOTS_DIR.mkdir(parents=True, exist_ok=True)
+        start = random.randrange(SLOT_COUNT)
+        for offset in range(SLOT_COUNT):
+            number = (start + offset) % SLOT_COUNT
+            handle = open(SLOTS_DIR / f"{number}.lock", "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self.number = number
+            self._handle = handle
+            break
+        else:
+            raise RuntimeError(f"all {SLOT_COUNT} test network slots are held")
+
+    def _cut(self, base: str, prefix: int) -> str:
+        network = ipaddress.IPv4Network(base)
+        size = 2 ** (32 - prefix)
+        return str(ipaddress.IPv4Network((int(network.network_address) + self.number * size,
+                                          prefix)))
+
+    @property
+    def prefix(self) -> str:
+        return f"kt{self.number}"
+
+    @property
+    def bridge(self) -> str:
+        return self.prefix
+
+    @property
+    def cluster_cidr(self) -> str:
+        return self._cut("10.192.0.0/10", 20)
+
+    @property
+    def service_cidr(self) -> str:
+        return self._cut("10.128.0.0/14", 24)
+
+    @property
+    def link_subnet(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self._cut("10.160.0.0/12", 27))
+
+    def release(self) -> None:
+        self._handle.close()
+
+
 class Cluster:
     def __init__(self, data_dir: Path, *, datastore: str = "",
-                 extra_args: tuple[str, ...] = (), agent: bool = False) -> None:
+                 extra_args: tuple[str, ...] = (), agent: bool = False,
+                 pod_network: bool = False, bind_address: str = "127.0.0.1") -> None:
         """`agent`: the server runs a kubelet for this host (off: the scenarios here
-        place pods on simulated nodes or none, and count the nodes they made)."""
+        place pods on simulated nodes or none, and count the nodes they made).
+        `pod_network`: nodes joining it make pod networks (implied by `agent`); either
+        gives the cluster a NetworkSlot of its own, in `network`."""
         self.data_dir = data_dir
         self.datastore = datastore
         self.extra_args = extra_args
         self.agent = agent
+        self.bind_address = bind_address
+        self.network = NetworkSlot() if agent or pod_network else None
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
@@ -62,7 +137,16 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.bind_address}:{self.port}"
+
+    def network_args(self) -> list[str]:
+        """The flags that keep this cluster's pod network apart from any other's (the
+        server's, and every agent's joining it)."""
+        if self.network is None:
+            return []
+        return ["--cluster-cidr", self.network.cluster_cidr,
+                "--service-cidr", self.network.service_cidr,
+                "--bridge-name", self.network.bridge]
 
     def ssl_context(self) -> ssl.SSLContext:
         """TLS as the admin kubeconfig says: the cluster's CA, the admin certificate."""
@@ -86,7 +170,8 @@ class Cluster:
     def start(self, timeout: float = 30.0) -> None:
         self.port = free_port()
         args = [sys.executable, "-m", "kubelite.cli.main", "server",
-                "--data-dir", str(self.data_dir), "--port", str(self.port)]
+                "--data-dir", str(self.data_dir), "--port", str(self.port),
+                "--bind-address", self.bind_address, *self.network_args()]
         if self.datastore:
             args += ["--datastore-endpoint", self.datastore]
         if not self.agent:

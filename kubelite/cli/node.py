@@ -28,15 +28,18 @@ from kubelite.cli import eviction_flags
 from kubelite.kubelet.config import KubeletConfig, default_node_name
 
 if TYPE_CHECKING:
+    from kubelite.client.informer import Informer
     from kubelite.client.rest import Client
     from kubelite.kubelet import cri
     from kubelite.kubelet.kubelet import Kubelet
     from kubelite.kubelet.network.bridge import BridgeNetwork
+    from kubelite.kubelet.network.routes import NodeRoutes
     from kubelite.kubelet.server.server import KubeletServer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KUBELET_PORT = 10250
+DEFAULT_BRIDGE = "kubelite0"  # as kubelet/network/bridge.py's
 DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 
@@ -104,8 +107,8 @@ def _build_runc(config: KubeletConfig, node_ip: str) -> NodeRuntime:
 
     data_dir = config.root_dir.parent
     store = ImageStore(store_root(data_dir))
-    network = BridgeNetwork(data_dir=str(data_dir), cluster_cidr=config.cluster_cidr,
-                            service_cidr=config.service_cidr)
+    network = BridgeNetwork(data_dir=str(data_dir), bridge=config.bridge_name,
+                            cluster_cidr=config.cluster_cidr, service_cidr=config.service_cidr)
     runtime = RuncRuntime(root=config.root_dir / "runc", images=store, network=network)
     images = ImageService(store)
 
@@ -187,7 +190,15 @@ def add_flags(parser: argparse.ArgumentParser, *, server: bool) -> None:
     group.add_argument("--container-runtime-endpoint", default=DEFAULT_CRI_ENDPOINT,
                        help="the CRI socket of --runtime cri (containerd, CRI-O)")
     group.add_argument("--kubelet-port", type=int, default=DEFAULT_KUBELET_PORT,
-                       help="the kubelet's HTTPS port")
+                       help="the kubelet's HTTPS port (its API, /healthz and metrics)")
+    group.add_argument("--bridge-name", default=DEFAULT_BRIDGE,
+                       help="the node's pod bridge (runc runtime); nodes or clusters "
+                            "sharing one network namespace need names of their own")
+    if not server:
+        # the server's own --service-cidr serves its node too
+        group.add_argument("--service-cidr", default="10.43.0.0/16",
+                           help="the cluster's service CIDR, as the server's: routed to "
+                                "the pod bridge, and its 10th address is the cluster DNS")
     group.add_argument("--cluster-dns", default="",
                        help="DNS server IPs for ClusterFirst pods, comma separated "
                             "(default: the 10th address of the service CIDR, 10.43.0.10)")
@@ -220,15 +231,40 @@ def kubelet_config(args: argparse.Namespace, data_dir: Path) -> KubeletConfig:
         labels.append((key, value))
     if not 0 < args.kubelet_port < 65536:
         raise ValueError(f"--kubelet-port: {args.kubelet_port} is not a port")
+    bridge = args.bridge_name
+    if not bridge or len(bridge) > 15 or any(c in bridge for c in "/: \t") or bridge in (".", ".."):
+        raise ValueError(f"--bridge-name: {bridge!r} is not an interface name (1-15 "
+                         "characters, no '/', ':' or spaces)")
+    cluster_cidr, service_cidr = pod_network_ranges(args)
     return KubeletConfig(node_name=(args.node_name or default_node_name()).lower(),
                          root_dir=data_dir / "agent", node_ip=args.node_ip,
                          port=args.kubelet_port, labels=tuple(labels), cluster_dns=servers,
                          cluster_domain=args.cluster_domain,
                          container_runtime_endpoint=getattr(
                              args, "container_runtime_endpoint", DEFAULT_CRI_ENDPOINT),
-                         cluster_cidr=getattr(args, "cluster_cidr", None) or "10.42.0.0/16",
-                         service_cidr=getattr(args, "service_cidr", None) or "10.43.0.0/16",
-                         **eviction_flags.settings(args))
+                         cluster_cidr=cluster_cidr, service_cidr=service_cidr,
+                         bridge_name=bridge, **eviction_flags.settings(args))
+
+
+def pod_network_ranges(args: argparse.Namespace) -> tuple[str, str]:
+    """The IPv4 cluster and service CIDRs the node's pod network blackholes and routes:
+    the first IPv4 range of --cluster-cidr and --service-cidr (each may be an
+    IPv4,IPv6 pair). ValueError names a flag without one."""
+    ranges = []
+    for flag, value in (("--cluster-cidr", getattr(args, "cluster_cidr", None) or "10.42.0.0/16"),
+                        ("--service-cidr", getattr(args, "service_cidr", None) or "10.43.0.0/16")):
+        found = None
+        for item in (i.strip() for i in value.split(",") if i.strip()):
+            try:
+                network = ipaddress.ip_network(item, strict=True)
+            except ValueError as err:
+                raise ValueError(f"{flag}: {err}") from None
+            if found is None and network.version == 4:
+                found = str(network)
+        if found is None:
+            raise ValueError(f"{flag}: {value!r} has no IPv4 range (the pod network is IPv4)")
+        ranges.append(found)
+    return ranges[0], ranges[1]
 
 
 @dataclass
@@ -292,16 +328,52 @@ def build_node(client: Client, config: KubeletConfig, runtime_name: str, *,
     runtime = parts.runtime
     events = EventRecorder(client, COMPONENT, host=config.node_name)
     volumes = VolumeManager(client, config.pods_dir, config.node_name)
+    # a runtime with a pod network routes to the other nodes' pods too
+    routes = [node_routes_loop(client, config)] if parts.network is not None else []
     kubelet = Kubelet(client, config, runtime, parts.images, volumes,
                       ProbeManager(runtime, events=events), LifecycleHooks(runtime, events=events),
                       on_pod_cidr=parts.network.set_pod_cidr if parts.network else None,
-                      loops=[volumes.run, *parts.loops], recorder=events,
+                      loops=[volumes.run, *parts.loops, *routes], recorder=events,
                       image_gc=parts.image_gc, image_fs=parts.image_fs)
     # The kubelet's server listens where its Node says it is (InternalIP), no wider; its
     # TLS is settled when it starts (Node.run), once the client CA is known.
     server = KubeletServer(config.node_name, runtime, kubelet, gate=Gate(client, config.node_name),
                            ssl_context=None, host=node_ip, port=config.port)
     return Node(kubelet, parts, server, config, node_ip, client_ca)
+
+
+def node_routes_loop(client: Client, config: KubeletConfig
+                     ) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The node's routes to every other node's podCIDR via its InternalIP (flannel's
+    host-gw, network/routes.py), kept from a Node informer of its own for as long as
+    the kubelet runs; the routes go when it stops. Listing every Node is the node
+    group's by the `system:kubelite-node-routes` binding (apiserver/auth/rbac/policy.py)."""
+    from kubelite.client.informer import Informer, strip_managed_fields
+    from kubelite.kubelet.network.routes import NodeRouteController, NodeRoutes
+
+    async def node_routes() -> None:
+        informer = Informer(client, "nodes", transform=strip_managed_fields)
+        routes = NodeRoutes(node_name=config.node_name, cluster_cidr=config.cluster_cidr)
+        controller = NodeRouteController(informer, routes)
+        informer.start()
+        try:
+            await controller.run()
+        finally:
+            controller.controller.shutdown()
+            await asyncio.shield(_stop_routes(informer, routes))
+
+    return node_routes
+
+
+async def _stop_routes(informer: Informer, routes: NodeRoutes) -> None:
+    await informer.stop()
+    try:
+        removed = await routes.remove()
+    except Exception as err:  # netlink's errors too: the node is stopping regardless
+        log.warning("node routes: could not remove them: %s", err)
+        return
+    if removed:
+        log.info("node routes: removed %s", ", ".join(map(str, removed)))
 
 
 async def published_client_ca(client: Client) -> bytes | None:

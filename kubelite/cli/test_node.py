@@ -31,7 +31,11 @@ def test_an_unknown_runtime_is_refused_with_the_choices() -> None:
     (["--cluster-dns", "dns.local"], "--cluster-dns: 'dns.local' is not an IP address"),
     (["--node-labels", "novalue"], "--node-labels: 'novalue' is not key=value"),
     (["--kubelet-port", "70000"], "--kubelet-port: 70000 is not a port"),
-], ids=["dns", "labels", "port"])
+    (["--bridge-name", "a-much-too-long-name"], "--bridge-name: 'a-much-too-long-name' is not"),
+    (["--bridge-name", "br/0"], "--bridge-name: 'br/0' is not an interface name"),
+    (["--cluster-cidr", "10.42.0.1/16"], "--cluster-cidr: 10.42.0.1/16 has host bits set"),
+    (["--cluster-cidr", "fd00:42::/56"], "--cluster-cidr: 'fd00:42::/56' has no IPv4 range"),
+], ids=["dns", "labels", "port", "long-bridge", "slash-bridge", "host-bits", "ipv6-only"])
 def test_bad_flags_are_named(flags: list[str], message: str) -> None:
     args = build_parser().parse_args(["server", *flags])
     with pytest.raises(ValueError, match=message):
@@ -48,6 +52,29 @@ def test_server_flags_make_the_kubelet_config() -> None:
     assert config.labels == (("zone", "a"), ("tier", "edge"))
     assert (config.port, config.root_dir) == (10260, Path("/data/agent"))
     assert build_parser().parse_args(["server", "--disable-agent"]).disable_agent
+
+
+@pytest.mark.parametrize(("command", "flags", "expected"), [
+    ("server", [], ("kubelite0", "10.42.0.0/16", "10.43.0.0/16", ("10.43.0.10",))),
+    ("server", ["--bridge-name", "kl7", "--cluster-cidr", "10.200.16.0/20",
+                "--service-cidr", "10.201.0.0/24"],
+     ("kl7", "10.200.16.0/20", "10.201.0.0/24", ("10.201.0.10",))),
+    ("server", ["--cluster-cidr", "10.200.0.0/16,fd00:42::/56",
+                "--service-cidr", "fd00:43::/112,10.201.0.0/24"],
+     ("kubelite0", "10.200.0.0/16", "10.201.0.0/24", ("fd00:43::a",))),
+    ("agent", ["--bridge-name", "kl8", "--cluster-cidr", "10.200.32.0/20",
+               "--service-cidr", "10.201.1.0/24"],
+     ("kl8", "10.200.32.0/20", "10.201.1.0/24", ("10.201.1.10",))),
+], ids=["defaults", "server-side-by-side", "dual-stack-takes-ipv4", "agent-side-by-side"])
+def test_the_pod_network_follows_the_cluster_flags(
+        command: str, flags: list[str], expected: tuple[str, str, str, tuple[str, ...]]) -> None:
+    """A second cluster on the host names its own bridge and ranges, and the node
+    blackholes and routes exactly those."""
+    extra = ["--kubeconfig", "k"] if command == "agent" else []
+    args = build_parser().parse_args([command, *extra, *flags])
+    config = node.kubelet_config(args, Path("/data"))
+    assert (config.bridge_name, config.cluster_cidr, config.service_cidr,
+            config.cluster_dns) == expected
 
 
 def test_agent_without_simulate_runs_a_kubelet() -> None:

@@ -45,6 +45,9 @@ class KubeletConfig:
     # and --service-cidr)
     cluster_cidr: str = "10.42.0.0/16"
     service_cidr: str = "10.43.0.0/16"
+    # the node's pod bridge (--bridge-name): one name per node sharing a network
+    # namespace, so clusters side by side on one host keep apart
+    bridge_name: str = "kubelite0"
     max_pods: int = 110
     # the CRI socket the `cri` runtime talks to (upstream's --container-runtime-endpoint)
     container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"

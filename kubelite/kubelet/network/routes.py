@@ -8,8 +8,10 @@ several agents on one machine, or machines on one LAN, have.
 `plan_node_routes` is the pure part: from the Nodes (name, podCIDR, InternalIP) and
 the routes kubelite has now, what to add or replace and what to delete. `NodeRoutes`
 applies a plan in the node's network namespace, touching only routes of kubelite's
-routing protocol (links.ROUTE_PROTOCOL), so it prunes a stale node's route and
-nothing else. `NodeRouteController` drives it from a Node informer: any change of a
+routing protocol (links.ROUTE_PROTOCOL) inside its cluster's CIDR, so it prunes a
+stale node's route and nothing else: a second cluster's node sharing the namespace
+(clusters side by side on one host, each with a cluster CIDR of its own) keeps its
+routes. `remove()` takes this cluster's routes away when the node stops. `NodeRouteController` drives it from a Node informer: any change of a
 node's name, podCIDR or InternalIP enqueues one key, and its sync plans from the
 informer's cache (level-triggered: a burst of Node events is one sync), and a resync
 every minute puts back a route someone deleted by hand.
@@ -90,16 +92,24 @@ class RoutePlan:
 
 
 def plan_node_routes(own_node: str, nodes: Iterable[NodePodNetwork],
-                     current: Mapping[IPv4Network, IPv4Address]) -> RoutePlan:
+                     current: Mapping[IPv4Network, IPv4Address],
+                     cluster_cidr: IPv4Network | None = None) -> RoutePlan:
     """The routes to add (or move to a new gateway) and to delete so that `current`
     (kubelite's routes now) becomes one route per other node's podCIDR via its
     InternalIP.
+
+    With `cluster_cidr`, only routes inside it are this cluster's: one outside is
+    neither kept nor deleted (another cluster's), and a node whose podCIDR lies
+    outside gets none.
 
     No route is made for this node, nor for a podCIDR overlapping this node's (that
     would steal its pods' traffic), nor via an address inside a podCIDR. Two nodes
     claiming one podCIDR (the allocator never does that) resolve to the first by name,
     so that every node plans the same.
     """
+    if cluster_cidr is not None:
+        current = {cidr: gw for cidr, gw in current.items() if cidr.subnet_of(cluster_cidr)}
+        nodes = [n for n in nodes if n.pod_cidr.subnet_of(cluster_cidr)]
     ordered = sorted(nodes, key=lambda n: n.name)
     own = [n.pod_cidr for n in ordered if n.name == own_node]
     desired: dict[IPv4Network, IPv4Address] = {}
@@ -122,11 +132,14 @@ class RouteSyncError(Exception):
 
 class NodeRoutes:
     """Keeps the routes to other nodes' podCIDRs in this node's network namespace
-    (`node_netns`, None: the process's own)."""
+    (`node_netns`, None: the process's own), those inside `cluster_cidr` (None: any
+    of kubelite's)."""
 
-    def __init__(self, *, node_name: str, node_netns: str | None = None) -> None:
+    def __init__(self, *, node_name: str, node_netns: str | None = None,
+                 cluster_cidr: IPv4Network | str | None = None) -> None:
         self.node_name = node_name
         self.node_netns = node_netns
+        self.cluster_cidr = None if cluster_cidr is None else IPv4Network(cluster_cidr)
 
     async def sync(self, nodes: Iterable[NodePodNetwork]) -> RoutePlan:
         """Brings the routes in line with `nodes` and returns what it changed. Raises
@@ -137,7 +150,8 @@ class NodeRoutes:
     def _sync(self, nodes: tuple[NodePodNetwork, ...]) -> RoutePlan:
         failures: list[str] = []
         with links.rtnl() as ipr:
-            plan = plan_node_routes(self.node_name, nodes, links.owned_gateway_routes(ipr))
+            plan = plan_node_routes(self.node_name, nodes, links.owned_gateway_routes(ipr),
+                                    self.cluster_cidr)
             for cidr in plan.delete:
                 try:
                     links.delete_route(ipr, cidr)
@@ -153,12 +167,29 @@ class NodeRoutes:
         return plan
 
     async def current(self) -> dict[IPv4Network, IPv4Address]:
-        """kubelite's routes to other nodes now."""
+        """This cluster's routes to other nodes now."""
         def read() -> dict[IPv4Network, IPv4Address]:
             with links.rtnl() as ipr:
-                return links.owned_gateway_routes(ipr)
+                return self._scoped(links.owned_gateway_routes(ipr))
 
         return await call_in_netns(self.node_netns, read)
+
+    async def remove(self) -> list[IPv4Network]:
+        """Deletes this cluster's routes to other nodes (a node that stops leaves
+        nothing in the namespace); returns the destinations deleted."""
+        def delete() -> list[IPv4Network]:
+            with links.rtnl() as ipr:
+                gone = sorted(self._scoped(links.owned_gateway_routes(ipr)))
+                for cidr in gone:
+                    links.delete_route(ipr, cidr)
+                return gone
+
+        return await call_in_netns(self.node_netns, delete)
+
+    def _scoped(self, routes: Mapping[IPv4Network, IPv4Address]
+                ) -> dict[IPv4Network, IPv4Address]:
+        return {cidr: gw for cidr, gw in routes.items()
+                if self.cluster_cidr is None or cidr.subnet_of(self.cluster_cidr)}
 
 
 class NodeRouteController:

@@ -74,6 +74,25 @@ def test_plan_node_routes(nodes: tuple[NodePodNetwork, ...],
     assert plan == RoutePlan(add=dict(add), delete=tuple(IPv4Network(d) for d in delete))
 
 
+OTHER_CLUSTER = dict([_r("10.99.2.0/24", "192.168.7.50")])
+
+
+@pytest.mark.parametrize(("nodes", "current", "add", "delete"), [
+    ((N1, N2), OTHER_CLUSTER, [_r("10.42.2.0/24", "192.168.7.2")], []),
+    ((N1,), {**OTHER_CLUSTER, **dict([_r("10.42.2.0/24", "192.168.7.2")])}, [],
+     ["10.42.2.0/24"]),
+    ((N1, N2, _node("stray", "10.99.3.0/24", "192.168.7.51")), {},
+     [_r("10.42.2.0/24", "192.168.7.2")], []),
+], ids=["another-clusters-route-is-kept", "only-own-stale-route-is-deleted",
+        "node-outside-the-cluster-cidr-gets-none"])
+def test_plan_node_routes_within_the_cluster_cidr(
+        nodes: tuple[NodePodNetwork, ...], current: dict[IPv4Network, IPv4Address],
+        add: list[tuple[IPv4Network, IPv4Address]], delete: list[str]) -> None:
+    """Two clusters' nodes sharing one namespace each keep to their cluster CIDR."""
+    plan = plan_node_routes("node-1", nodes, current, IPv4Network("10.42.0.0/16"))
+    assert plan == RoutePlan(add=dict(add), delete=tuple(IPv4Network(d) for d in delete))
+
+
 def test_an_empty_plan_says_so() -> None:
     assert plan_node_routes("node-1", (N1,), {}).is_empty
 
@@ -196,6 +215,25 @@ async def test_node_routes_prune_a_node_that_left_and_leave_other_routes_alone(
     # the bridge's podCIDR, the wire's subnet and the blackholes are not NodeRoutes'
     assert {"10.42.1.0/24", "192.168.77.0/24", "10.42.0.0/16", "10.43.0.0/16"} <= (
         await call_in_netns(cluster.nodes["node-1"], table))
+
+
+async def test_two_clusters_in_one_namespace_keep_their_own_routes(
+        namespaces: Namespaces, tmp_path: Path) -> None:
+    """A node of another cluster (10.99.0.0/16) routes in node-1's namespace too: each
+    sync, and each node's removal at its stop, leaves the other's routes alone."""
+    cluster = await _two_nodes(namespaces, tmp_path)
+    path = cluster.nodes["node-1"]
+    ours = NodeRoutes(node_name="node-1", node_netns=path, cluster_cidr="10.42.0.0/16")
+    theirs = NodeRoutes(node_name="other-1", node_netns=path, cluster_cidr="10.99.0.0/16")
+    other_node = _node("other-2", "10.99.2.0/24", "192.168.77.2")
+    await theirs.sync([other_node])
+    await ours.sync(cluster.listed)
+    assert await ours.current() == {IPv4Network("10.42.2.0/24"): IPv4Address("192.168.77.2")}
+    assert await theirs.current() == {IPv4Network("10.99.2.0/24"): IPv4Address("192.168.77.2")}
+    assert await ours.remove() == [IPv4Network("10.42.2.0/24")]
+    assert await NodeRoutes(node_name="node-1", node_netns=path).current() == {
+        IPv4Network("10.99.2.0/24"): IPv4Address("192.168.77.2")}
+    assert await ours.remove() == []
 
 
 async def test_a_node_not_on_any_link_is_reported_and_the_others_routed(

@@ -29,6 +29,7 @@ USERS = {
     "admin-token": UserInfo("admin", uid="0", groups=("system:masters",)),
     "jane-token": UserInfo("jane", uid="1", groups=("developers",)),
     "bob-token": UserInfo("bob", uid="2"),
+    "node-token": UserInfo("system:node:n7", uid="4", groups=("system:nodes",)),
     "robot-token": UserInfo(service_account_username("web", "robot"), uid="3",
                             groups=service_account_groups("web")),
 }

@@ -185,6 +185,9 @@ def _node_rules() -> list[Obj]:
     ]
 
 
+NODE_ROUTES_ROLE = "system:kubelite-node-routes"
+
+
 def node_rules() -> list[Obj]:
     """system:node's rules: upstream binds that role to nobody, and the Node
     authorizer grants them to every node itself (bootstrappolicy.NodeRules)."""
@@ -225,6 +228,10 @@ def cluster_roles() -> list[Obj]:
             rule(READ, "", ("events", "namespaces", "nodes", "pods")),
             rule(READ, "extensions", "deployments")]),
         cluster_role("system:node", _node_rules()),
+        # Not upstream's: what a node's host-gw routes read (cli/node.py's route loop),
+        # as k3s gives its flannel system:k3s-controller. Every Node's podCIDR and
+        # InternalIP; list and watch only, so a node still cannot get another by name.
+        cluster_role(NODE_ROUTES_ROLE, [rule(("list", "watch"), "", "nodes")]),
         cluster_role("system:node-problem-detector", [
             rule("get", "", "nodes"), rule("patch", "", "nodes/status"), events_rule()]),
         cluster_role("system:kubelet-api-admin", [
@@ -322,6 +329,7 @@ def cluster_role_bindings() -> list[Obj]:
         # No subjects: nodes are authorized by the Node authorizer upstream; the binding
         # exists so it can be edited, as upstream keeps it.
         cluster_role_binding("system:node", []),
+        cluster_role_binding(NODE_ROUTES_ROLE, groups("system:nodes")),
         cluster_role_binding("system:service-account-issuer-discovery",
                              groups("system:serviceaccounts")),
         # Not upstream's bootstrap policy but what a cluster installer adds (k3s's

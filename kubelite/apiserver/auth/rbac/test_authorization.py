@@ -117,6 +117,22 @@ async def test_the_default_policy_is_in_the_store(as_user: As) -> None:
                                                        "system:unauthenticated"]
 
 
+async def test_nodes_may_list_and_watch_every_node_for_their_routes(as_user: As) -> None:
+    """system:kubelite-node-routes: a node's host-gw routes need every Node's podCIDR
+    and InternalIP; getting another Node by name stays the Node authorizer's call."""
+    status, answer = await as_user("admin", "POST", "/api/v1/nodes",
+                                   body={"metadata": {"name": "n8"}})
+    assert status == 201, answer
+    status, nodes = await as_user("node", "GET", "/api/v1/nodes")
+    assert status == 200 and [n["metadata"]["name"] for n in nodes["items"]] == ["n8"]
+    status, _ = await as_user("node", "GET", "/api/v1/nodes?watch=1&timeoutSeconds=1")
+    assert status == 200
+    status, refusal = await as_user("node", "GET", "/api/v1/nodes/n8")
+    assert status == 403, refusal
+    status, _ = await as_user("jane", "GET", "/api/v1/nodes")
+    assert status == 403
+
+
 async def test_subject_access_review_asks_for_another_user(as_user: As) -> None:
     await setup_pod_reader(as_user)
     def review(verb: str) -> dict[str, Any]:
