@@ -51,6 +51,13 @@ class JoinError(Exception):
     pass
 
 
+class Unreachable(JoinError):
+    """The server did not answer discovery (refused, timed out, an error status): it
+    may be starting, or the node's network coming up, so discovery retries, as
+    kubeadm's does within its timeout. A certificate that fails verification is not
+    this: it fails the join at once."""
+
+
 class NotSigned(JoinError):
     """cluster-info has no signature for the token: it is unknown, expired, or so new
     that the bootstrap signer has not signed for it yet (so discovery retries)."""
@@ -93,9 +100,11 @@ async def _cluster_info(server: str, context: ssl.SSLContext, token: str | None 
     try:
         configmap = await client.get("configmaps", CLUSTER_INFO_NAME, namespace=CLUSTER_INFO_NAMESPACE)
     except errors.StatusError as err:
-        raise JoinError(f"failed to request the cluster-info ConfigMap: {err}") from err
+        raise Unreachable(f"failed to request the cluster-info ConfigMap: {err}") from err
+    except ssl.SSLError as err:
+        raise JoinError(f"{server}: {err}") from err
     except OSError as err:
-        raise JoinError(f"cannot reach {server}: {err}") from err
+        raise Unreachable(f"cannot reach {server}: {err}") from err
     finally:
         await client.close()
     return dict(configmap.get("data") or {})
@@ -130,6 +139,8 @@ async def discover_ca(server: str, token: str, ca_cert_hashes: tuple[str, ...] =
     # Again, now verifying the server against that CA: it holds the CA's key pair's cert.
     try:
         again = await _cluster_info(server, _verifying_context(ca_pem))
+    except Unreachable:
+        raise
     except JoinError as err:
         raise JoinError(f"the server at {server} is not the one its cluster-info names: {err}") from None
     if again.get(KUBECONFIG_KEY) != content:
@@ -189,14 +200,14 @@ async def _signed(client: Client, name: str) -> bytes:
 
 async def join(server: str, token: str, node_name: str, *, ca_cert_hashes: tuple[str, ...] = (),
                timeout: float = 120.0) -> NodeCredentials:
-    """Discovery, retried while the token is not signed for (as kubeadm retries within
-    its discovery timeout), then the TLS bootstrap."""
+    """Discovery, retried while the server does not answer or the token is not signed
+    for (as kubeadm retries within its discovery timeout), then the TLS bootstrap."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
             ca_pem = await discover_ca(server, token, ca_cert_hashes)
             break
-        except NotSigned:
+        except (Unreachable, NotSigned):
             if asyncio.get_running_loop().time() >= deadline:
                 raise
             await asyncio.sleep(1.0)

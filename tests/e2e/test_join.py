@@ -5,7 +5,9 @@ gets the node a client certificate that authenticates it as system:node:<name>."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import os
 import subprocess
 import sys
@@ -76,6 +78,43 @@ def test_a_token_that_cannot_sign_is_not_signed_for(cluster: Cluster) -> None:
     token = new_token(cluster, "--usages", "authentication")
     with pytest.raises(NotSigned, match="invalid for this cluster"):
         asyncio.run(join(cluster.url, token, "nope", timeout=3))
+
+
+def test_a_node_started_before_its_server_answers_waits_for_it(cluster: Cluster) -> None:
+    """An agent may start before the server listens (both started together, or the
+    node's network still coming up): discovery retries, as kubeadm's does."""
+    token = new_token(cluster)
+    with socket.socket() as spare:  # a port nothing listens on, until the relay below
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    target = cluster.url.rsplit(":", 1)[1]
+
+    async def relay_later() -> None:
+        await asyncio.sleep(1.5)
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            writer.close()
+
+        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", int(target))
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+        server = await asyncio.start_server(relay, "127.0.0.1", port)
+        await asyncio.sleep(30)
+        server.close()
+
+    async def join_early() -> bytes:
+        relaying = asyncio.ensure_future(relay_later())
+        try:
+            return (await join(f"https://127.0.0.1:{port}", token, "early", timeout=20)).ca_pem
+        finally:
+            relaying.cancel()
+
+    assert asyncio.run(join_early()) == server_ca(cluster)
 
 
 def test_cluster_info_is_all_an_anonymous_client_may_read(cluster: Cluster) -> None:
