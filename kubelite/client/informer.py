@@ -101,12 +101,13 @@ class _Shared(dict):  # type: ignore[type-arg]
 
 
 # One stripped copy of each object version for the whole process, found by what names
-# a version (kind, uid, resourceVersion), however its bytes reached the informer. The
-# shared decode of a watch event (watch.parse_event) only covers watchers that read
-# the event within its last 1,024; during a burst the scheduler, the control loops and
-# the simulated kubelets fall further apart than that, and each decoded and kept a copy
-# of its own (at 6,000 pods, one pod in six was held twice). The table holds its
-# objects weakly: it costs an entry per object some cache holds, never an object.
+# a version (apiVersion, kind, uid, resourceVersion), however its bytes reached the
+# informer. The shared decode of a watch event (watch.parse_event) only covers
+# watchers that read the event within its last 1,024; during a burst the scheduler,
+# the control loops and the simulated kubelets fall further apart than that, and each
+# decoded and kept a copy of its own (at 6,000 pods, one pod in six was held twice).
+# The table holds its objects weakly: it costs an entry per object some cache holds,
+# never an object.
 _SHARED: weakref.WeakValueDictionary[tuple[str, str, str, str], Obj] = \
     weakref.WeakValueDictionary()
 
@@ -165,7 +166,10 @@ def strip_managed_fields(obj: Obj) -> Obj:
         return obj
     version = (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""),
                str(meta.get("uid") or ""), str(meta.get("resourceVersion") or ""))
-    shareable = bool(version[2] and version[3])
+    # All four or nothing: the items of a list may come without apiVersion and kind
+    # (kube-apiserver leaves them out), and an Event of core/v1 and of events.k8s.io/v1
+    # share their uid and resourceVersion.
+    shareable = all(version)
     if shareable:
         hit = _SHARED.get(version)
         if hit is not None:

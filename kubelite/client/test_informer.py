@@ -195,7 +195,9 @@ def _versioned(api_version: str, uid: str, rv: str) -> dict[str, Any]:
     (("v1", "u1", "7"), ("v1", "u2", "7"), False),
     (("v1", "u1", "7"), ("events.k8s.io/v1", "u1", "7"), False),
     (("v1", "", "7"), ("v1", "", "7"), False),
-], ids=["same-version", "newer-version", "other-object", "other-api-version", "no-uid"])
+    (("", "u1", "7"), ("", "u1", "7"), False),
+], ids=["same-version", "newer-version", "other-object", "other-api-version", "no-uid",
+        "no-api-version"])
 def test_strip_managed_fields_shares_only_the_same_version(
         first: tuple[str, str, str], second: tuple[str, str, str], shared: bool) -> None:
     a, b = strip_managed_fields(_versioned(*first)), strip_managed_fields(_versioned(*second))
