@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,16 +101,26 @@ def _compact(raw: bytes) -> bytes:
     return bytes(memoryview(raw))
 
 
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
+
+
 def make_entry(obj: Obj, revision: int, extract: FieldExtractor | None = None) -> Entry:
+    """The entry of a decoded object. Selector values are interned: a decoded string
+    is new each time, yet most are the same in every object of a kind (namespace,
+    node name, phase, an event's reason and source, label values), and every cached
+    entry keeps its own for as long as the object lives."""
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
-    namespace = meta.get("namespace", "")
+    namespace = _shared(meta.get("namespace", ""))
     fields = {"metadata.name": name, "metadata.namespace": namespace}
     if extract is not None:
-        fields.update(extract(obj))
+        for key, value in extract(obj).items():
+            fields[key] = _shared(value)
+    labels = {key: _shared(value) for key, value in (meta.get("labels") or {}).items()}
     return Entry(_compact(orjson.dumps(obj)), revision, name, namespace,
-                 obj.get("apiVersion", ""),
-                 meta.get("labels") or {}, fields, bool(meta.get("deletionTimestamp")))
+                 _shared(obj.get("apiVersion", "")),
+                 labels, fields, bool(meta.get("deletionTimestamp")))
 
 
 @dataclass(slots=True, eq=False)

@@ -43,6 +43,8 @@ import asyncio
 import inspect
 import logging
 import random
+import sys
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -91,26 +93,92 @@ def _rv(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
-# The informers of one process get one shared object per watch event
-# (watch.parse_event); the first to strip it keeps the result for the others, so the
-# process holds one stripped copy of an object, not one per informer.
-_STRIPPED: dict[int, tuple[Obj, Obj]] = {}
-_STRIPPED_MAX = 1024
+class _Shared(dict):  # type: ignore[type-arg]
+    """A stripped object as the informers of a process share it: a plain dict that a
+    weak reference can point at, so the table below forgets it once no cache holds it."""
+
+    __slots__ = ("__weakref__",)
+
+
+# One stripped copy of each object version for the whole process, found by what names
+# a version (apiVersion, kind, uid, resourceVersion), however its bytes reached the
+# informer. The shared decode of a watch event (watch.parse_event) only covers
+# watchers that read the event within its last 1,024; during a burst the scheduler,
+# the control loops and the simulated kubelets fall further apart than that, and each
+# decoded and kept a copy of its own (at 6,000 pods, one pod in six was held twice).
+# The table holds its objects weakly: it costs an entry per object some cache holds,
+# never an object.
+_SHARED: weakref.WeakValueDictionary[tuple[str, str, str, str], Obj] = \
+    weakref.WeakValueDictionary()
+
+
+# Values that name one object alone: interning them would only grow the table.
+_OWN_VALUES = frozenset({"name", "uid", "resourceVersion", "generateName"})
+
+
+def _share_strings(obj: Obj) -> None:
+    """Replace each string value with the process's one copy of it (sys.intern).
+
+    Decoding makes a new string for every value, and most of a pod's are the same in
+    every pod (image, policies, paths, tolerations, condition types, node and
+    namespace names, times to the second): 30,000 pods held about 3.5 KiB each of
+    strings repeated elsewhere. An interned string is freed with its last holder.
+    Replacing a value by an equal string is invisible to the other holders of the
+    nested objects, which this edits in place; the top level and metadata are the
+    stripped copy's own."""
+    meta: Obj = obj["metadata"]
+    for key, value in obj.items():
+        if value is meta:
+            for meta_key, meta_value in meta.items():
+                if meta_key not in _OWN_VALUES:
+                    if type(meta_value) is str:
+                        meta[meta_key] = sys.intern(meta_value)
+                    elif meta_value:
+                        _intern_in(meta_value)
+        elif type(value) is str:
+            obj[key] = sys.intern(value)
+        elif value:
+            _intern_in(value)
+
+
+def _intern_in(value: Any) -> None:
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(item) is str:
+                value[key] = sys.intern(item)
+            elif type(item) is dict or type(item) is list:
+                _intern_in(item)
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            if type(item) is str:
+                value[i] = sys.intern(item)
+            elif type(item) is dict or type(item) is list:
+                _intern_in(item)
 
 
 def strip_managed_fields(obj: Obj) -> Obj:
     """client-go's TransformStripManagedFields, as a new top level and metadata: the
-    event's object may be shared with other watchers (watch.parse_event)."""
+    event's object may be shared with other watchers (watch.parse_event). Every
+    informer of the process that strips the same version of an object gets the same
+    stripped object."""
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or "managedFields" not in meta:
         return obj
-    hit = _STRIPPED.get(id(obj))
-    if hit is not None and hit[0] is obj:
-        return hit[1]
-    stripped = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
-    if len(_STRIPPED) >= _STRIPPED_MAX:
-        del _STRIPPED[next(iter(_STRIPPED))]  # the oldest
-    _STRIPPED[id(obj)] = (obj, stripped)  # obj held too: its id is not reused meanwhile
+    version = (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""),
+               str(meta.get("uid") or ""), str(meta.get("resourceVersion") or ""))
+    # All four or nothing: the items of a list may come without apiVersion and kind
+    # (kube-apiserver leaves them out), and an Event of core/v1 and of events.k8s.io/v1
+    # share their uid and resourceVersion.
+    shareable = all(version)
+    if shareable:
+        hit = _SHARED.get(version)
+        if hit is not None:
+            return hit
+    stripped = _Shared(obj)
+    stripped["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    _share_strings(stripped)
+    if shareable:
+        _SHARED[version] = stripped
     return stripped
 
 

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from kubelite.client.informer import Informer, strip_managed_fields
@@ -153,6 +154,77 @@ async def test_a_transform_strips_managed_fields_from_cache_and_handlers(
         assert stored["metadata"]["managedFields"]
     finally:
         await informer.stop()
+
+
+async def test_informers_share_one_stripped_copy_of_each_version_however_it_arrived(
+        client: Client) -> None:
+    """A listed page and a watch line are decoded apart; the caches still hold one
+    object per version, and the next version is shared again."""
+    await client.create("configmaps", cm("shared"))
+    listing = Informer(client, "configmaps", use_watch_list=False,
+                       transform=strip_managed_fields)
+    streaming = Informer(client, "configmaps", transform=strip_managed_fields)
+    for informer in (listing, streaming):
+        informer.start()
+    try:
+        assert await listing.wait_for_sync(5) and await streaming.wait_for_sync(5)
+        assert listing.lister.get("default", "shared") is streaming.lister.get("default", "shared")
+        updated = await client.patch("configmaps", "shared", {"data": {"x": "1"}},
+                                     namespace="default")
+        version = updated["metadata"]["resourceVersion"]
+
+        def both_have_it() -> bool:
+            return all((i.lister.get("default", "shared") or {}).get("metadata", {})
+                       .get("resourceVersion") == version for i in (listing, streaming))
+        await until(both_have_it)
+        assert listing.lister.get("default", "shared") is streaming.lister.get("default", "shared")
+    finally:
+        for informer in (listing, streaming):
+            await informer.stop()
+
+
+def _versioned(api_version: str, uid: str, rv: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": "Event",
+            "metadata": {"name": "e", "uid": uid, "resourceVersion": rv,
+                         "managedFields": [{"manager": "m"}]}}
+
+
+@pytest.mark.parametrize(("first", "second", "shared"), [
+    (("v1", "u1", "7"), ("v1", "u1", "7"), True),
+    (("v1", "u1", "7"), ("v1", "u1", "8"), False),
+    (("v1", "u1", "7"), ("v1", "u2", "7"), False),
+    (("v1", "u1", "7"), ("events.k8s.io/v1", "u1", "7"), False),
+    (("v1", "", "7"), ("v1", "", "7"), False),
+    (("", "u1", "7"), ("", "u1", "7"), False),
+], ids=["same-version", "newer-version", "other-object", "other-api-version", "no-uid",
+        "no-api-version"])
+def test_strip_managed_fields_shares_only_the_same_version(
+        first: tuple[str, str, str], second: tuple[str, str, str], shared: bool) -> None:
+    a, b = strip_managed_fields(_versioned(*first)), strip_managed_fields(_versioned(*second))
+    assert (a is b) is shared
+    assert "managedFields" not in a["metadata"] and "managedFields" not in b["metadata"]
+
+
+def test_stripped_objects_hold_one_copy_of_each_repeated_string() -> None:
+    """Two pods decoded apart share their repeated values (image, node, namespace);
+    what names one object alone is left as decoded."""
+    def pod(name: str, uid: str) -> dict[str, Any]:
+        return orjson.loads(orjson.dumps({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "team-a", "uid": uid,
+                         "resourceVersion": "9", "labels": {"app": "web"},
+                         "managedFields": [{"manager": "m"}]},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "img:1"}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}))
+
+    a = strip_managed_fields(pod("a", "uid-a"))
+    b = strip_managed_fields(pod("b", "uid-b"))
+    assert a["metadata"]["namespace"] is b["metadata"]["namespace"]
+    assert a["metadata"]["labels"]["app"] is b["metadata"]["labels"]["app"]
+    assert a["spec"]["nodeName"] is b["spec"]["nodeName"]
+    assert a["spec"]["containers"][0]["image"] is b["spec"]["containers"][0]["image"]
+    assert a["status"]["conditions"][0]["type"] is b["status"]["conditions"][0]["type"]
+    assert a["spec"]["containers"] == [{"name": "c", "image": "img:1"}]
 
 
 async def test_handler_added_after_sync_gets_existing_objects(client: Client) -> None:

@@ -16,8 +16,8 @@ whole turn later) therefore never overlaps its last, and beyond that the wheel s
 down rather than piling up writes.
 
 Per node it keeps a small slotted record: its name, the Node's uid (the Lease's
-owner) and the last Lease written, so a renewal is one PUT with the Lease's
-resourceVersion, as the nodelease controller does. A Conflict or NotFound drops
+owner) and the last Lease written (without managedFields), so a renewal is one PUT
+with the Lease's resourceVersion, as the nodelease controller does. A Conflict or NotFound drops
 the cached Lease; the next tick reads or recreates it. A status report is a
 strategic merge patch of the healthy conditions with a new lastHeartbeatTime on
 nodes/status. Nothing in a simulated node's status changes otherwise, so only the
@@ -33,6 +33,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from kubelite.client.informer import strip_managed_fields
 from kubelite.client.rest import Client
 from kubelite.kubelet import node_lease
 from kubelite.kubelet.simulated.nodes import NodeConfig, Obj, heartbeat_patch
@@ -111,9 +112,13 @@ class Heartbeat:
                 log.warning("simulated node heartbeat failed: %s", result)
 
     async def renew(self, node: NodeRecord) -> None:
-        node.lease = await node_lease.renew(self.client, node.name, node.uid,
-                                            self.config.lease_duration_seconds, node.lease,
-                                            self.clock())
+        lease = await node_lease.renew(self.client, node.name, node.uid,
+                                       self.config.lease_duration_seconds, node.lease,
+                                       self.clock())
+        # Kept without managedFields, as the informers keep it: the next renewal writes
+        # it back without them and the server keeps its own, and the version kept is
+        # the very object the node lifecycle loop's informer holds, not a second copy.
+        node.lease = None if lease is None else strip_managed_fields(lease)
         if node.lease is not None:
             self.renewals += 1
 

@@ -108,6 +108,8 @@ async def test_lease_is_renewed_and_status_reported_on_schedule(client: Client) 
             got = await lease()
             return bool(got) and got["spec"]["renewTime"] == "2026-03-01T12:05:00.000250Z"
         await eventually(renewed)
+        # renewals write the kept Lease back without its managedFields: the server's stay
+        assert (await lease() or {})["metadata"]["managedFields"]
 
         async def reported() -> bool:
             node = await client.get("nodes", "sim-1")
