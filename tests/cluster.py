@@ -42,6 +42,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen[Any], sig: signal.Signals, timeout: float) -> int:
+    """Signals the process by pid and waits for it; SIGKILL if it does not go in time."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    code: int = proc.returncode
+    return code
+
+
 def tool(name: str) -> str:
     """Path of a test tool installed by scripts/install-test-tools."""
     path = TOOLS / name
@@ -206,14 +219,7 @@ class Cluster:
     def stop(self) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
+        code = stop_process(self.proc, signal.SIGTERM, timeout=15)
         self.proc = None
         return code
 

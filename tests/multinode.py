@@ -32,7 +32,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.cluster import ROOT, Cluster, NetworkSlot
+from tests.cluster import ROOT, Cluster, NetworkSlot, stop_process
 
 AGENT_STOP_TIMEOUT = 30.0
 
@@ -57,14 +57,7 @@ class Agent:
         """Signals the agent by pid and waits for it (SIGKILL if it does not go)."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=AGENT_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
+        code = stop_process(self.proc, sig, timeout=AGENT_STOP_TIMEOUT)
         self.proc = None
         return code
 

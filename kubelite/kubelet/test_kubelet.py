@@ -20,7 +20,7 @@ from kubelite.kubelet.kubelet import Kubelet
 from kubelite.kubelet.runtime.host import HostImages, HostRuntime
 from kubelite.kubelet.sandbox_config import POD_UID_LABEL
 from kubelite.kubelet.testing import (
-    NODE, eventually, phase_of, pod, reasons, running_kubelet, short_config)
+    NODE, eventually, gone_from_api, phase_of, pod, reasons, running_kubelet, short_config)
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
@@ -171,14 +171,7 @@ async def test_deleting_a_pod_stops_it_gracefully_then_removes_it(
     uid = running["metadata"]["uid"]
     assert running["status"]["containerStatuses"][0]["ready"] is True
     await client.delete("pods", "web", namespace="default")
-
-    async def gone() -> bool:
-        try:
-            await client.get("pods", "web", namespace="default")
-        except errors.NotFound:
-            return True
-        return False
-    await eventually(gone)
+    await gone_from_api(client, "web")
     assert marker.read_text() == "bye\n"  # it got SIGTERM, not SIGKILL
 
     async def cleaned() -> bool:

@@ -13,6 +13,7 @@ from kubelite.client.rest import Client
 from kubelite.kubelet.config import KubeletConfig
 from kubelite.kubelet.kubelet import Kubelet
 from kubelite.kubelet.runtime.host import HostImages, HostRuntime
+from kubelite.machinery import errors
 
 Obj = dict[str, Any]
 TIMEOUT = 15.0
@@ -78,3 +79,14 @@ async def reasons(client: Client, name: str) -> set[str]:
     events = await client.list("events", namespace="default",
                                field_selector=f"involvedObject.name={name}")
     return {e["reason"] for e in events["items"]}
+
+
+async def gone_from_api(client: Client, name: str, namespace: str = "default") -> None:
+    """Until the pod is deleted for good (the kubelet finished it), or TIMEOUT."""
+    async def gone() -> bool:
+        try:
+            await client.get("pods", name, namespace=namespace)
+        except errors.NotFound:
+            return True
+        return False
+    await eventually(gone)

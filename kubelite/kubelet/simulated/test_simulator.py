@@ -14,6 +14,7 @@ import pytest
 from kubelite.client.rest import Client
 from kubelite.kubelet.simulated import NodeConfig, SimulatedNodes
 from kubelite.kubelet.simulated.podstatus import EXIT_AFTER, EXIT_CODE
+from kubelite.kubelet.testing import gone_from_api
 from kubelite.machinery import errors
 
 Obj = dict[str, Any]
@@ -216,11 +217,5 @@ async def test_deleted_pod_is_finished_and_removed(client: Client, sim: Simulate
     deleted = await client.delete("pods", "doomed")
     assert deleted["metadata"]["deletionTimestamp"]  # graceful: the kubelet must finish it
 
-    async def gone() -> bool:
-        try:
-            await client.get("pods", "doomed")
-        except errors.NotFound:
-            return True
-        return False
-    await eventually(gone)
+    await gone_from_api(client, "doomed")
     assert sim.pods.addresses.in_use(1) == 0

@@ -14,8 +14,7 @@ from kubelite.kubelet import stats
 from kubelite.kubelet.kubelet import Kubelet
 from kubelite.kubelet.runtime.cri import CRIRuntime
 from kubelite.kubelet.runtime.cri.conftest import Containerd, busybox_pod, requires_containerd
-from kubelite.kubelet.testing import NODE, eventually, phase_of
-from kubelite.machinery import errors
+from kubelite.kubelet.testing import NODE, eventually, gone_from_api, phase_of
 
 pytestmark = requires_containerd
 Obj = dict[str, Any]
@@ -59,14 +58,7 @@ async def test_a_pod_runs_logs_probes_and_is_removed(client: Client, kubelet: Ku
 
     sandbox_id = kubelet.sandbox_id("default", "web")
     await client.delete("pods", "web", namespace="default")
-
-    async def gone() -> bool:
-        try:
-            await client.get("pods", "web", namespace="default")
-        except errors.NotFound:
-            return True
-        return False
-    await eventually(gone)
+    await gone_from_api(client, "web")
 
     async def removed() -> bool:
         sandboxes = {s.id for s in await runtime.list_pod_sandboxes()}
