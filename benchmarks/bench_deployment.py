@@ -30,6 +30,7 @@ import time
 from typing import Any
 
 from kubelite.apiserver.app import APIServer
+from kubelite.cli.standalone import tune_gc
 from kubelite.client.inprocess import InProcessTransport
 from kubelite.client.rest import Client
 from kubelite.controllers.manager import ControllerManager
@@ -78,6 +79,7 @@ async def bench(nodes: int, replicas: int) -> None:
         server = APIServer(backend=open_backend(f"sqlite://{tmp}/db"), port=0,
                            compaction_interval=0)
         await server.start()
+        tune_gc()  # as `kubelite server` does once started
         transport = InProcessTransport(server.handle)  # type: ignore[arg-type]
         client = Client(transport, field_manager="bench")
         sim = SimulatedNodes(Client(transport, field_manager="kubelite-kubelet"),

@@ -31,9 +31,13 @@ def tune_gc() -> None:
     the process has started (the schemas, the loaded watch cache, modules) lives as
     long as it does, so it is frozen out of every later collection. A full collection
     walks every tracked object and stops the event loop meanwhile; with the schemas
-    alone that was half the objects it walked. Thresholds stay Python's: collecting
-    less often bought a little speed for a lot of memory."""
+    alone that was half the objects it walked. The youngest generation is collected
+    every 7,000 allocations rather than 700: a write allocates thousands of short-lived
+    objects, and the collections between them cost a fifth of the server's CPU under
+    load (a 10,000-replica Deployment on 1,000 simulated nodes available in 58 s
+    instead of 72 s) for 7% more memory (499 MB instead of 467 MB with 10,000 pods)."""
     gc.freeze()
+    gc.set_threshold(7000, 10, 10)
 
 
 def install_uvloop() -> None:
