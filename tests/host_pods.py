@@ -7,18 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kubelite.api.annotations import KUBELET_URL
 from kubelite.client.rest import Client
@@ -27,6 +20,7 @@ from kubelite.kubelet.runtime.host import HostRuntime
 from kubelite.kubelet.server.auth import Gate
 from kubelite.kubelet.server.server import KubeletServer
 from kubelite.machinery import errors
+from kubelite.pki.self_signed import serving_certificate
 
 Obj = dict[str, Any]
 NODE = "node-1"
@@ -179,24 +173,10 @@ class HostPods:
 
 
 def self_signed_context(directory: Path) -> ssl.SSLContext:
-    """A serving context for 127.0.0.1 with a throwaway certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NODE)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "kubelet.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "kubelet.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    """A serving context for 127.0.0.1 with the certificate a kubelet makes for itself."""
+    cert, key = serving_certificate(directory, NODE, ["127.0.0.1"])
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(directory / "kubelet.crt", directory / "kubelet.key")
+    context.load_cert_chain(cert, key)
     return context
 
 
