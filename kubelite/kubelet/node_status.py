@@ -33,6 +33,7 @@ from kubelite.kubelet.config import KubeletConfig, data_dir_usable
 from kubelite.kubelet.eviction.thresholds import (
     MEMORY_AVAILABLE, NODEFS_AVAILABLE, parse_thresholds)
 from kubelite.kubelet.simulated.nodes import KUBELET_VERSION, conditions as healthy_conditions
+from kubelite.kubelet.stats import read_meminfo
 from kubelite.machinery.quantity import Quantity, parse_quantity
 from kubelite.machinery.timestamps import format_time
 
@@ -48,13 +49,6 @@ def _read(path: str, default: str = "") -> str:
         return Path(path).read_text().strip()
     except OSError:
         return default
-
-
-def memory_total(meminfo: str = "/proc/meminfo") -> int:
-    for line in _read(meminfo).splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def os_image() -> str:
@@ -92,7 +86,7 @@ class HostFacts:
     def read(cls, config: KubeletConfig) -> HostFacts:
         stat = os.statvfs(data_dir_usable(config.root_dir))
         machine = platform.machine()
-        return cls(cpus=os.cpu_count() or 1, memory_bytes=memory_total(),
+        return cls(cpus=os.cpu_count() or 1, memory_bytes=read_meminfo().get("MemTotal", 0),
                    storage_bytes=stat.f_blocks * stat.f_frsize,
                    node_ip=config.node_ip or default_node_ip(),
                    hostname=socket.gethostname(),

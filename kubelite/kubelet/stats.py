@@ -59,17 +59,23 @@ class HostUsage:
         return self.memory_total_bytes - self.memory_available_bytes
 
 
-def read_host_usage(proc: Path = Path("/proc")) -> HostUsage:
-    """The host's busy CPU time (all but idle and iowait) and its memory."""
-    fields = (proc / "stat").read_text().split("\n", 1)[0].split()[1:]
-    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
-    busy = sum(ticks) - ticks[3] - ticks[4]
+def read_meminfo(proc: Path = Path("/proc")) -> dict[str, int]:
+    """/proc/meminfo's fields, in bytes where the kernel says kB."""
     meminfo: dict[str, int] = {}
     for line in (proc / "meminfo").read_text().splitlines():
         key, _, rest = line.partition(":")
         parts = rest.split()
         if parts:
             meminfo[key] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
+    return meminfo
+
+
+def read_host_usage(proc: Path = Path("/proc")) -> HostUsage:
+    """The host's busy CPU time (all but idle and iowait) and its memory."""
+    fields = (proc / "stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    meminfo = read_meminfo(proc)
     return HostUsage(
         timestamp=_now_ns(),
         cpu_core_nanoseconds=busy * 1_000_000_000 // _TICKS,

@@ -27,21 +27,12 @@ from pathlib import Path
 from kubelite.kubelet import cri
 from kubelite.kubelet.eviction.signals import (
     ContainerUsage, FsStats, NodeStats, PodUsage, Summary, VolumeUsage)
+from kubelite.kubelet.stats import read_meminfo
 
 CGROUP_V1_MEMORY = Path("/sys/fs/cgroup/memory")
 # the volumes kept on the node for the pod alone (upstream's IsLocalEphemeralVolume)
 LOCAL_PLUGIN_DIRS = frozenset(f"kubernetes.io~{name}" for name in (
     "empty-dir", "configmap", "secret", "projected", "downward-api"))
-
-
-def _meminfo(proc: Path) -> dict[str, int]:
-    out = {}
-    for line in (proc / "meminfo").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts:
-            out[key] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
-    return out
 
 
 def _stat_file(path: Path) -> dict[str, int]:
@@ -56,7 +47,7 @@ def _stat_file(path: Path) -> dict[str, int]:
 def memory_working_set(proc: Path = Path("/proc"),
                        cgroup_v1: Path = CGROUP_V1_MEMORY) -> tuple[int, int]:
     """(capacity, working set) bytes of the node."""
-    info = _meminfo(proc)
+    info = read_meminfo(proc)
     capacity = info.get("MemTotal", 0)
     usage_file = cgroup_v1 / "memory.usage_in_bytes"
     if usage_file.exists():
